@@ -1,0 +1,55 @@
+"""Error types shared by every layer.
+
+Each one carries a message meant for a planner or an operator: the CLI prints
+it as ``error: ...`` and exits 2, the app shows it on the page, the API maps it
+to a status code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ForecastingError(ValueError):
+    """Base class: a problem the caller can fix (bad input, unknown name...)."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem in an input file: its 1-based line number (header = 1) and what is wrong."""
+
+    row: int
+    problem: str
+
+
+class InvalidInputError(ForecastingError):
+    """A file or frame was rejected as a whole; ``problems`` names the rows."""
+
+    MAX_LISTED = 20
+
+    def __init__(self, message: str, problems: list[RowProblem] | None = None):
+        self.problems = list(problems or [])[: self.MAX_LISTED]
+        super().__init__(message + (": " + _group(self.problems) if self.problems else ""))
+
+
+def _group(problems: list[RowProblem]) -> str:
+    """'negative quantity at rows 4, 9; unparsable date at row 7' (one line)."""
+    by_problem: dict[str, list[int]] = {}
+    for p in problems:
+        by_problem.setdefault(p.problem, []).append(p.row)
+    parts = []
+    for problem, rows in by_problem.items():
+        label = "row" if len(rows) == 1 else "rows"
+        parts.append(f"{problem} at {label} {', '.join(map(str, rows))}")
+    return "; ".join(parts)
+
+
+class UnknownModelError(ForecastingError):
+    """A model name that the factory does not know."""
+
+
+class ModelUnavailableError(ForecastingError):
+    """A known model that cannot run on this machine (e.g. Chronos-2 weights missing)."""
+
+
+class NotFoundError(ForecastingError):
+    """A client, item or run that does not exist for the caller's client."""

@@ -1,0 +1,205 @@
+"""Turning a long sales frame into the validated, gap-free shape every model takes.
+
+Models receive a :class:`PreparedHistory`: rows sorted by item then date, one
+row per calendar day from each item's first to last date (missing days are
+zero sales, covariates zero), plus per-item arrays. The checks are O(rows) and
+vectorised: already-sorted input (the usual case) is never re-sorted, and the
+data is kept as numpy arrays (a frame is built only when a model asks for one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from forecasting.core.errors import InvalidInputError
+
+REQUIRED_COLUMNS = ("item_id", "date", "quantity")
+MIN_HISTORY_DAYS = 7
+
+
+def to_day_numbers(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Dates as int64 days since 1970-01-01 (whatever the datetime resolution)."""
+    return np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
+
+
+def day_numbers_to_dates(days: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_day_numbers`; returns datetime64[ns] for pandas."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+@dataclass
+class PreparedHistory:
+    """Sorted, gap-filled history as flat arrays plus per-item bookkeeping.
+
+    Row arrays: ``ids``, ``days`` (see :func:`to_day_numbers`), ``quantity``
+    and one array per covariate. Item arrays: ``item_ids``, ``starts`` and
+    ``lengths`` (each item's block of rows), ``first_day``, ``last_day``.
+    """
+
+    ids: np.ndarray
+    days: np.ndarray
+    quantity: np.ndarray
+    item_ids: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def first_day(self) -> np.ndarray:
+        return self.days[self.starts]
+
+    @property
+    def last_day(self) -> np.ndarray:
+        return self.days[self.starts + self.lengths - 1]
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The long frame ``item_id, date, quantity, <covariates>`` (built on first use)."""
+        data = {"item_id": self.ids, "date": day_numbers_to_dates(self.days), "quantity": self.quantity}
+        data.update(self.covariates)
+        return pd.DataFrame(data)
+
+    def tail_matrix(self, width: int | None = None) -> np.ndarray:
+        """The last ``width`` days as [items, width], right-aligned on each item's last day.
+
+        Days before an item's first day are NaN; ``None`` means the longest history.
+        """
+        longest = int(self.lengths.max())
+        width = longest if width is None else min(width, longest)
+        ends = self.starts + self.lengths
+        idx = ends[:, None] - width + np.arange(width)[None, :]
+        out = self.quantity[np.maximum(idx, 0)]
+        out[idx < self.starts[:, None]] = np.nan
+        return out
+
+    def truncate(self, cutoff_day: np.ndarray, min_days: int = MIN_HISTORY_DAYS) -> "PreparedHistory":
+        """History up to and including each item's ``cutoff_day`` (one per item), for backtests."""
+        keep = self.days <= np.repeat(np.asarray(cutoff_day, dtype=np.int64), self.lengths)
+        lengths = np.add.reduceat(keep.astype(np.int64), self.starts) if len(keep) else self.lengths
+        _check_min_days(self.item_ids, lengths, min_days)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return PreparedHistory(
+            ids=self.ids[keep],
+            days=self.days[keep],
+            quantity=self.quantity[keep],
+            item_ids=self.item_ids,
+            starts=starts,
+            lengths=lengths,
+            covariates={k: v[keep] for k, v in self.covariates.items()},
+        )
+
+
+def prepare_history(history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS) -> PreparedHistory:
+    """Validate a long sales frame and fill missing days with zero.
+
+    Raises :class:`InvalidInputError` for missing columns, bad values,
+    duplicate (item, date) pairs or items with fewer than ``min_days`` days.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in history.columns]
+    if missing:
+        raise InvalidInputError(f"history is missing column(s) {', '.join(missing)}")
+    if history.empty:
+        raise InvalidInputError("history has no rows")
+    ids = history["item_id"].to_numpy()
+    if ids.dtype != object:
+        ids = ids.astype(str).astype(object)
+    days = to_day_numbers(history["date"])
+    qty = pd.to_numeric(history["quantity"], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(qty) | (qty < 0)
+    if bad.any():
+        rows = (np.flatnonzero(bad)[: InvalidInputError.MAX_LISTED] + 1).tolist()
+        raise InvalidInputError(f"quantity must be a finite number >= 0 (history rows {rows})")
+    covariates = {
+        c: pd.to_numeric(history[c], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
+        for c in history.columns
+        if c not in REQUIRED_COLUMNS
+    }
+
+    new_item = _item_changes(ids)
+    if not _is_grouped_and_sorted(ids, days, new_item):
+        order = np.lexsort((days, ids))
+        ids, days, qty = ids[order], days[order], qty[order]
+        covariates = {k: v[order] for k, v in covariates.items()}
+        new_item = _item_changes(ids)
+    dup = ~new_item
+    dup[1:] &= days[1:] == days[:-1]
+    if dup.any():
+        first = np.flatnonzero(dup)[:5]
+        pairs = ", ".join(f"{ids[i]} {np.datetime64(int(days[i]), 'D')}" for i in first)
+        raise InvalidInputError(f"history has repeated (item_id, date) pairs: {pairs}")
+
+    starts = np.flatnonzero(new_item)
+    lengths = np.diff(np.append(starts, len(ids)))
+    item_ids = ids[starts]
+    span = days[starts + lengths - 1] - days[starts] + 1
+    if (span != lengths).any():
+        ids, days, qty, covariates = _fill_gaps(item_ids, starts, lengths, days, span, qty, covariates)
+        starts = np.concatenate([[0], np.cumsum(span)[:-1]])
+        lengths = span
+    _check_min_days(item_ids, lengths, min_days)
+    return PreparedHistory(ids, days, qty, item_ids, starts, lengths, covariates)
+
+
+def _check_min_days(item_ids: np.ndarray, lengths: np.ndarray, min_days: int) -> None:
+    short = lengths < min_days
+    if short.any():
+        listed = ", ".join(f"{i} ({n} days)" for i, n in zip(item_ids[short][:20], lengths[short][:20]))
+        raise InvalidInputError(
+            f"{int(short.sum())} item(s) have fewer than {min_days} days of history: {listed}"
+        )
+
+
+def _item_changes(ids: np.ndarray) -> np.ndarray:
+    """True on each row whose item differs from the previous row's (and on row 0)."""
+    out = np.empty(len(ids), dtype=bool)
+    out[0] = True
+    out[1:] = ids[1:] != ids[:-1]
+    return out
+
+
+def _is_grouped_and_sorted(ids: np.ndarray, days: np.ndarray, new_item: np.ndarray) -> bool:
+    """True when each item is one contiguous block with non-decreasing dates.
+
+    Equal consecutive dates are let through so that the duplicate check can name them.
+    """
+    block_ids = ids[new_item]
+    if len(pd.unique(block_ids)) != len(block_ids):
+        return False
+    return bool(np.all((np.diff(days) >= 0) | new_item[1:]))
+
+
+def _fill_gaps(
+    item_ids: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    days: np.ndarray,
+    span: np.ndarray,
+    qty: np.ndarray,
+    covariates: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Every item on its full daily range; new days get quantity 0 and covariates 0."""
+    grid_start = np.concatenate([[0], np.cumsum(span)[:-1]])
+    n = int(span.sum())
+    first_day = days[starts]
+    full_days = np.repeat(first_day - grid_start, span) + np.arange(n)
+    row_item = np.repeat(np.arange(len(item_ids)), lengths)
+    pos = grid_start[row_item] + (days - first_day[row_item])
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        out = np.zeros(n)
+        out[pos] = values
+        return out
+
+    return (
+        np.repeat(item_ids, span),
+        full_days,
+        spread(qty),
+        {k: spread(v) for k, v in covariates.items()},
+    )

@@ -1,0 +1,218 @@
+"""The one interface every forecasting model implements.
+
+A model forecasts many items at once from a long frame (``item_id, date,
+quantity`` plus optional covariate columns) and returns the forecast frame of
+DESIGN.md section 1. The public methods here do the validation and the
+post-processing that the contract promises (dates from the day after each
+item's last history day, quantiles sorted in the level, nothing below zero),
+so a model only computes numbers in :meth:`BaseForecastModel._predict`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from forecasting.core.errors import ForecastingError, ModelUnavailableError
+from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, day_numbers_to_dates, prepare_history
+
+MAX_HORIZON = 365
+#: Levels used to describe a model's whole predictive distribution (Chronos-2's native grid).
+DISTRIBUTION_LEVELS = (0.01, 0.05, *[round(0.1 + 0.05 * i, 2) for i in range(17)], 0.95, 0.99)
+
+#: ``progress(done, total)`` is called as work advances (batches, items...).
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a model can run on this machine, and if not, why and what to do."""
+
+    available: bool
+    reason: str = ""
+
+
+@dataclass
+class Prediction:
+    """What :meth:`BaseForecastModel._predict` returns: raw numbers, one row per item.
+
+    ``point`` is [items, horizon]; ``quantiles`` is [items, horizon, levels]
+    in the order of the requested levels.
+    """
+
+    point: np.ndarray
+    quantiles: np.ndarray
+
+
+@dataclass
+class SamplePaths:
+    """Joint scenarios of future daily demand, for quantities summed over several days.
+
+    ``values`` is [items, paths, horizon]; NaN marks a path an item does not
+    have (items may have different numbers of paths). ``first_date`` is each
+    item's first forecast date.
+    """
+
+    item_ids: np.ndarray
+    first_date: np.ndarray
+    values: np.ndarray
+
+
+def quantile_column(level: float) -> str:
+    """Column name of a quantile level in the forecast CSV: ``q`` + the level, e.g. ``q0.1``."""
+    return f"q{level:g}"
+
+
+def validate_horizon(horizon: int, limit: int = MAX_HORIZON) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)):
+        raise ForecastingError(f"horizon must be a whole number of days, got {horizon!r}")
+    if not 1 <= horizon <= limit:
+        raise ForecastingError(f"horizon must be between 1 and {limit} days, got {horizon}")
+    return int(horizon)
+
+
+def validate_quantiles(levels: Sequence[float]) -> tuple[float, ...]:
+    """Levels strictly inside (0, 1), no repeats; returned sorted ascending."""
+    out = []
+    for level in levels:
+        try:
+            value = float(level)
+        except (TypeError, ValueError):
+            raise ForecastingError(f"quantile level {level!r} is not a number") from None
+        if not 0.0 < value < 1.0:
+            raise ForecastingError(f"quantile level {level!r} must lie strictly between 0 and 1")
+        out.append(value)
+    if len(set(out)) != len(out):
+        raise ForecastingError(f"quantile levels repeat: {list(levels)}")
+    return tuple(sorted(out))
+
+
+class BaseForecastModel(ABC):
+    """Forecasts many items at once; subclasses implement :meth:`_predict`."""
+
+    #: name used on the command line, in the factory and in output files
+    name: ClassVar[str]
+    #: changes whenever the model's numbers would change (part of the cache key)
+    version: ClassVar[str]
+    #: one line for the ``models`` command and the app
+    description: ClassVar[str]
+    min_history_days: ClassVar[int] = MIN_HISTORY_DAYS
+    #: longest horizon the model can produce (callers may cap lower)
+    max_horizon: ClassVar[int] = MAX_HORIZON
+
+    def availability(self) -> Availability:
+        """Whether the model can run here; cheap (well under a second)."""
+        return Availability(True)
+
+    def forecast(
+        self,
+        history: pd.DataFrame | PreparedHistory,
+        horizon: int,
+        quantiles: Sequence[float] = (),
+        future_covariates: pd.DataFrame | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """The forecast frame: ``item_id, date, model, forecast, q<level>...``."""
+        horizon = validate_horizon(horizon, min(self.max_horizon, MAX_HORIZON))
+        levels = validate_quantiles(quantiles)
+        self._require_available()
+        prepared = self.prepare(history)
+        pred = self._predict(prepared, horizon, levels, future_covariates, progress)
+        point, qs = _clean(pred.point, pred.quantiles)
+        return forecast_frame(self.name, prepared, horizon, levels, point, qs)
+
+    def sample_paths(
+        self,
+        history: pd.DataFrame | PreparedHistory,
+        horizon: int,
+        n_paths: int = 1000,
+        seed: int = 0,
+        progress: ProgressCallback | None = None,
+    ) -> SamplePaths:
+        """Joint demand scenarios over the horizon.
+
+        Default: the model's forecast at :data:`DISTRIBUTION_LEVELS`, sampled
+        independently day by day (inverse CDF, linear between levels, flat
+        beyond 0.01/0.99). Days are assumed independent given the forecast;
+        models that know better (the statistical baselines) override this.
+        """
+        horizon = validate_horizon(horizon, min(self.max_horizon, MAX_HORIZON))
+        self._require_available()
+        prepared = self.prepare(history)
+        levels = DISTRIBUTION_LEVELS
+        pred = self._predict(prepared, horizon, levels, None, progress)
+        _, qs = _clean(pred.point, pred.quantiles)
+        rng = np.random.default_rng(seed)
+        u = rng.uniform(size=(prepared.n_items, n_paths, horizon))
+        values = _interp_quantiles(qs, np.asarray(levels), u)
+        return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), values)
+
+    def prepare(self, history: pd.DataFrame | PreparedHistory) -> PreparedHistory:
+        """Validated, gap-filled history (pass a PreparedHistory to skip the work)."""
+        if isinstance(history, PreparedHistory):
+            return history
+        return prepare_history(history, self.min_history_days)
+
+    def _require_available(self) -> None:
+        status = self.availability()
+        if not status.available:
+            raise ModelUnavailableError(f"model {self.name} cannot run here: {status.reason}")
+
+    @abstractmethod
+    def _predict(
+        self,
+        history: PreparedHistory,
+        horizon: int,
+        levels: tuple[float, ...],
+        future_covariates: pd.DataFrame | None,
+        progress: ProgressCallback | None,
+    ) -> Prediction:
+        """Point forecast and quantiles for every item of ``history``."""
+
+
+def _clean(point: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Demand is never negative and quantiles never cross."""
+    point = np.maximum(point, 0.0)
+    quantiles = np.sort(np.maximum(quantiles, 0.0), axis=-1)
+    return point, quantiles
+
+
+def _interp_quantiles(qs: np.ndarray, levels: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Evaluate each (item, day) quantile function (qs: [items, H, L]) at u: [items, n, H]."""
+    idx = np.clip(np.searchsorted(levels, u, side="right") - 1, 0, len(levels) - 2)
+    lo_level, hi_level = levels[idx], levels[idx + 1]
+    w = np.clip((u - lo_level) / (hi_level - lo_level), 0.0, 1.0)
+    q_t = np.transpose(qs, (0, 2, 1))  # [items, L, H]
+    items = np.arange(qs.shape[0])[:, None, None]
+    days = np.arange(qs.shape[1])[None, None, :]
+    lo = q_t[items, idx, days]
+    hi = q_t[items, idx + 1, days]
+    return lo + w * (hi - lo)
+
+
+def forecast_frame(
+    model: str,
+    prepared: PreparedHistory,
+    horizon: int,
+    levels: Sequence[float],
+    point: np.ndarray,
+    quantiles: np.ndarray,
+) -> pd.DataFrame:
+    """Assemble the forecast frame of DESIGN.md 1 from per-item arrays."""
+    n = prepared.n_items
+    days = (prepared.last_day[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
+    frame = pd.DataFrame(
+        {
+            "item_id": np.repeat(prepared.item_ids, horizon),
+            "date": day_numbers_to_dates(days),
+            "model": model,
+            "forecast": point.reshape(n * horizon),
+        }
+    )
+    for j, level in enumerate(levels):
+        frame[quantile_column(level)] = quantiles[:, :, j].reshape(n * horizon)
+    return frame

@@ -1,0 +1,1 @@
+"""Statistical baselines: fast, dependency-free, always available."""

@@ -1,0 +1,134 @@
+"""Baseline models: 7-day moving average and seasonal naive (last week repeated).
+
+Both are vectorised over items on the right-aligned [items, T] history matrix;
+their bands and sample paths come from each series' own past errors
+(:mod:`forecasting.modes.statistical.empirical`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.core.history import PreparedHistory, day_numbers_to_dates
+from forecasting.core.models.base import (
+    MAX_HORIZON,
+    BaseForecastModel,
+    Prediction,
+    ProgressCallback,
+    SamplePaths,
+    validate_horizon,
+)
+from forecasting.modes.statistical.empirical import (
+    MIN_TRAJECTORIES,
+    InSampleRule,
+    error_quantiles,
+    error_window,
+    error_trajectories,
+)
+
+WEEK = 7
+
+
+def _moving_average_rule(y: np.ndarray, h: int) -> np.ndarray:
+    """F[:, t] = mean of y[t-6..t] (the same for every step h); NaN where the window is incomplete."""
+    c = np.cumsum(y, axis=1)  # NaN padding is only on the left, so NaN stays exactly where windows are incomplete
+    out = np.full_like(y, np.nan)
+    out[:, WEEK - 1] = c[:, WEEK - 1]
+    out[:, WEEK:] = c[:, WEEK:] - c[:, :-WEEK]
+    out /= WEEK
+    return out
+
+
+_moving_average_rule.same_for_every_step = True  # type: ignore[attr-defined]
+
+
+def _seasonal_naive_rule(y: np.ndarray, h: int) -> np.ndarray:
+    """F[:, t] = y[t + h - 7k] with k = ceil(h / 7): the same weekday of the last observed week."""
+    lag = WEEK * -(-h // WEEK) - h  # how many days before the origin the source day lies
+    out = np.full_like(y, np.nan)
+    out[:, lag:] = y[:, : y.shape[1] - lag]
+    # an origin t needs its whole last week observed, i.e. y[t-6] (padding is only on the left)
+    out[:, : WEEK - 1] = np.nan
+    out[:, WEEK - 1 :][np.isnan(y[:, : y.shape[1] - WEEK + 1])] = np.nan
+    return out
+
+
+class _EmpiricalBaseline(BaseForecastModel):
+    """A rule plus empirical bands; subclasses give the rule and the final point forecast."""
+
+    rule: InSampleRule
+
+    def _point(self, y: np.ndarray, horizon: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict(
+        self,
+        history: PreparedHistory,
+        horizon: int,
+        levels: tuple[float, ...],
+        future_covariates: pd.DataFrame | None,
+        progress: ProgressCallback | None,
+    ) -> Prediction:
+        point = self._point(history.tail_matrix(WEEK), horizon)
+        if levels:
+            y = history.tail_matrix(error_window(horizon))
+            errs = error_quantiles(y, type(self).rule, horizon, np.asarray(levels))
+            quantiles = point[:, :, None] + errs
+        else:
+            quantiles = np.empty((history.n_items, horizon, 0))
+        if progress:
+            progress(history.n_items, history.n_items)
+        return Prediction(point, quantiles)
+
+    def sample_paths(
+        self,
+        history: pd.DataFrame | PreparedHistory,
+        horizon: int,
+        n_paths: int = 1000,
+        seed: int = 0,
+        progress: ProgressCallback | None = None,
+    ) -> SamplePaths:
+        """Point forecast plus each past origin's whole error trajectory (one path per origin).
+
+        Items with fewer than MIN_TRAJECTORIES complete past trajectories fall
+        back to independent daily draws from their empirical bands.
+        """
+        horizon = validate_horizon(horizon, MAX_HORIZON)
+        prepared = self.prepare(history)
+        y = prepared.tail_matrix(error_window(horizon))
+        point = np.maximum(self._point(y[:, -WEEK:], horizon), 0.0)
+        traj = error_trajectories(y, type(self).rule, horizon)
+        values = np.maximum(point[:, None, :] + traj, 0.0)
+        complete = np.count_nonzero(~np.isnan(traj[:, :, 0]), axis=1)
+        few = complete < MIN_TRAJECTORIES
+        if few.any():
+            fallback = super().sample_paths(prepared, horizon, max(values.shape[1], MIN_TRAJECTORIES), seed)
+            if values.shape[1] < fallback.values.shape[1]:
+                pad = fallback.values.shape[1] - values.shape[1]
+                values = np.concatenate([values, np.full((len(y), pad, horizon), np.nan)], axis=1)
+            values[few] = fallback.values[few]
+        if progress:
+            progress(prepared.n_items, prepared.n_items)
+        return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), values)
+
+
+class MovingAverage7(_EmpiricalBaseline):
+    name = "ma7"
+    version = "1"
+    description = "7-day moving average of the last 7 days, flat over the horizon; empirical bands"
+    rule = staticmethod(_moving_average_rule)
+
+    def _point(self, y: np.ndarray, horizon: int) -> np.ndarray:
+        level = y[:, -WEEK:].mean(axis=1)
+        return np.repeat(level[:, None], horizon, axis=1)
+
+
+class SeasonalNaive(_EmpiricalBaseline):
+    name = "seasonal-naive"
+    version = "1"
+    description = "last observed week repeated; empirical bands"
+    rule = staticmethod(_seasonal_naive_rule)
+
+    def _point(self, y: np.ndarray, horizon: int) -> np.ndarray:
+        week = y[:, -WEEK:]
+        return week[:, np.arange(horizon) % WEEK]

@@ -1,0 +1,1 @@
+"""Reading and writing the CSV formats of DESIGN.md section 1."""

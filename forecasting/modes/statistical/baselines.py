@@ -31,11 +31,13 @@ WEEK = 7
 
 def _moving_average_rule(y: np.ndarray, h: int) -> np.ndarray:
     """F[:, t] = mean of y[t-6..t] (the same for every step h); NaN where the window is incomplete."""
-    c = np.cumsum(y, axis=1)  # NaN padding is only on the left, so NaN stays exactly where windows are incomplete
+    c = np.cumsum(np.where(np.isnan(y), 0.0, y), axis=1)
     out = np.full_like(y, np.nan)
     out[:, WEEK - 1] = c[:, WEEK - 1]
     out[:, WEEK:] = c[:, WEEK:] - c[:, :-WEEK]
     out /= WEEK
+    # padding is only on the left, so a window is complete exactly when its first day is observed
+    out[:, WEEK - 1 :][np.isnan(y[:, : y.shape[1] - WEEK + 1])] = np.nan
     return out
 
 

@@ -1,0 +1,162 @@
+"""``python -m forecasting``: file-mode commands (DESIGN.md 2) and database commands.
+
+Every command exits 0 on success; bad input gives one ``error: ...`` line on
+stderr and exit code 2, never a traceback (set FORECASTING_DEBUG=1 to see one
+for unexpected failures).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from forecasting.core.errors import ForecastingError
+from forecasting.core.models.base import validate_horizon, validate_quantiles
+
+EXIT_BAD_INPUT = 2
+DEFAULT_QUANTILES = "0.1,0.5,0.9"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage mistakes as one ``error:`` line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ForecastingError(f"{message} (see `{self.prog} --help`)")
+
+
+def _horizon(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"horizon must be a whole number of days, got {text!r}") from None
+    try:
+        return validate_horizon(value)
+    except ForecastingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _quantiles(text: str) -> tuple[float, ...]:
+    parts = [p for p in text.split(",") if p.strip()]
+    try:
+        return validate_quantiles(parts)
+    except ForecastingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _service_level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"service level must lie strictly between 0 and 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from forecasting.cli import db_commands
+
+    parser = _Parser(prog="python -m forecasting", description="Demand forecasting and replenishment.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def database_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--client", help="database mode: the client (tenant) name")
+        p.add_argument("--items", help="database mode: comma-separated item ids (default: all)")
+        p.add_argument("--database-url", default=None, help="database mode: default $DATABASE_URL or sqlite:///data/app.db")
+
+    p = sub.add_parser("forecast", help="forecast every item of a sales CSV (or of a client in the database)")
+    p.add_argument("--input", help="sales history CSV (item_id,date,quantity[,covariates])")
+    p.add_argument("--model", required=True, help="ma7, seasonal-naive or chronos-2")
+    p.add_argument("--horizon", required=True, type=_horizon, help="days to forecast, 1-365")
+    p.add_argument("--quantiles", type=_quantiles, default=_quantiles(DEFAULT_QUANTILES), help="e.g. 0.1,0.5,0.9")
+    p.add_argument("--output", help="CSV file to write (default: stdout)")
+    database_options(p)
+    p.set_defaults(handler=_forecast)
+
+    p = sub.add_parser("backtest", help="score models on held-out history (rolling windows)")
+    p.add_argument("--input", required=True, help="sales history CSV")
+    p.add_argument("--model", required=True, help="one or more model names, comma-separated")
+    p.add_argument("--horizon", required=True, type=_horizon)
+    p.add_argument("--windows", type=_positive_int, default=1, help="number of backtest windows (default 1)")
+    p.add_argument("--quantiles", type=_quantiles, default=_quantiles(DEFAULT_QUANTILES))
+    p.add_argument("--output")
+    p.set_defaults(handler=lambda a: _file_commands().backtest(a))
+
+    p = sub.add_parser("reorder", help="reorder table: safety stock, reorder point, order quantity")
+    p.add_argument("--input", help="sales history CSV")
+    p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
+    p.add_argument("--model", default="ma7")
+    p.add_argument("--service-level", type=_service_level, default=None, help="default for rows without one (0.95)")
+    p.add_argument("--output")
+    database_options(p)
+    p.set_defaults(handler=_reorder)
+
+    p = sub.add_parser("models", help="every model, and whether it can run here")
+    p.set_defaults(handler=lambda a: _file_commands().models(a))
+
+    p = sub.add_parser("download-model", help="fetch the Chronos-2 weights (needs the model hub)")
+    p.add_argument("--to", default=None, help="target folder (default data/models/chronos-2)")
+    p.set_defaults(handler=lambda a: _file_commands().download_model(a))
+
+    db_commands.register(sub)
+    return parser
+
+
+def _file_commands():
+    # imported on use so that `--help` and database commands stay fast
+    from forecasting.cli import file_commands
+
+    return file_commands
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    if args.client:
+        from forecasting.cli.db_commands import forecast_from_db
+
+        return forecast_from_db(args)
+    if not args.input:
+        raise ForecastingError("forecast needs --input SALES.csv (file mode) or --client NAME (database mode)")
+    return _file_commands().forecast(args)
+
+
+def _reorder(args: argparse.Namespace) -> int:
+    if args.client:
+        from forecasting.cli.db_commands import reorder_from_db
+
+        return reorder_from_db(args)
+    if not (args.input and args.inventory):
+        raise ForecastingError(
+            "reorder needs --input SALES.csv and --inventory INV.csv (file mode) or --client NAME (database mode)"
+        )
+    return _file_commands().reorder(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.handler(args))
+    except ForecastingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # one line for operators; the traceback on request
+        if os.environ.get("FORECASTING_DEBUG"):
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

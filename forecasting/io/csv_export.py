@@ -1,0 +1,60 @@
+"""Writing CSV for people and spreadsheets: formula-safe, ISO dates, atomic files."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+#: a text cell starting with one of these is read as a formula by spreadsheets
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FLOAT_DECIMALS = 6
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where text cells that a spreadsheet would run as a formula get a leading ``'``."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            text = series.astype("string")
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                out[column] = series.where(~risky, "'" + text)
+    return out
+
+
+def _prepared(frame: pd.DataFrame) -> pd.DataFrame:
+    out = neutralise_formulas(frame)
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(FLOAT_DECIMALS)
+    return out
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The CSV file as bytes (for downloads)."""
+    return _prepared(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_csv(frame: pd.DataFrame, output: str | Path | None) -> None:
+    """Write to ``output`` atomically (no partial file on failure), or to stdout when None."""
+    prepared = _prepared(frame)
+    if output is None:
+        prepared.to_csv(sys.stdout, index=False, lineterminator="\n")
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            prepared.to_csv(handle, index=False, lineterminator="\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,216 @@
+"""Chunked, all-or-nothing validation of uploaded CSV files.
+
+A file is read in chunks of text (never typed by pandas guessing), each chunk
+is checked column by column, and reading stops as soon as enough problems are
+known to reject the file: a 2 GB file with a bad row near the top is not read
+whole just to fail. Row numbers are file line numbers (the header is row 1),
+as a spreadsheet shows them.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from forecasting.core.errors import InvalidInputError, RowProblem
+
+CHUNK_ROWS = 200_000
+#: default limits for uploads and files (the app and the API pass their own)
+DEFAULT_MAX_BYTES = 2 * 1024**3
+DEFAULT_MAX_ROWS = 20_000_000
+
+Source = str | Path | BinaryIO
+#: checks one chunk (string columns, row numbers) and returns problems plus parsed columns
+ChunkCheck = Callable[[pd.DataFrame, np.ndarray], tuple[list[RowProblem], pd.DataFrame]]
+
+
+def source_name(source: Source) -> str:
+    if isinstance(source, (str, Path)):
+        return str(source)
+    return getattr(source, "name", None) or "upload"
+
+
+def read_validated(
+    source: Source,
+    kind: str,
+    required: tuple[str, ...],
+    check: ChunkCheck,
+    max_bytes: int | None,
+    max_rows: int | None,
+) -> pd.DataFrame:
+    """Read ``source`` as text columns, run ``check`` on each chunk, and return the parsed frame.
+
+    Raises InvalidInputError (first 20 problems, with row numbers) and reads
+    nothing further once 20 problems are known.
+    """
+    name = source_name(source)
+    max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    max_rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
+    size = _size(source)
+    if size is not None and size > max_bytes:
+        raise InvalidInputError(
+            f"{kind} file {name} is {size / 1e6:,.1f} MB; the limit is {max_bytes / 1e6:,.1f} MB"
+        )
+    if size == 0:
+        raise InvalidInputError(f"{kind} file {name} is empty")
+    problems: list[RowProblem] = []
+    parts: list[pd.DataFrame] = []
+    rows_read = 0
+    try:
+        for chunk in _chunks(source, required, kind, name):
+            rows_read += len(chunk)
+            if rows_read > max_rows:
+                raise InvalidInputError(f"{kind} file {name} has more than {max_rows:,} rows (the limit)")
+            line_numbers = chunk.index.to_numpy() + 2
+            found, parsed = check(chunk, line_numbers)
+            problems.extend(found)
+            if len(problems) >= InvalidInputError.MAX_LISTED:
+                break
+            if not problems:
+                parts.append(parsed)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{kind} file {name} is not a readable CSV ({_one_line(exc)})") from None
+    if problems:
+        problems.sort(key=lambda p: p.row)
+        raise InvalidInputError(f"{kind} file {name} rejected, nothing imported", problems)
+    if not parts or rows_read == 0:
+        raise InvalidInputError(f"{kind} file {name} has a header but no data rows")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _chunks(source: Source, required: tuple[str, ...], kind: str, name: str) -> Iterator[pd.DataFrame]:
+    handle = source if not isinstance(source, (str, Path)) else None
+    try:
+        reader = pd.read_csv(
+            source if handle is None else handle,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=CHUNK_ROWS,
+            skipinitialspace=True,
+            index_col=False,
+            compression="infer" if handle is None else None,
+        )
+    except pd.errors.EmptyDataError:
+        raise InvalidInputError(f"{kind} file {name} is empty") from None
+    except FileNotFoundError:
+        raise InvalidInputError(f"{kind} file {name} does not exist") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"{kind} file {name} is a folder, not a file") from None
+    with reader, warnings.catch_warnings():
+        # pandas only warns (and drops data) when a row has more fields than the header
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        first = True
+        for chunk in _guard_extra_fields(reader, kind, name):
+            if first:
+                chunk.columns = [str(c).strip() for c in chunk.columns]
+                missing = [c for c in required if c not in chunk.columns]
+                if missing:
+                    raise InvalidInputError(
+                        f"{kind} file {name} is missing required column(s) {', '.join(missing)} "
+                        f"(expected {','.join(required)})"
+                    )
+                columns = list(chunk.columns)
+                if len(set(columns)) != len(columns):
+                    raise InvalidInputError(f"{kind} file {name} repeats a column name in its header")
+                first = False
+            else:
+                chunk.columns = columns
+            yield chunk
+        if first:
+            raise InvalidInputError(f"{kind} file {name} has a header but no data rows")
+
+
+def _guard_extra_fields(reader: Iterator[pd.DataFrame], kind: str, name: str) -> Iterator[pd.DataFrame]:
+    try:
+        yield from reader
+    except pd.errors.ParserWarning:
+        raise InvalidInputError(
+            f"{kind} file {name} has rows with more fields than its header (an unquoted comma?)"
+        ) from None
+
+
+def _size(source: Source) -> int | None:
+    if isinstance(source, (str, Path)):
+        try:
+            st = os.stat(source)
+        except OSError:
+            return None
+        return st.st_size if os.path.isfile(source) else None
+    if isinstance(source, io.BytesIO):
+        return source.getbuffer().nbytes
+    try:
+        pos = source.tell()
+        end = source.seek(0, os.SEEK_END)
+        source.seek(pos)
+        return end - pos
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+# --- column checks shared by the sales and inventory readers -------------------------------
+
+
+def parse_number(
+    values: pd.Series,
+    rows: np.ndarray,
+    label: str,
+    problems: list[RowProblem],
+    *,
+    minimum: float | None = 0.0,
+    strict_minimum: bool = False,
+    maximum: float | None = None,
+    strict_maximum: bool = False,
+    integer: bool = False,
+    default: float | None = None,
+) -> np.ndarray:
+    """Parse a text column as numbers, adding one RowProblem per bad cell.
+
+    An empty cell takes ``default`` when one is given, else it is a problem.
+    """
+    text = values.str.strip()
+    empty = (text == "").to_numpy()
+    parsed = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(dtype=np.float64)
+    if default is not None:
+        parsed[empty] = default
+    else:
+        _add(problems, rows[empty], f"missing {label}")
+    non_numeric = ~empty & np.isnan(parsed)
+    _add(problems, rows[non_numeric], f"non-numeric {label}")
+    checked = ~empty & ~np.isnan(parsed)
+    _add(problems, rows[checked & np.isinf(parsed)], f"non-finite {label}")
+    finite = checked & np.isfinite(parsed)
+    if minimum is not None:
+        low = parsed <= minimum if strict_minimum else parsed < minimum
+        what = (
+            f"negative {label}"
+            if minimum == 0 and not strict_minimum
+            else f"{label} must be {'>' if strict_minimum else '>='} {minimum:g}"
+        )
+        _add(problems, rows[finite & low], what)
+    if maximum is not None:
+        high = parsed >= maximum if strict_maximum else parsed > maximum
+        what = f"{label} must be {'<' if strict_maximum else '<='} {maximum:g}"
+        _add(problems, rows[finite & high], what)
+    if integer:
+        _add(problems, rows[finite & (parsed != np.round(parsed))], f"{label} must be a whole number")
+    return parsed
+
+
+def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> pd.Series:
+    ids = values.str.strip()
+    _add(problems, rows[(ids == "").to_numpy()], "empty item_id")
+    return ids
+
+
+def _add(problems: list[RowProblem], rows: np.ndarray, problem: str) -> None:
+    problems.extend(RowProblem(int(r), problem) for r in rows[: InvalidInputError.MAX_LISTED])

@@ -1,0 +1,93 @@
+"""The CSV formats of DESIGN.md 1: validation with row numbers, defaults, formula-safe export."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.core.errors import InvalidInputError
+from forecasting.io.csv_export import neutralise_formulas, to_csv_bytes
+from forecasting.io.inventory_csv import read_inventory_csv
+from forecasting.io.sales_csv import read_sales_csv
+
+
+def sales(text: str) -> pd.DataFrame:
+    return read_sales_csv(io.BytesIO(text.encode()))
+
+
+def test_sales_file_is_parsed_with_covariates():
+    frame = sales("item_id,date,quantity,promo\nA,2024-01-01,3,0\nB,2024-01-02,4.5,1\n")
+    assert frame["item_id"].tolist() == ["A", "B"]
+    assert frame["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-02"]
+    assert frame["quantity"].tolist() == [3.0, 4.5]
+    assert frame["promo"].tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("A,2024-01-01,-1\n", "negative quantity at row 2"),
+        ("A,2024-01-01,abc\n", "non-numeric quantity at row 2"),
+        ("A,2024-01-01,\n", "missing quantity at row 2"),
+        ("A,01/02/2024,1\n", "unparsable date (expected YYYY-MM-DD) at row 2"),
+        (",2024-01-01,1\n", "empty item_id at row 2"),
+        ("A,2024-01-01,1\nA,2024-01-02,1\nA,2024-01-01,2\n", "repeated (item_id, date) pair at rows 2, 4"),
+    ],
+)
+def test_sales_errors_name_rows_and_problem(body, message):
+    with pytest.raises(InvalidInputError) as info:
+        sales("item_id,date,quantity\n" + body)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_at_most_twenty_rows_are_listed_and_reading_stops():
+    body = "".join(f"A,2024-01-{d:02d},-1\n" for d in range(1, 29))
+    with pytest.raises(InvalidInputError) as info:
+        sales("item_id,date,quantity\n" + body)
+    assert len(info.value.problems) == 20
+    assert "rows 2, 3, 4" in str(info.value) and ", 22" not in str(info.value)
+
+
+def test_missing_column_and_empty_file():
+    with pytest.raises(InvalidInputError, match="missing required column"):
+        sales("item_id,day,quantity\nA,2024-01-01,1\n")
+    with pytest.raises(InvalidInputError, match="is empty"):
+        sales("")
+    with pytest.raises(InvalidInputError, match="no data rows"):
+        sales("item_id,date,quantity\n")
+
+
+def test_size_and_row_limits():
+    text = "item_id,date,quantity\n" + "".join(f"A,2024-01-{d:02d},1\n" for d in range(1, 11))
+    with pytest.raises(InvalidInputError, match="the limit is"):
+        read_sales_csv(io.BytesIO(text.encode()), max_bytes=50)
+    with pytest.raises(InvalidInputError, match="more than 5 rows"):
+        read_sales_csv(io.BytesIO(text.encode()), max_rows=5)
+
+
+def test_inventory_defaults_and_validation():
+    inv = read_inventory_csv(io.BytesIO(b"item_id,on_hand,on_order,lead_time_days\nA,10,5,3\n"), default_service_level=0.9)
+    row = inv.iloc[0]
+    assert (row.review_period_days, row.service_level, row.moq, row.pack_size) == (7, 0.9, 0, 1)
+    assert np.isnan(row.unit_cost) and row["name"] == ""
+    bad = b"item_id,on_hand,on_order,lead_time_days,service_level,pack_size\nA,1,0,2.5,1.2,0\nA,1,0,2,0.9,1\n"
+    with pytest.raises(InvalidInputError) as info:
+        read_inventory_csv(io.BytesIO(bad))
+    text = str(info.value)
+    assert "lead_time_days must be a whole number at row 2" in text
+    assert "service_level must be < 1 at row 2" in text
+    assert "pack_size must be > 0 at row 2" in text
+
+
+def test_export_neutralises_formulas_in_text_cells_only():
+    frame = pd.DataFrame(
+        {"name": ["=cmd|'/c calc'!A1", "+1", "-x", "@sum", "\tx", "ok", "a=b"], "qty": [-1.5, 2, 3, 4, 5, 6, 7]}
+    )
+    safe = neutralise_formulas(frame)
+    assert safe["name"].tolist() == ["'=cmd|'/c calc'!A1", "'+1", "'-x", "'@sum", "'\tx", "ok", "a=b"]
+    assert safe["qty"].tolist() == frame["qty"].tolist()  # numbers are not text
+    text = to_csv_bytes(frame.assign(date=pd.Timestamp("2024-05-01"))).decode()
+    assert text.splitlines()[1] == "'=cmd|'/c calc'!A1,-1.5,2024-05-01"

@@ -4,12 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.applications.inventory.inventory_input import (
+    DEFAULT_MOQ,
+    DEFAULT_PACK_SIZE,
+    DEFAULT_REVIEW_PERIOD_DAYS,
+    DEFAULT_SERVICE_LEVEL,
+)
 from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.io.csv_reader import Source, parse_item_ids, parse_number, read_validated, source_name
 
 INVENTORY_REQUIRED = ("item_id", "on_hand", "on_order", "lead_time_days")
-DEFAULT_REVIEW_PERIOD_DAYS = 7
-DEFAULT_SERVICE_LEVEL = 0.95
 
 
 def read_inventory_csv(
@@ -72,8 +76,8 @@ def _check_chunk(
                 maximum=1.0,
                 strict_maximum=True,
             ),
-            "moq": optional("moq", 0.0),
-            "pack_size": optional("pack_size", 1.0, strict_minimum=True),
+            "moq": optional("moq", DEFAULT_MOQ),
+            "pack_size": optional("pack_size", DEFAULT_PACK_SIZE, strict_minimum=True),
             "unit_cost": optional("unit_cost", np.nan),
             "name": text("name"),
             "category": text("category"),

@@ -1,0 +1,219 @@
+"""Reorder recommendations: the periodic-review, order-up-to policy of DESIGN.md 4.
+
+For an item with lead time L, review period R and cycle service level a, all
+from the model's joint sample paths of daily demand (never from summed daily
+quantiles):
+
+- ``lead_time_demand`` = mean over paths of the L-day total;
+  ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
+  ``action`` = ``reorder`` when IP = on_hand + on_order <= reorder_point.
+- ``order_up_to`` = a-quantile of the (L+R)-day totals;
+  ``safety_stock`` = order_up_to - mean (L+R)-day total.
+- ``order_qty`` = max(0, order_up_to - IP) rounded up to whole packs, and at
+  least the MOQ (itself rounded up to whole packs) when above 0.
+- ``days_of_cover`` = first day k (day 1 = the day after the last history
+  date) on which cumulative expected demand exceeds on_hand;
+  ``stockout_date`` = last history date + k; both empty beyond the horizon.
+
+Quantiles use numpy's default linear interpolation between path totals.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.applications.inventory.inventory_input import (
+    Inventory,
+    item_ids,
+    lead_and_review,
+    listed,
+    validate_inventory,
+)
+from forecasting.applications.inventory.policy import (
+    days_of_cover,
+    order_quantity,
+    path_mean,
+    row_quantile,
+    window_totals,
+)
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
+from forecasting.core.history import PreparedHistory
+from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, SamplePaths
+
+REORDER_COLUMNS = [
+    "item_id", "name", "category", "model", "service_level", "lead_time_days", "review_period_days", "on_hand",
+    "on_order", "inventory_position", "lead_time_demand", "reorder_point", "safety_stock", "order_up_to", "order_qty",
+    "unit_cost", "order_value", "days_of_cover", "stockout_date", "action",
+]
+#: the forecast always reaches this far so that days of cover mean something for short lead times
+MIN_COVER_HORIZON = 28
+#: sample paths drawn by :meth:`InventoryCalculator.reorder` (fixed seed: the same input gives the same table)
+N_PATHS = 1000
+SEED = 0
+
+
+class InventoryCalculator:
+    """Turns demand sample paths and an inventory frame into the reorder table (REORDER_COLUMNS)."""
+
+    @staticmethod
+    def required_horizon(inventory: pd.DataFrame) -> int:
+        """Days of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + R)."""
+        ids = item_ids(inventory)
+        lead, review = lead_and_review(inventory, ids)
+        span = lead + review
+        too_long = span > MAX_HORIZON
+        if too_long.any():
+            raise InvalidInputError(
+                f"lead_time_days + review_period_days must be at most {MAX_HORIZON} days (the longest forecast); "
+                f"too long for item(s) {listed(ids[too_long])}"
+            )
+        return max(MIN_COVER_HORIZON, int(span.max()))
+
+    @staticmethod
+    def from_paths(
+        paths: SamplePaths, inventory: pd.DataFrame, model: str, service_level: float | None = None
+    ) -> pd.DataFrame:
+        """The reorder table from given sample paths.
+
+        ``service_level`` overrides every item's; None uses the inventory's
+        ``service_level`` column (0.95 when absent). Every inventory item must
+        have paths reaching L + R days; paths of other items are ignored.
+        """
+        inv = validate_inventory(inventory, service_level)
+        inv, values, first_date = _paths_for(paths, inv)
+        lead, span = inv.lead_time_days, inv.lead_time_days + inv.review_period_days
+        lead_totals = window_totals(values, lead)
+        cycle_totals = window_totals(values, span)
+        no_path = np.count_nonzero(~np.isnan(cycle_totals), axis=1) == 0
+        if no_path.any():
+            raise ForecastingError(
+                f"no complete sample path over lead time + review period for item(s) {listed(inv.item_ids[no_path])}"
+            )
+        reorder_point = row_quantile(lead_totals, inv.service_level)
+        order_up_to = row_quantile(cycle_totals, inv.service_level)
+        position = inv.on_hand + inv.on_order
+        order_qty = order_quantity(order_up_to - position, inv.pack_size, inv.moq)
+        cover = days_of_cover(path_mean(values), inv.on_hand)
+        table = pd.DataFrame(
+            {
+                "item_id": inv.item_ids,
+                "name": inv.name,
+                "category": inv.category,
+                "model": model,
+                "service_level": inv.service_level,
+                "lead_time_days": lead,
+                "review_period_days": inv.review_period_days,
+                "on_hand": inv.on_hand,
+                "on_order": inv.on_order,
+                "inventory_position": position,
+                "lead_time_demand": path_mean(lead_totals),
+                "reorder_point": reorder_point,
+                "safety_stock": order_up_to - path_mean(cycle_totals),
+                "order_up_to": order_up_to,
+                "order_qty": order_qty,
+                "unit_cost": inv.unit_cost,
+                "order_value": order_qty * inv.unit_cost,
+                "days_of_cover": cover,
+                # first_date is day 1, so day k is first_date + (k - 1) = last history date + k
+                "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
+                "action": np.where(position <= reorder_point, "reorder", "ok"),
+            },
+            columns=REORDER_COLUMNS,
+        )
+        return _sorted(table)
+
+    @classmethod
+    def reorder(
+        cls,
+        model: BaseForecastModel,
+        history: pd.DataFrame | PreparedHistory,
+        inventory: pd.DataFrame,
+        service_level: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """Forecast the inventory's items with ``model`` and apply the policy.
+
+        History of items outside the inventory is ignored; an inventory item
+        without history is a NotFoundError naming it.
+        """
+        inv = validate_inventory(inventory, service_level)  # fail fast, before the forecast
+        horizon = cls.required_horizon(inventory)
+        if horizon > model.max_horizon:
+            raise ForecastingError(
+                f"model {model.name} forecasts at most {model.max_horizon} days; "
+                f"the inventory needs {horizon} (lead time + review period)"
+            )
+        scoped = _restrict(history, inv.item_ids)
+        paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
+        return cls.from_paths(paths, inventory, model.name, service_level)
+
+
+def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarray, np.ndarray]:
+    """The inventory and its items' paths [items, paths, days] and first forecast dates, aligned.
+
+    When the paths hold exactly the inventory's items (what :meth:`reorder`
+    produces) the inventory is put in the paths' order instead of copying the
+    paths; the table is sorted at the end anyway.
+    """
+    index = pd.Index(np.asarray(paths.item_ids).astype(str)).get_indexer(inv.item_ids)
+    unknown = index < 0
+    if unknown.any():
+        raise NotFoundError(f"no forecast (sample paths) for inventory item(s) {listed(inv.item_ids[unknown])}")
+    values = paths.values
+    if len(index) == len(values):
+        order = np.argsort(index)
+        inv, index = inv.take(order), index[order]
+    else:
+        values = values[index]
+    span = inv.lead_time_days + inv.review_period_days
+    short = span > values.shape[2]
+    if short.any():
+        raise ForecastingError(
+            f"sample paths cover {values.shape[2]} days but lead time + review period is longer "
+            f"for item(s) {listed(inv.item_ids[short])}"
+        )
+    first_date = np.asarray(paths.first_date, dtype="datetime64[ns]")[index]
+    return inv, values, first_date
+
+
+def _restrict(history: pd.DataFrame | PreparedHistory, ids: np.ndarray) -> pd.DataFrame | PreparedHistory:
+    """The history of the inventory's items only; inventory items without history are an error."""
+    if isinstance(history, PreparedHistory):
+        keep = np.isin(history.item_ids.astype(str), ids)
+        present = history.item_ids[keep].astype(str)
+    else:
+        if "item_id" not in history.columns:
+            raise InvalidInputError("history is missing column(s) item_id")
+        hist_ids = history["item_id"]
+        hist_ids = hist_ids if hist_ids.dtype == object else hist_ids.astype(str)
+        keep = hist_ids.isin(ids).to_numpy()
+        present = pd.unique(hist_ids[keep]).astype(str)
+    missing = ids[~np.isin(ids, present)]
+    if len(missing):
+        raise NotFoundError(f"inventory item(s) without sales history: {listed(missing)}")
+    if keep.all():
+        return history
+    return _subset(history, keep) if isinstance(history, PreparedHistory) else history[keep]
+
+
+def _subset(prepared: PreparedHistory, keep: np.ndarray) -> PreparedHistory:
+    """The items of ``prepared`` where ``keep`` (one flag per item) is true."""
+    rows = np.repeat(keep, prepared.lengths)
+    lengths = prepared.lengths[keep]
+    return PreparedHistory(
+        ids=prepared.ids[rows],
+        days=prepared.days[rows],
+        quantity=prepared.quantity[rows],
+        item_ids=prepared.item_ids[keep],
+        starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+        lengths=lengths,
+        covariates={k: v[rows] for k, v in prepared.covariates.items()},
+    )
+
+
+def _sorted(table: pd.DataFrame) -> pd.DataFrame:
+    """Items to reorder first, then the soonest stockout (no stockout last), then item_id."""
+    key = table.assign(_ok=table["action"] != "reorder")
+    order = key.sort_values(["_ok", "days_of_cover", "item_id"], na_position="last", kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+

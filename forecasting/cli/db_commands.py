@@ -1,0 +1,229 @@
+"""Database commands: init, load-demo, create-client, import-sales, import-inventory,
+create-user, runs; and the database mode of ``forecast`` and ``reorder`` (``--client``).
+
+Every command takes ``--database-url`` (default ``$DATABASE_URL``, else the
+SQLite file data/app.db under the project root) and brings the schema up to
+date before it runs. Clients are named on the command line; an unknown client
+or item is a NotFoundError (exit code 2).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import date
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from forecasting.core.errors import ForecastingError
+
+if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mode commands stay fast
+    from forecasting.services.forecast_service import ForecastService
+    from forecasting.storage import Database
+
+#: forecasting.storage.models.ROLES, repeated here so that building the parser imports no SQLAlchemy
+ROLES = ("planner", "admin")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the database commands to the ``python -m forecasting`` parser."""
+
+    def command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
+        p = subparsers.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--database-url", default=None, help="default: $DATABASE_URL, else sqlite:///data/app.db")
+        p.set_defaults(handler=handler)
+        return p
+
+    command("init", "create the database or migrate it to the newest schema", _init)
+    p = command("load-demo", "load the demo clients, their data and demo users (idempotent)", _load_demo)
+    p.add_argument("--folder", type=Path, default=None, help="where the demo CSVs are generated (default data/demo)")
+    p = command("create-client", "add a client (tenant)", _create_client)
+    p.add_argument("name", help="client name, e.g. 'Acme Foods'")
+    p = command("import-sales", "import a sales CSV for a client (re-imported days are replaced)", _import_sales)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("file", help="sales CSV: item_id,date,quantity[,covariates]")
+    p = command("import-inventory", "import an inventory CSV (stock positions and parameters)", _import_inventory)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--as-of", type=_iso_date, default=None, help="date of the stock positions (default: today)")
+    p.add_argument("--service-level", type=float, default=0.95, help="for rows without one (default 0.95)")
+    p.add_argument("file", help="inventory CSV: item_id,on_hand,on_order,lead_time_days,...")
+    p = command("create-user", "add a user to a client (password from a prompt or stdin)", _create_user)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--username", required=True)
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--name", default="", help="full name shown in the app")
+    p.add_argument("--email", default="")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p = command("runs", "a client's recent forecast runs (CSV)", _runs)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--limit", type=int, default=50, help="how many runs, newest first (default 50)")
+    p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+
+
+def forecast_from_db(args: argparse.Namespace) -> int:
+    """``forecast --client NAME``: the forecast CSV, and ``run N (cached|computed)`` on stderr."""
+    from forecasting.cli.progress import progress_bar
+    from forecasting.io.csv_export import write_csv
+
+    service, client_id = _service(args)
+    items = _items(args.items) or _all_items(service, client_id)
+    with progress_bar(f"forecast {args.model}") as progress:
+        response = service.forecast(
+            client_id, items, args.model, args.horizon, args.quantiles, progress=progress
+        )
+    write_csv(response.forecast, args.output)
+    print(f"run {response.run_id} ({'cached' if response.cached else 'computed'})", file=sys.stderr)
+    return 0
+
+
+def reorder_from_db(args: argparse.Namespace) -> int:
+    """``reorder --client NAME``: the reorder table from the items' stored parameters and positions."""
+    from forecasting.cli.progress import progress_bar
+    from forecasting.io.csv_export import write_csv
+
+    service, client_id = _service(args)
+    with progress_bar(f"reorder {args.model}") as progress:
+        table = service.reorder(
+            client_id, _items(args.items), args.model, service_level=args.service_level, progress=progress
+        )
+    write_csv(table, args.output)
+    skipped = table.attrs.get("skipped") or []
+    if skipped:
+        print(f"skipped {len(skipped)} item(s) with too little sales history: {', '.join(skipped[:10])}",
+              file=sys.stderr)
+    return 0
+
+
+# --- command handlers -----------------------------------------------------------------------
+
+
+def _init(args: argparse.Namespace) -> int:
+    from forecasting.storage.migrate import current_revision
+
+    database = _open(args)
+    print(f"database ready at {database.display_url} (schema revision {current_revision(database)})")
+    return 0
+
+
+def _load_demo(args: argparse.Namespace) -> int:
+    from forecasting.services.demo_data import DEMO_FOLDER, demo_logins, load_demo
+
+    database = _open(args)
+    for line in load_demo(database, args.folder or DEMO_FOLDER):
+        print(line)
+    print("demo logins:")
+    for line in demo_logins():
+        print(f"  {line}")
+    return 0
+
+
+def _create_client(args: argparse.Namespace) -> int:
+    from forecasting.services.data_access import DataAccess
+
+    client = DataAccess(_open(args)).create_client(args.name)
+    print(f"client {client.name!r} created (id {client.client_id})")
+    return 0
+
+
+def _import_sales(args: argparse.Namespace) -> int:
+    from forecasting.services.data_access import DataAccess
+
+    data = DataAccess(_open(args))
+    result = data.import_sales(data.client_by_name(args.client).client_id, args.file)
+    print(result.summary())
+    return 0
+
+
+def _import_inventory(args: argparse.Namespace) -> int:
+    from forecasting.services.data_access import DataAccess
+
+    if not 0 < args.service_level < 1:
+        raise ForecastingError(f"service level must lie strictly between 0 and 1, got {args.service_level}")
+    data = DataAccess(_open(args))
+    client_id = data.client_by_name(args.client).client_id
+    result = data.import_inventory(client_id, args.file, as_of=args.as_of, default_service_level=args.service_level)
+    print(result.summary())
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from forecasting.services.data_access import DataAccess
+    from forecasting.services.users import UserService, validate_password
+
+    password = _read_password(args.password_stdin)
+    validate_password(password)
+    database = _open(args)
+    client_id = DataAccess(database).client_by_name(args.client).client_id
+    user = UserService(database).create_user(
+        client_id, args.username, password, args.role, name=args.name, email=args.email
+    )
+    print(f"user {user.username!r} ({user.role}) created for client {user.client_name!r}")
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from forecasting.io.csv_export import write_csv
+    from forecasting.services.data_access import DataAccess
+
+    data = DataAccess(_open(args))
+    runs = data.list_runs(data.client_by_name(args.client).client_id, args.limit)
+    runs["created_at"] = runs["created_at"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))  # the CSV keeps the time
+    write_csv(runs, args.output)
+    return 0
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _open(args: argparse.Namespace) -> Database:
+    from forecasting.storage import open_database
+
+    return open_database(getattr(args, "database_url", None))
+
+
+def _service(args: argparse.Namespace) -> tuple[ForecastService, int]:
+    from forecasting.services.data_access import DataAccess
+    from forecasting.services.forecast_service import ForecastService
+
+    data = DataAccess(_open(args))
+    return ForecastService(data), data.client_by_name(args.client).client_id
+
+
+def _items(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [i.strip() for i in text.split(",") if i.strip()]
+    if not items:
+        raise ForecastingError("--items is empty; give item ids separated by commas")
+    return items
+
+
+def _all_items(service: ForecastService, client_id: int) -> list[str]:
+    """Every item of the client that has sales (the default of ``forecast --client`` without --items)."""
+    items = service.data.list_items(client_id)
+    with_sales = items.loc[items["last_date"].notna(), "item_id"].tolist()
+    if not with_sales:
+        raise ForecastingError("the client has no sales yet: import a sales file first")
+    return with_sales
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise ForecastingError("--password-stdin given but stdin is empty")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ForecastingError("no terminal to ask for the password: pipe it in with --password-stdin")
+    first = getpass.getpass("Password (8-72 bytes): ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise ForecastingError("the two passwords differ")
+    return first

@@ -1,0 +1,347 @@
+"""Forecasts, backtests and reorder tables for a client, recorded as runs and cached.
+
+Each request is checked first (items of the client, horizon 1..365, a known
+model that can run here, valid quantile levels), then recorded as a
+``ForecastRun``. A forecast whose client, items, model version, horizon,
+quantile levels and data fingerprint match a stored successful run is answered
+from the database without running the model; it is still a run row of its
+own (``cached``, pointing at the run it reused), so the run history shows it.
+New sales for any requested item change the fingerprint, so the cache never
+serves forecasts of stale data.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from time import perf_counter
+
+import numpy as np
+import pandas as pd
+
+from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.inventory.inventory_input import validate_service_level
+from forecasting.core.errors import ForecastingError, ModelUnavailableError
+from forecasting.core.models.base import (
+    MAX_HORIZON,
+    BaseForecastModel,
+    ProgressCallback,
+    validate_horizon,
+    validate_quantiles,
+)
+from forecasting.modes.factory import ModelFactory
+from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
+from forecasting.services.quality_calculator import QualityCalculator
+from forecasting.storage.runs import RunRequest
+
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class ForecastResponse:
+    """A forecast and where it came from; ``forecast`` is the frame of DESIGN.md 1."""
+
+    run_id: int
+    cached: bool
+    model: str
+    model_version: str
+    created_at: datetime
+    horizon: int
+    quantiles: tuple[float, ...]
+    item_ids: tuple[str, ...]
+    forecast: pd.DataFrame
+    #: the computed run whose results these are (``run_id`` itself unless cached)
+    source_run_id: int
+
+
+@dataclass(frozen=True)
+class BacktestResponse:
+    """Scored backtest forecasts, their metrics, and the history they were cut from (for charts)."""
+
+    run_id: int
+    models: tuple[str, ...]
+    horizon: int
+    windows: int
+    quantiles: tuple[float, ...]
+    created_at: datetime
+    forecasts: pd.DataFrame
+    metrics: pd.DataFrame
+    history: pd.DataFrame
+
+
+class ForecastService:
+    """Runs models on stored data for one client at a time; see the module docstring."""
+
+    def __init__(self, data: DataAccess):
+        self.data = data
+
+    def history(self, client_id: int, item_ids: Sequence[str], start: date | None = None) -> pd.DataFrame:
+        """The items' daily history (missing days as 0), e.g. for drawing actuals."""
+        return self.data.history(client_id, item_ids, start)
+
+    def forecast(
+        self,
+        client_id: int,
+        item_ids: Sequence[str],
+        model: str,
+        horizon: int,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        user_id: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ForecastResponse:
+        """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed."""
+        started = perf_counter()
+        instance = _model(model)
+        horizon = validate_horizon(horizon, min(instance.max_horizon, MAX_HORIZON))
+        levels = validate_quantiles(quantiles)
+        ids = normalise_item_ids(item_ids)
+        self._check_user(client_id, user_id)
+        version = str(instance.version)
+
+        def request_for(fingerprint: str, item_keys: tuple[str, ...]) -> RunRequest:
+            key = _cache_key("forecast", item_keys, instance.name, version, horizon, levels, {}, fingerprint)
+            return RunRequest(
+                "forecast", instance.name, version, horizon, levels, item_keys, {}, fingerprint, key, user_id
+            )
+
+        lookup = self.data.lookup_forecast(
+            client_id, ids, lambda fingerprint: request_for(fingerprint, tuple(sorted(ids))).cache_key
+        )
+        if lookup.run is not None and lookup.forecast is not None:
+            request = request_for(lookup.fingerprint, lookup.item_ids)
+            run_id, created_at = self.data.record_run(
+                client_id, request, source_run_id=lookup.run.run_id, duration_s=perf_counter() - started
+            )
+            if progress:
+                progress(len(ids), len(ids))
+            return ForecastResponse(
+                run_id, True, instance.name, version, created_at, horizon, levels, request.item_ids, lookup.forecast,
+                lookup.run.run_id,
+            )
+
+        _require_available(instance)
+        snapshot = self.data.history_snapshot(client_id, ids)
+        _require_history(snapshot)
+        request = request_for(snapshot.fingerprint, snapshot.item_ids)
+        run_id, created_at = self.data.record_run(client_id, request)
+        frame = self._run(
+            client_id,
+            run_id,
+            started,
+            lambda: instance.forecast(snapshot.frame, horizon, levels, progress=progress),
+            levels,
+            store=True,
+        )
+        return ForecastResponse(
+            run_id, False, instance.name, version, created_at, horizon, levels, request.item_ids, frame, run_id
+        )
+
+    def get_forecast(self, client_id: int, run_id: int) -> ForecastResponse:
+        """A stored forecast run of the client (a cached one returns the results it reused)."""
+        run, frame = self.data.run_forecast(client_id, run_id)
+        return ForecastResponse(
+            run.run_id,
+            run.cached,
+            run.model,
+            run.model_version,
+            run.created_at,
+            run.horizon,
+            run.quantiles,
+            run.item_ids,
+            frame,
+            run.source_run_id or run.run_id,
+        )
+
+    def backtest(
+        self,
+        client_id: int,
+        item_ids: Sequence[str],
+        models: Sequence[str] | str,
+        horizon: int,
+        windows: int = 1,
+        quantiles: Sequence[float] = DEFAULT_QUANTILES,
+        user_id: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> BacktestResponse:
+        """Score models on the items' last ``windows`` x ``horizon`` days (hidden from the models)."""
+        started = perf_counter()
+        names = ModelFactory.parse_names(models if isinstance(models, str) else ",".join(models))
+        instances = [_model(n) for n in names]
+        horizon = validate_horizon(horizon)
+        if isinstance(windows, bool) or not isinstance(windows, (int, np.integer)) or windows < 1:
+            raise ForecastingError(f"windows must be a whole number >= 1, got {windows!r}")
+        levels = validate_quantiles(quantiles)
+        ids = normalise_item_ids(item_ids)
+        self._check_user(client_id, user_id)
+        for instance in instances:
+            _require_available(instance)
+        snapshot = self.data.history_snapshot(client_id, ids)
+        _require_history(snapshot)
+        model_names = ",".join(m.name for m in instances)
+        versions = ",".join(str(m.version) for m in instances)
+        parameters = {"windows": int(windows)}
+        key = _cache_key("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
+                         snapshot.fingerprint)
+        request = RunRequest("backtest", model_names, versions, horizon, levels, snapshot.item_ids, parameters,
+                             snapshot.fingerprint, key, user_id)
+        run_id, created_at = self.data.record_run(client_id, request)
+        result = self._run(
+            client_id,
+            run_id,
+            started,
+            lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels, progress),
+        )
+        return BacktestResponse(
+            run_id, tuple(names), horizon, int(windows), levels, created_at, result.forecasts, result.metrics,
+            snapshot.frame,
+        )
+
+    def reorder(
+        self,
+        client_id: int,
+        item_ids: Sequence[str] | None = None,
+        model: str = "ma7",
+        service_level: float | None = None,
+        review_period_days: int | None = None,
+        lead_time_days: int | None = None,
+        user_id: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """The reorder table of DESIGN.md 4 from the items' stored parameters and latest positions.
+
+        Without ``item_ids``: every item with a stock position and enough
+        history for the model (the others are listed in ``attrs["skipped"]``).
+        ``service_level``, ``review_period_days`` and ``lead_time_days``
+        override the stored values for this table only.
+        """
+        started = perf_counter()
+        instance = _model(model)
+        overrides = {
+            "review_period_days": _days(review_period_days, "review_period_days"),
+            "lead_time_days": _days(lead_time_days, "lead_time_days"),
+        }
+        if service_level is not None:
+            service_level = validate_service_level(service_level)
+        self._check_user(client_id, user_id)
+        _require_available(instance)
+        inventory = self.data.inventory(client_id, item_ids)
+        skipped: list[str] = []
+        if item_ids is None:
+            inventory, skipped = self._with_history(client_id, inventory, instance.min_history_days)
+        for column, value in overrides.items():
+            if value is not None:
+                inventory[column] = value
+        horizon = InventoryCalculator.required_horizon(inventory)
+        snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
+        parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
+        key = _cache_key("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (), parameters,
+                         snapshot.fingerprint)
+        request = RunRequest("reorder", instance.name, str(instance.version), horizon, (), snapshot.item_ids,
+                             parameters, snapshot.fingerprint, key, user_id)
+        run_id, _ = self.data.record_run(client_id, request)
+        table = self._run(
+            client_id,
+            run_id,
+            started,
+            lambda: InventoryCalculator.reorder(
+                instance, snapshot.frame, inventory.drop(columns="as_of"), service_level, progress
+            ),
+        )
+        table.attrs["run_id"] = run_id
+        table.attrs["skipped"] = skipped
+        return table
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _run(
+        self,
+        client_id: int,
+        run_id: int,
+        started: float,
+        work: Callable[[], object],
+        levels: Sequence[float] = (),
+        store: bool = False,
+    ):
+        """Do the work; record success (with the forecast when ``store``) or failure, then return or raise."""
+        try:
+            result = work()
+            if store:
+                self.data.complete_run(client_id, run_id, perf_counter() - started, result, levels)
+            else:
+                self.data.complete_run(client_id, run_id, perf_counter() - started)
+        except BaseException as exc:
+            message = str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"
+            try:
+                self.data.fail_run(client_id, run_id, perf_counter() - started, message)
+            except Exception:  # the original error matters more than the bookkeeping
+                pass
+            if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
+                raise
+            raise ForecastingError(f"run {run_id} failed: {message}") from exc
+        return result
+
+    def _check_user(self, client_id: int, user_id: int | None) -> None:
+        if user_id is not None:
+            self.data.require_user(client_id, user_id)
+
+    def _with_history(
+        self, client_id: int, inventory: pd.DataFrame, min_days: int
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """Inventory rows of items with at least ``min_days`` of history; the others' ids."""
+        if inventory.empty:
+            raise ForecastingError("no item has an inventory position: import an inventory file first")
+        items = self.data.list_items(client_id, inventory["item_id"].tolist()).set_index("item_id")
+        span = (items["last_date"] - items["first_date"]).dt.days + 1
+        enough = span.reindex(inventory["item_id"]).fillna(0).to_numpy() >= min_days
+        if not enough.any():
+            raise ForecastingError(
+                f"no item with an inventory position has {min_days} or more days of sales history"
+            )
+        skipped = inventory.loc[~enough, "item_id"].tolist()
+        return inventory.loc[enough].reset_index(drop=True), skipped
+
+
+def _model(name: str) -> BaseForecastModel:
+    if not isinstance(name, str):
+        raise ForecastingError(f"model must be a name such as 'ma7', got {name!r}")
+    return ModelFactory.create(name)
+
+
+def _require_available(model: BaseForecastModel) -> None:
+    status = model.availability()
+    if not status.available:
+        raise ModelUnavailableError(f"model {model.name} cannot run here: {status.reason}")
+
+
+def _require_history(snapshot: HistorySnapshot) -> None:
+    present = set(pd.unique(snapshot.frame["item_id"])) if len(snapshot.frame) else set()
+    missing = [i for i in snapshot.item_ids if i not in present]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else "")
+        raise ForecastingError(f"no sales history for item(s) {shown}: import sales first")
+
+
+def _days(value: int | None, label: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_HORIZON:
+        raise ForecastingError(f"{label} must be a whole number of days from 0 to {MAX_HORIZON}, got {value!r}")
+    return int(value)
+
+
+def _cache_key(
+    kind: str,
+    item_ids: Sequence[str],
+    model: str,
+    version: str,
+    horizon: int,
+    levels: Sequence[float],
+    parameters: dict,
+    fingerprint: str,
+) -> str:
+    payload = json.dumps(
+        [kind, sorted(item_ids), model, version, horizon, list(levels), parameters, fingerprint], sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()

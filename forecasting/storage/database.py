@@ -1,0 +1,161 @@
+"""Connecting to the database: URL resolution, engine set-up, read and write transactions.
+
+``DATABASE_URL`` picks the database; without it the embedded SQLite file
+``data/app.db`` under the project root is used (created on first use).
+PostgreSQL is reached with ``postgresql+psycopg2://user:password@host:port/db``.
+
+Transactions come from :meth:`Database.read` and :meth:`Database.write`.
+On SQLite, writes start with ``BEGIN IMMEDIATE`` (one writer at a time, no
+deadlocking lock upgrades between processes) and reads see one snapshot (WAL);
+on PostgreSQL, snapshot reads use REPEATABLE READ.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+from forecasting.core.errors import ForecastingError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "app.db"
+SUPPORTED = ("sqlite", "postgresql")
+SQLITE_BUSY_TIMEOUT_S = 60
+PG_CONNECT_TIMEOUT_S = 10
+MIN_SQLITE = (3, 35)
+
+
+class DatabaseUnavailableError(ForecastingError):
+    """The database cannot be reached or opened (the message names the URL, never the password)."""
+
+
+def default_database_url() -> str:
+    """``$DATABASE_URL``, else the SQLite file ``data/app.db`` under the project root."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL as text with any password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable database URL>"
+
+
+def _parse(url: str | URL) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailableError(
+            "database URL is not valid (expected e.g. sqlite:///data/app.db or "
+            "postgresql+psycopg2://user:password@host:5432/db)"
+        ) from None
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise DatabaseUnavailableError(
+            f"database {safe_url(parsed)} is not supported: use sqlite or postgresql+psycopg2"
+        )
+    return parsed
+
+
+class Database:
+    """An engine plus the transaction discipline every store uses; one per process and URL."""
+
+    def __init__(self, url: str | URL | None = None):
+        self.url = _parse(url if url is not None else default_database_url())
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            _make_sqlite_folder(self.url)
+        try:
+            self.engine: Engine = _create_engine(self.url)
+        except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+            raise DatabaseUnavailableError(f"cannot use database {self.display_url}: {exc}") from None
+
+    @property
+    def display_url(self) -> str:
+        return safe_url(self.url)
+
+    @contextmanager
+    def read(self, snapshot: bool = False) -> Iterator[Connection]:
+        """A read-only transaction; ``snapshot`` makes every statement see the same data."""
+        with self._connect() as conn:
+            if snapshot and self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-write transaction, committed when the block ends and rolled back on error."""
+        with self._connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_write=True)
+            with conn.begin():
+                yield conn
+
+    def check(self) -> None:
+        """Connect once; raises DatabaseUnavailableError with a clear message when that fails."""
+        with self.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            conn = self.engine.connect()
+        except (OperationalError, DBAPIError) as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+            detail = reason[0] if reason else type(exc).__name__
+            raise DatabaseUnavailableError(f"cannot connect to database {self.display_url}: {detail}") from None
+        with conn:
+            yield conn
+
+
+def _make_sqlite_folder(url: URL) -> None:
+    path = url.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailableError(f"cannot create the folder of database {safe_url(url)}: {exc}") from None
+
+
+def _create_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise DatabaseUnavailableError(
+                f"SQLite {'.'.join(map(str, MIN_SQLITE))} or newer is needed (UPDATE ... FROM, RETURNING); "
+                f"this Python has {sqlite3.sqlite_version}"
+            )
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        )
+        _sqlite_transactions(engine)
+        return engine
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (the documented recipe)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_write") else "BEGIN")

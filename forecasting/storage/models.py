@@ -1,0 +1,227 @@
+"""The database schema (SQLAlchemy 2 declarative models).
+
+Alembic migrations in ``forecasting/storage/migrations`` create exactly this
+schema; a test compares the two. Every row of tenant data hangs off a client:
+items carry ``client_id`` and sales, inventory positions and forecast results
+hang off items or runs, so every query can (and does) filter on the client.
+
+Dates of sales and forecasts are calendar days (``DATE``); timestamps are UTC
+and come back timezone-aware on every database (:class:`UTCDateTime`).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("planner", "admin")
+RUN_KINDS = ("forecast", "backtest", "reorder")
+RUN_STATUSES = ("running", "succeeded", "failed")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A UTC timestamp: aware datetimes in, aware UTC datetimes out (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware (UTC)")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Client(Base):
+    """A tenant: a company whose planners see only its own data."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: bumped by every write of the client's data (imports, item edits): a cache key for the app
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class User(Base):
+    """A person who logs in; belongs to exactly one client."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('planner', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    password_hash: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: login cookies issued before this instant are void (bumped on logout and password change)
+    sessions_valid_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Item(Base):
+    """A stock-keeping unit of one client, with its replenishment parameters."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("client_id", "external_id"),
+        Index(None, "client_id", "category"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    #: the item id of the client's files (``item_id`` in every CSV)
+    external_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    category: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    review_period_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    service_level: Mapped[float] = mapped_column(Float, default=0.95, server_default="0.95")
+    moq: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    pack_size: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    #: the client's data_version when this item's sales last changed (part of the forecast cache key)
+    sales_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class Sale(Base):
+    """Units sold of an item on a day (days without a row count as zero).
+
+    ``item_id`` is an ``items.id`` but not a declared foreign key, here and in
+    the other bulk tables (covariates, forecast results): PostgreSQL checks a
+    foreign key row by row, which made a 1M-row COPY three times slower. Rows
+    are only written by code that resolved the item ids for the client in the
+    same transaction, and every read joins ``items`` on the client.
+    """
+
+    __tablename__ = "sales"
+    #: SQLite: rows clustered by (item, date), so one item's history is one range read
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    quantity: Mapped[float] = mapped_column(Float)
+
+
+class SaleCovariate(Base):
+    """An extra numeric column of the sales file (``promo``, ``price``...) for an item and day."""
+
+    __tablename__ = "sales_covariates"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class InventoryPosition(Base):
+    """Stock on hand and on order of an item as of a day (the latest one is current)."""
+
+    __tablename__ = "inventory_positions"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    on_hand: Mapped[float] = mapped_column(Float)
+    on_order: Mapped[float] = mapped_column(Float)
+
+
+class ForecastRun(Base):
+    """One request to the forecast service: computed, answered from cache, or failed."""
+
+    __tablename__ = "forecast_runs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder')", name="kind"),
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        Index(None, "client_id", "created_at"),
+        Index(None, "client_id", "cache_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(200))
+    horizon: Mapped[int] = mapped_column(Integer)
+    #: JSON list of quantile levels, ascending
+    quantiles: Mapped[str] = mapped_column(Text)
+    #: JSON object of the other request parameters (windows, overrides...)
+    parameters: Mapped[str] = mapped_column(Text)
+    #: JSON list of the requested item ids (external), sorted
+    item_ids: Mapped[str] = mapped_column(Text)
+    n_items: Mapped[int] = mapped_column(Integer)
+    data_fingerprint: Mapped[str] = mapped_column(String(64))
+    cache_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    cached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: for a cached request: the computed run whose results answered it
+    source_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("forecast_runs.id", ondelete="SET NULL"), nullable=True
+    )
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ForecastResult(Base):
+    """One forecast day of one item in a computed run."""
+
+    __tablename__ = "forecast_results"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    forecast: Mapped[float] = mapped_column(Float)
+    #: the quantile values in the run's level order, as little-endian float64 bytes (exact, and
+    #: decoded for a whole run with one ``np.frombuffer``: text made cached reads 3x slower)
+    quantiles: Mapped[bytes] = mapped_column(LargeBinary)

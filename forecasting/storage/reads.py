@@ -1,0 +1,277 @@
+"""Reading a client's data back: item lists with their figures, and sales history as arrays.
+
+Every function takes the client id and filters on it, including the bulk sales
+reads (``item_id IN (SELECT id FROM items WHERE client_id = ...)``), so a
+wrong item key can never reach another client's rows.
+
+Sales history is the hot path (1,000 items x 730 days in under a second): on
+PostgreSQL it streams through binary COPY into numpy; on SQLite, where every
+fetched value costs a Python object, gap-free items fetch only quantities.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Date, and_, bindparam, func, select, text
+
+from forecasting.storage import bulk
+from forecasting.storage.models import InventoryPosition, Item, Sale
+
+#: days counted as "recent" volume (up to the client's last sales date)
+RECENT_DAYS = 28
+ITEM_COLUMNS = [
+    "item_id", "name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
+    "pack_size", "on_hand", "on_order", "inventory_as_of", "first_date", "last_date", "total_quantity",
+    "recent_quantity",
+]
+_items = Item.__table__
+_sales = Sale.__table__
+_positions = InventoryPosition.__table__
+#: SQLite packs (item, day) as item * 2**21 + day + 2**20 (days within +-2,870 years of 1970)
+_DAY_BITS = 21
+_DAY_OFFSET = 1 << 20
+
+
+def item_keys(conn: Connection, client_id: int, external_ids: Sequence[str]) -> pd.DataFrame:
+    """``external_id, pk, sales_version`` of those of the named items the client has, by external id."""
+    query = select(_items.c.external_id, _items.c.id, _items.c.sales_version).where(_items.c.client_id == client_id)
+    rows = []
+    for chunk in bulk.chunks(list(external_ids)):
+        rows += conn.execute(query.where(_items.c.external_id.in_(chunk))).all()
+    frame = pd.DataFrame(rows, columns=["external_id", "pk", "sales_version"])
+    return frame.sort_values("external_id", kind="stable", ignore_index=True)
+
+
+def key_rank(keys: pd.DataFrame, item_pk: np.ndarray) -> np.ndarray:
+    """For each row's item pk, the item's position in ``keys`` (from :func:`item_keys`: by external id)."""
+    pks = keys["pk"].to_numpy(dtype=np.int64)
+    by_pk = np.argsort(pks)
+    return by_pk[np.searchsorted(pks[by_pk], np.asarray(item_pk, dtype=np.int64))]
+
+
+def load_sales(
+    conn: Connection, client_id: int, pks: np.ndarray, start: date | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(item pk, day number, quantity) of the items' sales from ``start`` on, ordered by pk then day."""
+    pks = np.sort(np.asarray(pks, dtype=np.int64))
+    if conn.dialect.name == "postgresql":
+        # no ORDER BY: PostgreSQL 15 cannot walk the key index in order for a list of items and sorted
+        # 730k rows on disk; rows mostly arrive in order anyway, and numpy sorts the rest faster
+        sql = (
+            "SELECT s.item_id, s.date - DATE '1970-01-01', s.quantity FROM sales s "
+            "WHERE s.item_id = ANY(%(pks)s) AND s.item_id IN (SELECT id FROM items WHERE client_id = %(client)s)"
+            + (" AND s.date >= %(start)s" if start else "")
+        )
+        item, day, quantity = bulk.copy_out(
+            conn, sql, {"pks": pks.tolist(), "client": client_id, "start": start}, ("int4", "int4", "float8")
+        )
+        item, day = item.astype(np.int64), day.astype(np.int64)
+        if np.all((item[1:] > item[:-1]) | ((item[1:] == item[:-1]) & (day[1:] > day[:-1]))):
+            return item, day, quantity
+        order = np.lexsort((day, item))
+        return item[order], day[order], quantity[order]
+    parts = [_sqlite_sales(conn, client_id, chunk, start) for chunk in bulk.chunks(pks.tolist())]
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    return tuple(np.concatenate(column) for column in zip(*parts))  # type: ignore[return-value]
+
+
+def _sqlite_sales(
+    conn: Connection, client_id: int, pks: Sequence[int], start: date | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SQLite: a Python object per fetched value is the cost, so fetch as few values as possible.
+
+    One aggregate per item (filtered on the client) gives its first day, last
+    day and row count; items whose rows have no gaps (count = span) fetch only
+    their quantities (the days follow), the others (item, day) packed in one
+    integer plus the quantity. The follow-up queries read only items the
+    aggregate returned.
+    """
+    since = " AND s.date >= ?" if start else ""
+    since_param = [start.isoformat()] if start else []
+    cursor = conn.connection.cursor()
+    try:
+        spans = cursor.execute(
+            f"SELECT s.item_id, MIN(s.date), MAX(s.date), COUNT(*) FROM sales s WHERE s.item_id IN "
+            f"({','.join('?' * len(pks))}) AND s.item_id IN (SELECT id FROM items WHERE client_id = ?){since} "
+            "GROUP BY s.item_id ORDER BY s.item_id",
+            [*pks, client_id, *since_param],
+        ).fetchall()
+        item = np.array([r[0] for r in spans], dtype=np.int64)
+        first = np.array([r[1] for r in spans], dtype="datetime64[D]").astype(np.int64)
+        last = np.array([r[2] for r in spans], dtype="datetime64[D]").astype(np.int64)
+        count = np.array([r[3] for r in spans], dtype=np.int64)
+        dense = count == last - first + 1
+
+        def rows(columns: str, items: np.ndarray) -> list:
+            if not len(items):
+                return []
+            return cursor.execute(
+                f"SELECT {columns} FROM sales s WHERE s.item_id IN ({','.join('?' * len(items))}){since} "
+                "ORDER BY s.item_id, s.date",
+                [*items.tolist(), *since_param],
+            ).fetchall()
+
+        quantity = np.fromiter(itertools.chain.from_iterable(rows("s.quantity", item[dense])), dtype=np.float64)
+        day = f"CAST(julianday(s.date) - 2440587.5 AS INTEGER) + {_DAY_OFFSET}"
+        packed = np.array(rows(f"s.item_id * {1 << _DAY_BITS} + {day}, s.quantity", item[~dense]), dtype=np.float64)
+    finally:
+        cursor.close()
+    if len(quantity) != count[dense].sum():
+        raise RuntimeError("sales changed while being read (expected a snapshot)")
+    dense_item = np.repeat(item[dense], count[dense])
+    dense_day = np.repeat(first[dense] - _block_starts(count[dense]), count[dense]) + np.arange(len(dense_item))
+    if dense.all():
+        return dense_item, dense_day, quantity
+    key = packed[:, 0].astype(np.int64)
+    items = np.concatenate([dense_item, key >> _DAY_BITS])
+    days = np.concatenate([dense_day, (key & ((1 << _DAY_BITS) - 1)) - _DAY_OFFSET])
+    order = np.lexsort((days, items))
+    return items[order], days[order], np.concatenate([quantity, packed[:, 1]])[order]
+
+
+def _block_starts(lengths: np.ndarray) -> np.ndarray:
+    """Offset of each block in the concatenation of blocks of ``lengths``."""
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+
+
+def started_before(conn: Connection, client_id: int, pks: np.ndarray, start: date) -> set[int]:
+    """The items (of the client) that have a sale before ``start`` (one index probe per item)."""
+    out: set[int] = set()
+    for chunk in bulk.chunks(np.asarray(pks, dtype=np.int64).tolist()):
+        out.update(
+            conn.execute(
+                select(_items.c.id).where(
+                    _items.c.client_id == client_id,
+                    _items.c.id.in_(chunk),
+                    select(_sales.c.item_id).where(_sales.c.item_id == _items.c.id, _sales.c.date < start).exists(),
+                )
+            ).scalars()
+        )
+    return out
+
+
+def load_covariates(
+    conn: Connection, client_id: int, pks: np.ndarray, start: date | None = None
+) -> pd.DataFrame:
+    """Stored (non-zero) covariate values of the items: ``pk, day, name, value``."""
+    sql = (
+        "SELECT c.item_id, c.date, c.name, c.value FROM sales_covariates c "
+        "WHERE c.item_id IN (SELECT id FROM items WHERE client_id = :client) AND c.item_id IN :pks"
+        + (" AND c.date >= :start" if start else "")
+    )
+    stmt = text(sql).bindparams(bindparam("pks", expanding=True)).columns(date=Date)
+    rows = []
+    for chunk in bulk.chunks(np.asarray(pks, dtype=np.int64).tolist()):
+        rows += conn.execute(stmt, {"client": client_id, "pks": chunk, "start": start}).all()
+    frame = pd.DataFrame(rows, columns=["pk", "date", "name", "value"])
+    frame["day"] = (
+        pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+        if len(frame)
+        else np.empty(0, dtype=np.int64)
+    )
+    return frame.drop(columns="date")
+
+
+def items_table(
+    conn: Connection,
+    client_id: int,
+    external_ids: Sequence[str] | None = None,
+    category: str | None = None,
+) -> pd.DataFrame:
+    """The client's items (:data:`ITEM_COLUMNS`): parameters, latest stock position and sales figures."""
+    client_items = select(_items.c.id).where(_items.c.client_id == client_id).scalar_subquery()
+    stats = (
+        select(
+            _sales.c.item_id,
+            func.min(_sales.c.date).label("first_date"),
+            func.max(_sales.c.date).label("last_date"),
+            func.sum(_sales.c.quantity).label("total_quantity"),
+        )
+        .where(_sales.c.item_id.in_(client_items))
+        .group_by(_sales.c.item_id)
+        .subquery()
+    )
+    latest = (
+        select(_positions.c.item_id, func.max(_positions.c.as_of).label("as_of"))
+        .where(_positions.c.item_id.in_(client_items))
+        .group_by(_positions.c.item_id)
+        .subquery()
+    )
+    query = (
+        select(
+            _items.c.id.label("pk"),
+            _items.c.external_id.label("item_id"),
+            _items.c.name,
+            _items.c.category,
+            _items.c.unit_cost,
+            _items.c.lead_time_days,
+            _items.c.review_period_days,
+            _items.c.service_level,
+            _items.c.moq,
+            _items.c.pack_size,
+            _positions.c.on_hand,
+            _positions.c.on_order,
+            _positions.c.as_of.label("inventory_as_of"),
+            stats.c.first_date,
+            stats.c.last_date,
+            stats.c.total_quantity,
+        )
+        .select_from(_items)
+        .outerjoin(stats, stats.c.item_id == _items.c.id)
+        .outerjoin(latest, latest.c.item_id == _items.c.id)
+        .outerjoin(_positions, and_(_positions.c.item_id == latest.c.item_id, _positions.c.as_of == latest.c.as_of))
+        .where(_items.c.client_id == client_id)
+        .order_by(_items.c.external_id)
+    )
+    if category is not None:
+        query = query.where(_items.c.category == category)
+    if external_ids is None:
+        rows = conn.execute(query).all()
+    else:
+        rows = []
+        for chunk in bulk.chunks(sorted(set(external_ids))):
+            rows += conn.execute(query.where(_items.c.external_id.in_(chunk))).all()
+    frame = pd.DataFrame(rows, columns=["pk", *ITEM_COLUMNS[:-1]])
+    frame["recent_quantity"] = _recent_volume(conn, client_id, frame)
+    for column in ("inventory_as_of", "first_date", "last_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame = frame.astype({"unit_cost": float, "on_hand": float, "on_order": float, "total_quantity": float})
+    frame["lead_time_days"] = frame["lead_time_days"].astype("Int64")
+    return frame.sort_values("item_id", kind="stable", ignore_index=True)
+
+
+def _recent_volume(conn: Connection, client_id: int, frame: pd.DataFrame) -> np.ndarray:
+    """Units sold in the RECENT_DAYS up to the client's last sales date (0 for items without)."""
+    last = conn.execute(
+        select(func.max(_sales.c.date)).where(
+            _sales.c.item_id.in_(select(_items.c.id).where(_items.c.client_id == client_id).scalar_subquery())
+        )
+    ).scalar_one()
+    if last is None or frame.empty:
+        return np.zeros(len(frame))
+    since = last - timedelta(days=RECENT_DAYS - 1)
+    rows = conn.execute(
+        select(_sales.c.item_id, func.sum(_sales.c.quantity))
+        .where(
+            _sales.c.date >= since,
+            _sales.c.item_id.in_(select(_items.c.id).where(_items.c.client_id == client_id).scalar_subquery()),
+        )
+        .group_by(_sales.c.item_id)
+    ).all()
+    recent = dict(rows)
+    return np.array([float(recent.get(pk, 0.0)) for pk in frame["pk"]], dtype=np.float64)
+
+
+def categories(conn: Connection, client_id: int) -> list[str]:
+    rows = conn.execute(
+        select(_items.c.category)
+        .where(_items.c.client_id == client_id, _items.c.category != "")
+        .distinct()
+        .order_by(_items.c.category)
+    ).scalars()
+    return list(rows)

@@ -1,0 +1,275 @@
+"""Forecast runs and their results: recording requests, storing and reading forecasts.
+
+A run row is written when a request starts (status ``running``), and its
+results plus the final status are written together in one transaction when
+the model returns, so a failed or interrupted run never leaves partial
+results. A request answered from the cache is its own run row (``cached``)
+pointing at the computed run whose results it reused.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, insert, select, update
+
+from forecasting.core.errors import ForecastingError, NotFoundError
+from forecasting.core.history import day_numbers_to_dates
+from forecasting.core.models.base import quantile_column
+from forecasting.storage import bulk, reads
+from forecasting.storage.models import ForecastResult, ForecastRun, User, utcnow
+
+_runs = ForecastRun.__table__
+_results = ForecastResult.__table__
+_users = User.__table__
+#: how many item ids the run list shows per run before "+N more"
+LISTED_ITEMS = 10
+RUN_COLUMNS = [
+    "run_id", "created_at", "user", "kind", "model", "model_version", "items", "n_items", "horizon", "quantiles",
+    "duration_s", "cached", "source_run_id", "status", "error",
+]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored run, as the app, the API and the CLI show it."""
+
+    run_id: int
+    client_id: int
+    user_id: int | None
+    kind: str
+    created_at: datetime
+    model: str
+    model_version: str
+    horizon: int
+    quantiles: tuple[float, ...]
+    parameters: dict
+    item_ids: tuple[str, ...]
+    status: str
+    cached: bool
+    source_run_id: int | None
+    duration_s: float | None
+    error: str | None
+    data_fingerprint: str
+    cache_key: str
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What identifies a request: everything the cache key is made of, plus who asked."""
+
+    kind: str
+    model: str
+    model_version: str
+    horizon: int
+    quantiles: tuple[float, ...]
+    item_ids: tuple[str, ...]
+    parameters: dict
+    data_fingerprint: str
+    cache_key: str
+    user_id: int | None = None
+
+
+def start_run(
+    conn: Connection,
+    client_id: int,
+    request: RunRequest,
+    *,
+    status: str = "running",
+    source_run_id: int | None = None,
+    duration_s: float | None = None,
+) -> tuple[int, datetime]:
+    """Insert a run row; returns its id and creation time."""
+    created_at = utcnow()
+    run_id = conn.execute(
+        insert(_runs)
+        .values(
+            client_id=client_id,
+            user_id=request.user_id,
+            kind=request.kind,
+            created_at=created_at,
+            model=request.model,
+            model_version=request.model_version,
+            horizon=request.horizon,
+            quantiles=json.dumps(list(request.quantiles)),
+            parameters=json.dumps(request.parameters, sort_keys=True),
+            item_ids=json.dumps(list(request.item_ids)),
+            n_items=len(request.item_ids),
+            data_fingerprint=request.data_fingerprint,
+            cache_key=request.cache_key,
+            status=status,
+            cached=source_run_id is not None,
+            source_run_id=source_run_id,
+            duration_s=duration_s,
+        )
+        .returning(_runs.c.id)
+    ).scalar_one()
+    return int(run_id), created_at
+
+
+def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, error: str | None = None) -> None:
+    """Mark a run succeeded, or failed with ``error``."""
+    conn.execute(
+        update(_runs)
+        .where(_runs.c.id == run_id, _runs.c.client_id == client_id)
+        .values(status="failed" if error else "succeeded", duration_s=duration_s, error=error)
+    )
+
+
+def find_cached(conn: Connection, client_id: int, cache_key: str) -> RunInfo | None:
+    """The newest computed, successful run of the client with this cache key, if any."""
+    row = conn.execute(
+        select(_runs)
+        .where(
+            _runs.c.client_id == client_id,
+            _runs.c.cache_key == cache_key,
+            _runs.c.status == "succeeded",
+            _runs.c.cached.is_(False),
+        )
+        .order_by(_runs.c.id.desc())
+        .limit(1)
+    ).mappings().first()
+    return None if row is None else _run_info(row)
+
+
+def write_results(
+    conn: Connection, run_id: int, item_pk: np.ndarray, day: np.ndarray, forecast: np.ndarray, quantiles: np.ndarray
+) -> None:
+    """Store one row per (item, day): the point forecast and the quantiles ([rows, levels])."""
+    if not (np.isfinite(forecast).all() and np.isfinite(quantiles).all()):
+        raise ForecastingError("the model returned non-finite forecast values; nothing was stored")
+    packed = np.ascontiguousarray(quantiles, dtype="<f8")
+    width = packed.shape[1] * 8
+    raw = packed.tobytes()
+    blobs = [raw[i : i + width] for i in range(0, len(raw), width)] if width else [b""] * len(forecast)
+    if conn.dialect.name == "sqlite":
+        bulk.executemany(
+            conn,
+            "INSERT INTO forecast_results (run_id, item_id, date, forecast, quantiles) VALUES (?, ?, ?, ?, ?)",
+            zip([run_id] * len(blobs), item_pk.tolist(), bulk.day_strings(day), forecast.tolist(), blobs),
+        )
+        return
+    dates = np.asarray(day, dtype=np.int64).astype("datetime64[D]").tolist()
+    conn.execute(
+        insert(_results),
+        [
+            {"run_id": run_id, "item_id": pk, "date": d, "forecast": f, "quantiles": q}
+            for pk, d, f, q in zip(item_pk.tolist(), dates, forecast.tolist(), blobs)
+        ],
+    )
+
+
+def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataFrame:
+    """The forecast frame of DESIGN.md 1 for a computed run of the client, items by id then date.
+
+    ``run`` must come from :func:`get_run` (which checks the client) and ``keys``
+    (``external_id, pk``, sorted by external id) must hold the run's items.
+    """
+    levels = len(run.quantiles)
+    if conn.dialect.name == "postgresql":
+        pks, days, forecast, values = bulk.copy_out(
+            conn,
+            "SELECT item_id, date - DATE '1970-01-01', forecast, quantiles FROM forecast_results "
+            "WHERE run_id = %(run)s ORDER BY item_id, date",
+            {"run": run.run_id},
+            ("int4", "int4", "float8", np.dtype(("<f8", (levels,)))),
+        )
+    else:
+        cursor = conn.connection.cursor()
+        try:
+            rows = cursor.execute(
+                "SELECT item_id, CAST(julianday(date) - 2440587.5 AS INTEGER), forecast, quantiles "
+                "FROM forecast_results WHERE run_id = ? ORDER BY item_id, date",
+                (run.run_id,),
+            ).fetchall()
+        finally:
+            cursor.close()
+        pks, days, forecast, blobs = (list(c) for c in zip(*rows)) if rows else ([], [], [], [])
+        values = np.frombuffer(b"".join(blobs), dtype="<f8").reshape(len(rows), levels)
+    rank = reads.key_rank(keys, pks)
+    order = np.argsort(rank, kind="stable")  # rows come by (pk, date): reorder items by external id
+    data: dict[str, object] = {
+        "item_id": keys["external_id"].to_numpy(dtype=object)[rank[order]],
+        "date": day_numbers_to_dates(np.asarray(days, dtype=np.int64)[order]),
+        "model": run.model,
+        "forecast": np.asarray(forecast, dtype=np.float64)[order],
+    }
+    values = np.asarray(values, dtype=np.float64).reshape(-1, levels)[order]
+    for j, level in enumerate(run.quantiles):
+        data[quantile_column(level)] = values[:, j]
+    return pd.DataFrame(data)
+
+
+def get_run(conn: Connection, client_id: int, run_id: int) -> RunInfo:
+    """A run of the client; another client's run is not found, like a missing one."""
+    row = conn.execute(select(_runs).where(_runs.c.id == run_id, _runs.c.client_id == client_id)).mappings().first()
+    if row is None:
+        raise NotFoundError(f"run {run_id} not found for this client")
+    return _run_info(row)
+
+
+def _run_info(row) -> RunInfo:
+    return RunInfo(
+        run_id=row["id"],
+        client_id=row["client_id"],
+        user_id=row["user_id"],
+        kind=row["kind"],
+        created_at=row["created_at"],
+        model=row["model"],
+        model_version=row["model_version"],
+        horizon=row["horizon"],
+        quantiles=tuple(json.loads(row["quantiles"])),
+        parameters=json.loads(row["parameters"]),
+        item_ids=tuple(json.loads(row["item_ids"])),
+        status=row["status"],
+        cached=bool(row["cached"]),
+        source_run_id=row["source_run_id"],
+        duration_s=row["duration_s"],
+        error=row["error"],
+        data_fingerprint=row["data_fingerprint"],
+        cache_key=row["cache_key"],
+    )
+
+
+def list_runs(conn: Connection, client_id: int, limit: int = 50) -> pd.DataFrame:
+    """The client's newest runs first (:data:`RUN_COLUMNS`): who, when, what, how long, cached, outcome."""
+    rows = conn.execute(
+        select(_runs, _users.c.username)
+        .outerjoin(_users, _users.c.id == _runs.c.user_id)
+        .where(_runs.c.client_id == client_id)
+        .order_by(_runs.c.created_at.desc(), _runs.c.id.desc())  # the (client_id, created_at) index
+        .limit(limit)
+    ).mappings().all()
+    return pd.DataFrame(
+        [
+            {
+                "run_id": r["id"],
+                "created_at": r["created_at"],
+                "user": r["username"] or "",
+                "kind": r["kind"],
+                "model": r["model"],
+                "model_version": r["model_version"],
+                "items": _listed(json.loads(r["item_ids"])),
+                "n_items": r["n_items"],
+                "horizon": r["horizon"],
+                "quantiles": ",".join(f"{q:g}" for q in json.loads(r["quantiles"])),
+                "duration_s": r["duration_s"],
+                "cached": bool(r["cached"]),
+                "source_run_id": r["source_run_id"],
+                "status": r["status"],
+                "error": r["error"] or "",
+            }
+            for r in rows
+        ],
+        columns=RUN_COLUMNS,
+    ).astype({"source_run_id": "Int64"})
+
+
+def _listed(ids: Sequence[str]) -> str:
+    shown = ",".join(ids[:LISTED_ITEMS])
+    return shown if len(ids) <= LISTED_ITEMS else f"{shown} (+{len(ids) - LISTED_ITEMS} more)"
+

@@ -1,0 +1,72 @@
+"""Alembic migrations: an empty database reaches the models' schema, from any working directory."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from forecasting.storage import Database
+from forecasting.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from forecasting.storage.models import Base
+from tests.db_fixtures import TABLES, empty_db_url  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _schema_diff(database: Database) -> list:
+    with database.read() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+
+
+def test_empty_database_migrates_to_exactly_the_models(empty_db_url):  # noqa: F811
+    database = Database(empty_db_url)
+    assert current_revision(database) is None
+    with database.read() as conn:
+        assert not set(TABLES) & set(inspect(conn).get_table_names())
+
+    assert upgrade(database) == head_revision()
+
+    assert current_revision(database) == head_revision()
+    assert _schema_diff(database) == []
+    with database.read() as conn:
+        assert set(TABLES) <= set(inspect(conn).get_table_names())
+    database.dispose()
+
+
+def test_upgrade_twice_is_a_no_op_and_downgrade_removes_everything(empty_db_url):  # noqa: F811
+    database = Database(empty_db_url)
+    upgrade(database)
+    upgrade(database)
+    assert current_revision(database) == head_revision()
+
+    downgrade(database, "base")
+    assert current_revision(database) is None
+    with database.read() as conn:
+        assert not set(TABLES) & set(inspect(conn).get_table_names())
+
+    upgrade(database)
+    assert _schema_diff(database) == []
+    database.dispose()
+
+
+def test_init_command_migrates_from_another_working_directory(empty_db_url, tmp_path):  # noqa: F811
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "forecasting", "init", "--database-url", empty_db_url],
+        cwd=elsewhere,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"schema revision {head_revision()}" in done.stdout
+    assert list(elsewhere.iterdir()) == []  # nothing written into the working directory
+    database = Database(empty_db_url)
+    assert current_revision(database) == head_revision()
+    database.dispose()

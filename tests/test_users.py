@@ -1,0 +1,166 @@
+"""Users: bcrypt hashes, password rules, lockout after 5 failures, revocation, admin scope (both databases)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import bcrypt
+import pytest
+from sqlalchemy import text
+
+from forecasting.core.errors import ForecastingError, NotFoundError
+from forecasting.services.data_access import DataAccess
+from forecasting.services.users import AuthenticationError, UserService, validate_password
+from tests.db_fixtures import database, db_url  # noqa: F401
+
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def users(database):  # noqa: F811
+    return UserService(database, bcrypt_rounds=4)
+
+
+@pytest.fixture
+def clients(database):  # noqa: F811
+    data = DataAccess(database)
+    return data.create_client("A").client_id, data.create_client("B").client_id
+
+
+@pytest.fixture
+def pat(users, clients):
+    return users.create_user(clients[0], "pat", PASSWORD, "planner", name="Pat Planner", email="pat@example.com")
+
+
+def _stored_hash(database, username):  # noqa: F811
+    with database.read() as conn:
+        return conn.execute(text("SELECT password_hash FROM users WHERE username = :u"), {"u": username}).scalar_one()
+
+
+def test_passwords_are_stored_only_as_bcrypt_hashes(users, database, pat):  # noqa: F811
+    stored = _stored_hash(database, "pat")
+    assert PASSWORD not in stored and stored.startswith("$2b$04$")
+    assert bcrypt.checkpw(PASSWORD.encode(), stored.encode())
+    user = users.authenticate("pat", PASSWORD)
+    assert (user.username, user.client_name, user.roles, user.name) == ("pat", "A", ["planner"], "Pat Planner")
+    assert user.last_login_at is not None and not user.is_admin
+
+
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short-7", "8 to 72 bytes long in UTF-8 \\(this one is 7"),
+        ("x" * 73, "this one is 73"),
+        ("é" * 37, "this one is 74"),  # 37 characters, but 74 bytes
+        ("        ", "only spaces"),
+    ],
+)
+def test_password_rules_say_what_is_wrong(users, clients, password, message):
+    with pytest.raises(ForecastingError, match=message):
+        users.create_user(clients[0], "sam", password)
+    assert validate_password("é" * 36) == ("é" * 36).encode()  # exactly 72 bytes is fine
+
+
+def test_five_failures_in_a_row_lock_the_account_for_15_minutes(users, database, pat):  # noqa: F811
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    for attempt in range(4):
+        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+            users.authenticate("pat", "wrong-password", now=now)
+    assert users.get_user(pat.client_id, pat.user_id).failed_logins == 4
+    with pytest.raises(AuthenticationError, match="5 failed logins in a row: the account is locked until 12:15 UTC"):
+        users.authenticate("pat", "wrong-password", now=now)
+    # locked: even the right password is refused, with the time it ends
+    with pytest.raises(AuthenticationError, match="locked .* until 12:15 UTC \\(about 10 minutes\\)"):
+        users.authenticate("pat", PASSWORD, now=now + timedelta(minutes=5))
+    assert users.get_user(pat.client_id, pat.user_id).is_locked(now + timedelta(minutes=14))
+    assert users.authenticate("pat", PASSWORD, now=now + timedelta(minutes=15, seconds=1)).failed_logins == 0
+
+
+def test_a_success_resets_the_count(users, pat):
+    for _ in range(4):
+        with pytest.raises(AuthenticationError):
+            users.authenticate("pat", "wrong-password")
+    users.authenticate("pat", PASSWORD)
+    for _ in range(4):
+        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+            users.authenticate("pat", "wrong-password")
+
+
+def test_unknown_users_get_the_same_answer_as_wrong_passwords(users, pat):
+    with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+        users.authenticate("nobody", PASSWORD)
+    with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+        users.authenticate("pat", "x" * 100)  # over bcrypt's limit: refused, not an exception
+
+
+def test_logout_and_password_change_void_earlier_sessions(users, pat):
+    issued = datetime.now(timezone.utc)
+    assert users.session_is_valid(pat.client_id, pat.user_id, issued)
+    users.logout(pat.client_id, pat.user_id)
+    assert not users.session_is_valid(pat.client_id, pat.user_id, issued)
+    later = datetime.now(timezone.utc)
+    assert users.session_is_valid(pat.client_id, pat.user_id, later)
+
+    with pytest.raises(AuthenticationError, match="current password is wrong"):
+        users.change_password(pat.client_id, pat.user_id, "not-it-at-all", "new-password-2")
+    users.change_password(pat.client_id, pat.user_id, PASSWORD, "new-password-2")
+    assert not users.session_is_valid(pat.client_id, pat.user_id, later)
+    with pytest.raises(AuthenticationError):
+        users.authenticate("pat", PASSWORD)
+    assert users.authenticate("pat", "new-password-2").username == "pat"
+
+
+def test_admins_manage_only_their_own_clients_users(users, clients, pat):
+    a, b = clients
+    admin_b = users.create_user(b, "boss-b", "b-admin-pass", "admin")
+    assert admin_b.is_admin and [u.username for u in users.list_users(b)] == ["boss-b"]
+    assert [u.username for u in users.list_users(a)] == ["pat"]
+    for call in (
+        lambda: users.get_user(b, pat.user_id),
+        lambda: users.reset_password(b, pat.user_id, "hijacked-pass"),
+        lambda: users.unlock(b, pat.user_id),
+        lambda: users.logout(b, pat.user_id),
+        lambda: users.change_password(b, pat.user_id, PASSWORD, "hijacked-pass"),
+        lambda: users.session_is_valid(b, pat.user_id, datetime.now(timezone.utc)),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+    assert users.authenticate("pat", PASSWORD).role == "planner"  # untouched
+
+
+def test_admin_reset_and_unlock(users, pat):
+    for _ in range(5):
+        with pytest.raises(AuthenticationError):
+            users.authenticate("pat", "wrong-password")
+    users.unlock(pat.client_id, pat.user_id)
+    assert users.authenticate("pat", PASSWORD).failed_logins == 0
+    for _ in range(5):
+        with pytest.raises(AuthenticationError):
+            users.authenticate("pat", "wrong-password")
+    before = users.get_user(pat.client_id, pat.user_id).sessions_valid_after
+    users.reset_password(pat.client_id, pat.user_id, "fresh-start-3")
+    user = users.authenticate("pat", "fresh-start-3")
+    assert user.locked_until is None and user.sessions_valid_after > before
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"username": "pat"}, "already taken"),
+        ({"username": "a b"}, "username must be 3 to 64 characters"),
+        ({"username": "ab"}, "username must be 3 to 64 characters"),
+        ({"role": "owner"}, "role must be one of planner, admin"),
+        ({"email": "not-an-email"}, "does not look like an email"),
+    ],
+)
+def test_bad_new_users_are_refused(users, clients, pat, kwargs, message):
+    request = {"username": "sam", "password": "long-enough-1", "role": "planner", **kwargs}
+    with pytest.raises(ForecastingError, match=message):
+        users.create_user(clients[0], request.pop("username"), request.pop("password"), **request)
+
+
+def test_by_username_tells_the_users_client(users, clients, pat):
+    assert users.by_username("pat").client_id == clients[0]
+    with pytest.raises(NotFoundError):
+        users.by_username("nobody")
+    with pytest.raises(NotFoundError, match="client 999"):
+        users.create_user(999, "ghost", "long-enough-1")

@@ -61,4 +61,6 @@ def download_model(args: argparse.Namespace) -> int:
 
     path = fetch(args.to)
     print(f"Chronos-2 weights saved to {path}", file=sys.stderr)
+    if args.to:
+        print(f"set CHRONOS_MODEL={path} so that the app, the CLI and the API use them", file=sys.stderr)
     return 0

@@ -29,8 +29,8 @@ def read_sales_csv(source: Source, max_bytes: int | None = None, max_rows: int |
 def _check_chunk(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[list[RowProblem], pd.DataFrame]:
     problems: list[RowProblem] = []
     ids = parse_item_ids(chunk["item_id"], rows, problems)
-    text = chunk["date"].str.strip()
-    dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    # leading blanks are skipped by the reader; a trailing blank makes the date unparsable
+    dates = pd.to_datetime(chunk["date"], format="%Y-%m-%d", errors="coerce")
     bad_date = dates.isna().to_numpy()
     problems.extend(
         RowProblem(int(r), "unparsable date (expected YYYY-MM-DD)")

@@ -6,5 +6,6 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv requirements-dev.txt
 ensure_postgres
+ensure_chromium
 export TEST_DATABASE_URL="${TEST_DATABASE_URL:-postgresql+psycopg2://postgres@127.0.0.1:5432/test}"
 exec "$PY" -m pytest "$@"

@@ -128,6 +128,14 @@ def test_the_same_request_again_comes_from_the_cache_without_running_the_model(
     assert history["cached"].tolist() == [True, False] and history["source_run_id"].tolist()[0] == first.run_id
 
 
+def test_a_forecast_without_quantiles_is_served_from_the_cache(service, client):  # noqa: F811
+    first = service.forecast(client, ["A", "B"], "ma7", 5, ())
+    second = service.forecast(client, ["A", "B"], "ma7", 5, ())
+    assert (first.cached, second.cached) == (False, True)
+    assert list(second.forecast.columns) == ["item_id", "date", "model", "forecast"]
+    pd.testing.assert_frame_equal(second.forecast, first.forecast)
+
+
 @pytest.mark.parametrize(
     "change",
     [

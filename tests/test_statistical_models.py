@@ -126,3 +126,9 @@ def test_constant_series_sample_paths_are_constant():
 def test_unknown_model_lists_available_names():
     with pytest.raises(ValueError, match="unknown model 'arima'; available: ma7, seasonal-naive, chronos-2"):
         ModelFactory.create("arima")
+
+
+def test_quantile_levels_that_would_share_a_column_are_refused():
+    history = series(range(20))
+    with pytest.raises(ValueError, match="quantile levels repeat"):
+        ModelFactory.create("ma7").forecast(history, 3, [0.1, 0.1000000001])

@@ -66,7 +66,7 @@ def _service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import db_commands
+    from forecasting.cli import api_commands, db_commands
 
     parser = _Parser(prog="python -m forecasting", description="Demand forecasting and replenishment.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=lambda a: _file_commands().download_model(a))
 
     db_commands.register(sub)
+    api_commands.register(sub)
     return parser
 
 

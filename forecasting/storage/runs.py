@@ -198,7 +198,7 @@ def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataF
         "model": run.model,
         "forecast": np.asarray(forecast, dtype=np.float64)[order],
     }
-    values = np.asarray(values, dtype=np.float64).reshape(-1, levels)[order]
+    values = np.asarray(values, dtype=np.float64).reshape(len(order), levels)[order]
     for j, level in enumerate(run.quantiles):
         data[quantile_column(level)] = values[:, j]
     return pd.DataFrame(data)

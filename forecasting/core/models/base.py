@@ -86,8 +86,9 @@ def validate_quantiles(levels: Sequence[float]) -> tuple[float, ...]:
         if not 0.0 < value < 1.0:
             raise ForecastingError(f"quantile level {level!r} must lie strictly between 0 and 1")
         out.append(value)
-    if len(set(out)) != len(out):
-        raise ForecastingError(f"quantile levels repeat: {list(levels)}")
+    names = [quantile_column(v) for v in out]
+    if len(set(names)) != len(names):
+        raise ForecastingError(f"quantile levels repeat (as output columns {', '.join(names)}): {list(levels)}")
     return tuple(sorted(out))
 
 

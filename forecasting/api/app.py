@@ -1,0 +1,103 @@
+"""The FastAPI application: ``create_app()`` wires the database, settings, security and routes.
+
+Run it on the loopback interface with one command (docs at http://127.0.0.1:8000/docs)::
+
+    FORECASTING_JWT_SECRET=... .venv/bin/uvicorn --factory forecasting.api.app:create_app --host 127.0.0.1 --port 8000
+
+or ``python -m forecasting serve-api [--host 127.0.0.1 --port 8000]``. The
+database comes from ``DATABASE_URL`` (default: the SQLite file data/app.db)
+and is migrated to the newest schema on start.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from forecasting.api import routes
+from forecasting.api.dependencies import ApiState
+from forecasting.api.errors import install_error_handlers
+from forecasting.api.security import TokenIssuer
+from forecasting.api.settings import ApiSettings
+from forecasting.services.users import UserService
+from forecasting.storage import Database, open_database
+from forecasting.storage.api_keys import ApiKeyService
+
+TITLE = "Forecasting API"
+VERSION = "1.0.0"
+#: request bodies above this are refused (413); the largest valid request is about 2.3 MB
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def create_app(database: Database | str | None = None, settings: ApiSettings | None = None) -> FastAPI:
+    """The API over ``database`` (a Database, a URL, or default ``$DATABASE_URL``) with ``settings``
+    (default: from the environment; raises ConfigurationError in production mode without a JWT secret)."""
+    settings = settings or ApiSettings.from_env()
+    owned = not isinstance(database, Database)
+    db = open_database(database) if owned else database
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            db.dispose()
+
+    app = FastAPI(
+        title=TITLE,
+        version=VERSION,
+        description="Forecasts, backtests and reorder tables for service callers, over the same "
+        "ForecastService as the app and the CLI. Authenticate with a user's access token "
+        "(POST /api/v1/auth/token) or a client's X-API-Key.",
+        lifespan=lifespan,
+    )
+    app.state.api = ApiState(
+        database=db,
+        settings=settings,
+        issuer=TokenIssuer(settings),
+        users=UserService(db),
+        keys=ApiKeyService(db),
+    )
+    install_error_handlers(app)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.include_router(routes.router)
+    return app
+
+
+class _BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with a JSON 413.
+
+    A body announced too large (Content-Length) is refused before it is read;
+    one sent without a length is cut off where it passes the limit (the
+    HTTPException raised while the route reads it becomes the JSON answer).
+    FastAPI's own ``max_body_size`` answers in plain text, hence this.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"request body too large: at most {self.limit} bytes"
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.limit:
+            await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise HTTPException(status_code=413, detail=detail)
+            return message
+
+        await self.app(scope, limited, send)

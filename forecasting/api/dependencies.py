@@ -1,0 +1,72 @@
+"""FastAPI dependencies: the app's shared state, the caller (one dependency for both ways to
+authenticate), the caller's client, and a ForecastService built for each request."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from forecasting.api.security import Principal, TokenIssuer, resolve_principal
+from forecasting.api.settings import ApiSettings
+from forecasting.services.data_access import DataAccess
+from forecasting.services.forecast_service import ForecastService
+from forecasting.services.users import UserService
+from forecasting.storage.api_keys import ApiKeyService
+from forecasting.storage.database import Database
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="AccessToken",
+    description="a user's access token from POST /api/v1/auth/token",
+)
+_api_key = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="a client's service key (python -m forecasting create-api-key, or the Admin page)",
+)
+
+
+@dataclass(frozen=True)
+class ApiState:
+    """What every request shares: the database (engine and pool) and the services built on it once."""
+
+    database: Database
+    settings: ApiSettings
+    issuer: TokenIssuer
+    users: UserService
+    keys: ApiKeyService
+
+
+async def get_state(request: Request) -> ApiState:
+    """(``async``: no I/O, so FastAPI need not hand it to a worker thread.)"""
+    return request.app.state.api
+
+
+def get_principal(
+    state: Annotated[ApiState, Depends(get_state)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer`` or ``X-API-Key``; a 401 when neither identifies one."""
+    token = bearer.credentials if bearer is not None else None
+    return resolve_principal(token, api_key, state.issuer, state.users, state.keys)
+
+
+async def get_service(state: Annotated[ApiState, Depends(get_state)]) -> ForecastService:
+    """A ForecastService for this request; each of its calls is its own database transaction (no I/O here)."""
+    return ForecastService(DataAccess(state.database))
+
+
+def client_of(principal: Principal, requested: int | None) -> int:
+    """The client a request acts for: the caller's own; naming another one is a 403."""
+    if requested is not None and requested != principal.client_id:
+        raise HTTPException(status_code=403, detail=f"client {requested} is not the client of these credentials")
+    return principal.client_id
+
+
+StateDep = Annotated[ApiState, Depends(get_state)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+ServiceDep = Annotated[ForecastService, Depends(get_service)]

@@ -1,0 +1,221 @@
+"""The API's routes: thin wrappers that check the caller's client and call ForecastService.
+
+Routes are plain ``def`` functions: FastAPI runs them in its thread pool, so
+the blocking database and model calls do not stall the event loop.
+"""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from forecasting.api import convert
+from forecasting.api.dependencies import PrincipalDep, ServiceDep, StateDep, client_of
+from forecasting.api.errors import error_responses
+from forecasting.api.schemas import (
+    MAX_DB_ID,
+    BacktestRequest,
+    BacktestResponse,
+    ForecastRequest,
+    ForecastResponse,
+    HealthResponse,
+    ItemsResponse,
+    ModelInfo,
+    ModelsResponse,
+    ReorderRequest,
+    ReorderResponse,
+    StorableText,
+    TokenRequest,
+    TokenResponse,
+)
+from forecasting.applications.inventory.calculator import REORDER_COLUMNS
+from forecasting.io.csv_export import to_csv_bytes
+from forecasting.modes.factory import ModelFactory
+from forecasting.services import forecast_service
+from forecasting.storage.reads import ITEM_COLUMNS
+
+API = "/api/v1"
+METRIC_COLUMNS = [
+    "item_id", "model", "n_points", "n_zero_actuals", "mae", "rmse", "mape", "wape", "bias", "mase", "wql", "coverage",
+]
+CSV_MEDIA_TYPE = "text/csv"
+
+router = APIRouter()
+
+
+@router.get("/health", response_model=HealthResponse, tags=["service"], responses=error_responses(503))
+def health(state: StateDep) -> dict:
+    """Liveness and database reachability (no authentication)."""
+    state.database.check()
+    return {"status": "ok", "database": "ok"}
+
+
+@router.post(f"{API}/auth/token", response_model=TokenResponse, tags=["auth"], responses=error_responses(401, 422))
+def issue_token(body: TokenRequest, state: StateDep) -> dict:
+    """A short-lived access token for a user (the app's users, passwords and lockout)."""
+    user = state.users.authenticate(body.username, body.password)
+    issued = state.issuer.issue(user)
+    return {
+        "access_token": issued.token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+        "expires_at": issued.expires_at,
+        "client_id": user.client_id,
+    }
+
+
+@router.post(
+    f"{API}/forecast", response_model=ForecastResponse, tags=["forecasts"],
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
+    """Forecast items of the caller's client; a repeat of a computed request on unchanged data is ``cached``."""
+    client_id = client_of(principal, body.client_id)
+    levels = forecast_service.DEFAULT_QUANTILES if body.quantile_levels is None else body.quantile_levels
+    result = service.forecast(
+        client_id, body.item_ids, body.model, body.prediction_length, levels, user_id=principal.user_id
+    )
+    return _forecast_payload(client_id, result)
+
+
+@router.get(
+    f"{API}/forecast/{{forecast_id}}", response_model=ForecastResponse, tags=["forecasts"],
+    responses=error_responses(401, 404, 422),
+)
+def get_forecast(
+    forecast_id: Annotated[int, Path(ge=1, le=MAX_DB_ID)], principal: PrincipalDep, service: ServiceDep
+) -> dict:
+    """A stored forecast run of the caller's client."""
+    return _forecast_payload(principal.client_id, service.get_forecast(principal.client_id, forecast_id))
+
+
+@router.post(
+    f"{API}/backtest", response_model=BacktestResponse, tags=["forecasts"],
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
+    """Score models on the items' last ``windows`` x ``prediction_length`` days (DESIGN.md 2-3)."""
+    client_id = client_of(principal, body.client_id)
+    levels = forecast_service.DEFAULT_QUANTILES if body.quantile_levels is None else body.quantile_levels
+    result = service.backtest(
+        client_id, body.item_ids, body.models, body.prediction_length, body.windows, levels,
+        user_id=principal.user_id,
+    )
+    return {
+        "backtest_id": result.run_id,
+        "client_id": client_id,
+        "models": list(result.models),
+        "prediction_length": result.horizon,
+        "windows": result.windows,
+        "quantile_levels": list(result.quantiles),
+        "created_at": result.created_at,
+        "metrics": convert.records(result.metrics, METRIC_COLUMNS),
+    }
+
+
+@router.post(
+    f"{API}/reorder",
+    response_model=ReorderResponse,
+    tags=["inventory"],
+    responses={
+        200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+              "description": "JSON, or the reorder CSV (formula-safe) when the Accept header prefers text/csv"},
+        **error_responses(401, 403, 404, 422, 503),
+    },
+)
+def reorder(
+    body: ReorderRequest,
+    principal: PrincipalDep,
+    service: ServiceDep,
+    request: Request,
+):
+    """The reorder table (DESIGN.md 4) from the items' stored positions and parameters."""
+    client_id = client_of(principal, body.client_id)
+    table = service.reorder(
+        client_id,
+        body.item_ids,
+        body.model,
+        service_level=body.service_level,
+        review_period_days=body.review_period_days,
+        lead_time_days=body.lead_time_days,
+        user_id=principal.user_id,
+    )
+    run_id = int(table.attrs["run_id"])
+    if prefers_csv(request.headers.get("accept")):
+        return Response(
+            to_csv_bytes(table[REORDER_COLUMNS]),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="reorder-{run_id}.csv"', "X-Run-Id": str(run_id)},
+        )
+    return {
+        "reorder_id": run_id,
+        "client_id": client_id,
+        "model": body.model,
+        "skipped": list(table.attrs.get("skipped") or []),
+        "items": convert.records(table, REORDER_COLUMNS),
+    }
+
+
+@router.get(f"{API}/models", response_model=ModelsResponse, tags=["catalogue"], responses=error_responses(401))
+def models(principal: PrincipalDep) -> dict:
+    """Every model, whether it can run here, and why not."""
+    out = []
+    for name in ModelFactory.names():
+        model = ModelFactory.create(name)
+        status = model.availability()
+        out.append(ModelInfo(name=name, available=status.available, reason=status.reason,
+                             description=model.description))
+    return {"models": out}
+
+
+@router.get(
+    f"{API}/items", response_model=ItemsResponse, tags=["catalogue"], responses=error_responses(401, 403, 422)
+)
+def items(
+    principal: PrincipalDep,
+    service: ServiceDep,
+    client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
+    category: Annotated[StorableText | None, Query(max_length=200)] = None,
+) -> dict:
+    """The caller's items with parameters, stock position and sales figures."""
+    own = client_of(principal, client_id)
+    frame = service.data.list_items(own, category=category)
+    return {"client_id": own, "items": convert.records(frame, ITEM_COLUMNS)}
+
+
+def prefers_csv(accept: str | None) -> bool:
+    """True when the Accept header ranks text/csv above application/json (ties: the one listed first)."""
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate((accept or "").split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        media = media.lower()
+        if media not in (CSV_MEDIA_TYPE, "application/json", "*/*", "application/*", "text/*"):
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        kind = "csv" if media in (CSV_MEDIA_TYPE, "text/*") else "json"
+        if quality > 0 and (best is None or quality > best[0]):
+            best = (quality, position, kind)
+    return best is not None and best[2] == "csv"
+
+
+def _forecast_payload(client_id: int, result: forecast_service.ForecastResponse) -> dict:
+    return {
+        "forecast_id": result.run_id,
+        "client_id": client_id,
+        "model": result.model,
+        "model_version": result.model_version,
+        "created_at": result.created_at,
+        "cached": result.cached,
+        "source_forecast_id": result.source_run_id,
+        "prediction_length": result.horizon,
+        "quantile_levels": list(result.quantiles),
+        "items": convert.forecast_items(result.forecast, result.quantiles),
+    }

@@ -1,0 +1,275 @@
+"""Request and response bodies of the REST API (pydantic), as the OpenAPI docs at /docs show them.
+
+Requests refuse unknown fields (a misspelt ``horizon`` is an error, not
+ignored). Limits that the database needs (32-bit ids, no NUL characters or
+lone surrogates in text) are checked here, so that bad input is a 422 and
+never reaches SQL.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from forecasting.core.models.base import MAX_HORIZON, quantile_column
+from forecasting.modes.factory import ModelFactory
+
+#: model names the factory knows (one source of truth for the schema's enum)
+ModelName = Literal[tuple(ModelFactory.names())]  # type: ignore[valid-type]
+MAX_ITEMS = 10_000
+MAX_ID_LENGTH = 200
+MAX_WINDOWS = 100
+#: ids are 32-bit integers in the database
+MAX_DB_ID = 2**31 - 1
+
+
+def _storable(text: str) -> str:
+    """Text that both databases can store and compare: no NUL, valid UTF-8 (no lone surrogates)."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return text
+
+
+def _distinct_columns(levels: list[float] | None) -> list[float] | None:
+    """Distinct levels whose output names differ too ("0.1" and "0.1000000001" would both be "0.1")."""
+    if levels is not None:
+        names = [quantile_column(level) for level in levels]
+        if len(set(names)) != len(names):
+            raise ValueError("quantile levels must be distinct in their first 6 significant digits")
+    return levels
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+ItemId = Annotated[StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+#: at least one level: a run stored without levels cannot be read back yet (forecasting.storage.runs.read_results)
+QuantileLevels = Annotated[
+    list[Annotated[float, Field(gt=0.0, lt=1.0)]] | None,
+    Field(min_length=1, max_length=99, description="levels strictly between 0 and 1; default 0.1, 0.5, 0.9"),
+    AfterValidator(_distinct_columns),
+]
+#: JSON integers only (no true/false, no 7.0, no "7")
+WholeNumber = Annotated[int, Field(strict=True)]
+ClientId = Annotated[
+    WholeNumber | None,
+    Field(description="optional: must be the caller's own client (403 otherwise); default the caller's"),
+]
+Days = Annotated[WholeNumber, Field(ge=0, le=MAX_HORIZON)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- authentication -------------------------------------------------------------------------
+
+
+class TokenRequest(_Request):
+    username: Annotated[StorableText, Field(min_length=1, max_length=254)]
+    password: Annotated[StorableText, Field(min_length=1, max_length=1024)]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the token expires")
+    expires_at: datetime
+    client_id: int
+
+
+# --- forecasts ------------------------------------------------------------------------------
+
+
+class ForecastRequest(_Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"item_ids": ["SKU-1", "SKU-2"], "prediction_length": 28, "model": "ma7",
+                          "quantile_levels": [0.1, 0.5, 0.9]}]
+        },
+    )
+
+    item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_ITEMS)
+    prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
+    model: ModelName
+    quantile_levels: QuantileLevels = None
+    client_id: ClientId = None
+
+
+class ItemForecast(BaseModel):
+    item_id: str
+    dates: list[date]
+    forecast: list[float]
+    quantiles: dict[str, list[float]] = Field(description='one list per level, keyed like "0.1"')
+
+
+class ForecastResponse(BaseModel):
+    forecast_id: int
+    client_id: int
+    model: str
+    model_version: str
+    created_at: datetime
+    cached: bool = Field(description="answered from a stored run of the same request on the same data")
+    source_forecast_id: int = Field(description="the computed run whose numbers these are")
+    prediction_length: int
+    quantile_levels: list[float]
+    items: list[ItemForecast]
+
+
+class BacktestRequest(_Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"item_ids": ["SKU-1", "SKU-2"], "prediction_length": 7, "models": ["ma7", "seasonal-naive"],
+                          "windows": 2}]
+        },
+    )
+
+    item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_ITEMS)
+    prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON)
+    models: list[ModelName] = Field(min_length=1, max_length=len(ModelFactory.names()))
+    windows: WholeNumber = Field(1, ge=1, le=MAX_WINDOWS)
+    quantile_levels: QuantileLevels = None
+    client_id: ClientId = None
+
+
+class BacktestMetrics(BaseModel):
+    """One row of the backtest output (DESIGN.md 2-3); ``null`` where a metric is empty."""
+
+    item_id: str
+    model: str
+    n_points: int
+    n_zero_actuals: int
+    mae: float | None
+    rmse: float | None
+    mape: float | None
+    wape: float | None
+    bias: float | None
+    mase: float | None
+    wql: float | None
+    coverage: float | None
+
+
+class BacktestResponse(BaseModel):
+    backtest_id: int
+    client_id: int
+    models: list[str]
+    prediction_length: int
+    windows: int
+    quantile_levels: list[float]
+    created_at: datetime
+    metrics: list[BacktestMetrics]
+
+
+# --- reorder --------------------------------------------------------------------------------
+
+
+class ReorderRequest(_Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"item_ids": ["SKU-1"], "model": "ma7", "service_level": 0.95}]},
+    )
+
+    item_ids: list[ItemId] | None = Field(
+        None, min_length=1, max_length=MAX_ITEMS, description="default: every item with a stock position"
+    )
+    model: ModelName = "ma7"
+    service_level: float | None = Field(None, gt=0.0, lt=1.0, description="overrides the items' own")
+    review_period_days: Days | None = None
+    lead_time_days: Days | None = None
+    client_id: ClientId = None
+
+
+class ReorderRow(BaseModel):
+    """One row of the reorder table (DESIGN.md 4), the same columns as the CSV."""
+
+    item_id: str
+    name: str
+    category: str
+    model: str
+    service_level: float
+    lead_time_days: int
+    review_period_days: int
+    on_hand: float
+    on_order: float
+    inventory_position: float
+    lead_time_demand: float
+    reorder_point: float
+    safety_stock: float
+    order_up_to: float
+    order_qty: float
+    unit_cost: float | None
+    order_value: float | None
+    days_of_cover: float | None
+    stockout_date: date | None
+    action: str
+
+
+class ReorderResponse(BaseModel):
+    reorder_id: int
+    client_id: int
+    model: str
+    skipped: list[str] = Field(description="items left out for too little sales history")
+    items: list[ReorderRow]
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+class ModelInfo(BaseModel):
+    name: str
+    available: bool
+    reason: str = Field(description="why the model cannot run here ('' when it can)")
+    description: str
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+
+
+class ItemInfo(BaseModel):
+    item_id: str
+    name: str
+    category: str
+    unit_cost: float | None
+    lead_time_days: int | None
+    review_period_days: int
+    service_level: float
+    moq: float
+    pack_size: float
+    on_hand: float | None
+    on_order: float | None
+    inventory_as_of: date | None
+    first_date: date | None
+    last_date: date | None
+    total_quantity: float | None
+    recent_quantity: float
+
+
+class ItemsResponse(BaseModel):
+    client_id: int
+    items: list[ItemInfo]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list, description="for an invalid body: where and what")

@@ -5,9 +5,12 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 ensure_venv requirements.txt
-# schema migrations + demo data (idempotent: a second start only checks)
-"$PY" -m forecasting load-demo
+"$PY" -m app.config          # exits 2 with the reason when production mode has no cookie key
+"$PY" -m forecasting init    # schema migrations
+if [ "${FORECASTING_ENV:-}" != production ]; then
+  "$PY" -m forecasting load-demo   # idempotent; prints the demo logins
+fi
 PORT="${PORT:-8501}"
 echo
-echo "Dashboard: http://localhost:$PORT  (demo logins above)"
+echo "Dashboard: http://localhost:$PORT  (log in with a demo login above)"
 exec "$PY" -m streamlit run app/main.py --server.port "$PORT" --server.address "${ADDRESS:-0.0.0.0}"

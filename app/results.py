@@ -1,0 +1,84 @@
+"""Results kept in the session between reruns: what to chart, what to download, where they came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from forecasting.core.models.base import quantile_column
+from forecasting.io.csv_export import to_csv_bytes
+from forecasting.services.forecast_service import BacktestResponse, ForecastResponse
+
+FORECAST_COLUMNS = ["item_id", "date", "model", "forecast"]
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A forecast of the service (from its database cache or computed)."""
+
+    response: ForecastResponse
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [str(i) for i in pd.unique(self.response.forecast["item_id"])]
+
+    @property
+    def model(self) -> str:
+        return self.response.model
+
+    def provenance(self) -> str:
+        r = self.response
+        what = f"{r.model}, {len(self.item_ids)} item(s), {r.horizon} days"
+        if r.cached:
+            return (f"From the cache: run #{r.run_id} reused the results of run #{r.source_run_id} "
+                    f"({what}); same data and settings, so nothing was recomputed.")
+        return f"Computed now: run #{r.run_id} ({what}) at {_when(r.created_at)}."
+
+    def chart_frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        return self.response.forecast, None
+
+    def csv_bytes(self) -> bytes:
+        """The forecast CSV of DESIGN.md 1: ``item_id,date,model,forecast,q<level>...``."""
+        columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
+        return to_csv_bytes(self.response.forecast[columns])
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Forecasts of each item's last H days made without seeing them, with the actuals and metrics."""
+
+    response: BacktestResponse
+    #: the central bands asked for, in percent (the widest one judges coverage)
+    bands: list[int]
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [str(i) for i in pd.unique(self.response.forecasts["item_id"])]
+
+    @property
+    def model(self) -> str:
+        return "-".join(self.response.models)
+
+    def provenance(self) -> str:
+        r = self.response
+        return (f"Scored run #{r.run_id} ({', '.join(r.models)}, {len(self.item_ids)} item(s)): each item's last "
+                f"{r.horizon} days were hidden from the model and are drawn as actuals. Computed now at "
+                f"{_when(r.created_at)} (scoring runs are not cached).")
+
+    def chart_frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        frame = self.response.forecasts
+        return frame, frame[["item_id", "date", "actual"]]
+
+    def item_forecasts(self, item_id: str) -> pd.DataFrame:
+        frame = self.response.forecasts
+        return frame[frame["item_id"] == item_id]
+
+    def csv_bytes(self) -> bytes:
+        """The held-out forecasts in the forecast CSV format (one block per model)."""
+        columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
+        return to_csv_bytes(self.response.forecasts[columns])

@@ -1,0 +1,109 @@
+"""The services the pages call, created once per server process, and the app's data caches.
+
+Cache rules (DESIGN.md 5 and 6): every ``st.cache_data`` function takes the
+client id and the client's data version as arguments and never reads
+``st.session_state`` (the cache is shared by all users), so one client's
+entries can never answer another client's call, and any import or item edit
+(which bumps the data version) makes fresh entries. Forecast results are not
+cached here: the forecast service keeps them in the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from forecasting.core.models.base import Availability
+from forecasting.modes.factory import ModelFactory
+from forecasting.services.data_access import DataAccess
+from forecasting.services.forecast_service import ForecastService
+from forecasting.services.users import UserService
+from forecasting.storage import Database, open_database
+
+MODEL_LABELS = {"ma7": "MA7", "seasonal-naive": "Seasonal naive", "chronos-2": "Chronos-2"}
+MODEL_HELP = (
+    "MA7: the mean of the last 7 days, flat. Seasonal naive: the last week repeated. "
+    "Chronos-2: Amazon's time-series foundation model (zero-shot). Bands of MA7 and seasonal naive come from "
+    "each item's own past forecast errors."
+)
+#: how long a model's availability is trusted (weights may be installed while the app runs)
+AVAILABILITY_TTL_S = 60
+
+
+@dataclass(frozen=True)
+class Services:
+    database: Database
+    data: DataAccess
+    forecasts: ForecastService
+    users: UserService
+
+
+@st.cache_resource(show_spinner=False)
+def get_services() -> Services:
+    """One database engine and service set per process ($DATABASE_URL, else data/app.db), schema migrated."""
+    database = open_database()
+    data = DataAccess(database)
+    return Services(database, data, ForecastService(data), UserService(database))
+
+
+@st.cache_resource(show_spinner="Loading Chronos-2 (once per server, a few seconds)...", max_entries=1)
+def chronos_pipeline(weights_version: str) -> object:
+    """The Chronos-2 pipeline of these weights, loaded once per server process and shared by all sessions.
+
+    The model factory's Chronos-2 model uses this same pipeline (the loader keeps
+    one per weights); keying on the weights' version reloads when they change.
+    """
+    from forecasting.modes.ml.loading import get_pipeline
+
+    return get_pipeline()
+
+
+def prepare_models(names: list[str]) -> None:
+    """Load heavy models before a run (with a spinner the first time), so the run itself only computes."""
+    if "chronos-2" in names and ModelFactory.create("chronos-2").availability().available:
+        from forecasting.modes.ml.loading import weights_version
+
+        chronos_pipeline(weights_version())
+
+
+@st.cache_data(ttl=AVAILABILITY_TTL_S, show_spinner=False)
+def model_availability() -> dict[str, Availability]:
+    """Whether each model can run here (cheap; no weights are loaded)."""
+    return {name: ModelFactory.create(name).availability() for name in ModelFactory.names()}
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def client_items(client_id: int, data_version: int) -> pd.DataFrame:
+    """The client's items with parameters, stock and volumes (keyed on the data version)."""
+    return get_services().data.list_items(client_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def client_categories(client_id: int, data_version: int) -> list[str]:
+    return get_services().data.categories(client_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def client_history(client_id: int, data_version: int, item_ids: tuple[str, ...]) -> pd.DataFrame:
+    """Daily history of some items (for charts); the key is the ids, never the frame."""
+    return get_services().data.history(client_id, list(item_ids))
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def client_recent_totals(client_id: int, data_version: int, days: int) -> pd.DataFrame:
+    """Units sold per day over all the client's items, for the last ``days`` days of sales (``date, quantity``)."""
+    items = client_items(client_id, data_version)
+    if items.empty or items["last_date"].isna().all():
+        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "quantity": pd.Series(dtype=float)})
+    start = (pd.Timestamp(items["last_date"].max()) - pd.Timedelta(days=days - 1)).date()
+    history = get_services().data.history(client_id, items["item_id"].tolist(), start=start)
+    return history.groupby("date", as_index=False)["quantity"].sum()
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def client_point_forecast(
+    client_id: int, data_version: int, item_id: str, model: str, horizon: int, user_id: int | None = None
+) -> pd.DataFrame:
+    """Expected daily demand of one item (for the stock projection), so reruns do not record new runs."""
+    return get_services().forecasts.forecast(client_id, [item_id], model, horizon, (), user_id=user_id).forecast

@@ -1,0 +1,173 @@
+"""Tables of the dashboard: metrics per item, model comparison, winner counts, the reorder table.
+
+Builders return plain frames whose numbers are the service's own (formatting
+happens in the column configuration), so what a test reads from the page is
+exactly what the service computed.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from forecasting.services.quality_calculator import OVERALL
+
+OVERALL_LABEL = "All items"
+
+#: metric column -> (label, definition shown as the column's tooltip, number format)
+METRICS: dict[str, tuple[str, str, str]] = {
+    "mape": ("MAPE %", "Mean absolute percentage error: 100 x mean |actual - forecast| / |actual| over days "
+             "with non-zero actuals (zero days are left out; empty when all are zero).", "%.1f"),
+    "mae": ("MAE", "Mean absolute error: mean |actual - forecast|, in units per day.", "%.2f"),
+    "rmse": ("RMSE", "Root mean squared error: sqrt(mean (actual - forecast)^2), in units per day; "
+             "punishes large misses more than MAE.", "%.2f"),
+    "wape": ("WAPE %", "Weighted absolute percentage error: 100 x sum |actual - forecast| / sum |actual| "
+             "(empty when all actuals are zero).", "%.1f"),
+    "bias": ("Bias %", "100 x sum (forecast - actual) / sum |actual|: positive means over-forecasting.", "%.1f"),
+    "mase": ("MASE", "Mean absolute scaled error: MAE divided by the mean absolute day-to-day change of the "
+             "history the model saw (below 1 beats 'same as yesterday').", "%.2f"),
+    "wql": ("WQL", "Weighted quantile loss over the requested quantile levels (lower is better).", "%.3f"),
+    "coverage": ("Coverage", "Share of actuals inside the outermost band (ideally close to the band's width).",
+                 "percent"),
+}
+#: two scores this close are a tie (both models win)
+TIE_RTOL, TIE_ATOL = 1e-9, 1e-12
+
+REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
+    "item_id": ("Item", "Item id", None),
+    "name": ("Name", "", None),
+    "category": ("Category", "", None),
+    "action": ("Action", "reorder: inventory position is at or below the reorder point", None),
+    "order_qty": ("Order qty", "Up to the order-up-to level, rounded to the pack size, at least the MOQ", "%.0f"),
+    "order_value": ("Order value", "Order quantity x unit cost", "%.2f"),
+    "on_hand": ("On hand", "", "%.0f"),
+    "on_order": ("On order", "", "%.0f"),
+    "inventory_position": ("Position", "On hand + on order", "%.0f"),
+    "reorder_point": ("Reorder point", "Service-level quantile of total demand over the lead time", "%.1f"),
+    "safety_stock": ("Safety stock", "Order-up-to level minus expected demand over lead time + review period",
+                     "%.1f"),
+    "order_up_to": ("Order-up-to", "Service-level quantile of demand over lead time + review period", "%.1f"),
+    "lead_time_demand": ("Lead-time demand", "Expected demand over the lead time", "%.1f"),
+    "days_of_cover": ("Days of cover", "Days until expected demand uses up the stock on hand", "%.0f"),
+    "stockout_date": ("Stock-out date", "Empty when beyond the forecast horizon", None),
+    "service_level": ("Service level", "", "percent"),
+    "lead_time_days": ("Lead time (d)", "", "%d"),
+    "review_period_days": ("Review (d)", "", "%d"),
+    "unit_cost": ("Unit cost", "", "%.2f"),
+    "model": ("Model", "", None),
+}
+
+
+def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per-item rows then the overall row (labelled 'All items'), metric columns as the service computed them."""
+    out = metrics.copy()
+    out["item_id"] = out["item_id"].where(out["item_id"] != OVERALL, OVERALL_LABEL)
+    return out[["item_id", "model", "n_points", *METRICS]].reset_index(drop=True)
+
+
+def metrics_column_config() -> dict[str, Any]:
+    """Labels, tooltips with the definitions, and number formats of the metric columns."""
+    config: dict[str, Any] = {
+        "item_id": st.column_config.TextColumn("Item"),
+        "model": st.column_config.TextColumn("Model"),
+        "n_points": st.column_config.NumberColumn("Days scored", format="%d"),
+    }
+    for column, (label, help_text, fmt) in METRICS.items():
+        config[column] = st.column_config.NumberColumn(label, help=help_text, format=fmt)
+    return config
+
+
+def best_models(overall: pd.DataFrame, band_width: float | None) -> pd.Series:
+    """Best model(s) per metric from the ``__overall__`` rows: tied models joined by ', '; '' when none has a value."""
+    frame = overall.set_index("model")[list(METRICS)]
+    scores = _scores(frame, band_width)
+    best = {}
+    for metric in METRICS:
+        column = scores[metric].dropna()
+        tied = column.index[np.isclose(column.to_numpy(), column.min(), rtol=TIE_RTOL, atol=TIE_ATOL)]
+        best[metric] = ", ".join(map(str, tied))
+    return pd.Series(best, name="best")
+
+
+def comparison_table(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
+    """Metrics side by side: one row per metric, one column per model, plus the best model's name."""
+    overall = metrics[metrics["item_id"] == OVERALL]
+    wide = overall.set_index("model")[list(METRICS)].T
+    wide.columns = [str(c) for c in wide.columns]
+    wide.insert(0, "metric", [METRICS[m][0] for m in wide.index])
+    wide["best"] = best_models(overall, band_width).reindex(wide.index).to_numpy()
+    return wide.reset_index(drop=True)
+
+
+def highlight_best(table: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """The comparison table with each metric's best model(s) highlighted; coverage shown in percent."""
+    models = [c for c in table.columns if c not in ("metric", "best")]
+
+    def _row(row: pd.Series) -> list[str]:
+        winners = set(str(row["best"]).split(", "))
+        return ["background-color: #dcfce7; font-weight: 600" if c in winners else "" for c in row.index]
+
+    coverage = table.index[table["metric"] == METRICS["coverage"][0]]
+    others = table.index.difference(coverage)
+    return (
+        table.style.apply(_row, axis=1)
+        .format(precision=3, subset=pd.IndexSlice[others, models], na_rep="")
+        .format("{:.1%}", subset=pd.IndexSlice[coverage, models], na_rep="")
+    )
+
+
+def winner_counts(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
+    """Items won per metric and model (ties count for every tied model); rows: metric labels, columns: models."""
+    items = metrics[metrics["item_id"] != OVERALL]
+    models = list(pd.unique(items["model"]))
+    frame = items.set_index(["item_id", "model"])[list(METRICS)]
+    scores = _scores(frame, band_width)
+    best = scores.groupby(level="item_id").transform("min")
+    wins = np.isclose(scores.to_numpy(), best.to_numpy(), rtol=TIE_RTOL, atol=TIE_ATOL) & scores.notna().to_numpy()
+    won = pd.DataFrame(wins.astype(int), index=scores.index, columns=scores.columns)
+    counts = won.groupby(level="model").sum().reindex(models).T
+    counts.columns = [str(c) for c in counts.columns]
+    counts.insert(0, "metric", [METRICS[m][0] for m in counts.index])
+    return counts.reset_index(drop=True)
+
+
+def _scores(frame: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
+    """Lower is better for every column: bias -> |bias|, coverage -> |coverage - band width|."""
+    scores = frame.astype(float).copy()
+    scores["bias"] = scores["bias"].abs()
+    scores["coverage"] = (scores["coverage"] - band_width).abs() if band_width else np.nan
+    return scores
+
+
+def reorder_view(
+    table: pd.DataFrame, reorder_only: bool = False, categories: Sequence[str] = (), search: str = ""
+) -> pd.DataFrame:
+    """The reorder table filtered, with items to reorder first (then the least days of cover)."""
+    out = table
+    if reorder_only:
+        out = out[out["action"] == "reorder"]
+    if categories:
+        out = out[out["category"].isin(list(categories))]
+    if search.strip():
+        needle = search.strip().lower()
+        text = out["item_id"].astype(str).str.lower() + " " + out["name"].fillna("").astype(str).str.lower()
+        out = out[text.str.contains(needle, regex=False)]
+    order = (out["action"] != "reorder").astype(int)
+    out = out.assign(_order=order).sort_values(["_order", "days_of_cover"], kind="stable", na_position="last")
+    columns = [c for c in REORDER_COLUMNS if c in out.columns]
+    return out[columns].reset_index(drop=True)
+
+
+def reorder_column_config() -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for column, (label, help_text, fmt) in REORDER_COLUMNS.items():
+        if column == "stockout_date":
+            config[column] = st.column_config.DateColumn(label, help=help_text or None, format="YYYY-MM-DD")
+        elif fmt is None:
+            config[column] = st.column_config.TextColumn(label, help=help_text or None)
+        else:
+            config[column] = st.column_config.NumberColumn(label, help=help_text or None, format=fmt)
+    return config

@@ -1,0 +1,142 @@
+"""The Data page's helpers: validating an upload into a report, item edits, the run-history view."""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import config
+from app.widgets import problems_frame
+from forecasting.core.errors import InvalidInputError
+from forecasting.io.inventory_csv import read_inventory_csv
+from forecasting.io.sales_csv import read_sales_csv
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    help: str
+
+
+KINDS = {
+    "sales": Kind("Sales history", "Columns item_id,date,quantity (YYYY-MM-DD, one row per item and day), plus "
+                  "optional numeric columns such as promo or price. New days are added, existing days replaced."),
+    "inventory": Kind("Inventory", "Columns item_id,on_hand,on_order,lead_time_days, optional review_period_days, "
+                      "service_level, moq, pack_size, unit_cost, name, category. Stored as today's position."),
+}
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """The validation report of one file: the parsed frame, or the message and the row-numbered problems."""
+
+    frame: pd.DataFrame | None
+    message: str = ""
+    problems: pd.DataFrame | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.frame is not None
+
+
+def validate(kind: str, name: str, data: bytes, cache: dict | None = None) -> UploadCheck:
+    """Read the file with the CSV contract's reader and the app's limits; the last report is kept in ``cache``."""
+    key = (kind, hashlib.sha256(data).hexdigest())
+    if cache is not None and key in cache:
+        return cache[key]
+    source = io.BytesIO(data)
+    source.name = name
+    reader = read_sales_csv if kind == "sales" else read_inventory_csv
+    try:
+        check = UploadCheck(reader(source, max_bytes=config.MAX_UPLOAD_MB * 1024 * 1024,
+                                   max_rows=config.MAX_UPLOAD_ROWS))
+    except InvalidInputError as exc:
+        check = UploadCheck(None, str(exc), problems_frame(exc.problems) if exc.problems else None)
+    if cache is not None:
+        cache.clear()
+        cache[key] = check
+    return check
+
+
+def summary(kind: str, frame: pd.DataFrame, known_items: set[str]) -> str:
+    """One line of counts for the preview: rows, items (new ones), dates or stock."""
+    ids = pd.unique(frame["item_id"])
+    new = int(sum(1 for i in ids if i not in known_items))
+    text = f"{len(frame):,} rows for {len(ids):,} items ({new:,} new)"
+    if kind == "sales":
+        extra = [c for c in frame.columns if c not in ("item_id", "date", "quantity")]
+        text += f", {frame['date'].min():%Y-%m-%d} to {frame['date'].max():%Y-%m-%d}"
+        text += f", {frame['quantity'].sum():,.0f} units"
+        if extra:
+            text += f", extra columns kept as covariates: {', '.join(extra)}"
+    else:
+        text += f", {frame['on_hand'].sum():,.0f} units on hand, {frame['on_order'].sum():,.0f} on order"
+    return text + "."
+
+
+def item_changes(original: pd.DataFrame, edited: pd.DataFrame, editable: list[str]) -> dict[str, dict[str, Any]]:
+    """``{item_id: {column: new value}}`` for the cells an admin changed (NaN and None count as equal)."""
+    before = original.set_index("item_id")[editable]
+    after = edited.set_index("item_id")[editable].reindex(before.index)
+    changed = ~((before == after) | (before.isna() & after.isna()))
+    out: dict[str, dict[str, Any]] = {}
+    for item_id, row in changed.iterrows():  # only the edited rows, a handful
+        columns = row.index[row.to_numpy()]
+        if len(columns):
+            out[str(item_id)] = {c: _plain(after.at[item_id, c]) for c in columns}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def runs_view(runs: pd.DataFrame) -> pd.DataFrame:
+    """Who ran what, when, on which items, how long it took, and whether the cache answered."""
+    columns = ["created_at", "user", "kind", "model", "n_items", "horizon", "duration_s", "cached", "status",
+               "items", "error"]
+    return runs[columns]
+
+
+def runs_column_config() -> dict[str, Any]:
+    return {
+        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "user": "Who",
+        "kind": "Kind",
+        "model": "Model",
+        "items": st.column_config.TextColumn("Items", width="medium"),
+        "n_items": st.column_config.NumberColumn("# items", format="%d"),
+        "horizon": st.column_config.NumberColumn("Horizon", format="%d"),
+        "duration_s": st.column_config.NumberColumn("Seconds", format="%.2f"),
+        "cached": st.column_config.CheckboxColumn("From cache"),
+        "status": "Status",
+        "error": "Error",
+    }
+
+
+def items_column_config() -> dict[str, Any]:
+    return {
+        "item_id": "Item",
+        "name": "Name",
+        "category": "Category",
+        "unit_cost": st.column_config.NumberColumn("Unit cost", min_value=0.0, format="%.2f"),
+        "lead_time_days": st.column_config.NumberColumn("Lead time (d)", min_value=0, max_value=365, step=1),
+        "review_period_days": st.column_config.NumberColumn("Review (d)", min_value=0, max_value=365, step=1),
+        "service_level": st.column_config.NumberColumn("Service level", min_value=0.5, max_value=0.999,
+                                                       step=0.005, format="%.3f"),
+        "moq": st.column_config.NumberColumn("MOQ", min_value=0.0),
+        "pack_size": st.column_config.NumberColumn("Pack size", min_value=0.001),
+        "on_hand": st.column_config.NumberColumn("On hand", format="%.0f"),
+        "on_order": st.column_config.NumberColumn("On order", format="%.0f"),
+        "first_date": st.column_config.DateColumn("First sale"),
+        "last_date": st.column_config.DateColumn("Last sale"),
+        "total_quantity": st.column_config.NumberColumn("Units sold", format="%.0f"),
+        "recent_quantity": st.column_config.NumberColumn("Last 28 days", format="%.0f"),
+    }

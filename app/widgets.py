@@ -1,0 +1,164 @@
+"""Input widgets shared by the pages, and the small helpers that report progress and errors.
+
+Widget values live in ``st.session_state`` under page-specific keys, so a
+failed run leaves every input as the user set it. The chosen items are also
+kept under one shared key, so the Compare and Reorder pages start from the
+items last picked on any page.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from app import config
+from app.charts import band_levels
+from app.services import MODEL_HELP, MODEL_LABELS, model_availability
+from forecasting.core.errors import ForecastingError, InvalidInputError
+from forecasting.core.models.base import MAX_HORIZON
+from forecasting.storage import DatabaseUnavailableError
+
+SHARED_ITEMS = "shared_items"
+log = logging.getLogger(__name__)
+
+
+def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> list[str]:
+    """Searchable multi-select of the client's items, a category filter and a 'top N by volume' shortcut."""
+    state_key = f"{key}_items"
+    if state_key not in st.session_state:
+        known = set(items["item_id"])
+        st.session_state[state_key] = [i for i in st.session_state.get(SHARED_ITEMS, []) if i in known]
+    names = dict(zip(items["item_id"], items["name"].fillna("")))
+
+    pick, category_col, top_col = st.columns([5, 2, 1.6], vertical_alignment="bottom")
+    chosen_categories = category_col.multiselect(
+        "Category", list(categories), key=f"{key}_categories", placeholder="All categories"
+    )
+    shown = items if not chosen_categories else items[items["category"].isin(chosen_categories)]
+    top_key = f"{key}_top"
+    top_col.selectbox(
+        "Quick pick", config.TOP_N_CHOICES, index=None, key=top_key, placeholder="Top N by volume",
+        format_func=lambda n: f"Top {n} by volume",
+        help="Select the items with the most units sold in their last 28 days (within the category filter)",
+        on_change=_select_top, args=(shown, top_key, state_key),
+    )
+    selected = st.session_state[state_key]
+    options = list(dict.fromkeys([*shown["item_id"], *selected]))
+    chosen = pick.multiselect(
+        f"Items ({len(shown):,} available)",
+        options,
+        key=state_key,
+        format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i),
+        placeholder="Type to search items by id or name",
+    )
+    st.session_state[SHARED_ITEMS] = list(chosen)
+    return list(chosen)
+
+
+def _select_top(items: pd.DataFrame, top_key: str, state_key: str) -> None:
+    n = st.session_state.get(top_key)
+    if n:
+        top = items.sort_values(["recent_quantity", "item_id"], ascending=[False, True], na_position="last")
+        st.session_state[state_key] = top["item_id"].head(int(n)).tolist()
+    st.session_state[top_key] = None  # a one-shot action, not a setting
+
+
+def horizon_input(key: str) -> int:
+    """Days ahead; out-of-range values are refused by the service with a clear message, not clamped."""
+    return int(
+        st.number_input(
+            f"Horizon (days, 1-{MAX_HORIZON})",
+            value=config.DEFAULT_HORIZON,
+            step=1,
+            key=f"{key}_horizon",
+        )
+    )
+
+
+def model_select(key: str, label: str = "Model") -> tuple[str, str]:
+    """A model and '' if it can run, else the reason it cannot (the page then disables Run)."""
+    availability = model_availability()
+    name = st.selectbox(
+        label,
+        list(MODEL_LABELS),
+        key=f"{key}_model",
+        format_func=lambda n: MODEL_LABELS.get(n, n) + ("" if availability[n].available else " (unavailable)"),
+        help=MODEL_HELP,
+    )
+    return name, "" if availability[name].available else availability[name].reason
+
+
+def models_multiselect(key: str, default: Sequence[str] = ("ma7", "seasonal-naive")) -> tuple[list[str], list[str]]:
+    """Several models, and one line per chosen model that cannot run here."""
+    availability = model_availability()
+    chosen = st.multiselect(
+        "Models (two or more)",
+        list(MODEL_LABELS),
+        default=list(default),
+        key=f"{key}_models",
+        format_func=lambda n: MODEL_LABELS.get(n, n) + ("" if availability[n].available else " (unavailable)"),
+        help=MODEL_HELP,
+    )
+    problems = [f"{MODEL_LABELS[n]} cannot run here: {availability[n].reason}" for n in chosen
+                if not availability[n].available]
+    return list(chosen), problems
+
+
+def bands_select(key: str) -> tuple[list[int], tuple[float, ...]]:
+    """Central band widths in percent and the quantile levels they need."""
+    bands = st.multiselect(
+        "Bands", list(config.BAND_CHOICES), default=list(config.DEFAULT_BANDS), key=f"{key}_bands",
+        format_func=lambda b: f"{b}%",
+        help="Shaded ranges the actuals should fall into with that probability (e.g. 80% = 10th to 90th percentile)",
+    )
+    bands = sorted(bands)
+    return bands, band_levels(bands)
+
+
+def progress_callback(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A progress bar and its (update, clear) pair for the services' ``progress(done, total)``."""
+    bar = st.progress(0.0, text=label)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{label} {done}/{total}")
+
+    return update, bar.empty
+
+
+@contextmanager
+def user_errors(action: str) -> Iterator[None]:
+    """Show service errors as a clear message on the page (inputs stay as they were); log the unexpected."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        st.error(f"{action} failed: {exc}")
+        if exc.problems:
+            st.dataframe(problems_frame(exc.problems), hide_index=True, width="content")
+    except DatabaseUnavailableError as exc:
+        st.error(f"{action} failed: the database is not reachable ({exc}). Try again in a moment.")
+    except ForecastingError as exc:
+        st.error(f"{action} failed: {exc}")
+    except Exception:  # a bug or an infrastructure failure: no traceback for the user, all of it in the log
+        log.exception("%s failed", action)
+        st.error(f"{action} failed because of an internal error; it has been logged. Your inputs are kept.")
+
+
+def sentence(text: str) -> str:
+    """An error message as a sentence: capital first letter, final full stop."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def problems_frame(problems: Sequence) -> pd.DataFrame:
+    """Row-numbered problems of a rejected file as a table (row = file line, header = 1)."""
+    return pd.DataFrame({"row": [p.row for p in problems], "problem": [p.problem for p in problems]})
+
+
+def file_name(kind: str, client_name: str, extra: str = "") -> str:
+    """``reorder_demo-foods_2024-05-01.csv``: kind, client and today's date (plus e.g. the model)."""
+    slug = "".join(c if c.isalnum() else "-" for c in client_name.lower()).strip("-")
+    parts = [kind, slug, extra, date.today().isoformat()]
+    return "_".join(p for p in parts if p) + ".csv"

@@ -1,0 +1,88 @@
+"""Compare models page: the same items and horizon through several models, scored on held-out actuals."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import charts, results, tables, widgets
+from app.auth import require_user
+from app.services import client_categories, client_items, get_services, prepare_models
+
+KEY = "cmp"
+
+
+def render() -> None:
+    user = require_user()
+    services = get_services()
+    st.title("Compare models")
+    version = services.data.data_version(user.client_id)
+    items = client_items(user.client_id, version)
+    if items.empty:
+        st.info("No items yet: upload a sales file on the Data page.")
+        return
+
+    chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
+    models_col, horizon_col, bands_col, run_col = st.columns([3, 1.4, 2, 1.3], vertical_alignment="bottom")
+    with models_col:
+        models, problems = widgets.models_multiselect(KEY)
+    with horizon_col:
+        horizon = widgets.horizon_input(KEY)
+    with bands_col:
+        bands, levels = widgets.bands_select(KEY)
+    run = run_col.button("Compare", type="primary", key=f"{KEY}_run", width="stretch", disabled=bool(problems),
+                         help="Each item's last H days are hidden from every model, forecast, and scored against "
+                         "what really sold")
+    for problem in problems:
+        st.warning(problem)
+
+    if run:
+        if not chosen:
+            st.error("Choose at least one item (type to search, or use the quick pick).")
+        elif len(models) < 2:
+            st.error("Choose at least two models to compare.")
+        else:
+            st.session_state.pop(f"{KEY}_result", None)  # a failed run must not leave an older result
+            update, clear = widgets.progress_callback("Scoring")
+            with widgets.user_errors("Comparison"):
+                prepare_models(models)
+                response = services.forecasts.backtest(
+                    user.client_id, chosen, models, horizon, 1, levels, user_id=user.user_id, progress=update
+                )
+                st.session_state[f"{KEY}_result"] = results.Backtest(response, bands)
+            clear()
+
+    result = st.session_state.get(f"{KEY}_result")
+    if result is not None:
+        _show(result, items)
+
+
+def _show(result: results.Backtest, items) -> None:
+    st.caption(result.provenance())
+    names = dict(zip(items["item_id"], items["name"].fillna("")))
+    metrics = result.response.metrics
+    width = max(result.bands) / 100 if result.bands else None
+
+    item_col, _ = st.columns([2, 3])
+    item = item_col.selectbox("Item", result.item_ids, key=f"{KEY}_chart_item",
+                              format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
+    fig = charts.comparison_figure(
+        result.response.history[result.response.history["item_id"] == item], result.item_forecasts(item),
+        title=f"{item} {names.get(item, '')}".strip(),
+    )
+    st.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader("All items: metrics side by side")
+        table = tables.comparison_table(metrics, width)
+        st.dataframe(tables.highlight_best(table), hide_index=True, key=f"{KEY}_table",
+                     column_config={"metric": "Metric", "best": "Best model"})
+        st.caption("Best = lowest error; for bias the smallest |bias|; for coverage the nearest to the outer "
+                   "band's width. Hover a metric in the per-item table for its definition.")
+    with right:
+        st.subheader("Items won per model")
+        st.dataframe(tables.winner_counts(metrics, width), hide_index=True, key=f"{KEY}_wins",
+                     column_config={"metric": "Metric"})
+        st.caption("Ties count for every tied model.")
+    with st.expander("Metrics per item and model"):
+        st.dataframe(tables.metrics_table(metrics), hide_index=True, column_config=tables.metrics_column_config(),
+                     key=f"{KEY}_metrics")

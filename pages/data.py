@@ -1,0 +1,90 @@
+"""Data page: upload sales or inventory (validate, preview, import), the items and their parameters, run history."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import config, uploads, widgets
+from app.auth import require_user
+from app.services import client_items, get_services
+from forecasting.core.errors import ForecastingError
+
+KEY = "data"
+EDITABLE = ["name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
+            "pack_size"]
+
+
+def render() -> None:
+    user = require_user()
+    services = get_services()
+    st.title("Data")
+    upload_tab, items_tab, runs_tab = st.tabs(["Upload", "Items", "Run history"])
+    with upload_tab:
+        _upload(user, services)
+    with items_tab:
+        _items(user, services)
+    with runs_tab:
+        with widgets.user_errors("Loading the run history"):
+            runs = services.data.list_runs(user.client_id, 200)
+            st.dataframe(uploads.runs_view(runs), hide_index=True, column_config=uploads.runs_column_config(),
+                         key=f"{KEY}_runs")
+
+
+def _upload(user, services) -> None:
+    kind = st.radio("File", list(uploads.KINDS), horizontal=True, key=f"{KEY}_kind",
+                    format_func=lambda k: uploads.KINDS[k].label)
+    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_MB} MB and {config.MAX_UPLOAD_ROWS:,} rows.")
+    file = st.file_uploader("CSV file", type=["csv"], key=f"{KEY}_{kind}_file")
+    if file is None:
+        return
+    check = uploads.validate(kind, file.name, file.getvalue(), cache=st.session_state.setdefault(f"{KEY}_check", {}))
+    if not check.ok:
+        st.error(f"{widgets.sentence(check.message)} Fix the file and upload it again.")
+        if check.problems is not None:
+            table, _ = st.columns([3, 2])
+            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem"})
+                        .set_index("Row (file line)"))
+        return
+    known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])
+    summary = uploads.summary(kind, check.frame, known)
+    st.success(f"{file.name} is valid: " + summary)
+    st.dataframe(check.frame.head(20), hide_index=True, key=f"{KEY}_preview")
+    if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import"):
+        with widgets.user_errors("Import"):
+            if kind == "sales":
+                result = services.data.import_sales(user.client_id, check.frame)
+            else:
+                result = services.data.import_inventory(user.client_id, check.frame)
+            st.success(f"Imported {result.summary()}.")
+
+
+def _items(user, services) -> None:
+    items = client_items(user.client_id, services.data.data_version(user.client_id))
+    if items.empty:
+        st.info("No items yet: upload a sales file.")
+        return
+    shown = items.drop(columns=["inventory_as_of"])
+    if not user.is_admin:
+        st.dataframe(shown, hide_index=True, column_config=uploads.items_column_config(), key=f"{KEY}_items")
+        st.caption("Only admins can edit item parameters.")
+        return
+    st.caption("Edit parameters in the table, then save. Lead time and review period are whole days.")
+    edited = st.data_editor(
+        shown, hide_index=True, key=f"{KEY}_items_editor", column_config=uploads.items_column_config(),
+        disabled=[c for c in shown.columns if c not in EDITABLE], num_rows="fixed",
+    )
+    changes = uploads.item_changes(shown, edited, EDITABLE)
+    if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",
+                 disabled=not changes, type="primary"):
+        saved, failed = 0, None
+        with widgets.user_errors("Saving item changes"):
+            for item_id, params in changes.items():
+                try:
+                    services.data.update_item(user.client_id, item_id, **params)
+                except ForecastingError as exc:
+                    failed = f"Item {item_id} was not saved: {exc}"
+                    break
+                saved += 1
+        if failed:
+            st.error(failed + (f" ({saved} item(s) before it were saved.)" if saved else ""))
+        elif saved:
+            st.success(f"Saved {saved} item(s).")

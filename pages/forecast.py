@@ -1,0 +1,118 @@
+"""Forecast page: items, horizon, model and bands in; chart, metrics and CSV out."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import charts, results, tables, widgets
+from app.auth import require_user
+from app.services import (
+    MODEL_LABELS,
+    client_categories,
+    client_history,
+    client_items,
+    client_recent_totals,
+    get_services,
+    prepare_models,
+)
+
+KEY = "fc"
+OVERVIEW_DAYS = 91
+
+
+def render() -> None:
+    user = require_user()
+    services = get_services()
+    st.title("Forecast")
+    version = services.data.data_version(user.client_id)
+    items = client_items(user.client_id, version)
+    if items.empty:
+        st.info("No items yet: upload a sales file on the Data page.")
+        return
+
+    chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
+    horizon_col, model_col, bands_col, score_col, run_col = st.columns([1.4, 1.6, 1.9, 2, 1.3],
+                                                                      vertical_alignment="bottom")
+    with horizon_col:
+        horizon = widgets.horizon_input(KEY)
+    with model_col:
+        model, unavailable = widgets.model_select(KEY)
+    with bands_col:
+        bands, levels = widgets.bands_select(KEY)
+    score = score_col.toggle(
+        "Score on held-out days", key=f"{KEY}_score",
+        help="Score against held-out actuals: each item's last H days are hidden from the model, forecast, "
+        "and compared with what really sold",
+    )
+    run = run_col.button("Run forecast", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
+                         width="stretch")
+    if unavailable:
+        st.warning(f"{MODEL_LABELS[model]} cannot run here: {unavailable}")
+
+    if run:
+        if not chosen:
+            st.error("Choose at least one item (type to search, or use the quick pick).")
+        else:
+            st.session_state.pop(f"{KEY}_result", None)  # a failed run must not leave an older result
+            update, clear = widgets.progress_callback("Forecasting")
+            with widgets.user_errors("Forecast"):
+                prepare_models([model])
+                if score:
+                    response = services.forecasts.backtest(
+                        user.client_id, chosen, [model], horizon, 1, levels, user_id=user.user_id, progress=update
+                    )
+                    st.session_state[f"{KEY}_result"] = results.Backtest(response, bands)
+                else:
+                    response = services.forecasts.forecast(
+                        user.client_id, chosen, model, horizon, levels, user_id=user.user_id, progress=update
+                    )
+                    st.session_state[f"{KEY}_result"] = results.Forecast(response)
+            clear()
+
+    result = st.session_state.get(f"{KEY}_result")
+    if result is not None:
+        history = (
+            result.response.history if isinstance(result, results.Backtest)
+            else client_history(user.client_id, version, tuple(result.item_ids))
+        )
+        _show(result, history, items, user.client_name)
+    else:
+        totals = client_recent_totals(user.client_id, version, OVERVIEW_DAYS)
+        if len(totals):
+            st.plotly_chart(charts.overview_figure(totals, f"{user.client_name}: units sold per day, all items, "
+                                                          f"last {OVERVIEW_DAYS // 7} weeks"),
+                            key=f"{KEY}_overview", config={"displaylogo": False})
+
+
+def _show(result: results.Forecast | results.Backtest, history, items, client_name: str) -> None:
+    st.caption(result.provenance())
+    names = dict(zip(items["item_id"], items["name"].fillna("")))
+    ids = result.item_ids
+    view_col, item_col, download_col = st.columns([2.2, 3.2, 1.6], vertical_alignment="bottom")
+    several = "Small multiples" if len(ids) <= charts.MAX_SMALL_MULTIPLES else \
+        f"Small multiples (first {charts.MAX_SMALL_MULTIPLES} of {len(ids)})"
+    views = ["One item", several] if len(ids) > 1 else ["One item"]
+    view = view_col.radio("View", views, horizontal=True, key=f"{KEY}_view")
+    download_col.download_button(
+        "Download CSV", data=result.csv_bytes(), mime="text/csv", key=f"{KEY}_download",
+        file_name=widgets.file_name("forecast", client_name, result.model), icon=":material/download:",
+        width="stretch", help="The forecast in the forecast CSV format: item_id,date,model,forecast,q<level>...",
+    )
+    forecast, actuals = result.chart_frames()
+    if view == "One item":
+        item = item_col.selectbox("Item", ids, key=f"{KEY}_chart_item",
+                                  format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
+        fig = charts.forecast_figure(
+            history[history["item_id"] == item],
+            forecast[forecast["item_id"] == item],
+            None if actuals is None else actuals[actuals["item_id"] == item],
+            title=f"{item} {names.get(item, '')}".strip(),
+        )
+    else:
+        titles = {i: f"{i} {names.get(i, '')}".strip() for i in ids}
+        fig = charts.small_multiples_figure(history, forecast, actuals, titles=titles)
+    st.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
+
+    if isinstance(result, results.Backtest):
+        st.subheader("Accuracy on the held-out days")
+        st.dataframe(tables.metrics_table(result.response.metrics), hide_index=True,
+                     column_config=tables.metrics_column_config(), key=f"{KEY}_metrics")

@@ -1,0 +1,120 @@
+"""What a planner does in the browser, as small steps shared by the e2e tests and the app benchmark."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+COOKIE_NAME = "forecasting_login"
+CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+#: the app counts as settled when no run has started for this long (late reruns come from the cookie component)
+SETTLE_MS = 400
+
+
+def wait_idle(page: Page, timeout_ms: float = 30_000) -> None:
+    """Until the app's script has finished its runs and stays idle for a moment."""
+    waited = 0.0
+    while waited < timeout_ms:
+        page.wait_for_timeout(SETTLE_MS / 2)
+        page.locator(IDLE).wait_for(timeout=timeout_ms)
+        page.wait_for_timeout(SETTLE_MS)
+        if page.locator(IDLE).count():
+            return
+        waited += 1.5 * SETTLE_MS
+    raise AssertionError(f"the app did not settle within {timeout_ms / 1000:.0f} s")
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    page.locator('[data-testid="stApp"]').wait_for()
+    wait_idle(page)
+
+
+def login_form_visible(page: Page) -> bool:
+    return page.get_by_role("textbox", name="Username").is_visible()
+
+
+def log_in(page: Page, url: str, username: str, password: str) -> None:
+    """Open ``url``, fill the login form, and wait for the first page and the login cookie.
+
+    Setting the cookie makes the app run once more; waiting for it keeps the
+    next click from landing while that run redraws the page.
+    """
+    open_app(page, url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    login_cookie(page)
+    wait_idle(page)
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible()
+    wait_idle(page)
+
+
+def go_to(page: Page, title: str) -> None:
+    """Switch page through the sidebar navigation and wait for its title."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    wait_idle(page)
+
+
+def multiselect_input(page: Page, label: str):
+    return page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text(label, exact=False)).locator("input")
+
+
+def pick_top(page: Page, n: int) -> None:
+    """The 'Top N by volume' quick pick."""
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Quick pick").click()
+    page.get_by_role("option", name=f"Top {n} by volume").click()
+    wait_idle(page)
+
+
+def chips(page: Page, label: str) -> list[str]:
+    """The chosen values (chips) of a multi-select, as shown."""
+    tags = page.get_by_test_id("stMultiSelect").filter(has_text=label).locator("[data-tag] > span[title]")
+    return [str(tag.get_attribute("title")) for tag in tags.all()]
+
+
+def chosen_items(page: Page) -> list[str]:
+    """Item ids of the chips in the Items multi-select."""
+    return [text.split(" - ")[0].strip() for text in chips(page, "Items")]
+
+
+def run_forecast(page: Page) -> None:
+    """Click Run and wait for the new result's caption and chart."""
+    page.get_by_role("button", name="Run forecast").click()
+    page.get_by_text("run #").first.wait_for(state="visible")
+    chart_visible(page)
+    wait_idle(page)
+
+
+def chart_visible(page: Page, timeout_ms: float = 30_000) -> None:
+    """Until a plotly chart with drawn lines is on screen."""
+    page.locator(f"{CHART} .scatterlayer .trace").first.wait_for(state="visible", timeout=timeout_ms)
+
+
+def login_cookie(page: Page, timeout_ms: float = 10_000) -> dict:
+    """The login cookie once the cookie component has set it."""
+    deadline_step = 100
+    waited = 0
+    while waited < timeout_ms:
+        for cookie in page.context.cookies():
+            if cookie["name"] == COOKIE_NAME:
+                return cookie
+        page.wait_for_timeout(deadline_step)
+        waited += deadline_step
+    raise AssertionError(f"no {COOKIE_NAME} cookie after {timeout_ms / 1000:.0f} s")
+
+
+def screenshot(page: Page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

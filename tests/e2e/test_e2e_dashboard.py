@@ -1,0 +1,185 @@
+"""The dashboard in a real browser (Chromium via Playwright) against `streamlit run app/main.py`.
+
+The six scenarios of the dashboard issue, plus a look at every main page.
+Screenshots of each page at 1366x768 go to tests/artifacts/ (git-ignored).
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from forecasting.applications.inventory.calculator import REORDER_COLUMNS
+from forecasting.services.data_access import DataAccess
+from forecasting.services.forecast_service import ForecastService
+from forecasting.storage import open_database
+from tests.e2e import browser_steps as steps
+from tests.e2e.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
+
+pytestmark = pytest.mark.browser
+
+PAGE_PATHS = ("", "forecast", "compare", "reorder", "data", "admin")
+
+
+def _no_app_errors(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_every_page_url_without_login_shows_only_the_login_form(app_server, page, artifacts):
+    for path in PAGE_PATHS:
+        steps.open_app(page, f"{app_server.url}/{path}")
+        expect(page.get_by_role("textbox", name="Username")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Password")).to_be_visible()
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        # nothing else: no page title, no navigation, no data, no dialog
+        expect(page.get_by_role("heading", level=1)).to_have_count(0)  # pages have an h1 title; the form has none
+        expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+        expect(page.get_by_test_id("stPlotlyChart")).to_have_count(0)
+        expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        _no_app_errors(page)
+    steps.screenshot(page, artifacts, "01_login")
+
+
+def test_planner_forecasts_five_items_and_sees_the_chart(app_server, page, artifacts):
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    expect(page.get_by_role("heading", name="Forecast", level=1)).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Demo Foods")
+    steps.pick_top(page, 5)
+    assert len(steps.chosen_items(page)) == 5
+    assert steps.chips(page, "Bands") == ["50%", "80%"]
+    steps.run_forecast(page)
+    chart = page.locator(steps.CHART).first
+    expect(chart.locator(".legendtext")).to_contain_text(["History", "80% band", "50% band", "Forecast"])
+    expect(page.get_by_text("Computed now: run #")).to_be_visible()
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "02_forecast")
+    page.get_by_test_id("stRadio").get_by_text("Small multiples").click()
+    steps.wait_idle(page)
+    steps.chart_visible(page)
+    steps.screenshot(page, artifacts, "03_forecast_small_multiples")
+    # score against held-out actuals: the actuals join the chart and the metrics table appears
+    page.get_by_text("Score on held-out days").click()
+    page.get_by_test_id("stRadio").get_by_text("One item").click()
+    steps.wait_idle(page)
+    steps.run_forecast(page)
+    expect(page.locator(steps.CHART).first.locator(".legendtext")).to_contain_text(["Held-out actuals"])
+    expect(page.get_by_role("heading", name="Accuracy on the held-out days")).to_be_visible()
+    steps.screenshot(page, artifacts, "04_forecast_scored")
+
+
+def test_reorder_csv_download_has_the_header_and_a_row_per_item(app_server, page, artifacts):
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    steps.go_to(page, "Reorder")
+    page.get_by_role("button", name="Compute").click()
+    download_button = page.get_by_role("button", name="Download CSV")
+    expect(download_button).to_be_visible()
+    steps.chart_visible(page)
+    steps.wait_idle(page)
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "05_reorder")
+    page.get_by_role("heading", name="Projected stock").scroll_into_view_if_needed()
+    steps.screenshot(page, artifacts, "05b_reorder_projection")
+    with page.expect_download() as info:
+        download_button.click()
+    download = info.value
+    assert download.suggested_filename.startswith("reorder_demo-foods_") and download.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8"))))
+    assert rows[0] == REORDER_COLUMNS
+    database = open_database(app_server.database_url, migrate=False)
+    try:
+        data = DataAccess(database)
+        expected = ForecastService(data).reorder(data.client_by_name("Demo Foods").client_id)
+    finally:
+        database.dispose()
+    assert len(rows) - 1 == len(expected) > 100
+    assert sorted(r[0] for r in rows[1:]) == sorted(expected["item_id"])
+
+
+def test_a_user_of_another_client_never_sees_demo_foods_items(app_server, page):
+    steps.log_in(page, app_server.url, OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Northwind Retail")
+    items = steps.multiselect_input(page, "Items")
+    items.click()
+    items.fill("DF-0001")
+    expect(page.get_by_role("option").first).to_contain_text("No results")
+    expect(page.get_by_role("option").filter(has_text="DF-")).to_have_count(0)
+    items.fill("NW-0001")
+    expect(page.get_by_role("option").filter(has_text="NW-0001").first).to_be_visible()
+    page.keyboard.press("Escape")
+    steps.pick_top(page, 20)
+    chosen = steps.chosen_items(page)
+    assert len(chosen) == 20 and all(i.startswith("NW-") for i in chosen)
+    steps.run_forecast(page)
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Item").first).not_to_contain_text("DF-")
+    # the run history lists only this client's runs
+    steps.go_to(page, "Data")
+    page.get_by_role("tab", name="Run history").click()
+    steps.wait_idle(page)
+    expect(page.get_by_test_id("stMain")).not_to_contain_text("DF-0")
+
+
+def test_logged_out_cookie_no_longer_logs_in_elsewhere(app_server, browser, page, artifacts):
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    cookie = steps.login_cookie(page)
+
+    def fresh_browser_with(cookie_copy: dict) -> bool:
+        """Open the app in a fresh context holding only the copied cookie; logged in?"""
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        try:
+            context.add_cookies([cookie_copy])
+            other = context.new_page()
+            steps.open_app(other, app_server.url)
+            other.wait_for_timeout(500)  # let the cookie component's rerun finish
+            steps.wait_idle(other)
+            return other.get_by_role("button", name="Log out").is_visible()
+        finally:
+            context.close()
+
+    assert fresh_browser_with(cookie), "the copied cookie should log in while the session is valid"
+    steps.log_out(page)
+    expect(page.get_by_text("You have logged out.")).to_be_visible()
+    steps.screenshot(page, artifacts, "06_logged_out")
+    assert not fresh_browser_with(cookie), "a cookie issued before logout must not log in"
+
+
+def test_upload_with_a_bad_row_shows_the_row_numbered_error(app_server, page, artifacts, tmp_path):
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    steps.go_to(page, "Data")
+    bad = tmp_path / "sales_with_errors.csv"
+    bad.write_text("item_id,date,quantity\nDF-0001,2026-01-01,4\nDF-0001,2026-01-02,-3\nDF-0001,2026-01-03,5\n")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
+    error = page.get_by_test_id("stAlertContentError")
+    expect(error).to_contain_text("Sales file sales_with_errors.csv rejected, nothing imported")
+    expect(error).to_contain_text("at row 3")
+    expect(page.get_by_test_id("stTable")).to_contain_text("quantity")
+    expect(page.get_by_role("button", name="Import")).to_have_count(0)
+    steps.wait_idle(page)
+    steps.screenshot(page, artifacts, "07_data_upload_error")
+
+
+def test_main_pages_render_cleanly_for_an_admin(app_server, page, artifacts):
+    steps.log_in(page, app_server.url, ADMIN.username, ADMIN.password)
+    steps.go_to(page, "Compare models")
+    steps.pick_top(page, 5)
+    page.get_by_role("button", name="Compare").click()
+    steps.chart_visible(page)
+    steps.wait_idle(page)
+    expect(page.get_by_role("heading", name="All items: metrics side by side")).to_be_visible()
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "08_compare")
+    page.get_by_role("heading", name="Items won per model").scroll_into_view_if_needed()
+    steps.screenshot(page, artifacts, "08b_compare_tables")
+    steps.go_to(page, "Data")
+    page.get_by_role("tab", name="Items").click()
+    steps.wait_idle(page)
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "09_data_items")
+    page.get_by_role("tab", name="Run history").click()
+    steps.wait_idle(page)
+    steps.screenshot(page, artifacts, "10_data_runs")
+    steps.go_to(page, "Admin")
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "11_admin")

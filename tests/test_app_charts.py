@@ -1,0 +1,163 @@
+"""The dashboard's chart and table builders on hand-made frames (no Streamlit session needed)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import charts, tables
+from forecasting.modes.factory import ModelFactory
+from forecasting.services.quality_calculator import OVERALL, QualityCalculator
+
+
+def _history(items: dict[str, int], start: str = "2024-01-01") -> pd.DataFrame:
+    parts = []
+    for k, (item, days) in enumerate(items.items()):
+        dates = pd.date_range(start, periods=days, freq="D")
+        parts.append(pd.DataFrame({"item_id": item, "date": dates, "quantity": np.arange(days, dtype=float) + k}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _names(fig) -> list[str]:
+    return [t.name for t in fig.data]
+
+
+def test_band_levels_and_pairs():
+    assert charts.band_levels([80, 50]) == (0.1, 0.25, 0.75, 0.9)
+    assert charts.band_pairs(["forecast", "q0.1", "q0.25", "q0.75", "q0.9", "q0.5"]) == [
+        ("q0.1", "q0.9", 80), ("q0.25", "q0.75", 50)
+    ]
+    # an unpaired level draws no band
+    assert charts.band_pairs(["q0.1", "q0.5"]) == []
+    with pytest.raises(ValueError, match="between 1% and 99%"):
+        charts.band_levels([100])
+
+
+def test_forecast_figure_has_history_bands_forecast_and_actuals_of_the_right_lengths():
+    history = _history({"A": 200})
+    model = ModelFactory.create("ma7")
+    fc = model.forecast(history, 14, charts.band_levels([50, 80]))
+    actuals = pd.DataFrame({"date": fc["date"], "actual": np.arange(14.0)})
+    fig = charts.forecast_figure(history, fc, actuals, title="A")
+    assert _names(fig) == ["History", "80% band", "80% band", "50% band", "50% band", "Forecast", "Held-out actuals"]
+    by = {(t.name, t.fill): t for t in fig.data}
+    # history: the last history_window(14) = 56 days before the first forecast day
+    assert len(fig.data[0].x) == charts.history_window(14) == 56
+    assert pd.Timestamp(fig.data[0].x[-1]) == pd.Timestamp("2024-07-18")
+    np.testing.assert_array_equal(fig.data[0].y, history["quantity"].to_numpy()[-56:])
+    np.testing.assert_array_equal(by[("Forecast", None)].y, fc["forecast"].to_numpy())
+    np.testing.assert_array_equal(fig.data[1].y, fc["q0.1"].to_numpy())
+    np.testing.assert_array_equal(by[("80% band", "tonexty")].y, fc["q0.9"].to_numpy())
+    np.testing.assert_array_equal(by[("50% band", "tonexty")].y, fc["q0.75"].to_numpy())
+    assert len(by[("Held-out actuals", None)].y) == 14
+
+
+def test_forecast_figure_without_actuals_or_bands():
+    history = _history({"A": 30})
+    fc = ModelFactory.create("ma7").forecast(history, 7)
+    fig = charts.forecast_figure(history, fc)
+    assert _names(fig) == ["History", "Forecast"]
+    assert len(fig.data[0].x) == 30  # shorter than the window: all of it
+
+
+def test_small_multiples_caps_at_twelve_items_with_one_legend():
+    history = _history({f"I{k:02d}": 60 for k in range(14)})
+    fc = ModelFactory.create("ma7").forecast(history, 7, (0.1, 0.25, 0.75, 0.9))
+    fig = charts.small_multiples_figure(history, fc)
+    items = [t.meta["item_id"] for t in fig.data]
+    assert sorted(set(items)) == [f"I{k:02d}" for k in range(12)]
+    # per item: history, outer band (2 traces), forecast
+    assert len(fig.data) == 12 * 4
+    assert sum(bool(t.showlegend) for t in fig.data) == 3  # History, 80% band, Forecast once
+    first = [t for t in fig.data if t.meta["item_id"] == "I05"]
+    np.testing.assert_array_equal(first[-1].y, fc.loc[fc["item_id"] == "I05", "forecast"].to_numpy())
+
+
+def test_comparison_figure_draws_each_model_over_the_actuals():
+    history = _history({"A": 120})
+    result = QualityCalculator.backtest(history, ["ma7", "seasonal-naive"], 14, quantiles=(0.1, 0.9))
+    item = result.forecasts[result.forecasts["item_id"] == "A"]
+    fig = charts.comparison_figure(history, item, title="A")
+    names = _names(fig)
+    assert names[:2] == ["History", "Held-out actuals"]
+    assert names.count("ma7") == 1 and names.count("seasonal-naive") == 1
+    assert names.count("ma7 80% band") == 2
+    actual = fig.data[1]
+    np.testing.assert_array_equal(actual.y, history["quantity"].to_numpy()[-14:])
+    # history stops at the cutoff
+    assert pd.Timestamp(fig.data[0].x[-1]) == pd.Timestamp(item["cutoff"].iloc[0])
+
+
+def test_stock_projection_falls_by_expected_demand():
+    row = {"on_hand": 50.0, "inventory_position": 70.0, "reorder_point": 30.0, "order_qty": 0.0,
+           "stockout_date": pd.Timestamp("2024-01-06")}
+    demand = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=10), "forecast": 10.0})
+    fig = charts.stock_projection_figure(row, demand)
+    on_hand, position, rop = fig.data
+    np.testing.assert_allclose(on_hand.y, 50.0 - 10.0 * np.arange(11))
+    np.testing.assert_allclose(position.y, 70.0 - 10.0 * np.arange(11))
+    assert list(rop.y) == [30.0, 30.0]
+    assert pd.Timestamp(on_hand.x[0]) == pd.Timestamp("2023-12-31")  # today's stock, then each forecast day
+    ordered = charts.stock_projection_figure({**row, "order_qty": 40.0}, demand).data[2]
+    assert ordered.name == "Position after the suggested order"
+    np.testing.assert_allclose(ordered.y, 110.0 - 10.0 * np.arange(11))
+
+
+def _metrics() -> pd.DataFrame:
+    """Two items, two models; values chosen by hand so every winner is known."""
+    rows = [
+        # item, model, mape, mae, rmse, wape, bias, mase, wql, coverage
+        ("A", "ma7", 10.0, 1.0, 2.0, 10.0, -5.0, 0.5, 0.1, 0.70),
+        ("A", "seasonal-naive", 20.0, 2.0, 1.0, 20.0, 3.0, 0.9, 0.2, 0.80),
+        ("B", "ma7", 30.0, 3.0, 3.0, np.nan, 8.0, 1.0, 0.3, 0.50),
+        ("B", "seasonal-naive", 30.0, 4.0, 4.0, 15.0, -2.0, 1.1, 0.2, 0.95),
+        (OVERALL, "ma7", 20.0, 2.0, 2.5, 12.0, 1.0, 0.75, 0.2, 0.60),
+        (OVERALL, "seasonal-naive", 25.0, 3.0, 2.5, 17.0, -0.5, 1.0, 0.2, 0.875),
+    ]
+    frame = pd.DataFrame(rows, columns=["item_id", "model", "mape", "mae", "rmse", "wape", "bias", "mase", "wql",
+                                        "coverage"])
+    frame.insert(2, "n_points", 14)
+    frame.insert(3, "n_zero_actuals", 0)
+    return frame
+
+
+def test_comparison_table_names_the_best_model_per_metric():
+    table = tables.comparison_table(_metrics(), band_width=0.8)
+    best = dict(zip(table["metric"], table["best"]))
+    assert best == {
+        "MAPE %": "ma7", "MAE": "ma7", "RMSE": "ma7, seasonal-naive",  # a tie names both
+        "WAPE %": "ma7", "Bias %": "seasonal-naive", "MASE": "ma7", "WQL": "ma7, seasonal-naive",
+        "Coverage": "seasonal-naive",  # |0.875 - 0.8| < |0.6 - 0.8|
+    }
+    assert table.loc[table["metric"] == "MAE", "seasonal-naive"].item() == 3.0
+
+
+def test_winner_counts_count_items_and_ties():
+    counts = tables.winner_counts(_metrics(), band_width=0.8).set_index("metric").T
+    assert counts.loc["ma7", "MAE"] == 2 and counts.loc["seasonal-naive", "MAE"] == 0
+    assert counts.loc["ma7", "RMSE"] == 1 and counts.loc["seasonal-naive", "RMSE"] == 1
+    # B's MAPE is a tie: both win
+    assert counts.loc["ma7", "MAPE %"] == 2 and counts.loc["seasonal-naive", "MAPE %"] == 1
+    # B's WAPE is missing for ma7: seasonal-naive wins B
+    assert counts.loc["ma7", "WAPE %"] == 1 and counts.loc["seasonal-naive", "WAPE %"] == 1
+    assert counts.loc["seasonal-naive", "Bias %"] == 2
+    assert counts.loc["seasonal-naive", "Coverage"] == 2  # 0.80 exact for A, 0.95 nearer than 0.50 for B
+
+
+def test_metrics_table_keeps_the_services_numbers():
+    metrics = _metrics()
+    table = tables.metrics_table(metrics)
+    assert table["item_id"].tolist()[-1] == tables.OVERALL_LABEL
+    np.testing.assert_array_equal(table["mase"].to_numpy(), metrics["mase"].to_numpy())
+
+
+def test_reorder_view_puts_reorder_first_and_filters():
+    table = pd.DataFrame({
+        "item_id": ["A", "B", "C", "D"], "name": ["apple", "bread", "cheese", None],
+        "category": ["fruit", "bakery", "dairy", "dairy"],
+        "action": ["ok", "reorder", "ok", "reorder"], "days_of_cover": [3.0, 9.0, 1.0, 2.0],
+    })
+    assert tables.reorder_view(table)["item_id"].tolist() == ["D", "B", "C", "A"]
+    assert tables.reorder_view(table, reorder_only=True)["item_id"].tolist() == ["D", "B"]
+    assert tables.reorder_view(table, categories=["dairy"])["item_id"].tolist() == ["D", "C"]
+    assert tables.reorder_view(table, search="BRE")["item_id"].tolist() == ["B"]

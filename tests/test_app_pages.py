@@ -1,0 +1,329 @@
+"""Compare, Reorder, Data and Admin pages through AppTest, checked against the services on the same database."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app import tables
+from forecasting.services.quality_calculator import OVERALL
+from forecasting.services.users import AuthenticationError
+from tests.e2e.demo_database import ADMIN, PLANNER
+from tests.test_app_support import backend, login, open_page, plotly_traces, table_with, texts  # noqa: F401
+
+ITEMS = ["DF-0001", "DF-0002", "DF-0003", "DF-0004"]
+
+
+def _planner_on(path: str):
+    return open_page(login(PLANNER.username, PLANNER.password), path)
+
+
+# --- Compare models ---------------------------------------------------------------------------
+
+
+def _compare(at, models=("ma7", "seasonal-naive"), horizon=14):
+    at.multiselect(key="cmp_items").set_value(ITEMS)
+    at.multiselect(key="cmp_models").set_value(list(models))
+    at.number_input(key="cmp_horizon").set_value(horizon)
+    at.multiselect(key="cmp_bands").set_value([80])
+    at.button(key="cmp_run").click()
+    return at.run()
+
+
+def test_compare_models_chart_table_and_winners(backend):
+    at = _compare(_planner_on("compare"))
+    assert not at.exception and not at.error
+    names = [t["name"] for t in plotly_traces(at)]
+    assert names == ["History", "Held-out actuals", "ma7 80% band", "ma7 80% band", "ma7",
+                     "seasonal-naive 80% band", "seasonal-naive 80% band", "seasonal-naive"]
+
+    client = backend.client_id("Demo Foods")
+    metrics = backend.forecasts.backtest(client, ITEMS, ["ma7", "seasonal-naive"], 14, 1, (0.1, 0.9)).metrics
+    overall = metrics[metrics["item_id"] == OVERALL].set_index("model")
+    side_by_side = table_with(at, "metric", "best").set_index("metric")
+    assert "#dcfce7" in str(at.dataframe[0].proto)  # the best cells are highlighted
+    for column, (label, _, _) in tables.METRICS.items():
+        for model in ("ma7", "seasonal-naive"):
+            np.testing.assert_allclose(side_by_side.loc[label, model], overall.loc[model, column], rtol=1e-12)
+    # the best model per metric, judged independently (MA7 and seasonal naive forecast the same total over
+    # whole weeks, so their bias ties: both are named)
+    assert side_by_side.loc["MAE", "best"] == overall["mae"].idxmin()
+    assert overall.loc["ma7", "bias"] == pytest.approx(overall.loc["seasonal-naive", "bias"], rel=1e-12)
+    assert side_by_side.loc["Bias %", "best"] == "ma7, seasonal-naive"
+
+    wins = at.dataframe[1].value
+    assert wins.columns.tolist() == ["metric", "ma7", "seasonal-naive"]
+    wins = wins.set_index("metric").T
+    per_item = metrics[metrics["item_id"] != OVERALL].pivot(index="item_id", columns="model", values="mae")
+    best = per_item.min(axis=1)
+    for model in ("ma7", "seasonal-naive"):  # ties count for both
+        assert wins.loc[model, "MAE"] == int(np.isclose(per_item[model], best, rtol=0, atol=1e-9).sum())
+    assert wins["MAE"].sum() >= len(ITEMS)
+
+
+def test_compare_needs_two_models(backend):
+    at = _compare(_planner_on("compare"), models=("ma7",))
+    assert texts(at.error) == ["Choose at least two models to compare."]
+    assert not at.get("plotly_chart")
+
+
+def test_compare_refuses_a_bad_horizon_and_keeps_the_inputs(backend):
+    at = _compare(_planner_on("compare"), horizon=0)
+    assert texts(at.error) == ["Comparison failed: horizon must be between 1 and 365 days, got 0"]
+    assert at.number_input(key="cmp_horizon").value == 0
+    assert at.multiselect(key="cmp_items").value == ITEMS
+
+
+# --- Reorder ----------------------------------------------------------------------------------
+
+
+def test_reorder_table_matches_the_service_with_reorders_first(backend):
+    at = _planner_on("reorder")
+    at.button(key="ro_run").click()
+    at = at.run()
+    assert not at.exception and not at.error
+    shown = table_with(at, "reorder_point", "action")
+    expected = backend.forecasts.reorder(backend.client_id("Demo Foods"))
+    assert len(shown) == len(expected) > 100
+    actions = shown["action"].tolist()
+    assert actions == sorted(actions, key=lambda a: a != "reorder")
+    merged = shown.merge(expected, on="item_id", suffixes=("", "_service"))
+    for column in ("reorder_point", "safety_stock", "order_qty", "days_of_cover"):
+        np.testing.assert_allclose(merged[column], merged[f"{column}_service"], rtol=1e-12, equal_nan=True)
+    assert at.metric[0].value == f"{(expected['action'] == 'reorder').sum():,} of {len(expected):,}"
+
+    at.toggle(key="ro_only").set_value(True)
+    at = at.run()
+    assert set(table_with(at, "reorder_point", "action")["action"]) == {"reorder"}
+
+    # the projection of the chosen item starts at its stock on hand
+    item = at.selectbox(key="ro_chart_item").value
+    row = expected.set_index("item_id").loc[item]
+    traces = plotly_traces(at)
+    assert [t["name"] for t in traces] == [
+        "Projected on hand", "Projected inventory position", "Position after the suggested order", "Reorder point"
+    ]
+    assert traces[0]["y"][0] == row["on_hand"]
+    assert traces[2]["y"][0] == row["inventory_position"] + row["order_qty"]
+    assert list(traces[3]["y"]) == [row["reorder_point"]] * 2
+
+
+def test_reorder_overrides_reach_the_policy(backend):
+    at = _planner_on("reorder")
+    at.radio(key="ro_scope").set_value("Chosen items")
+    at = at.run()
+    at.multiselect(key="ro_items").set_value(ITEMS)
+    at.number_input(key="ro_lead").set_value(10)
+    at.number_input(key="ro_service_level").set_value(99.0)
+    at.button(key="ro_run").click()
+    at = at.run()
+    shown = table_with(at, "reorder_point", "action").set_index("item_id").sort_index()
+    expected = backend.forecasts.reorder(
+        backend.client_id("Demo Foods"), ITEMS, service_level=0.99, lead_time_days=10
+    ).set_index("item_id").sort_index()
+    assert (shown["lead_time_days"] == 10).all() and (shown["service_level"] == 0.99).all()
+    np.testing.assert_allclose(shown["reorder_point"], expected["reorder_point"], rtol=1e-12)
+
+
+def test_reorder_with_no_item_chosen_says_so(backend):
+    at = _planner_on("reorder")
+    at.radio(key="ro_scope").set_value("Chosen items")
+    at = at.run()
+    at.button(key="ro_run").click()
+    at = at.run()
+    assert texts(at.error) == ["Choose at least one item, or switch to all items."]
+
+
+# --- Data -------------------------------------------------------------------------------------
+
+
+def _upload(at, kind: str, name: str, text: str):
+    at.radio(key="data_kind").set_value(kind)
+    at = at.run()
+    at.file_uploader(key=f"data_{kind}_file").upload(name, text.encode(), "text/csv")
+    return at.run()
+
+
+def test_upload_with_bad_rows_shows_row_numbers_and_imports_nothing(backend):
+    client = backend.client_id("Demo Foods")
+    version = backend.data.data_version(client)
+    bad = "item_id,date,quantity\nNEW-1,2025-01-01,3\nNEW-1,2025-01-02,-4\nNEW-1,2025-13-01,2\n"
+    at = _upload(_planner_on("data"), "sales", "bad.csv", bad)
+    message = at.error[0].value
+    assert message.startswith("Sales file bad.csv rejected, nothing imported: ")
+    assert message.endswith("Fix the file and upload it again.")
+    assert "at row 3" in message and "unparsable date (expected YYYY-MM-DD) at row 4" in message
+    problems = at.table[0].value
+    assert problems.index.tolist() == [3, 4]
+    assert problems["Problem"].tolist()[1] == "unparsable date (expected YYYY-MM-DD)"
+    assert not [b for b in at.button if b.key == "data_import"]
+    assert backend.data.data_version(client) == version
+
+
+def test_upload_preview_then_import(backend):
+    client = backend.client_id("Demo Foods")
+    days = pd.date_range("2025-06-01", periods=30).strftime("%Y-%m-%d")
+    good = "item_id,date,quantity\n" + "".join(f"NEW-1,{d},{k % 5}\n" for k, d in enumerate(days))
+    at = _upload(_planner_on("data"), "sales", "new.csv", good)
+    assert at.success[0].value == (
+        "new.csv is valid: 30 rows for 1 items (1 new), 2025-06-01 to 2025-06-30, 60 units."
+    )
+    assert len(table_with(at, "quantity")) == 20
+    at.button(key="data_import").click()
+    at = at.run()
+    assert texts(at.success)[-1].startswith("Imported sales: 30 rows (30 inserted, 0 updated) for 1 items (1 new)")
+    assert "NEW-1" in backend.data.list_items(client)["item_id"].tolist()
+    # the item list of the pages follows the new data version at once
+    at = open_page(at, "forecast")
+    assert any(o.startswith("NEW-1") for o in at.multiselect(key="fc_items").options)
+
+
+def test_inventory_upload_updates_stock(backend):
+    client = backend.client_id("Demo Foods")
+    text = "item_id,on_hand,on_order,lead_time_days\nDF-0001,123,7,5\n"
+    at = _upload(_planner_on("data"), "inventory", "stock.csv", text)
+    assert "1 rows for 1 items (0 new), 123 units on hand, 7 on order" in at.success[0].value
+    at.button(key="data_import").click()
+    at = at.run()
+    assert not at.error
+    row = backend.data.list_items(client, ["DF-0001"]).iloc[0]
+    assert (row["on_hand"], row["on_order"], row["lead_time_days"]) == (123, 7, 5)
+
+
+def test_run_history_lists_who_ran_what(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    at.multiselect(key="fc_items").set_value(ITEMS[:2])
+    at.button(key="fc_run").click()
+    at = open_page(at.run(), "data")
+    runs = table_with(at, "kind", "cached")
+    assert runs.iloc[0][["user", "kind", "model", "n_items", "cached", "status"]].tolist() == [
+        PLANNER.username, "forecast", "ma7", 2, False, "succeeded"
+    ]
+
+
+def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
+    at = _planner_on("data")
+    assert len(table_with(at, "recent_quantity")) == 200
+    assert "Only admins can edit item parameters." in texts(at.caption)
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    assert "Only admins can edit item parameters." not in texts(admin.caption)
+    assert [b.label for b in admin.button if b.key == "data_save"] == ["Save changes (0 items)"]
+
+
+def test_item_changes_are_the_edited_cells_only():
+    from app.uploads import item_changes
+
+    before = pd.DataFrame({"item_id": ["A", "B"], "name": ["a", "b"], "unit_cost": [1.0, np.nan],
+                           "lead_time_days": [3, 4]})
+    after = before.copy()
+    after.loc[1, "unit_cost"] = 2.5
+    after.loc[0, "lead_time_days"] = np.int64(6)
+    assert item_changes(before, after, ["name", "unit_cost", "lead_time_days"]) == {
+        "A": {"lead_time_days": 6}, "B": {"unit_cost": 2.5}
+    }
+    assert item_changes(before, before.copy(), ["name", "unit_cost", "lead_time_days"]) == {}
+
+
+# --- Admin ------------------------------------------------------------------------------------
+
+
+def _admin_page():
+    return open_page(login(ADMIN.username, ADMIN.password), "admin")
+
+
+def _create(at, username, password, repeat=None, role="planner"):
+    at.text_input(key="adm_new_username").input(username)
+    at.text_input(key="adm_new_name").input("New Person")
+    at.selectbox(key="adm_new_role").set_value(role)
+    at.text_input(key="adm_new_password").input(password)
+    at.text_input(key="adm_new_repeat").input(password if repeat is None else repeat)
+    next(b for b in at.button if b.label == "Create user").click()
+    return at.run()
+
+
+def test_admin_creates_a_user_of_their_own_client(backend):
+    at = _create(_admin_page(), "newbie", "newbie-password")
+    assert texts(at.success) == ["Created newbie (planner)."]
+    assert "newbie" in table_with(at, "Username", "Role")["Username"].tolist()
+    user = backend.users.by_username("newbie")
+    assert user.client_name == "Demo Foods" and user.role == "planner"
+    assert login("newbie", "newbie-password").session_state["authentication_status"]
+
+
+def test_admin_create_errors_keep_the_inputs(backend):
+    at = _create(_admin_page(), "newbie", "newbie-password", repeat="something-else")
+    assert texts(at.error) == ["The passwords do not match."]
+    assert at.text_input(key="adm_new_username").value == "newbie"
+    at = _create(at, "x", "newbie-password")
+    assert at.error[0].value.startswith("Creating the user failed: username must be 3 to 64 characters")
+    at = _create(at, PLANNER.username, "newbie-password")
+    assert texts(at.error) == [f"Creating the user failed: username {PLANNER.username!r} is already taken"]
+
+
+def test_admin_resets_a_password(backend):
+    at = _admin_page()
+    at.selectbox(key="adm_reset_user").set_value(PLANNER.username)
+    fields = [t for t in at.text_input if t.label.startswith("New password")]
+    fields[0].input("reset-password-1")
+    fields[1].input("reset-password-1")
+    next(b for b in at.button if b.label == "Reset password").click()
+    at = at.run()
+    assert texts(at.success) == [f"New password set for {PLANNER.username}; their open sessions are logged out."]
+    with pytest.raises(AuthenticationError):
+        backend.users.authenticate(PLANNER.username, PLANNER.password)
+    assert backend.users.authenticate(PLANNER.username, "reset-password-1").username == PLANNER.username
+
+
+def test_admin_unlocks_a_locked_user(backend):
+    for _ in range(5):
+        with pytest.raises(AuthenticationError):
+            backend.users.authenticate(PLANNER.username, "wrong-password-x")
+    at = _admin_page()
+    assert at.selectbox(key="adm_unlock_user").options == [PLANNER.username]
+    assert table_with(at, "Username", "Role").set_index("Username").loc[PLANNER.username, "Locked until (UTC)"]
+    at.button(key="adm_unlock").click()
+    at = at.run()
+    assert texts(at.success) == [f"{PLANNER.username} can log in again."]
+    assert login(PLANNER.username, PLANNER.password).session_state["authentication_status"]
+
+
+def _edit_items(at, edited_rows: dict):
+    # AppTest cannot type into the grid; the editor's state is what a browser edit would send
+    at.session_state["data_items_editor"] = {"edited_rows": edited_rows, "added_rows": [], "deleted_rows": []}
+    at = at.run()
+    next(b for b in at.button if b.key == "data_save").click()
+    return at.run()
+
+
+def test_admin_edits_item_parameters(backend):
+    client = backend.client_id("Demo Foods")
+    version = backend.data.data_version(client)
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    admin = _edit_items(admin, {0: {"unit_cost": 9.5, "lead_time_days": 4}, 2: {"category": "Specials"}})
+    assert texts(admin.success) == ["Saved 2 item(s)."]
+    items = backend.data.list_items(client).set_index("item_id")
+    assert (items.loc["DF-0001", "unit_cost"], items.loc["DF-0001", "lead_time_days"]) == (9.5, 4)
+    assert items.loc["DF-0003", "category"] == "Specials"
+    assert backend.data.data_version(client) > version
+
+
+def test_a_bad_item_edit_is_refused_with_the_reason(backend):
+    client = backend.client_id("Demo Foods")
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    admin = _edit_items(admin, {1: {"service_level": 1.5}})
+    assert texts(admin.error) == [
+        "Item DF-0002 was not saved: service_level must be a number strictly between 0 and 1, got 1.5"
+    ]
+    assert backend.data.list_items(client, ["DF-0002"])["service_level"].iloc[0] < 1
+
+
+def test_upload_over_the_row_limit_is_refused(backend, monkeypatch):
+    from app import config
+
+    monkeypatch.setattr(config, "MAX_UPLOAD_ROWS", 5)
+    days = pd.date_range("2025-06-01", periods=10).strftime("%Y-%m-%d")
+    text = "item_id,date,quantity\n" + "".join(f"NEW-1,{d},1\n" for d in days)
+    at = _upload(_planner_on("data"), "sales", "big.csv", text)
+    assert texts(at.error) == [
+        "Sales file big.csv has more than 5 rows (the limit). Fix the file and upload it again."
+    ]

@@ -75,16 +75,11 @@ def _items(user, services) -> None:
     changes = uploads.item_changes(shown, edited, EDITABLE)
     if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",
                  disabled=not changes, type="primary"):
-        saved, failed = 0, None
-        with widgets.user_errors("Saving item changes"):
-            for item_id, params in changes.items():
-                try:
-                    services.data.update_item(user.client_id, item_id, **params)
-                except ForecastingError as exc:
-                    failed = f"Item {item_id} was not saved: {exc}"
-                    break
-                saved += 1
-        if failed:
-            st.error(failed + (f" ({saved} item(s) before it were saved.)" if saved else ""))
-        elif saved:
-            st.success(f"Saved {saved} item(s).")
+        with widgets.user_errors("Saving item changes"):  # an unexpected failure: logged, nothing written
+            try:
+                saved = services.data.update_items(user.client_id, changes)
+            except ForecastingError as exc:  # all or nothing: the edits stay in the table to fix and save again
+                st.error(f"Nothing was saved: {str(exc).rstrip('.')}. "
+                         "Your edits are kept in the table; fix them and save again.")
+            else:
+                st.success(f"Saved {saved} item(s).")

@@ -307,14 +307,22 @@ def test_admin_edits_item_parameters(backend):
     assert backend.data.data_version(client) > version
 
 
-def test_a_bad_item_edit_is_refused_with_the_reason(backend):
+def test_a_bad_item_edit_saves_nothing_and_keeps_the_edits(backend):
     client = backend.client_id("Demo Foods")
+    version = backend.data.data_version(client)
+    before = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     admin = open_page(login(ADMIN.username, ADMIN.password), "data")
-    admin = _edit_items(admin, {1: {"service_level": 1.5}})
+    # the good edits of DF-0001 and DF-0003 come before and after the bad one: none is saved
+    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"service_level": 1.5}, 2: {"category": "Specials"}})
     assert texts(admin.error) == [
-        "Item DF-0002 was not saved: service_level must be a number strictly between 0 and 1, got 1.5"
+        "Nothing was saved: bad item changes: item DF-0002: service_level must be a number strictly between 0 and 1, "
+        "got 1.5. Your edits are kept in the table; fix them and save again."
     ]
-    assert backend.data.list_items(client, ["DF-0002"])["service_level"].iloc[0] < 1
+    assert not admin.success
+    after = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
+    pd.testing.assert_frame_equal(after, before)
+    assert backend.data.data_version(client) == version
+    assert [b.label for b in admin.button if b.key == "data_save"] == ["Save changes (3 items)"]
 
 
 def test_upload_over_the_row_limit_is_refused(backend, monkeypatch):

@@ -53,6 +53,7 @@ CROSS_CLIENT_CALLS: dict[str, Callable[[World], object]] = {
     "history_snapshot": lambda w: w.data.history_snapshot(w.a, ["B-ONLY"]),
     "inventory": lambda w: w.data.inventory(w.a, ["B-ONLY"]),
     "update_item": lambda w: w.data.update_item(w.a, "B-ONLY", lead_time_days=1),
+    "update_items": lambda w: w.data.update_items(w.a, {"B-ONLY": {"moq": 1}}),
     "get_run": lambda w: w.data.get_run(w.a, w.b_run),
     "run_forecast": lambda w: w.data.run_forecast(w.a, w.b_run),
     "require_user": lambda w: w.data.require_user(w.a, w.b_user),

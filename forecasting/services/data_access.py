@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
@@ -27,7 +27,7 @@ from forecasting.applications.inventory.inventory_input import listed, validate_
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, RowProblem
 from forecasting.core.history import day_numbers_to_dates, prepare_history, to_day_numbers
 from forecasting.core.models.base import MAX_HORIZON, quantile_column
-from forecasting.storage import imports, reads, runs
+from forecasting.storage import bulk, imports, reads, runs
 from forecasting.storage.database import Database
 from forecasting.storage.imports import ImportResult
 from forecasting.storage.models import Client, Item, User
@@ -135,19 +135,37 @@ class DataAccess:
 
     def update_item(self, client_id: int, item_id: str, **params: object) -> None:
         """Change an item's name, category, unit cost or replenishment parameters (validated)."""
-        values = _item_params(params)
+        self.update_items(client_id, {item_id: params})
+
+    def update_items(self, client_id: int, changes: Mapping[str, Mapping[str, object]]) -> int:
+        """Change several items' parameters all or nothing; returns how many items changed.
+
+        ``changes`` maps item id to ``{parameter: value}`` (as :meth:`update_item`
+        takes them). Every change is checked before anything is written, and one
+        error names every bad item and field; unknown items (another client's
+        included) are a NotFoundError. All changes go in one transaction, which
+        bumps the data version once.
+        """
+        if not changes:
+            raise ForecastingError("nothing to update: no item changes given")
+        problems: dict[str, list[str]] = {}
+        values: dict[str, dict[str, object]] = {}
+        for item_id, params in changes.items():
+            values[str(item_id)], problems[str(item_id)] = _item_params(dict(params))
         with self.database.write() as conn:
-            keys = _resolve(conn, client_id, [item_id])
-            pk = int(keys["pk"].iloc[0])
-            current = conn.execute(
-                select(_items.c.lead_time_days, _items.c.review_period_days).where(_items.c.id == pk)
-            ).one()
-            lead = values.get("lead_time_days", current.lead_time_days) or 0
-            review = values.get("review_period_days", current.review_period_days)
-            if lead + review > MAX_HORIZON:
-                raise ForecastingError(f"lead_time_days + review_period_days must be at most {MAX_HORIZON} days")
-            conn.execute(update(_items).where(_items.c.id == pk, _items.c.client_id == client_id).values(**values))
+            keys = _resolve(conn, client_id, list(values))
+            pk_of = dict(zip(keys["external_id"].tolist(), keys["pk"].tolist()))
+            for item_id, problem in _horizon_problems(conn, client_id, pk_of, values, problems).items():
+                problems[item_id].append(problem)
+            bad = sorted(item_id for item_id, found in problems.items() if found)
+            if bad:
+                detail = "; ".join(f"item {i}: {', '.join(problems[i])}" for i in bad[:InvalidInputError.MAX_LISTED])
+                more = len(bad) - InvalidInputError.MAX_LISTED
+                detail += f" (and {more} more items)" if more > 0 else ""
+                raise ForecastingError(f"bad item changes: {detail}")
+            _write_item_values(conn, client_id, pk_of, values)
             imports.bump_data_version(conn, client_id)
+        return len(values)
 
     # --- sales and inventory ---------------------------------------------------------------
 
@@ -465,18 +483,22 @@ _ITEM_RULES = {
 }
 
 
-def _item_params(params: dict[str, object]) -> dict[str, object]:
-    """Validated column values for :meth:`DataAccess.update_item`."""
+def _item_params(params: dict[str, object]) -> tuple[dict[str, object], list[str]]:
+    """Column values for one item's changes, and what is wrong with them (one entry per bad field)."""
     allowed = ["name", "category", *_ITEM_RULES]
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ForecastingError(f"unknown item parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        return {}, [f"unknown item parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"]
     if not params:
-        raise ForecastingError(f"nothing to update; give one of {', '.join(allowed)}")
+        return {}, [f"nothing to update; give one of {', '.join(allowed)}"]
     out: dict[str, object] = {}
+    problems: list[str] = []
     for key, value in params.items():
         if key in ("name", "category"):
-            out[key] = _text(value, key)
+            try:
+                out[key] = _text(value, key)
+            except ForecastingError as exc:
+                problems.append(str(exc))
             continue
         if key == "unit_cost" and value is None:
             out[key] = None
@@ -485,11 +507,58 @@ def _item_params(params: dict[str, object]) -> dict[str, object]:
         try:
             number = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise ForecastingError(f"{key} must be {what}, got {value!r}") from None
+            number = math.nan
         if isinstance(value, bool) or not math.isfinite(number) or not rule(number):
-            raise ForecastingError(f"{key} must be {what}, got {value!r}")
+            problems.append(f"{key} must be {what}, got {value!r}")
+            continue
         out[key] = int(number) if key.endswith("_days") else number
+    return out, problems
+
+
+def _horizon_problems(
+    conn: Connection,
+    client_id: int,
+    pk_of: dict[str, int],
+    values: dict[str, dict[str, object]],
+    problems: dict[str, list[str]],
+) -> dict[str, str]:
+    """Items whose lead time + review period (changed or stored) would exceed the longest forecast."""
+    checked = [i for i in values if not problems[i] and {"lead_time_days", "review_period_days"} & set(values[i])]
+    if not checked:
+        return {}
+    query = select(_items.c.id, _items.c.lead_time_days, _items.c.review_period_days).where(
+        _items.c.client_id == client_id
+    )
+    stored = {}
+    for chunk in bulk.chunks([pk_of[i] for i in checked]):
+        stored.update({row.id: row for row in conn.execute(query.where(_items.c.id.in_(chunk)))})
+    out = {}
+    for item_id in checked:
+        current = stored[pk_of[item_id]]
+        lead = values[item_id].get("lead_time_days", current.lead_time_days) or 0
+        review = values[item_id].get("review_period_days", current.review_period_days)
+        if lead + review > MAX_HORIZON:
+            total = lead + review
+            out[item_id] = f"lead_time_days + review_period_days must be at most {MAX_HORIZON} days, got {total}"
     return out
+
+
+def _write_item_values(
+    conn: Connection, client_id: int, pk_of: dict[str, int], values: dict[str, dict[str, object]]
+) -> None:
+    """One executemany per set of changed columns (items changing the same fields share a statement)."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for item_id, row in values.items():
+        groups.setdefault(tuple(sorted(row)), []).append(
+            {"item_pk": pk_of[item_id], **{f"new_{c}": v for c, v in row.items()}}
+        )
+    for columns, rows in groups.items():
+        statement = (
+            update(_items)
+            .where(_items.c.id == bindparam("item_pk"), _items.c.client_id == client_id)
+            .values({c: bindparam(f"new_{c}") for c in columns})
+        )
+        conn.execute(statement, rows)
 
 
 def validate_sales_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -36,6 +36,10 @@ from forecasting.services.users import AuthenticationError, UserInfo, UserServic
 USER_KEY = "auth_user"
 ISSUED_KEY = "auth_issued_at"
 NOTICE_KEY = "auth_notice"
+#: session keys of streamlit-authenticator 0.4.2 and of its cookie component (kept at logout)
+AUTHENTICATOR_KEYS = frozenset(
+    {"authentication_status", "username", "name", "email", "roles", "logout", "password_hint", "init"}
+)
 SECONDS_PER_DAY = 86400.0
 
 
@@ -161,8 +165,11 @@ class Session:
         if st.session_state.get("authentication_status"):
             self.authenticator.logout(location="unrendered")  # clears its keys, deletes the browser's cookie
         st.session_state["logout"] = True
-        for key in (USER_KEY, ISSUED_KEY):
-            st.session_state.pop(key, None)
+        # everything the pages kept (results, item choices) belongs to this user's client: the next
+        # login in this browser tab may be another client's user
+        for key in list(st.session_state.keys()):
+            if key not in AUTHENTICATOR_KEYS:
+                del st.session_state[key]
         if notice:
             st.session_state[NOTICE_KEY] = notice
 

@@ -83,7 +83,9 @@ def item_changes(original: pd.DataFrame, edited: pd.DataFrame, editable: list[st
     """``{item_id: {column: new value}}`` for the cells an admin changed (NaN and None count as equal)."""
     before = original.set_index("item_id")[editable]
     after = edited.set_index("item_id")[editable].reindex(before.index)
-    changed = ~((before == after) | (before.isna() & after.isna()))
+    # comparisons with a missing value give NA (nullable columns): only both-missing counts as equal
+    same = (before == after).fillna(False).astype(bool) | (before.isna() & after.isna())
+    changed = ~same
     out: dict[str, dict[str, Any]] = {}
     for item_id, row in changed.iterrows():  # only the edited rows, a handful
         columns = row.index[row.to_numpy()]

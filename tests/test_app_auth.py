@@ -218,3 +218,25 @@ def test_preflight_check_for_the_run_script(monkeypatch, tmp_path, capsys):
     (tmp_path / "secrets.toml").write_text(f'cookie_key = "{"k" * 64}"\n')
     assert config.main() == 0
     assert capsys.readouterr().out == "login cookie key from .streamlit/secrets.toml\n"
+
+
+def test_the_next_user_in_the_same_tab_sees_nothing_of_the_previous_users_client(backend):
+    """Results and item choices kept by the pages are dropped at logout (the next login may be another client's)."""
+    at = login(PLANNER.username, PLANNER.password)
+    at = open_page(at, "reorder")
+    at.button(key="ro_run").click()
+    at = at.run()
+    demo_items = set(backend.data.list_items(backend.client_id("Demo Foods"))["item_id"])
+    assert any(set(df.value.get("item_id", [])) & demo_items for df in at.dataframe)
+
+    at.sidebar.button(key="logout_button").click()
+    at = at.run()
+    at = login(OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password, at)
+    at = open_page(at, "reorder")
+    assert not at.exception
+    shown = set()
+    for df in at.dataframe:
+        shown |= set(map(str, df.value.get("item_id", [])))
+    for box in at.multiselect:
+        shown |= set(map(str, box.options)) | set(map(str, box.value))
+    assert not shown & {i for i in demo_items if not i.startswith("NW")}

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from app import tables
+from app.uploads import item_changes
 from forecasting.services.quality_calculator import OVERALL
 from forecasting.services.users import AuthenticationError
 from tests.e2e.demo_database import ADMIN, PLANNER
@@ -335,3 +336,15 @@ def test_upload_over_the_row_limit_is_refused(backend, monkeypatch):
     assert texts(at.error) == [
         "Sales file big.csv has more than 5 rows (the limit). Fix the file and upload it again."
     ]
+
+
+def test_item_changes_handle_missing_values_in_nullable_columns():
+    """An item imported from sales alone has no lead time (NA): setting one is a change, not a crash."""
+    original = pd.DataFrame(
+        {"item_id": ["A", "B"], "lead_time_days": pd.array([pd.NA, 3], dtype="Int64"), "moq": [0.0, 0.0]}
+    )
+    edited = original.copy()
+    edited.loc[0, "lead_time_days"] = 5
+    edited.loc[1, "moq"] = 6.0
+    assert item_changes(original, edited, ["lead_time_days", "moq"]) == {"A": {"lead_time_days": 5}, "B": {"moq": 6.0}}
+    assert item_changes(original, original.copy(), ["lead_time_days", "moq"]) == {}

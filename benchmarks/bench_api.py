@@ -1,20 +1,21 @@
 """REST API benchmark: sustained cached forecast requests over loopback, SQLite and PostgreSQL.
 
 For each database: a client with 10 items x 730 days of sales and a service
-key; the API runs as documented (uvicorn, one process, 127.0.0.1, a free
-port); one request computes the MA7 forecast for the 10 items (horizon 28,
-levels 0.1/0.5/0.9), then 8 client threads (httpx, keep-alive) repeat it for
-a fixed time. Every answer must be a 200 with ``cached: true``. Reports
-requests/s and latency percentiles (target: p95 under 100 ms). Results go to
-stdout and benchmarks/results/api.txt.
+key; the API runs as documented (uvicorn on 127.0.0.1, a free port, one
+worker process per CPU by default); one request computes the MA7 forecast for
+the 10 items (horizon 28, levels 0.1/0.5/0.9) and the next ones must come back
+``cached``; then 8 concurrent keep-alive connections repeat it for a fixed
+time, driven by wrk (a C load tool, so the CPUs go to the server) where it is
+installed, else by Python threads with httpx. Reports requests/s and latency
+percentiles (target: p95 under 100 ms). Results go to stdout and
+benchmarks/results/api.txt.
 
-    python benchmarks/bench_api.py [--seconds 20] [--concurrency 8] [--workers 1] [--pg-url URL | --no-pg]
+    python benchmarks/bench_api.py [--seconds 20] [--concurrency 8] [--workers N] [--tool wrk|python]
+                                   [--pg-url URL | --no-pg]
 
-``--workers N`` runs N uvicorn processes (they share FORECASTING_JWT_SECRET,
-which every multi-process deployment must set).
-
-PostgreSQL: ``--pg-url`` (default ``$TEST_DATABASE_URL``, else the local
-server) gets a schema of its own, dropped afterwards.
+Several workers share FORECASTING_JWT_SECRET, which every multi-process
+deployment must set. PostgreSQL: ``--pg-url`` (default ``$TEST_DATABASE_URL``,
+else the local server) gets a schema of its own, dropped afterwards.
 """
 from __future__ import annotations
 

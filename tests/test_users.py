@@ -1,6 +1,8 @@
 """Users: bcrypt hashes, password rules, lockout after 5 failures, revocation, admin scope (both databases)."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import bcrypt
@@ -79,10 +81,108 @@ def test_a_success_resets_the_count(users, pat):
     for _ in range(4):
         with pytest.raises(AuthenticationError):
             users.authenticate("pat", "wrong-password")
-    users.authenticate("pat", PASSWORD)
+    user = users.authenticate("pat", PASSWORD)  # the 5th attempt: right, so no lock
+    assert (user.failed_logins, user.locked_until) == (0, None)
     for _ in range(4):
         with pytest.raises(AuthenticationError, match="^wrong username or password$"):
             users.authenticate("pat", "wrong-password")
+
+
+class CheckGate:
+    """Wraps the real ``bcrypt.checkpw``: records each check and holds it until released.
+
+    Holding every check until all requests have either reached bcrypt or been
+    refused is the worst interleaving for a lockout (nothing fails before every
+    guess is in), made deterministic without sleeping.
+    """
+
+    def __init__(self, real):
+        self.real, self.checked, self.done = real, [], 0
+        self.changed, self.release = threading.Condition(), threading.Event()
+
+    def __call__(self, password: bytes, hashed: bytes) -> bool:
+        with self.changed:
+            self.checked.append(password)
+            self.changed.notify_all()
+        assert self.release.wait(timeout=60), "the test never released the bcrypt checks"
+        return self.real(password, hashed)
+
+    def run(self, call):
+        """``call()``'s result or its exception; counted as done either way."""
+        try:
+            return call()
+        except Exception as exc:
+            return exc
+        finally:
+            with self.changed:
+                self.done += 1
+                self.changed.notify_all()
+
+    def wait_until(self, predicate) -> None:
+        with self.changed:
+            assert self.changed.wait_for(lambda: predicate(self), timeout=60), "requests did not arrive"
+
+
+def test_parallel_guesses_cannot_get_past_the_lock(users, pat, monkeypatch):
+    """20 wrong guesses arrive while the right password is being checked: only 5 get a bcrypt check."""
+    gate = CheckGate(bcrypt.checkpw)
+    monkeypatch.setattr(bcrypt, "checkpw", gate)
+    start = threading.Barrier(20)
+
+    def guess(password):
+        start.wait(timeout=60)
+        return gate.run(lambda: users.authenticate("pat", password))
+
+    with ThreadPoolExecutor(max_workers=21) as pool:
+        right = pool.submit(gate.run, lambda: users.authenticate("pat", PASSWORD))
+        gate.wait_until(lambda g: len(g.checked) == 1)  # the right password is in bcrypt
+        wrong = [pool.submit(guess, f"wrong-guess-{i}") for i in range(20)]
+        gate.wait_until(lambda g: len(g.checked) + g.done == 21)  # each one checked or already refused
+        gate.release.set()
+        outcomes = [str(f.result()) for f in wrong]
+
+    assert len(gate.checked) == 5 and gate.checked[0] == PASSWORD.encode()
+    assert sum(o == "wrong username or password" for o in outcomes) == 3
+    assert sum(o.startswith("5 failed logins in a row: the account is locked until") for o in outcomes) == 1
+    assert sum(o.startswith("the account is locked after repeated failed logins until") for o in outcomes) == 16
+    # the right password was checked before the lock, but the lock came first: refused
+    assert isinstance(right.result(), AuthenticationError)
+    assert str(right.result()).startswith("the account is locked after repeated failed logins until")
+    user = users.get_user(pat.client_id, pat.user_id)
+    assert user.is_locked() and user.last_login_at is None
+    with pytest.raises(AuthenticationError, match="locked after repeated failed logins"):
+        users.authenticate("pat", PASSWORD)
+    assert len(gate.checked) == 5  # refused without a bcrypt check
+    later = user.locked_until + timedelta(seconds=1)
+    assert users.authenticate("pat", PASSWORD, now=later).failed_logins == 0
+
+
+def test_wrong_current_passwords_count_toward_the_lockout(users, pat):
+    """A stolen session must not allow unlimited guesses through the password change form."""
+    change = lambda old: users.change_password(pat.client_id, pat.user_id, old, "new-password-2")  # noqa: E731
+    for _ in range(4):
+        with pytest.raises(AuthenticationError, match="^the current password is wrong$"):
+            change("wrong-password")
+    assert users.get_user(pat.client_id, pat.user_id).failed_logins == 4
+    change(PASSWORD)  # right: the count starts again
+    assert users.get_user(pat.client_id, pat.user_id).failed_logins == 0
+    for _ in range(3):
+        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+            users.authenticate("pat", "wrong-password")
+    with pytest.raises(AuthenticationError, match="^the current password is wrong$"):
+        change("wrong-password")
+    just_locked = "^the current password is wrong; 5 failed logins in a row: the account is locked until"
+    with pytest.raises(AuthenticationError, match=just_locked):
+        change("wrong-password")  # logins and changes share one count
+    locked = users.get_user(pat.client_id, pat.user_id)
+    assert locked.is_locked() and locked.locked_until - datetime.now(timezone.utc) > timedelta(minutes=14)
+    with pytest.raises(AuthenticationError, match="locked after repeated failed logins"):
+        users.change_password(pat.client_id, pat.user_id, "new-password-2", "third-password-3")  # even the right one
+    with pytest.raises(AuthenticationError, match="locked after repeated failed logins"):
+        users.authenticate("pat", "new-password-2")
+    after = locked.locked_until + timedelta(seconds=1)
+    assert users.authenticate("pat", "new-password-2", now=after).username == "pat"  # unchanged by the refused change
+    assert users.get_user(pat.client_id, pat.user_id).sessions_valid_after == locked.sessions_valid_after
 
 
 def test_unknown_users_get_the_same_answer_as_wrong_passwords(users, pat):

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
 import bcrypt
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forecasting.core.errors import ForecastingError, NotFoundError
@@ -64,6 +64,16 @@ class UserInfo:
 
     def is_locked(self, now: datetime | None = None) -> bool:
         return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """An attempt already counted as failed; ``locked_until`` is set when this very attempt locked the account."""
+
+    user_id: int
+    client_id: int
+    password_hash: str
+    locked_until: datetime | None
 
 
 def validate_password(password: str) -> bytes:
@@ -137,43 +147,62 @@ class UserService:
 
         A wrong password counts a failed login; the 5th in a row locks the
         account for 15 minutes. While locked, even the right password is refused.
+        Each attempt is counted *before* bcrypt runs (see :meth:`_claim_attempt`),
+        so parallel guesses cannot slip past the lock.
         """
         now = now or utcnow()
         raw = password.encode("utf-8") if isinstance(password, str) else b""
-        with self.database.read() as conn:
-            row = _user_row(conn, username=str(username).strip())
-        if row is None:
+        claim = self._claim_attempt(now, _users.c.username == str(username).strip())
+        if claim is None:
             bcrypt.checkpw(raw[:MAX_PASSWORD_BYTES], self._dummy_hash)
             raise AuthenticationError("wrong username or password")
-        if row["locked_until"] is not None and row["locked_until"] > now:
-            raise AuthenticationError(_locked_message(row["locked_until"], now))
-        ok = MIN_PASSWORD_BYTES <= len(raw) <= MAX_PASSWORD_BYTES and bcrypt.checkpw(
-            raw, row["password_hash"].encode("ascii")
-        )
-        if not ok:
-            raise AuthenticationError(self._count_failure(row["id"], now))
-        with self.database.write() as conn:
-            conn.execute(
-                update(_users)
-                .where(_users.c.id == row["id"])
-                .values(failed_logins=0, locked_until=None, last_login_at=now)
-            )
-        return self.get_user(row["client_id"], row["id"])
+        if not _password_matches(raw, claim.password_hash):
+            if claim.locked_until is None:
+                raise AuthenticationError("wrong username or password")  # the same words as for an unknown username
+            raise AuthenticationError(_locked_message(claim.locked_until, now, just_locked=True))
+        self._confirm_attempt(claim, now, last_login_at=now)
+        return self.get_user(claim.client_id, claim.user_id)
 
-    def _count_failure(self, user_id: int, now: datetime) -> str:
-        """Count a failed login (atomically), lock on the 5th in a row; the message to show."""
+    def _claim_attempt(self, now: datetime, *where) -> _Claim | None:
+        """Count an attempt as failed before checking it; None when no user matches ``where``.
+
+        Raises AuthenticationError (with the end time) while the account is
+        locked. The claim that makes the count reach 5 locks the account at once;
+        :meth:`_confirm_attempt` takes the count (and that claim's own lock) back
+        when the password turns out right. A crash between the two leaves the
+        attempt counted, never uncounted.
+        """
+        reaches_limit = _users.c.failed_logins + 1 >= MAX_FAILED_LOGINS
+        lock_end = literal(now + LOCK_DURATION, _users.c.locked_until.type)
         with self.database.write() as conn:
-            failed = conn.execute(
+            row = conn.execute(_select_for_claim().where(*where)).mappings().first()
+            if row is None:
+                return None
+            claimed = conn.execute(
                 update(_users)
-                .where(_users.c.id == user_id)
-                .values(failed_logins=_users.c.failed_logins + 1)
-                .returning(_users.c.failed_logins)
-            ).scalar_one()
-            if failed >= MAX_FAILED_LOGINS:
-                until = now + LOCK_DURATION
-                conn.execute(update(_users).where(_users.c.id == user_id).values(failed_logins=0, locked_until=until))
-                return _locked_message(until, now, just_locked=True)
-        return "wrong username or password"  # the same words as for an unknown username
+                .where(_users.c.id == row["id"], _not_locked(now))
+                .values(
+                    failed_logins=case((reaches_limit, 0), else_=_users.c.failed_logins + 1),
+                    locked_until=case((reaches_limit, lock_end), else_=None),
+                )
+                .returning(_users.c.locked_until)
+            ).first()
+        if claimed is None:
+            raise AuthenticationError(_locked_message(row["locked_until"], now))
+        return _Claim(row["id"], row["client_id"], row["password_hash"], claimed.locked_until)
+
+    def _confirm_attempt(self, claim: _Claim, now: datetime, **values: object) -> None:
+        """The password was right: clear the count and write ``values``, unless the account got locked meanwhile."""
+        allowed = _not_locked(now) if claim.locked_until is None else _users.c.locked_until == claim.locked_until
+        with self.database.write() as conn:
+            current = conn.execute(_select_for_claim().where(_users.c.id == claim.user_id)).mappings().one()
+            changed = conn.execute(
+                update(_users)
+                .where(_users.c.id == claim.user_id, allowed)
+                .values(failed_logins=0, locked_until=None, **values)
+            ).rowcount
+        if not changed:
+            raise AuthenticationError(_locked_message(current["locked_until"], now))
 
     def by_username(self, username: str) -> UserInfo:
         """The user and their client, for checking a login cookie (which names only the user)."""
@@ -212,15 +241,25 @@ class UserService:
         self._update(client_id, user_id, sessions_valid_after=utcnow())
 
     def change_password(self, client_id: int, user_id: int, old_password: str, new_password: str) -> None:
-        """The user's own change: needs the current password; voids existing login cookies."""
-        with self.database.read() as conn:
-            row = _user_row(conn, client_id=client_id, user_id=user_id)
-        if row is None:
+        """The user's own change: needs the current password; voids existing login cookies.
+
+        A wrong current password counts as a failed login (a stolen session must
+        not allow unlimited guesses), and a locked account cannot change it.
+        """
+        if not _valid_ids(client_id, user_id):
             raise NotFoundError(f"user {user_id} not found for this client")
+        validate_password(new_password)
+        now = utcnow()
         raw = old_password.encode("utf-8") if isinstance(old_password, str) else b""
-        if not (len(raw) <= MAX_PASSWORD_BYTES and bcrypt.checkpw(raw, row["password_hash"].encode("ascii"))):
-            raise AuthenticationError("the current password is wrong")
-        self._update(client_id, user_id, password_hash=self.hash_password(new_password), sessions_valid_after=utcnow())
+        claim = self._claim_attempt(now, _users.c.id == user_id, _users.c.client_id == client_id)
+        if claim is None:
+            raise NotFoundError(f"user {user_id} not found for this client")
+        if not _password_matches(raw, claim.password_hash):
+            wrong = "the current password is wrong"
+            if claim.locked_until is None:
+                raise AuthenticationError(wrong)
+            raise AuthenticationError(f"{wrong}; {_locked_message(claim.locked_until, now, just_locked=True)}")
+        self._confirm_attempt(claim, now, password_hash=self.hash_password(new_password), sessions_valid_after=utcnow())
 
     def reset_password(self, client_id: int, user_id: int, new_password: str) -> None:
         """An admin's reset: sets a new password, unlocks, voids existing login cookies."""
@@ -257,10 +296,29 @@ def _user_row(
     if username is not None:
         query = query.where(_users.c.username == username)
     else:
-        if isinstance(user_id, bool) or not isinstance(user_id, int) or isinstance(client_id, bool):
+        if not _valid_ids(client_id, user_id):
             return None
         query = query.where(_users.c.id == user_id, _users.c.client_id == client_id)
     return conn.execute(query).mappings().first()
+
+
+def _valid_ids(client_id: object, user_id: object) -> bool:
+    """Ids that can name a user (anything else names none, rather than failing in the database)."""
+    return isinstance(user_id, int) and not isinstance(user_id, bool) and not isinstance(client_id, bool)
+
+
+def _select_for_claim():
+    """The columns a login attempt needs, with the row locked for the transaction (PostgreSQL; SQLite locks it all)."""
+    return select(_users.c.id, _users.c.client_id, _users.c.password_hash, _users.c.locked_until).with_for_update()
+
+
+def _not_locked(now: datetime):
+    return or_(_users.c.locked_until.is_(None), _users.c.locked_until <= now)
+
+
+def _password_matches(raw: bytes, password_hash: str) -> bool:
+    """bcrypt check; a length bcrypt cannot take (or no valid password has) is simply wrong."""
+    return MIN_PASSWORD_BYTES <= len(raw) <= MAX_PASSWORD_BYTES and bcrypt.checkpw(raw, password_hash.encode("ascii"))
 
 
 def _client_name(conn: Connection, client_id: int) -> str:

@@ -113,3 +113,32 @@ def test_production_mode_without_a_secret_does_not_start(tmp_path):
     assert done.returncode != 0
     assert "FORECASTING_JWT_SECRET is not set: refusing to start" in done.stderr
     assert not (tmp_path / "app.db").exists()
+
+
+def test_serve_api_with_several_workers_needs_a_shared_secret_and_then_serves(tmp_path, capsys, monkeypatch):
+    from forecasting.cli import main
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.delenv("FORECASTING_JWT_SECRET", raising=False)
+    assert main(["serve-api", "--workers", "2", "--database-url", url]) == 2
+    assert "--workers > 1 needs FORECASTING_JWT_SECRET" in capsys.readouterr().err
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "forecasting", "serve-api", "--workers", "2", "--port", str(port),
+         "--database-url", url],
+        cwd=ROOT, env=_env("sqlite:///unused.db", FORECASTING_JWT_SECRET=SECRET),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        status = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert status == 200
+    finally:
+        _stop(process)

@@ -7,7 +7,10 @@ database commands each takes ``--database-url`` and migrates the schema first.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from forecasting.core.errors import ForecastingError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -35,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command("serve-api", "run the REST API with uvicorn (docs at /docs)", _serve)
     p.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST})")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--workers", type=_workers, default=1,
+        help="worker processes (about one per CPU core; more than one needs FORECASTING_JWT_SECRET)",
+    )
 
 
 def _create_key(args: argparse.Namespace) -> int:
@@ -81,10 +88,31 @@ def _list_keys(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from forecasting.api.app import create_app
+    if args.workers == 1:
+        from forecasting.api.app import create_app
 
-    uvicorn.run(create_app(args.database_url), host=args.host, port=args.port)
+        uvicorn.run(create_app(args.database_url), host=args.host, port=args.port)
+        return 0
+    if not os.environ.get("FORECASTING_JWT_SECRET"):
+        raise ForecastingError(
+            "--workers > 1 needs FORECASTING_JWT_SECRET: each worker would otherwise sign tokens with its own secret"
+        )
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url  # the workers build the app from the environment
+    uvicorn.run(
+        "forecasting.api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
+    )
     return 0
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"workers must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def _keys(args: argparse.Namespace):

@@ -45,7 +45,7 @@ def _quantiles(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="sales history CSV")
     p.add_argument("--model", required=True, help="one or more model names, comma-separated")
     p.add_argument("--horizon", required=True, type=_horizon)
-    p.add_argument("--windows", type=_positive_int, default=1, help="number of backtest windows (default 1)")
+    p.add_argument("--windows", type=positive_int, default=1, help="number of backtest windows (default 1)")
     p.add_argument("--quantiles", type=_quantiles, default=_quantiles(DEFAULT_QUANTILES))
     p.add_argument("--output")
     p.set_defaults(handler=lambda a: _file_commands().backtest(a))

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from forecasting.cli import positive_int
 from forecasting.core.errors import ForecastingError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST})")
     p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     p.add_argument(
-        "--workers", type=_workers, default=1,
+        "--workers", type=positive_int, default=1,
         help="worker processes (about one per CPU core; more than one needs FORECASTING_JWT_SECRET)",
     )
 
@@ -103,16 +104,6 @@ def _serve(args: argparse.Namespace) -> int:
         "forecasting.api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
     )
     return 0
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"workers must be a whole number >= 1, got {text!r}")
-    return value
 
 
 def _keys(args: argparse.Namespace):

@@ -19,6 +19,7 @@ from forecasting.modes.factory import ModelFactory
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.users import UserService
+from forecasting.storage.api_keys import ApiKeyService
 from forecasting.storage import Database, open_database
 
 MODEL_LABELS = {"ma7": "MA7", "seasonal-naive": "Seasonal naive", "chronos-2": "Chronos-2"}
@@ -37,6 +38,7 @@ class Services:
     data: DataAccess
     forecasts: ForecastService
     users: UserService
+    api_keys: ApiKeyService
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,7 +46,7 @@ def get_services() -> Services:
     """One database engine and service set per process ($DATABASE_URL, else data/app.db), schema migrated."""
     database = open_database()
     data = DataAccess(database)
-    return Services(database, data, ForecastService(data), UserService(database))
+    return Services(database, data, ForecastService(data), UserService(database), ApiKeyService(database))
 
 
 @st.cache_resource(show_spinner="Loading Chronos-2 (once per server, a few seconds)...", max_entries=1)

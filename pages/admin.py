@@ -1,4 +1,4 @@
-"""Admin page (admins only): the users of the admin's own client; create, reset password, unlock."""
+"""Admin page (admins only): the users and API keys of the admin's own client."""
 from __future__ import annotations
 
 import pandas as pd
@@ -24,7 +24,9 @@ def render() -> None:
     st.dataframe(_users_frame(users), hide_index=True, key=f"{KEY}_users")
 
     by_name = {u.username: u for u in users}
-    create_tab, reset_tab, unlock_tab = st.tabs(["Create a user", "Reset a password", "Unlock a user"])
+    create_tab, reset_tab, unlock_tab, keys_tab = st.tabs(
+        ["Create a user", "Reset a password", "Unlock a user", "API keys"]
+    )
     with create_tab:
         with st.form(f"{KEY}_create", clear_on_submit=False):
             left, right = st.columns(2)
@@ -71,6 +73,54 @@ def render() -> None:
                 with widgets.user_errors("Unlocking"):
                     services.users.unlock(user.client_id, by_name[target].user_id)
                     _done(f"{target} can log in again.")
+
+
+    with keys_tab:
+        _api_keys(services, user)
+
+
+def _api_keys(services, user) -> None:
+    """Service keys for the REST API (X-API-Key): created here, shown once, revocable."""
+    new_key = st.session_state.pop(f"{KEY}_new_key", None)
+    if new_key:
+        st.success("Copy this key now: it is shown only once and cannot be recovered.")
+        st.code(new_key, language=None)
+    keys = services.api_keys.list_keys(user.client_id)
+    if keys:
+        st.dataframe(_keys_frame(keys), hide_index=True, key=f"{KEY}_keys")
+    else:
+        st.caption("No API keys yet.")
+    label_col, create_col = st.columns([3, 1], vertical_alignment="bottom")
+    label = label_col.text_input("Label", key=f"{KEY}_key_label", placeholder="e.g. ERP nightly job")
+    if create_col.button("Create key", key=f"{KEY}_key_create", type="primary"):
+        with widgets.user_errors("Creating the key"):
+            created = services.api_keys.create(user.client_id, label, created_by=user.user_id)
+            st.session_state[f"{KEY}_new_key"] = created.key
+            st.session_state.pop(f"{KEY}_key_label", None)
+            st.rerun()
+    active = {f"{k.prefix}... {k.name}".strip(): k.key_id for k in keys if k.active}
+    if active:
+        pick_col, revoke_col = st.columns([3, 1], vertical_alignment="bottom")
+        target = pick_col.selectbox("Active key", list(active), key=f"{KEY}_key_pick")
+        if revoke_col.button("Revoke", key=f"{KEY}_key_revoke"):
+            with widgets.user_errors("Revoking the key"):
+                services.api_keys.revoke(user.client_id, active[target])
+                _done(f"Key {target} revoked: it stops working at once.")
+
+
+def _keys_frame(keys) -> pd.DataFrame:
+    def when(value) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return pd.DataFrame(
+        {
+            "Key": [f"{k.prefix}..." for k in keys],
+            "Label": [k.name for k in keys],
+            "Created (UTC)": [when(k.created_at) for k in keys],
+            "Last used (UTC)": [when(k.last_used_at) for k in keys],
+            "Revoked (UTC)": [when(k.revoked_at) for k in keys],
+        }
+    )
 
 
 def _done(message: str) -> None:

@@ -9,6 +9,7 @@ from app import tables
 from app.uploads import item_changes
 from forecasting.services.quality_calculator import OVERALL
 from forecasting.services.users import AuthenticationError
+from forecasting.storage import open_database
 from tests.e2e.demo_database import ADMIN, PLANNER
 from tests.test_app_support import backend, login, open_page, plotly_traces, table_with, texts  # noqa: F401
 
@@ -286,6 +287,28 @@ def test_admin_unlocks_a_locked_user(backend):
     at = at.run()
     assert texts(at.success) == [f"{PLANNER.username} can log in again."]
     assert login(PLANNER.username, PLANNER.password).session_state["authentication_status"]
+
+
+def test_admin_creates_shows_once_and_revokes_an_api_key(backend):
+    from forecasting.storage.api_keys import ApiKeyService, InvalidApiKeyError
+
+    keys = ApiKeyService(open_database(backend.url))
+    at = _admin_page()
+    at.text_input(key="adm_key_label").input("ERP nightly")
+    at.button(key="adm_key_create").click()
+    at = at.run()
+    shown = at.code[0].value
+    info = keys.verify(shown)  # the key shown works for the admin's client
+    assert info.client_id == backend.client_id("Demo Foods") and info.name == "ERP nightly"
+    assert table_with(at, "Key", "Label")["Label"].tolist() == ["ERP nightly"]
+    at = at.run()
+    assert not at.code  # shown once only
+
+    at.button(key="adm_key_revoke").click()
+    at = at.run()
+    assert texts(at.success)[0].endswith("revoked: it stops working at once.")
+    with pytest.raises(InvalidApiKeyError):
+        keys.verify(shown)
 
 
 def _edit_items(at, edited_rows: dict):

@@ -29,28 +29,17 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_core import synthetic_sales  # noqa: E402  (same folder: the same synthetic data)
 from forecasting.modes.factory import ModelFactory  # noqa: E402
 from forecasting.modes.ml.loading import get_pipeline  # noqa: E402
 
 HORIZON = 28
 LEVELS = [0.1, 0.5, 0.9]
-
-
-def synthetic_sales(items: int, days: int, seed: int = 42) -> pd.DataFrame:
-    """Weekly-seasonal Poisson demand with item-specific levels, some intermittent."""
-    rng = np.random.default_rng(seed)
-    level = rng.gamma(1.5, 6.0, items)
-    weekly = 1.0 + 0.3 * np.sin(2 * np.pi * np.arange(days) / 7)[None, :]
-    qty = rng.poisson(level[:, None] * weekly).astype(np.float64)
-    ids = np.repeat(np.array([f"SKU{i:05d}" for i in range(items)], dtype=object), days)
-    dates = np.tile(pd.date_range("2023-01-01", periods=days).to_numpy(), items)
-    return pd.DataFrame({"item_id": ids, "date": dates, "quantity": qty.ravel()})
 
 
 def build_released_size(folder: Path) -> None:

@@ -11,6 +11,7 @@ import os
 import sys
 
 from forecasting.cli import positive_int
+from forecasting.cli.db_commands import database_command, open_from_args
 from forecasting.core.errors import ForecastingError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -22,10 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the API commands to the ``python -m forecasting`` parser."""
 
     def command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
-        p = subparsers.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--database-url", default=None, help="default: $DATABASE_URL, else sqlite:///data/app.db")
-        p.set_defaults(handler=handler)
-        return p
+        return database_command(subparsers, name, help_text, handler)
 
     p = command("create-api-key", "create a service API key for a client (printed once)", _create_key)
     p.add_argument("--client", required=True, help="client name")
@@ -108,10 +106,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace):
     from forecasting.services.data_access import DataAccess
-    from forecasting.storage import open_database
     from forecasting.storage.api_keys import ApiKeyService
 
-    database = open_database(args.database_url)
+    database = open_from_args(args)
     client = DataAccess(database).client_by_name(args.client)
     return ApiKeyService(database), client.client_id, client.name
 

@@ -26,14 +26,28 @@ if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mod
 ROLES = ("planner", "admin")
 
 
+def database_command(
+    subparsers: argparse._SubParsersAction, name: str, help_text: str, handler
+) -> argparse.ArgumentParser:
+    """A subcommand that works on a database (``--database-url``) and runs ``handler(args)``."""
+    p = subparsers.add_parser(name, help=help_text, description=help_text)
+    p.add_argument("--database-url", default=None, help="default: $DATABASE_URL, else sqlite:///data/app.db")
+    p.set_defaults(handler=handler)
+    return p
+
+
+def open_from_args(args: argparse.Namespace) -> Database:
+    """The database named by ``--database-url`` (or the default), schema up to date."""
+    from forecasting.storage import open_database
+
+    return open_database(getattr(args, "database_url", None))
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the database commands to the ``python -m forecasting`` parser."""
 
     def command(name: str, help_text: str, handler) -> argparse.ArgumentParser:
-        p = subparsers.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--database-url", default=None, help="default: $DATABASE_URL, else sqlite:///data/app.db")
-        p.set_defaults(handler=handler)
-        return p
+        return database_command(subparsers, name, help_text, handler)
 
     command("init", "create the database or migrate it to the newest schema", _init)
     p = command("load-demo", "load the demo clients, their data and demo users (idempotent)", _load_demo)
@@ -101,7 +115,7 @@ def reorder_from_db(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from forecasting.storage.migrate import current_revision
 
-    database = _open(args)
+    database = open_from_args(args)
     print(f"database ready at {database.display_url} (schema revision {current_revision(database)})")
     return 0
 
@@ -109,7 +123,7 @@ def _init(args: argparse.Namespace) -> int:
 def _load_demo(args: argparse.Namespace) -> int:
     from forecasting.services.demo_data import DEMO_FOLDER, demo_logins, load_demo
 
-    database = _open(args)
+    database = open_from_args(args)
     for line in load_demo(database, args.folder or DEMO_FOLDER):
         print(line)
     print("demo logins:")
@@ -121,7 +135,7 @@ def _load_demo(args: argparse.Namespace) -> int:
 def _create_client(args: argparse.Namespace) -> int:
     from forecasting.services.data_access import DataAccess
 
-    client = DataAccess(_open(args)).create_client(args.name)
+    client = DataAccess(open_from_args(args)).create_client(args.name)
     print(f"client {client.name!r} created (id {client.client_id})")
     return 0
 
@@ -129,7 +143,7 @@ def _create_client(args: argparse.Namespace) -> int:
 def _import_sales(args: argparse.Namespace) -> int:
     from forecasting.services.data_access import DataAccess
 
-    data = DataAccess(_open(args))
+    data = DataAccess(open_from_args(args))
     result = data.import_sales(data.client_by_name(args.client).client_id, args.file)
     print(result.summary())
     return 0
@@ -140,7 +154,7 @@ def _import_inventory(args: argparse.Namespace) -> int:
 
     if not 0 < args.service_level < 1:
         raise ForecastingError(f"service level must lie strictly between 0 and 1, got {args.service_level}")
-    data = DataAccess(_open(args))
+    data = DataAccess(open_from_args(args))
     client_id = data.client_by_name(args.client).client_id
     result = data.import_inventory(client_id, args.file, as_of=args.as_of, default_service_level=args.service_level)
     print(result.summary())
@@ -153,7 +167,7 @@ def _create_user(args: argparse.Namespace) -> int:
 
     password = _read_password(args.password_stdin)
     validate_password(password)
-    database = _open(args)
+    database = open_from_args(args)
     client_id = DataAccess(database).client_by_name(args.client).client_id
     user = UserService(database).create_user(
         client_id, args.username, password, args.role, name=args.name, email=args.email
@@ -166,7 +180,7 @@ def _runs(args: argparse.Namespace) -> int:
     from forecasting.io.csv_export import write_csv
     from forecasting.services.data_access import DataAccess
 
-    data = DataAccess(_open(args))
+    data = DataAccess(open_from_args(args))
     runs = data.list_runs(data.client_by_name(args.client).client_id, args.limit)
     runs["created_at"] = runs["created_at"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))  # the CSV keeps the time
     write_csv(runs, args.output)
@@ -176,17 +190,11 @@ def _runs(args: argparse.Namespace) -> int:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _open(args: argparse.Namespace) -> Database:
-    from forecasting.storage import open_database
-
-    return open_database(getattr(args, "database_url", None))
-
-
 def _service(args: argparse.Namespace) -> tuple[ForecastService, int]:
     from forecasting.services.data_access import DataAccess
     from forecasting.services.forecast_service import ForecastService
 
-    data = DataAccess(_open(args))
+    data = DataAccess(open_from_args(args))
     return ForecastService(data), data.client_by_name(args.client).client_id
 
 

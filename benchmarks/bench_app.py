@@ -30,7 +30,7 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 from tests.e2e import browser_steps as steps  # noqa: E402
 from tests.e2e.app_server import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, AppServer  # noqa: E402
-from tests.e2e.demo_database import PLANNER  # noqa: E402
+from tests.support.demo_database import PLANNER  # noqa: E402
 
 TARGETS_S = {"forecast, computed": 3.0, "forecast, from cache": 1.0, "page switch": 1.0}
 PAGES = ("Compare models", "Reorder", "Data", "Forecast")

@@ -46,7 +46,7 @@ def build_released_size(folder: Path) -> None:
     """In a child process, so that building does not count in this process's peak memory."""
     code = (
         "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1])\n"
-        "from tests.chronos_fixture import RELEASED, build_chronos2\n"
+        "from tests.support.chronos import RELEASED, build_chronos2\n"
         "build_chronos2(Path(sys.argv[2]), **RELEASED)\n"
     )
     subprocess.run([sys.executable, "-c", code, str(ROOT), str(folder)], check=True, capture_output=True)

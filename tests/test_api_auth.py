@@ -14,17 +14,17 @@ from forecasting.api.app import create_app
 from forecasting.api.security import TokenIssuer
 from forecasting.api.settings import ApiSettings, ConfigurationError
 from forecasting.services.users import UserInfo
-from tests.test_api_fixtures import PASSWORD, SECRET, api  # noqa: F401  (pytest fixture)
+from tests.support.api import PASSWORD, SECRET
 
 TOKEN = "/api/v1/auth/token"
 ITEMS = "/api/v1/items"
 
 
-def _login(api, username: str, password: str = PASSWORD):  # noqa: F811
+def _login(api, username: str, password: str = PASSWORD):
     return api.http.post(TOKEN, json={"username": username, "password": password})
 
 
-def _user(api, client_id: int, username: str) -> UserInfo:  # noqa: F811
+def _user(api, client_id: int, username: str) -> UserInfo:
     return api.users.create_user(client_id, username, PASSWORD)
 
 
@@ -34,7 +34,7 @@ def _assert_401(response, detail: str) -> None:
     assert "Bearer" in response.headers["www-authenticate"]
 
 
-def test_a_users_token_acts_for_the_users_client_and_expires_in_15_minutes(api):  # noqa: F811
+def test_a_users_token_acts_for_the_users_client_and_expires_in_15_minutes(api):
     before = time.time()
     response = _login(api, "bob")
     assert response.status_code == 200
@@ -48,19 +48,19 @@ def test_a_users_token_acts_for_the_users_client_and_expires_in_15_minutes(api):
     assert items.status_code == 200 and items.json()["client_id"] == api.b
 
 
-def test_a_service_key_acts_for_its_client(api):  # noqa: F811
+def test_a_service_key_acts_for_its_client(api):
     items = api.http.get(ITEMS, headers={"X-API-Key": api.key_a})
     assert items.status_code == 200 and items.json()["client_id"] == api.a
 
 
-def test_wrong_passwords_and_unknown_users_get_the_same_401(api):  # noqa: F811
+def test_wrong_passwords_and_unknown_users_get_the_same_401(api):
     _user(api, api.a, "wrong-pw")
     _assert_401(_login(api, "wrong-pw", "not-the-password"), "wrong username or password")
     _assert_401(_login(api, "nobody-here"), "wrong username or password")
     assert _login(api, "", PASSWORD).status_code == 422
 
 
-def test_five_failed_logins_lock_the_account_even_against_the_right_password(api):  # noqa: F811
+def test_five_failed_logins_lock_the_account_even_against_the_right_password(api):
     user = _user(api, api.a, "locky")
     for _ in range(4):
         _assert_401(_login(api, "locky", "bad-password"), "wrong username or password")
@@ -87,11 +87,11 @@ def test_five_failed_logins_lock_the_account_even_against_the_right_password(api
         ({"X-API-Key": "no-prefix"}, "invalid API key"),
     ],
 )
-def test_missing_or_bad_credentials_are_401(api, headers, detail):  # noqa: F811
+def test_missing_or_bad_credentials_are_401(api, headers, detail):
     _assert_401(api.http.get(ITEMS, headers=headers), detail)
 
 
-def test_forged_expired_or_foreign_tokens_are_401(api):  # noqa: F811
+def test_forged_expired_or_foreign_tokens_are_401(api):
     user = api.users.get_user(api.a, api.alice)
     other_secret = TokenIssuer(ApiSettings("another-secret-" + "y" * 40)).issue(user).token
     _assert_401(api.http.get(ITEMS, headers={"Authorization": f"Bearer {other_secret}"}), "invalid access token")
@@ -111,12 +111,12 @@ def test_forged_expired_or_foreign_tokens_are_401(api):  # noqa: F811
                 "the access token's user no longer exists")
 
 
-def test_both_ways_at_once_are_refused(api):  # noqa: F811
+def test_both_ways_at_once_are_refused(api):
     headers = {"X-API-Key": api.key_a, **api.bearer("alice")}
     _assert_401(api.http.get(ITEMS, headers=headers), "send either a bearer token or an X-API-Key header, not both")
 
 
-def test_logout_password_change_and_deletion_revoke_tokens_already_issued(api):  # noqa: F811
+def test_logout_password_change_and_deletion_revoke_tokens_already_issued(api):
     user = _user(api, api.a, "leaver")
     first = api.bearer("leaver")
     assert api.http.get(ITEMS, headers=first).status_code == 200
@@ -137,7 +137,7 @@ def test_logout_password_change_and_deletion_revoke_tokens_already_issued(api): 
     _assert_401(api.http.get(ITEMS, headers=third), "the access token's user no longer exists")
 
 
-def test_a_revoked_key_stops_working_at_once(api):  # noqa: F811
+def test_a_revoked_key_stops_working_at_once(api):
     created = api.keys.create(api.a, "temporary")
     headers = {"X-API-Key": created.key}
     assert api.http.get(ITEMS, headers=headers).status_code == 200

@@ -20,7 +20,7 @@ from forecasting.io.csv_export import to_csv_bytes
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.quality_calculator import QualityCalculator
 from forecasting.storage import Database
-from tests.test_api_fixtures import FORMULA_NAME, SECRET, SHORT_ITEM, api  # noqa: F401  (pytest fixture)
+from tests.support.api import FORMULA_NAME, SECRET, SHORT_ITEM
 
 FORECAST = "/api/v1/forecast"
 
@@ -36,7 +36,7 @@ def _frame(items: list[dict], levels: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_forecast_has_the_numbers_of_the_service_the_cli_and_a_hand_computed_ma7(api, tmp_path):  # noqa: F811
+def test_forecast_has_the_numbers_of_the_service_the_cli_and_a_hand_computed_ma7(api, tmp_path):
     items, horizon = ["A3", "A1"], 11
     response = api.http.post(
         FORECAST,
@@ -80,7 +80,7 @@ def test_forecast_has_the_numbers_of_the_service_the_cli_and_a_hand_computed_ma7
     np.testing.assert_allclose(pd.read_csv(db_out)["forecast"], got["forecast"], atol=1e-6)
 
 
-def test_a_repeated_request_is_cached_and_new_sales_compute_again(api):  # noqa: F811
+def test_a_repeated_request_is_cached_and_new_sales_compute_again(api):
     request = {"item_ids": ["A2"], "prediction_length": 9, "model": "seasonal-naive"}
     headers = {"X-API-Key": api.key_a}
     first = api.http.post(FORECAST, json=request, headers=headers).json()
@@ -102,7 +102,7 @@ def test_a_repeated_request_is_cached_and_new_sales_compute_again(api):  # noqa:
     assert third["items"][0]["forecast"] != first["items"][0]["forecast"]
 
 
-def test_get_forecast_returns_the_stored_run_and_404_for_unknown_or_other_kinds_of_runs(api):  # noqa: F811
+def test_get_forecast_returns_the_stored_run_and_404_for_unknown_or_other_kinds_of_runs(api):
     headers = {"X-API-Key": api.key_a}
     made = api.http.post(FORECAST, json={"item_ids": ["A1"], "prediction_length": 5, "model": "ma7"},
                          headers=headers).json()
@@ -119,7 +119,7 @@ def test_get_forecast_returns_the_stored_run_and_404_for_unknown_or_other_kinds_
     assert api.http.get(f"{FORECAST}/{2**31}", headers=headers).status_code == 422  # beyond 32-bit ids
 
 
-def test_backtest_metrics_are_those_of_the_quality_calculator_and_the_cli(api, tmp_path):  # noqa: F811
+def test_backtest_metrics_are_those_of_the_quality_calculator_and_the_cli(api, tmp_path):
     items = ["A1", "A2", "A3"]
     response = api.http.post(
         "/api/v1/backtest",
@@ -146,7 +146,7 @@ def test_backtest_metrics_are_those_of_the_quality_calculator_and_the_cli(api, t
     np.testing.assert_allclose(cli["mae"], got["mae"], atol=1e-6)
 
 
-def test_reorder_json_and_csv_are_the_service_table_with_formulas_neutralised(api):  # noqa: F811
+def test_reorder_json_and_csv_are_the_service_table_with_formulas_neutralised(api):
     headers = {"X-API-Key": api.key_a}
     request = {"item_ids": ["A1", "A2"], "service_level": 0.9}
     as_json = api.http.post("/api/v1/reorder", json=request, headers=headers)
@@ -187,7 +187,7 @@ def test_accept_header_negotiation(accept, csv):
     assert prefers_csv(accept) is csv
 
 
-def test_models_and_items_and_health(api, monkeypatch, tmp_path):  # noqa: F811
+def test_models_and_items_and_health(api, monkeypatch, tmp_path):
     monkeypatch.setenv("CHRONOS_MODEL", str(tmp_path / "no-weights"))
     headers = {"X-API-Key": api.key_b}
     models = api.http.get("/api/v1/models", headers=headers).json()["models"]
@@ -208,7 +208,7 @@ def test_models_and_items_and_health(api, monkeypatch, tmp_path):  # noqa: F811
     assert set(api.http.get("/openapi.json").json()["paths"]) >= {FORECAST, "/api/v1/reorder", "/health"}
 
 
-def test_tenant_isolation_a_key_or_token_of_b_never_reaches_a(api):  # noqa: F811
+def test_tenant_isolation_a_key_or_token_of_b_never_reaches_a(api):
     a_run = api.http.post(FORECAST, json={"item_ids": ["A1"], "prediction_length": 4, "model": "ma7"},
                           headers={"X-API-Key": api.key_a}).json()["forecast_id"]
     for headers in ({"X-API-Key": api.key_b}, api.bearer("bob")):
@@ -251,7 +251,7 @@ def test_tenant_isolation_a_key_or_token_of_b_never_reaches_a(api):  # noqa: F81
     assert shared({"X-API-Key": api.key_a}) != shared({"X-API-Key": api.key_b})
 
 
-def test_oversized_bodies_are_refused_with_a_json_413(api):  # noqa: F811
+def test_oversized_bodies_are_refused_with_a_json_413(api):
     body = json.dumps({"item_ids": ["x" * 150] * 30_000, "prediction_length": 7, "model": "ma7"}).encode()
     assert len(body) > MAX_BODY_BYTES
     headers = {"X-API-Key": api.key_a, "Content-Type": "application/json"}
@@ -281,7 +281,7 @@ def test_oversized_bodies_are_refused_with_a_json_413(api):  # noqa: F811
         ({"client_id": "1"}, "client_id"),
     ],
 )
-def test_invalid_bodies_are_422_naming_the_field_without_echoing_input(api, change, where):  # noqa: F811
+def test_invalid_bodies_are_422_naming_the_field_without_echoing_input(api, change, where):
     body = {"item_ids": ["A1"], "prediction_length": 7, "model": "ma7", **change}
     response = api.http.post(FORECAST, json=body, headers={"X-API-Key": api.key_a})
     assert response.status_code == 422
@@ -291,7 +291,7 @@ def test_invalid_bodies_are_422_naming_the_field_without_echoing_input(api, chan
     assert "input" not in payload["errors"][0]
 
 
-def test_requests_the_service_rejects_are_422_and_unavailable_models_503(api, monkeypatch, tmp_path):  # noqa: F811
+def test_requests_the_service_rejects_are_422_and_unavailable_models_503(api, monkeypatch, tmp_path):
     headers = {"X-API-Key": api.key_a}
     short = api.http.post(FORECAST, json={"item_ids": [SHORT_ITEM], "prediction_length": 7, "model": "ma7"},
                           headers=headers)
@@ -311,7 +311,7 @@ def test_requests_the_service_rejects_are_422_and_unavailable_models_503(api, mo
     assert "Traceback" not in unavailable.text
 
 
-def test_unreachable_database_is_503_and_unexpected_errors_are_500_without_a_trace(api):  # noqa: F811
+def test_unreachable_database_is_503_and_unexpected_errors_are_500_without_a_trace(api):
     down = Database("postgresql+psycopg2://nobody@127.0.0.1:1/none")  # nothing listens on port 1
     with TestClient(create_app(down, ApiSettings(SECRET))) as http:
         response = http.get("/health")

@@ -22,23 +22,22 @@ from forecasting.storage import Database
 from forecasting.storage.api_keys import KEY_PREFIX, ApiKey, ApiKeyService, InvalidApiKeyError
 from forecasting.storage.migrate import MIGRATIONS, current_revision, downgrade, head_revision, upgrade
 from forecasting.storage.models import Base, utcnow
-from tests.db_fixtures import database, db_url, empty_db_url  # noqa: F401  (pytest fixtures)
 
 MIGRATION = "0002_api_keys.py"
 
 
 @pytest.fixture
-def setup(database):  # noqa: F811
+def setup(database):
     data = DataAccess(database)
     return ApiKeyService(database), data.create_client("Acme").client_id, data.create_client("Bolt").client_id
 
 
-def _stored(database: Database) -> list[dict]:  # noqa: F811
+def _stored(database: Database) -> list[dict]:
     with database.read() as conn:
         return [dict(r) for r in conn.execute(text("SELECT * FROM api_keys ORDER BY id")).mappings()]
 
 
-def test_a_key_is_shown_once_and_stored_only_as_its_sha256(database, setup):  # noqa: F811
+def test_a_key_is_shown_once_and_stored_only_as_its_sha256(database, setup):
     keys, a, _ = setup
     created = keys.create(a, "ERP nightly")
     assert created.key.startswith(KEY_PREFIX) and len(created.key) == len(KEY_PREFIX) + 43
@@ -68,7 +67,7 @@ def test_revocation_is_immediate_idempotent_and_kept_in_the_list(setup):
     assert keys.list_keys(a, include_revoked=False) == []
 
 
-def test_keys_are_scoped_to_their_client(database, setup):  # noqa: F811
+def test_keys_are_scoped_to_their_client(database, setup):
     keys, a, b = setup
     created = keys.create(a, "a's key")
     assert keys.list_keys(b) == []
@@ -100,7 +99,7 @@ def test_labels_are_limited(setup):
         keys.create(a, "x" * 101)
 
 
-def test_last_use_is_recorded_at_most_once_a_minute(database, setup):  # noqa: F811
+def test_last_use_is_recorded_at_most_once_a_minute(database, setup):
     keys, a, _ = setup
     created = keys.create(a)
     assert keys.list_keys(a)[0].last_used_at is None
@@ -116,7 +115,7 @@ def test_last_use_is_recorded_at_most_once_a_minute(database, setup):  # noqa: F
     assert keys.list_keys(a)[0].last_used_at > earlier + timedelta(minutes=1)
 
 
-def test_cli_creates_lists_and_revokes_keys(db_url, capsys):  # noqa: F811
+def test_cli_creates_lists_and_revokes_keys(db_url, capsys):
     assert main(["create-client", "Acme Foods", "--database-url", db_url]) == 0
     capsys.readouterr()
     assert main(["create-api-key", "--client", "Acme Foods", "--name", "ERP", "--database-url", db_url]) == 0
@@ -147,7 +146,7 @@ def test_cli_creates_lists_and_revokes_keys(db_url, capsys):  # noqa: F811
     assert "port must be a whole number from 1 to 65535" in capsys.readouterr().err
 
 
-def test_the_migration_is_the_single_head_and_creates_exactly_the_model(empty_db_url):  # noqa: F811
+def test_the_migration_is_the_single_head_and_creates_exactly_the_model(empty_db_url):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)

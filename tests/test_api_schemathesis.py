@@ -28,8 +28,8 @@ from forecasting.services.data_access import DataAccess  # noqa: E402
 from forecasting.services.users import UserService  # noqa: E402
 from forecasting.storage import Database, open_database  # noqa: E402
 from forecasting.storage.api_keys import ApiKeyService  # noqa: E402
-from tests.db_fixtures import inventory_frame, sales_frame  # noqa: E402
-from tests.test_api_fixtures import PASSWORD, SECRET  # noqa: E402
+from tests.support.db import inventory_frame, sales_frame  # noqa: E402
+from tests.support.api import PASSWORD, SECRET  # noqa: E402
 
 MAX_EXAMPLES = 25
 

@@ -17,8 +17,8 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.users import UserService
 from forecasting.storage import open_database
 from forecasting.storage.api_keys import ApiKeyService
-from tests.db_fixtures import db_url, sales_frame  # noqa: F401  (pytest fixture)
-from tests.test_api_fixtures import PASSWORD, SECRET
+from tests.support.db import sales_frame
+from tests.support.api import PASSWORD, SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60
@@ -52,7 +52,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def server(db_url, tmp_path) -> Iterator[tuple[str, str]]:  # noqa: F811
+def server(db_url, tmp_path) -> Iterator[tuple[str, str]]:
     """(base URL, API key) of a uvicorn process serving a client "Acme" with sales and user "erin"."""
     database = open_database(db_url)
     data = DataAccess(database)

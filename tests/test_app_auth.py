@@ -7,8 +7,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import config
-from tests.e2e.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
-from tests.test_app_support import backend, login, new_app, open_page, texts  # noqa: F401 (fixture)
+from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
+from tests.support.app import login, new_app, open_page, texts
 
 PAGE_PATHS = ("home", "forecast", "compare", "reorder", "data", "admin")
 

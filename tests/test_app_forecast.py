@@ -7,9 +7,8 @@ import pytest
 
 from app import charts
 from forecasting.modes.factory import ModelFactory
-from tests.chronos_fixture import tiny_chronos_dir  # noqa: F401 (fixture)
-from tests.e2e.demo_database import PLANNER
-from tests.test_app_support import backend, login, plotly_traces, texts  # noqa: F401 (fixture)
+from tests.support.demo_database import PLANNER
+from tests.support.app import login, plotly_traces, texts
 
 ITEMS = ["DF-0001", "DF-0002", "DF-0003"]
 
@@ -142,7 +141,7 @@ def test_top_n_by_volume_within_a_category(page, backend):
 
 
 def test_items_carry_over_to_the_compare_page(page):
-    from tests.test_app_support import open_page
+    from tests.support.app import open_page
 
     page.multiselect(key="fc_items").set_value(ITEMS)
     at = page.run()

@@ -10,8 +10,8 @@ from app.uploads import item_changes
 from forecasting.services.quality_calculator import OVERALL
 from forecasting.services.users import AuthenticationError
 from forecasting.storage import open_database
-from tests.e2e.demo_database import ADMIN, PLANNER
-from tests.test_app_support import backend, login, open_page, plotly_traces, table_with, texts  # noqa: F401
+from tests.support.demo_database import ADMIN, PLANNER
+from tests.support.app import login, open_page, plotly_traces, table_with, texts
 
 ITEMS = ["DF-0001", "DF-0002", "DF-0003", "DF-0004"]
 

@@ -23,7 +23,7 @@ from forecasting.core.errors import ForecastingError, InvalidInputError, ModelUn
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.ml import loading, weights
 from forecasting.modes.ml.loading import download_model, get_pipeline, reset_pipeline
-from tests.chronos_fixture import NATIVE_QUANTILES, build_tiny_chronos2, tiny_chronos_dir  # noqa: F401
+from tests.support.chronos import NATIVE_QUANTILES, build_tiny_chronos2
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = [str(q) for q in NATIVE_QUANTILES]

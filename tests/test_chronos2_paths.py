@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.cli import main
-from tests.chronos_fixture import tiny_chronos_dir  # noqa: F401  (pytest fixture)
-from tests.db_fixtures import data, database, db_url, inventory_frame, sales_frame, service  # noqa: F401
+from tests.support.db import inventory_frame, sales_frame
 
 ITEMS = {"A": 6.0, "B": 2.0, "C": 12.0}
 
@@ -20,7 +19,7 @@ def _write(tmp_path, frame: pd.DataFrame, name: str) -> str:
     return str(path)
 
 
-def test_cli_forecast_backtest_and_reorder_with_chronos2(tiny_chronos_dir, tmp_path, capsys):  # noqa: F811
+def test_cli_forecast_backtest_and_reorder_with_chronos2(tiny_chronos_dir, tmp_path, capsys):
     sales = _write(tmp_path, sales_frame(ITEMS, days=90), "sales.csv")
 
     assert main(["forecast", "--input", sales, "--model", "chronos-2", "--horizon", "14"]) == 0
@@ -45,7 +44,7 @@ def test_cli_forecast_backtest_and_reorder_with_chronos2(tiny_chronos_dir, tmp_p
     assert (table["order_up_to"] >= table["reorder_point"]).all() and (table["reorder_point"] > 0).all()
 
 
-def test_service_runs_caches_and_reorders_with_chronos2(tiny_chronos_dir, service, data):  # noqa: F811
+def test_service_runs_caches_and_reorders_with_chronos2(tiny_chronos_dir, service, data):
     client = data.create_client("Acme").client_id
     data.import_sales(client, sales_frame(ITEMS, days=90))
     data.import_inventory(client, inventory_frame(list(ITEMS), lead_time_days=5))

@@ -16,13 +16,13 @@ from forecasting.services.forecast_service import ForecastService
 from forecasting.services.users import UserService
 from forecasting.storage import Database
 from forecasting.storage.migrate import head_revision
-from tests.db_fixtures import database_state, db_url, sales_frame  # noqa: F401
+from tests.support.db import database_state, sales_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def cli(db_url, capsys):  # noqa: F811
+def cli(db_url, capsys):
     """Runs a command against the test database; returns (exit code, stdout, stderr)."""
 
     def run(*argv: str) -> tuple[int, str, str]:
@@ -63,7 +63,7 @@ def test_init_create_client_and_imports(cli, tmp_path):
     )
 
 
-def test_a_bad_file_is_exit_2_with_row_numbers_and_imports_nothing(cli, db_url, acme, tmp_path):  # noqa: F811
+def test_a_bad_file_is_exit_2_with_row_numbers_and_imports_nothing(cli, db_url, acme, tmp_path):
     database = Database(db_url)
     before = database_state(database)
     path = tmp_path / "bad.csv"
@@ -76,7 +76,7 @@ def test_a_bad_file_is_exit_2_with_row_numbers_and_imports_nothing(cli, db_url, 
     database.dispose()
 
 
-def test_forecast_from_the_database_reports_computed_then_cached(cli, db_url, acme, tmp_path):  # noqa: F811
+def test_forecast_from_the_database_reports_computed_then_cached(cli, db_url, acme, tmp_path):
     argv = ("forecast", "--client", acme, "--items", "C,A", "--model", "ma7", "--horizon", "5")
     code, out, err = cli(*argv)
     assert (code, err) == (0, "run 1 (computed)\n")
@@ -124,7 +124,7 @@ def test_unknown_clients_and_items_are_exit_2(cli, acme, argv, message):
     assert cli(*argv)[0::2] == (2, message)
 
 
-def test_create_user_reads_the_password_from_stdin(cli, db_url, acme, monkeypatch):  # noqa: F811
+def test_create_user_reads_the_password_from_stdin(cli, db_url, acme, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO("a-good-password\n"))
     code, out, _ = cli("create-user", "--client", acme, "--username", "pat", "--role", "admin", "--name", "Pat",
                        "--password-stdin")
@@ -150,7 +150,7 @@ def test_unreachable_database_is_one_line_without_the_password(capsys):
     assert err.startswith("error: cannot connect to database postgresql+psycopg2://ops:***@127.0.0.1:1/prod: ")
 
 
-def test_the_real_command_line(db_url, acme):  # noqa: F811
+def test_the_real_command_line(db_url, acme):
     done = subprocess.run(
         [sys.executable, "-m", "forecasting", "forecast", "--client", acme, "--items", "B", "--model",
          "seasonal-naive", "--horizon", "7", "--database-url", db_url],

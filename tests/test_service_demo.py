@@ -9,7 +9,7 @@ from forecasting.cli import main
 from forecasting.services.data_access import DataAccess
 from forecasting.services.demo_data import DEMO_CLIENTS, DEMO_END, DEMO_USERS, generate, load_demo, write_files
 from forecasting.services.users import UserService
-from tests.db_fixtures import database, database_state, db_url, demo_folder  # noqa: F401
+from tests.support.db import database_state
 
 FOODS, NORTHWIND = DEMO_CLIENTS
 
@@ -68,7 +68,7 @@ def test_demo_files_are_written_for_each_client(tmp_path):
     pd.testing.assert_frame_equal(sales, generate(NORTHWIND)[0].astype({"quantity": np.int64}))
 
 
-def test_load_demo_command_is_idempotent_and_its_logins_work(db_url, database, demo_folder, capsys):  # noqa: F811
+def test_load_demo_command_is_idempotent_and_its_logins_work(db_url, database, demo_folder, capsys):
     argv = ["load-demo", "--folder", str(demo_folder), "--database-url", db_url]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()

@@ -15,14 +15,14 @@ from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.baselines import MovingAverage7
 from forecasting.services.quality_calculator import QualityCalculator
 from forecasting.services.users import UserService
-from tests.db_fixtures import data, database, db_url, inventory_frame, sales_frame, service, table_counts  # noqa: F401
+from tests.support.db import inventory_frame, sales_frame, table_counts
 
 ITEMS = {"A": 5.0, "B": 2.0, "C": 9.0}
 QUANTILES = (0.1, 0.5, 0.9)
 
 
 @pytest.fixture
-def client(data):  # noqa: F811
+def client(data):
     client_id = data.create_client("Acme").client_id
     data.import_sales(client_id, sales_frame(ITEMS, days=120, promo=True))
     return client_id
@@ -83,7 +83,7 @@ class MissingWeights(MovingAverage7):
         return Availability(False, "weights not found in data/models/x; set X_MODEL")
 
 
-def _runs(database, client_id):  # noqa: F811
+def _runs(database, client_id):
     with database.read() as conn:
         return conn.execute(
             text("SELECT id, status, cached, source_run_id, error FROM forecast_runs WHERE client_id = :c ORDER BY id"),
@@ -91,12 +91,12 @@ def _runs(database, client_id):  # noqa: F811
         ).all()
 
 
-def _result_rows(database, run_id):  # noqa: F811
+def _result_rows(database, run_id):
     with database.read() as conn:
         return conn.execute(text("SELECT COUNT(*) FROM forecast_results WHERE run_id = :r"), {"r": run_id}).scalar_one()
 
 
-def test_forecast_is_the_models_forecast_of_the_stored_history(service, client):  # noqa: F811
+def test_forecast_is_the_models_forecast_of_the_stored_history(service, client):
     response = service.forecast(client, ["C", "A"], "ma7", 14, QUANTILES)
     original = sales_frame(ITEMS, days=120, promo=True)
     expected = MovingAverage7().forecast(original[original.item_id.isin(["A", "C"])], 14, QUANTILES)
@@ -107,7 +107,7 @@ def test_forecast_is_the_models_forecast_of_the_stored_history(service, client):
 
 
 def test_the_same_request_again_comes_from_the_cache_without_running_the_model(
-    service, database, client, test_models  # noqa: F811
+    service, database, client, test_models
 ):
     test_models(CountingMA7)
     CountingMA7.calls = 0
@@ -128,7 +128,7 @@ def test_the_same_request_again_comes_from_the_cache_without_running_the_model(
     assert history["cached"].tolist() == [True, False] and history["source_run_id"].tolist()[0] == first.run_id
 
 
-def test_a_forecast_without_quantiles_is_served_from_the_cache(service, client):  # noqa: F811
+def test_a_forecast_without_quantiles_is_served_from_the_cache(service, client):
     first = service.forecast(client, ["A", "B"], "ma7", 5, ())
     second = service.forecast(client, ["A", "B"], "ma7", 5, ())
     assert (first.cached, second.cached) == (False, True)
@@ -145,7 +145,7 @@ def test_a_forecast_without_quantiles_is_served_from_the_cache(service, client):
         {"items": ["A"]},
     ],
 )
-def test_any_other_request_is_computed(service, client, change):  # noqa: F811
+def test_any_other_request_is_computed(service, client, change):
     base = {"items": ["A", "B"], "model": "ma7", "horizon": 10, "quantiles": QUANTILES}
     service.forecast(client, base["items"], base["model"], base["horizon"], base["quantiles"])
     other = {**base, **change}
@@ -153,7 +153,7 @@ def test_any_other_request_is_computed(service, client, change):  # noqa: F811
     assert response.cached is False
 
 
-def test_new_sales_invalidate_the_cache_only_for_the_items_they_touch(service, data, client):  # noqa: F811
+def test_new_sales_invalidate_the_cache_only_for_the_items_they_touch(service, data, client):
     ab = service.forecast(client, ["A", "B"], "ma7", 7)
     c = service.forecast(client, ["C"], "ma7", 7)
     last = pd.Timestamp("2024-01-01") + pd.Timedelta(days=119)
@@ -174,7 +174,7 @@ def test_new_sales_invalidate_the_cache_only_for_the_items_they_touch(service, d
 
 
 def test_a_model_that_raises_mid_run_leaves_a_failed_run_and_no_results(
-    service, database, client, test_models  # noqa: F811
+    service, database, client, test_models
 ):
     test_models(ExplodingModel)
     seen = []
@@ -193,7 +193,7 @@ def test_a_model_that_raises_mid_run_leaves_a_failed_run_and_no_results(
 
 
 def test_non_finite_model_output_fails_the_run_before_anything_is_stored(
-    service, database, client, test_models  # noqa: F811
+    service, database, client, test_models
 ):
     test_models(NaNModel)
     before = table_counts(database)["forecast_results"]
@@ -218,7 +218,7 @@ def test_non_finite_model_output_fails_the_run_before_anything_is_stored(
     ],
 )
 def test_bad_requests_are_refused_before_any_run_is_recorded(
-    service, database, client, kwargs, error, message  # noqa: F811
+    service, database, client, kwargs, error, message
 ):
     request = {"items": ["A"], "model": "ma7", "horizon": 7, "quantiles": QUANTILES, **kwargs}
     with pytest.raises(error, match=message):
@@ -227,7 +227,7 @@ def test_bad_requests_are_refused_before_any_run_is_recorded(
 
 
 def test_unavailable_models_and_items_without_sales_are_clear_errors(
-    service, data, database, client, test_models  # noqa: F811
+    service, data, database, client, test_models
 ):
     test_models(MissingWeights)
     with pytest.raises(ModelUnavailableError, match="weights not found in data/models/x; set X_MODEL"):
@@ -238,7 +238,7 @@ def test_unavailable_models_and_items_without_sales_are_clear_errors(
     assert _runs(database, client) == []
 
 
-def test_get_forecast_returns_stored_runs(service, client):  # noqa: F811
+def test_get_forecast_returns_stored_runs(service, client):
     computed = service.forecast(client, ["A", "B"], "ma7", 6, (0.25, 0.75))
     cached = service.forecast(client, ["A", "B"], "ma7", 6, (0.25, 0.75))
     for response in (computed, cached):
@@ -252,7 +252,7 @@ def test_get_forecast_returns_stored_runs(service, client):  # noqa: F811
         service.get_forecast(client, 999)
 
 
-def test_backtest_is_the_quality_calculators_on_the_stored_history(service, client):  # noqa: F811
+def test_backtest_is_the_quality_calculators_on_the_stored_history(service, client):
     response = service.backtest(client, ["A", "B"], ["ma7", "seasonal-naive"], 14, windows=2, quantiles=(0.1, 0.9))
     original = sales_frame(ITEMS, days=120, promo=True)
     expected = QualityCalculator.backtest(
@@ -267,7 +267,7 @@ def test_backtest_is_the_quality_calculators_on_the_stored_history(service, clie
     assert run.parameters == {"windows": 2}
 
 
-def test_reorder_uses_the_stored_parameters_and_positions(service, data, client):  # noqa: F811
+def test_reorder_uses_the_stored_parameters_and_positions(service, data, client):
     data.import_inventory(client, inventory_frame(["A", "B"], lead_time_days=4, on_hand=3.0))
     table = service.reorder(client, ["A", "B"])
     history = service.history(client, ["A", "B"])
@@ -283,7 +283,7 @@ def test_reorder_uses_the_stored_parameters_and_positions(service, data, client)
     assert run.parameters == {"lead_time_days": 0, "review_period_days": 14, "service_level": 0.8}
 
 
-def test_reorder_of_all_items_skips_those_it_cannot_forecast(service, data, client):  # noqa: F811
+def test_reorder_of_all_items_skips_those_it_cannot_forecast(service, data, client):
     data.import_sales(client, sales_frame({"SHORT": 3.0}, days=4))
     data.import_inventory(client, inventory_frame(["A", "C", "SHORT", "NO-SALES"]))
     table = service.reorder(client)
@@ -295,7 +295,7 @@ def test_reorder_of_all_items_skips_those_it_cannot_forecast(service, data, clie
         service.reorder(client, ["A"], service_level=1.2)
 
 
-def test_runs_record_who_asked_and_how_long_it_took(service, database, client):  # noqa: F811
+def test_runs_record_who_asked_and_how_long_it_took(service, database, client):
     user = UserService(database, bcrypt_rounds=4).create_user(client, "pat", "long-enough-1", "planner")
     service.forecast(client, ["A"], "ma7", 7, user_id=user.user_id)
     service.forecast(client, ["A"], "ma7", 7, user_id=user.user_id)

@@ -12,7 +12,7 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.users import UserService
 from forecasting.storage import open_database
-from tests.db_fixtures import BACKENDS, database_state, inventory_frame, new_url, sales_frame
+from tests.support.db import BACKENDS, database_state, inventory_frame, new_url, sales_frame
 
 
 @dataclass

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from tests.db_fixtures import child_forecast, child_import, data, database, db_url, run_child, sales_frame  # noqa: F401
+from tests.support.db import child_forecast, child_import, run_child, sales_frame
 
 TIMEOUT_S = 120
 
@@ -27,7 +27,7 @@ def _in_two_processes(target, args_a: tuple, args_b: tuple) -> list:
     return [value for _, value in results]
 
 
-def test_two_processes_importing_overlapping_files_lose_nothing(db_url, data, database):  # noqa: F811
+def test_two_processes_importing_overlapping_files_lose_nothing(db_url, data, database):
     client = data.create_client("Acme").client_id
     first = sales_frame({"A": 5, "B": 5}, days=1000, start="2020-01-01", seed=1)
     second = sales_frame({"B": 50, "C": 5}, days=1000, start="2021-05-15", seed=2)  # B overlaps on 500 days
@@ -53,7 +53,7 @@ def test_two_processes_importing_overlapping_files_lose_nothing(db_url, data, da
     assert np.array_equal(b[overlap], from_first) or np.array_equal(b[overlap], from_second)
 
 
-def test_two_processes_forecasting_at_once_both_succeed_without_duplicates(db_url, data, database):  # noqa: F811
+def test_two_processes_forecasting_at_once_both_succeed_without_duplicates(db_url, data, database):
     client = data.create_client("Acme").client_id
     items = [f"I{i:02d}" for i in range(40)]
     data.import_sales(client, sales_frame(dict.fromkeys(items, 5.0), days=400))

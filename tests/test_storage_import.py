@@ -11,14 +11,7 @@ import pytest
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
 from forecasting.core.history import prepare_history
 from forecasting.storage import imports
-from tests.db_fixtures import (  # noqa: F401
-    data,
-    database,
-    database_state,
-    db_url,
-    inventory_frame,
-    sales_frame,
-)
+from tests.support.db import database_state, inventory_frame, sales_frame
 
 
 def _csv(text: str) -> io.BytesIO:
@@ -26,11 +19,11 @@ def _csv(text: str) -> io.BytesIO:
 
 
 @pytest.fixture
-def client(data):  # noqa: F811
+def client(data):
     return data.create_client("Acme").client_id
 
 
-def test_import_then_history_fills_missing_days_with_zero(data, client):  # noqa: F811
+def test_import_then_history_fills_missing_days_with_zero(data, client):
     result = data.import_sales(
         client, _csv("item_id,date,quantity\nB,2024-03-01,2\nA,2024-01-30,1\nA,2024-02-02,4.5\nB,2024-03-02,0\n")
     )
@@ -55,7 +48,7 @@ def test_import_then_history_fills_missing_days_with_zero(data, client):  # noqa
     assert data.history(client, ["A", "B"], start=date(2024, 3, 2))["item_id"].tolist() == ["B"]
 
 
-def test_reimport_replaces_the_same_days_and_counts_inserted_and_updated(data, client):  # noqa: F811
+def test_reimport_replaces_the_same_days_and_counts_inserted_and_updated(data, client):
     data.import_sales(client, sales_frame({"A": 5, "B": 3}, days=10, start="2024-01-01"))
     version = data.data_version(client)
     again = pd.DataFrame(
@@ -78,7 +71,7 @@ def test_reimport_replaces_the_same_days_and_counts_inserted_and_updated(data, c
     assert history[history.item_id == "C"]["quantity"].tolist() == [7.0]
 
 
-def test_covariates_are_history_columns_and_are_replaced_with_their_rows(data, client):  # noqa: F811
+def test_covariates_are_history_columns_and_are_replaced_with_their_rows(data, client):
     data.import_sales(
         client,
         _csv("item_id,date,quantity,promo,price\nA,2024-01-01,1,0,2.5\nA,2024-01-02,2,1,2.0\nA,2024-01-04,3,1,2.5\n"),
@@ -94,7 +87,7 @@ def test_covariates_are_history_columns_and_are_replaced_with_their_rows(data, c
     assert history["promo"].tolist() == [0.0, 0.0, 0.0, 1.0]
 
 
-def test_sales_version_changes_only_for_the_items_an_import_touches(data, database, client):  # noqa: F811
+def test_sales_version_changes_only_for_the_items_an_import_touches(data, database, client):
     data.import_sales(client, sales_frame({"A": 1, "B": 1}, days=5))
     before = {row[1]: row[4] for row in database_state(database)["items"]}
     data.import_sales(client, sales_frame({"B": 1}, days=2, start="2024-02-01"))
@@ -115,7 +108,7 @@ BAD_SALES = {
 
 
 @pytest.mark.parametrize("problem", list(BAD_SALES))
-def test_every_bad_sales_file_leaves_the_database_unchanged(data, database, client, problem):  # noqa: F811
+def test_every_bad_sales_file_leaves_the_database_unchanged(data, database, client, problem):
     data.import_sales(client, sales_frame({"A": 4}, days=20))
     before = database_state(database)
     with pytest.raises(InvalidInputError):
@@ -138,14 +131,14 @@ def test_every_bad_sales_file_leaves_the_database_unchanged(data, database, clie
         (pd.DataFrame({"item_id": ["x" * 201], "date": ["2024-01-01"], "quantity": [1]}), "longer than 200"),
     ],
 )
-def test_bad_sales_frames_are_rejected_before_any_write(data, database, client, frame, message):  # noqa: F811
+def test_bad_sales_frames_are_rejected_before_any_write(data, database, client, frame, message):
     before = database_state(database)
     with pytest.raises(InvalidInputError, match=message):
         data.import_sales(client, frame)
     assert database_state(database) == before
 
 
-def test_a_failure_in_the_middle_of_writing_rolls_everything_back(data, database, client, monkeypatch):  # noqa: F811
+def test_a_failure_in_the_middle_of_writing_rolls_everything_back(data, database, client, monkeypatch):
     data.import_sales(client, sales_frame({"A": 4}, days=20))
     before = database_state(database)
 
@@ -158,14 +151,14 @@ def test_a_failure_in_the_middle_of_writing_rolls_everything_back(data, database
     assert database_state(database) == before
 
 
-def test_import_for_an_unknown_client_writes_nothing(data, database, client):  # noqa: F811
+def test_import_for_an_unknown_client_writes_nothing(data, database, client):
     before = database_state(database)
     with pytest.raises(NotFoundError, match="client 999 does not exist"):
         data.import_sales(999, sales_frame({"A": 1}, days=3))
     assert database_state(database) == before
 
 
-def test_inventory_import_stores_parameters_and_positions(data, client):  # noqa: F811
+def test_inventory_import_stores_parameters_and_positions(data, client):
     data.import_sales(client, sales_frame({"A": 4, "B": 2}, days=30))
     first = data.import_inventory(
         client,
@@ -211,7 +204,7 @@ def test_inventory_import_stores_parameters_and_positions(data, client):  # noqa
         ("item_id,on_hand,lead_time_days\nA,1,2\n", "on_order"),
     ],
 )
-def test_bad_inventory_files_leave_the_database_unchanged(data, database, client, text, message):  # noqa: F811
+def test_bad_inventory_files_leave_the_database_unchanged(data, database, client, text, message):
     data.import_inventory(client, inventory_frame(["A"]))
     before = database_state(database)
     with pytest.raises(InvalidInputError, match=message):
@@ -219,7 +212,7 @@ def test_bad_inventory_files_leave_the_database_unchanged(data, database, client
     assert database_state(database) == before
 
 
-def test_list_items_figures_and_categories(data, client):  # noqa: F811
+def test_list_items_figures_and_categories(data, client):
     data.import_sales(
         client,
         _csv("item_id,date,quantity\nA,2024-01-01,5\nA,2024-01-20,1\nA,2024-02-10,2\nB,2024-01-15,4\nB,2024-01-16,6\n"),
@@ -240,7 +233,7 @@ def test_list_items_figures_and_categories(data, client):  # noqa: F811
         data.list_items(client, ["A", "NOPE"])
 
 
-def test_update_item_validates_and_bumps_the_data_version(data, client):  # noqa: F811
+def test_update_item_validates_and_bumps_the_data_version(data, client):
     data.import_inventory(client, inventory_frame(["A"]))
     version = data.data_version(client)
     data.update_item(client, "A", lead_time_days=9, service_level=0.9, name="Better name", unit_cost=None)
@@ -263,7 +256,7 @@ def test_update_item_validates_and_bumps_the_data_version(data, client):  # noqa
     assert data.data_version(client) == version + 1
 
 
-def test_history_equals_the_cores_gap_filling_for_many_items_with_and_without_gaps(data, client):  # noqa: F811
+def test_history_equals_the_cores_gap_filling_for_many_items_with_and_without_gaps(data, client):
     rng = np.random.default_rng(7)
     frame = sales_frame({f"I{i:02d}": float(i % 5) for i in range(30)}, days=200, promo=True)
     sparse = frame["item_id"].isin([f"I{i:02d}" for i in range(0, 30, 3)]).to_numpy()

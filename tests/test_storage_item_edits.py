@@ -5,32 +5,32 @@ import numpy as np
 import pytest
 
 from forecasting.core.errors import ForecastingError, NotFoundError
-from tests.db_fixtures import data, database, database_state, db_url, inventory_frame  # noqa: F401
+from tests.support.db import database_state, inventory_frame
 
 ITEMS = ["A", "B", "C"]
 
 
 @pytest.fixture
-def client(data):  # noqa: F811
+def client(data):
     client_id = data.create_client("Acme").client_id
     data.import_inventory(client_id, inventory_frame(ITEMS))  # lead 3, review 7, service level 0.95, cost 2
     return client_id
 
 
 @pytest.fixture
-def other(data):  # noqa: F811
+def other(data):
     client_id = data.create_client("Other").client_id
     data.import_inventory(client_id, inventory_frame(["B", "OTHER-ONLY"]))
     return client_id
 
 
-def _params(data, client):  # noqa: F811
+def _params(data, client):
     items = data.list_items(client).set_index("item_id")
     return items[["name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
                   "pack_size"]]
 
 
-def test_several_changes_are_all_saved_and_bump_the_version_once(data, client):  # noqa: F811
+def test_several_changes_are_all_saved_and_bump_the_version_once(data, client):
     before = _params(data, client)
     version = data.data_version(client)
     changed = data.update_items(client, {
@@ -49,7 +49,7 @@ def test_several_changes_are_all_saved_and_bump_the_version_once(data, client): 
     np.testing.assert_array_equal(after["unit_cost"], [2.0, 2.0, np.nan])
 
 
-def test_one_bad_change_among_good_ones_saves_nothing_and_names_every_bad_item(data, client, other):  # noqa: F811
+def test_one_bad_change_among_good_ones_saves_nothing_and_names_every_bad_item(data, client, other):
     before = database_state(data.database)
     with pytest.raises(ForecastingError) as caught:
         data.update_items(client, {
@@ -67,7 +67,7 @@ def test_one_bad_change_among_good_ones_saves_nothing_and_names_every_bad_item(d
     assert _params(data, client).loc["A", "lead_time_days"] == 3
 
 
-def test_unknown_parameters_and_empty_changes_are_refused(data, client):  # noqa: F811
+def test_unknown_parameters_and_empty_changes_are_refused(data, client):
     before = database_state(data.database)
     with pytest.raises(ForecastingError, match=r"item A: unknown item parameter\(s\) colour"):
         data.update_items(client, {"A": {"colour": "red"}, "B": {"moq": 2}})
@@ -78,7 +78,7 @@ def test_unknown_parameters_and_empty_changes_are_refused(data, client):  # noqa
     assert database_state(data.database) == before
 
 
-def test_a_long_list_of_bad_items_is_cut_short(data, client):  # noqa: F811
+def test_a_long_list_of_bad_items_is_cut_short(data, client):
     ids = [f"X{i:02d}" for i in range(22)]
     data.import_inventory(client, inventory_frame(ids))
     with pytest.raises(ForecastingError) as caught:
@@ -89,7 +89,7 @@ def test_a_long_list_of_bad_items_is_cut_short(data, client):  # noqa: F811
     assert "X20" not in message
 
 
-def test_another_clients_item_is_not_found_and_nothing_is_saved(data, client, other):  # noqa: F811
+def test_another_clients_item_is_not_found_and_nothing_is_saved(data, client, other):
     before = database_state(data.database)
     with pytest.raises(NotFoundError, match="unknown item.*: OTHER-ONLY, Z$"):
         data.update_items(client, {"A": {"moq": 5}, "OTHER-ONLY": {"moq": 5}, "Z": {"moq": 1}})
@@ -102,7 +102,7 @@ def test_another_clients_item_is_not_found_and_nothing_is_saved(data, client, ot
     assert data.list_items(client, ["B"])["moq"].iloc[0] == 0
 
 
-def test_update_item_is_a_one_item_update_items(data, client):  # noqa: F811
+def test_update_item_is_a_one_item_update_items(data, client):
     version = data.data_version(client)
     data.update_item(client, "B", review_period_days=14, moq=3)
     b = data.list_items(client, ["B"]).iloc[0]

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from forecasting.storage import Database
 from forecasting.storage.migrate import current_revision, downgrade, head_revision, upgrade
 from forecasting.storage.models import Base
-from tests.db_fixtures import TABLES, empty_db_url  # noqa: F401
+from tests.support.db import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ def _schema_diff(database: Database) -> list:
         return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
 
 
-def test_empty_database_migrates_to_exactly_the_models(empty_db_url):  # noqa: F811
+def test_empty_database_migrates_to_exactly_the_models(empty_db_url):
     database = Database(empty_db_url)
     assert current_revision(database) is None
     with database.read() as conn:
@@ -37,7 +37,7 @@ def test_empty_database_migrates_to_exactly_the_models(empty_db_url):  # noqa: F
     database.dispose()
 
 
-def test_upgrade_twice_is_a_no_op_and_downgrade_removes_everything(empty_db_url):  # noqa: F811
+def test_upgrade_twice_is_a_no_op_and_downgrade_removes_everything(empty_db_url):
     database = Database(empty_db_url)
     upgrade(database)
     upgrade(database)
@@ -53,7 +53,7 @@ def test_upgrade_twice_is_a_no_op_and_downgrade_removes_everything(empty_db_url)
     database.dispose()
 
 
-def test_init_command_migrates_from_another_working_directory(empty_db_url, tmp_path):  # noqa: F811
+def test_init_command_migrates_from_another_working_directory(empty_db_url, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     done = subprocess.run(

@@ -12,18 +12,17 @@ from sqlalchemy import text
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.services.data_access import DataAccess
 from forecasting.services.users import AuthenticationError, UserService, validate_password
-from tests.db_fixtures import database, db_url  # noqa: F401
 
 PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture
-def users(database):  # noqa: F811
+def users(database):
     return UserService(database, bcrypt_rounds=4)
 
 
 @pytest.fixture
-def clients(database):  # noqa: F811
+def clients(database):
     data = DataAccess(database)
     return data.create_client("A").client_id, data.create_client("B").client_id
 
@@ -33,12 +32,12 @@ def pat(users, clients):
     return users.create_user(clients[0], "pat", PASSWORD, "planner", name="Pat Planner", email="pat@example.com")
 
 
-def _stored_hash(database, username):  # noqa: F811
+def _stored_hash(database, username):
     with database.read() as conn:
         return conn.execute(text("SELECT password_hash FROM users WHERE username = :u"), {"u": username}).scalar_one()
 
 
-def test_passwords_are_stored_only_as_bcrypt_hashes(users, database, pat):  # noqa: F811
+def test_passwords_are_stored_only_as_bcrypt_hashes(users, database, pat):
     stored = _stored_hash(database, "pat")
     assert PASSWORD not in stored and stored.startswith("$2b$04$")
     assert bcrypt.checkpw(PASSWORD.encode(), stored.encode())
@@ -62,7 +61,7 @@ def test_password_rules_say_what_is_wrong(users, clients, password, message):
     assert validate_password("é" * 36) == ("é" * 36).encode()  # exactly 72 bytes is fine
 
 
-def test_five_failures_in_a_row_lock_the_account_for_15_minutes(users, database, pat):  # noqa: F811
+def test_five_failures_in_a_row_lock_the_account_for_15_minutes(users, database, pat):
     now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
     for attempt in range(4):
         with pytest.raises(AuthenticationError, match="^wrong username or password$"):

@@ -16,7 +16,7 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.storage import open_database
 from tests.e2e import browser_steps as steps
-from tests.e2e.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
+from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """Shared fixtures of the REST API tests (no tests here): two clients with data, users, keys, the app.
 
-``api`` is module-scoped and parametrised like ``tests.db_fixtures.db_url``:
+``api`` is module-scoped and parametrised like ``tests.support.db.db_url``:
 SQLite always, PostgreSQL (a schema of its own) when TEST_DATABASE_URL is set.
 Tests that change users or keys make their own, so that they do not disturb
 the others sharing the module's database.
@@ -21,7 +21,7 @@ from forecasting.services.forecast_service import ForecastService
 from forecasting.services.users import UserService
 from forecasting.storage import Database, open_database
 from forecasting.storage.api_keys import ApiKeyService
-from tests.db_fixtures import BACKENDS, inventory_frame, new_url, sales_frame
+from tests.support.db import BACKENDS, inventory_frame, new_url, sales_frame
 
 PASSWORD = "correct-horse-1"
 SECRET = "test-secret-" + "x" * 40

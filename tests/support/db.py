@@ -1,7 +1,7 @@
 """Database fixtures for the storage, service, user and CLI tests, on SQLite and PostgreSQL.
 
-Import the fixtures a test module uses (``from tests.db_fixtures import
-db_url, database, ...``). ``db_url`` is parametrised: every test using it runs
+The fixtures are registered in tests/conftest.py; test modules import only the
+helpers (``sales_frame``, ``inventory_frame``...). ``db_url`` is parametrised: every test using it runs
 on a fresh SQLite file and, when ``TEST_DATABASE_URL`` is set (CI sets it to
 the local server), on PostgreSQL in a schema of its own (dropped at the end of
 the session). Without the variable the PostgreSQL cases are skipped.
@@ -32,7 +32,7 @@ PG_ENV = "TEST_DATABASE_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 TABLES = (
     "clients", "users", "items", "sales", "sales_covariates", "inventory_positions", "forecast_runs",
-    "forecast_results",
+    "forecast_results", "api_keys",
 )
 
 

@@ -1,8 +1,6 @@
 """A tiny random-weight Chronos-2 checkpoint for tests (DESIGN.md 6), built offline in well under a second.
 
-Use it from any test module::
-
-    from tests.chronos_fixture import tiny_chronos_dir  # noqa: F401  (pytest fixture)
+Ask for the fixture in any test (it is registered in tests/conftest.py)::
 
     def test_something(tiny_chronos_dir): ...   # CHRONOS_MODEL points at the tiny model
 

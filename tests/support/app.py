@@ -1,6 +1,6 @@
 """Shared helpers of the test_app_* modules: a private demo database per test, login, page switch, chart JSON.
 
-No tests here; the modules import the fixtures and helpers they use.
+No tests here; the fixtures are registered in tests/conftest.py, the modules import the helpers.
 """
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.users import UserService
 from forecasting.storage import open_database
-from tests.e2e.demo_database import TEST_BCRYPT_ROUNDS, fresh_copy
+from tests.support.demo_database import TEST_BCRYPT_ROUNDS, fresh_copy
 
-APP = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+APP = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 RUN_TIMEOUT_S = 60
 
 

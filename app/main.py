@@ -16,7 +16,6 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
-from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from app import config, navigation  # noqa: E402
 from app.auth import Session, start_session  # noqa: E402
@@ -24,6 +23,7 @@ from app.services import get_services  # noqa: E402
 from app.widgets import sentence  # noqa: E402
 from forecasting.core.errors import ForecastingError  # noqa: E402
 from forecasting.services.users import UserInfo  # noqa: E402
+from forecasting.storage import StorageError  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -66,7 +66,7 @@ def main() -> None:
         _serve(start_session(services.users, key.value))
     except ForecastingError as exc:  # e.g. the database went away between two clicks
         st.error(sentence(str(exc)) + " Your inputs are kept; try again in a moment.")
-    except SQLAlchemyError:
+    except StorageError:
         log.exception("database error")
         st.error("The database could not answer (it has been logged). Your inputs are kept; try again in a moment.")
 

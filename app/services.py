@@ -9,18 +9,12 @@ cached here: the forecast service keeps them in the database.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 
 from forecasting.core.models.base import Availability
 from forecasting.modes.factory import ModelFactory
-from forecasting.services.data_access import DataAccess
-from forecasting.services.forecast_service import ForecastService
-from forecasting.services.users import UserService
-from forecasting.storage.api_keys import ApiKeyService
-from forecasting.storage import Database, open_database
+from forecasting.services.container import Services, build_services
 
 MODEL_LABELS = {"ma7": "MA7", "seasonal-naive": "Seasonal naive", "chronos-2": "Chronos-2"}
 MODEL_HELP = (
@@ -32,21 +26,10 @@ MODEL_HELP = (
 AVAILABILITY_TTL_S = 60
 
 
-@dataclass(frozen=True)
-class Services:
-    database: Database
-    data: DataAccess
-    forecasts: ForecastService
-    users: UserService
-    api_keys: ApiKeyService
-
-
 @st.cache_resource(show_spinner=False)
 def get_services() -> Services:
     """One database engine and service set per process ($DATABASE_URL, else data/app.db), schema migrated."""
-    database = open_database()
-    data = DataAccess(database)
-    return Services(database, data, ForecastService(data), UserService(database), ApiKeyService(database))
+    return build_services()
 
 
 @st.cache_resource(show_spinner="Loading Chronos-2 (once per server, a few seconds)...", max_entries=1)

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from forecasting.services.data_access import DataAccess  # noqa: E402
 from forecasting.storage import open_database  # noqa: E402
-from forecasting.storage.api_keys import ApiKeyService  # noqa: E402
+from forecasting.services.api_keys import ApiKeyService  # noqa: E402
 
 ITEMS = [f"SKU{i:02d}" for i in range(10)]
 DAYS = 730

@@ -19,7 +19,8 @@ from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.services.data_access import DataAccess
 from forecasting.services.users import UserService
 from forecasting.storage import Database
-from forecasting.storage.api_keys import KEY_PREFIX, ApiKey, ApiKeyService, InvalidApiKeyError
+from forecasting.services.api_keys import KEY_PREFIX, ApiKeyService, InvalidApiKeyError
+from forecasting.storage.models import ApiKey
 from forecasting.storage.migrate import MIGRATIONS, current_revision, downgrade, head_revision, upgrade
 from forecasting.storage.models import Base, utcnow
 

@@ -27,7 +27,7 @@ from forecasting.api.settings import ApiSettings  # noqa: E402
 from forecasting.services.data_access import DataAccess  # noqa: E402
 from forecasting.services.users import UserService  # noqa: E402
 from forecasting.storage import Database, open_database  # noqa: E402
-from forecasting.storage.api_keys import ApiKeyService  # noqa: E402
+from forecasting.services.api_keys import ApiKeyService  # noqa: E402
 from tests.support.db import inventory_frame, sales_frame  # noqa: E402
 from tests.support.api import PASSWORD, SECRET  # noqa: E402
 

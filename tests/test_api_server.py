@@ -16,7 +16,7 @@ import pytest
 from forecasting.services.data_access import DataAccess
 from forecasting.services.users import UserService
 from forecasting.storage import open_database
-from forecasting.storage.api_keys import ApiKeyService
+from forecasting.services.api_keys import ApiKeyService
 from tests.support.db import sales_frame
 from tests.support.api import PASSWORD, SECRET
 

@@ -290,7 +290,7 @@ def test_admin_unlocks_a_locked_user(backend):
 
 
 def test_admin_creates_shows_once_and_revokes_an_api_key(backend):
-    from forecasting.storage.api_keys import ApiKeyService, InvalidApiKeyError
+    from forecasting.services.api_keys import ApiKeyService, InvalidApiKeyError
 
     keys = ApiKeyService(open_database(backend.url))
     at = _admin_page()

@@ -77,9 +77,9 @@ def test_inventory_defaults_and_validation():
     with pytest.raises(InvalidInputError) as info:
         read_inventory_csv(io.BytesIO(bad))
     text = str(info.value)
-    assert "lead_time_days must be a whole number at row 2" in text
-    assert "service_level must be < 1 at row 2" in text
-    assert "pack_size must be > 0 at row 2" in text
+    assert "lead_time_days must be a whole number of days >= 0 at row 2" in text
+    assert "service_level must be a number strictly between 0 and 1 at row 2" in text
+    assert "pack_size must be a number > 0 at row 2" in text
 
 
 def test_export_neutralises_formulas_in_text_cells_only():

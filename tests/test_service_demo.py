@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from forecasting.cli import main
+from forecasting.services.container import build_services
 from forecasting.services.data_access import DataAccess
 from forecasting.services.demo_data import DEMO_CLIENTS, DEMO_END, DEMO_USERS, generate, load_demo, write_files
 from forecasting.services.users import UserService
@@ -76,7 +77,7 @@ def test_load_demo_command_is_idempotent_and_its_logins_work(db_url, database, d
     assert "  Demo Foods: planner / planner-demo-1 (planner)" in out
     state = database_state(database)
 
-    again = load_demo(database, demo_folder, bcrypt_rounds=4)
+    again = load_demo(build_services(database, bcrypt_rounds=4), demo_folder)
     assert again == ["Demo Foods: already loaded", "Northwind Retail: already loaded"]
     assert database_state(database) == state
 

@@ -23,9 +23,8 @@ from forecasting.api.dependencies import ApiState
 from forecasting.api.errors import install_error_handlers
 from forecasting.api.security import TokenIssuer
 from forecasting.api.settings import ApiSettings
-from forecasting.services.users import UserService
-from forecasting.storage import Database, open_database
-from forecasting.storage.api_keys import ApiKeyService
+from forecasting.services.container import build_services
+from forecasting.storage import Database
 
 TITLE = "Forecasting API"
 VERSION = "1.0.0"
@@ -38,13 +37,13 @@ def create_app(database: Database | str | None = None, settings: ApiSettings | N
     (default: from the environment; raises ConfigurationError in production mode without a JWT secret)."""
     settings = settings or ApiSettings.from_env()
     owned = not isinstance(database, Database)
-    db = open_database(database) if owned else database
+    services = build_services(database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
-            db.dispose()
+            services.database.dispose()
 
     app = FastAPI(
         title=TITLE,
@@ -54,13 +53,7 @@ def create_app(database: Database | str | None = None, settings: ApiSettings | N
         "(POST /api/v1/auth/token) or a client's X-API-Key.",
         lifespan=lifespan,
     )
-    app.state.api = ApiState(
-        database=db,
-        settings=settings,
-        issuer=TokenIssuer(settings),
-        users=UserService(db),
-        keys=ApiKeyService(db),
-    )
+    app.state.api = ApiState(services=services, settings=settings, issuer=TokenIssuer(settings))
     install_error_handlers(app)
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
     app.include_router(routes.router)

@@ -1,5 +1,5 @@
 """FastAPI dependencies: the app's shared state, the caller (one dependency for both ways to
-authenticate), the caller's client, and a ForecastService built for each request."""
+authenticate), the caller's client, and the ForecastService."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,11 +10,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from forecasting.api.security import Principal, TokenIssuer, resolve_principal
 from forecasting.api.settings import ApiSettings
-from forecasting.services.data_access import DataAccess
+from forecasting.services.container import Services
 from forecasting.services.forecast_service import ForecastService
-from forecasting.services.users import UserService
-from forecasting.storage.api_keys import ApiKeyService
-from forecasting.storage.database import Database
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -31,13 +28,11 @@ _api_key = APIKeyHeader(
 
 @dataclass(frozen=True)
 class ApiState:
-    """What every request shares: the database (engine and pool) and the services built on it once."""
+    """What every request shares: the services (one engine and pool) built once, settings, the token issuer."""
 
-    database: Database
+    services: Services
     settings: ApiSettings
     issuer: TokenIssuer
-    users: UserService
-    keys: ApiKeyService
 
 
 async def get_state(request: Request) -> ApiState:
@@ -52,12 +47,12 @@ def get_principal(
 ) -> Principal:
     """The caller, from ``Authorization: Bearer`` or ``X-API-Key``; a 401 when neither identifies one."""
     token = bearer.credentials if bearer is not None else None
-    return resolve_principal(token, api_key, state.issuer, state.users, state.keys)
+    return resolve_principal(token, api_key, state.issuer, state.services.users, state.services.api_keys)
 
 
 async def get_service(state: Annotated[ApiState, Depends(get_state)]) -> ForecastService:
-    """A ForecastService for this request; each of its calls is its own database transaction (no I/O here)."""
-    return ForecastService(DataAccess(state.database))
+    """The shared ForecastService; each of its calls is its own database transaction (no I/O here)."""
+    return state.services.forecasts
 
 
 def client_of(principal: Principal, requested: int | None) -> int:

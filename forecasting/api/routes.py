@@ -47,14 +47,14 @@ router = APIRouter()
 @router.get("/health", response_model=HealthResponse, tags=["service"], responses=error_responses(503))
 def health(state: StateDep) -> dict:
     """Liveness and database reachability (no authentication)."""
-    state.database.check()
+    state.services.database.check()
     return {"status": "ok", "database": "ok"}
 
 
 @router.post(f"{API}/auth/token", response_model=TokenResponse, tags=["auth"], responses=error_responses(401, 422))
 def issue_token(body: TokenRequest, state: StateDep) -> dict:
     """A short-lived access token for a user (the app's users, passwords and lockout)."""
-    user = state.users.authenticate(body.username, body.password)
+    user = state.services.users.authenticate(body.username, body.password)
     issued = state.issuer.issue(user)
     return {
         "access_token": issued.token,

@@ -18,7 +18,7 @@ import jwt
 from forecasting.api.settings import ApiSettings
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.services.users import UserInfo, UserService
-from forecasting.storage.api_keys import ApiKeyService, InvalidApiKeyError
+from forecasting.services.api_keys import ApiKeyService, InvalidApiKeyError
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "access"

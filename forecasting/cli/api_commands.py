@@ -11,7 +11,7 @@ import os
 import sys
 
 from forecasting.cli import positive_int
-from forecasting.cli.db_commands import database_command, open_from_args
+from forecasting.cli.db_commands import database_command, services_from_args
 from forecasting.core.errors import ForecastingError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -105,12 +105,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace):
-    from forecasting.services.data_access import DataAccess
-    from forecasting.storage.api_keys import ApiKeyService
-
-    database = open_from_args(args)
-    client = DataAccess(database).client_by_name(args.client)
-    return ApiKeyService(database), client.client_id, client.name
+    services = services_from_args(args)
+    client = services.data.client_by_name(args.client)
+    return services.api_keys, client.client_id, client.name
 
 
 def _port(text: str) -> int:

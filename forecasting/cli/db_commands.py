@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 from forecasting.core.errors import ForecastingError
 
 if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mode commands stay fast
-    from forecasting.services.forecast_service import ForecastService
-    from forecasting.storage import Database
+    from forecasting.services.container import Services
 
 #: forecasting.storage.models.ROLES, repeated here so that building the parser imports no SQLAlchemy
 ROLES = ("planner", "admin")
@@ -36,11 +35,11 @@ def database_command(
     return p
 
 
-def open_from_args(args: argparse.Namespace) -> Database:
-    """The database named by ``--database-url`` (or the default), schema up to date."""
-    from forecasting.storage import open_database
+def services_from_args(args: argparse.Namespace) -> Services:
+    """The services over the database named by ``--database-url`` (or the default), schema up to date."""
+    from forecasting.services.container import build_services
 
-    return open_database(getattr(args, "database_url", None))
+    return build_services(getattr(args, "database_url", None))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,8 +79,9 @@ def forecast_from_db(args: argparse.Namespace) -> int:
     from forecasting.cli.progress import progress_bar
     from forecasting.io.csv_export import write_csv
 
-    service, client_id = _service(args)
-    items = _items(args.items) or _all_items(service, client_id)
+    services, client_id = _client_services(args)
+    service = services.forecasts
+    items = _items(args.items) or _all_items(services, client_id)
     with progress_bar(f"forecast {args.model}") as progress:
         response = service.forecast(
             client_id, items, args.model, args.horizon, args.quantiles, progress=progress
@@ -96,9 +96,9 @@ def reorder_from_db(args: argparse.Namespace) -> int:
     from forecasting.cli.progress import progress_bar
     from forecasting.io.csv_export import write_csv
 
-    service, client_id = _service(args)
+    services, client_id = _client_services(args)
     with progress_bar(f"reorder {args.model}") as progress:
-        table = service.reorder(
+        table = services.forecasts.reorder(
             client_id, _items(args.items), args.model, service_level=args.service_level, progress=progress
         )
     write_csv(table, args.output)
@@ -115,7 +115,7 @@ def reorder_from_db(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from forecasting.storage.migrate import current_revision
 
-    database = open_from_args(args)
+    database = services_from_args(args).database
     print(f"database ready at {database.display_url} (schema revision {current_revision(database)})")
     return 0
 
@@ -123,8 +123,7 @@ def _init(args: argparse.Namespace) -> int:
 def _load_demo(args: argparse.Namespace) -> int:
     from forecasting.services.demo_data import DEMO_FOLDER, demo_logins, load_demo
 
-    database = open_from_args(args)
-    for line in load_demo(database, args.folder or DEMO_FOLDER):
+    for line in load_demo(services_from_args(args), args.folder or DEMO_FOLDER):
         print(line)
     print("demo logins:")
     for line in demo_logins():
@@ -133,28 +132,22 @@ def _load_demo(args: argparse.Namespace) -> int:
 
 
 def _create_client(args: argparse.Namespace) -> int:
-    from forecasting.services.data_access import DataAccess
-
-    client = DataAccess(open_from_args(args)).create_client(args.name)
+    client = services_from_args(args).data.create_client(args.name)
     print(f"client {client.name!r} created (id {client.client_id})")
     return 0
 
 
 def _import_sales(args: argparse.Namespace) -> int:
-    from forecasting.services.data_access import DataAccess
-
-    data = DataAccess(open_from_args(args))
+    data = services_from_args(args).data
     result = data.import_sales(data.client_by_name(args.client).client_id, args.file)
     print(result.summary())
     return 0
 
 
 def _import_inventory(args: argparse.Namespace) -> int:
-    from forecasting.services.data_access import DataAccess
-
     if not 0 < args.service_level < 1:
         raise ForecastingError(f"service level must lie strictly between 0 and 1, got {args.service_level}")
-    data = DataAccess(open_from_args(args))
+    data = services_from_args(args).data
     client_id = data.client_by_name(args.client).client_id
     result = data.import_inventory(client_id, args.file, as_of=args.as_of, default_service_level=args.service_level)
     print(result.summary())
@@ -162,14 +155,13 @@ def _import_inventory(args: argparse.Namespace) -> int:
 
 
 def _create_user(args: argparse.Namespace) -> int:
-    from forecasting.services.data_access import DataAccess
-    from forecasting.services.users import UserService, validate_password
+    from forecasting.services.users import validate_password
 
     password = _read_password(args.password_stdin)
     validate_password(password)
-    database = open_from_args(args)
-    client_id = DataAccess(database).client_by_name(args.client).client_id
-    user = UserService(database).create_user(
+    services = services_from_args(args)
+    client_id = services.data.client_by_name(args.client).client_id
+    user = services.users.create_user(
         client_id, args.username, password, args.role, name=args.name, email=args.email
     )
     print(f"user {user.username!r} ({user.role}) created for client {user.client_name!r}")
@@ -178,9 +170,8 @@ def _create_user(args: argparse.Namespace) -> int:
 
 def _runs(args: argparse.Namespace) -> int:
     from forecasting.io.csv_export import write_csv
-    from forecasting.services.data_access import DataAccess
 
-    data = DataAccess(open_from_args(args))
+    data = services_from_args(args).data
     runs = data.list_runs(data.client_by_name(args.client).client_id, args.limit)
     runs["created_at"] = runs["created_at"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))  # the CSV keeps the time
     write_csv(runs, args.output)
@@ -190,12 +181,10 @@ def _runs(args: argparse.Namespace) -> int:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _service(args: argparse.Namespace) -> tuple[ForecastService, int]:
-    from forecasting.services.data_access import DataAccess
-    from forecasting.services.forecast_service import ForecastService
-
-    data = DataAccess(open_from_args(args))
-    return ForecastService(data), data.client_by_name(args.client).client_id
+def _client_services(args: argparse.Namespace) -> tuple[Services, int]:
+    """The services and the id of the ``--client`` named."""
+    services = services_from_args(args)
+    return services, services.data.client_by_name(args.client).client_id
 
 
 def _items(text: str | None) -> list[str] | None:
@@ -207,9 +196,9 @@ def _items(text: str | None) -> list[str] | None:
     return items
 
 
-def _all_items(service: ForecastService, client_id: int) -> list[str]:
+def _all_items(services: Services, client_id: int) -> list[str]:
     """Every item of the client that has sales (the default of ``forecast --client`` without --items)."""
-    items = service.data.list_items(client_id)
+    items = services.data.list_items(client_id)
     with_sales = items.loc[items["last_date"].notna(), "item_id"].tolist()
     if not with_sales:
         raise ForecastingError("the client has no sales yet: import a sales file first")

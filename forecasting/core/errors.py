@@ -21,6 +21,18 @@ class RowProblem:
     problem: str
 
 
+#: how many offending ids an error message lists
+LISTED_IDS = 10
+
+
+def listed(ids) -> str:
+    """'A, B, C (and 4 more)' for error messages (the first LISTED_IDS ids)."""
+    ids = list(ids)
+    shown = ", ".join(map(str, ids[:LISTED_IDS]))
+    more = len(ids) - LISTED_IDS
+    return shown + (f" (and {more} more)" if more > 0 else "")
+
+
 class InvalidInputError(ForecastingError):
     """A file or frame was rejected as a whole; ``problems`` names the rows."""
 

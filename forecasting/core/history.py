@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.errors import InvalidInputError
+from forecasting.core.sales import SALES_COLUMNS, missing_columns, quantity_problems
 
-REQUIRED_COLUMNS = ("item_id", "date", "quantity")
 MIN_HISTORY_DAYS = 7
 
 
@@ -102,7 +102,7 @@ def prepare_history(history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS) -> 
     Raises :class:`InvalidInputError` for missing columns, bad values,
     duplicate (item, date) pairs or items with fewer than ``min_days`` days.
     """
-    missing = [c for c in REQUIRED_COLUMNS if c not in history.columns]
+    missing = missing_columns(history.columns)
     if missing:
         raise InvalidInputError(f"history is missing column(s) {', '.join(missing)}")
     if history.empty:
@@ -112,14 +112,14 @@ def prepare_history(history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS) -> 
         ids = ids.astype(str).astype(object)
     days = to_day_numbers(history["date"])
     qty = pd.to_numeric(history["quantity"], errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(qty) | (qty < 0)
+    bad = quantity_problems(qty)
     if bad.any():
         rows = (np.flatnonzero(bad)[: InvalidInputError.MAX_LISTED] + 1).tolist()
         raise InvalidInputError(f"quantity must be a finite number >= 0 (history rows {rows})")
     covariates = {
         c: pd.to_numeric(history[c], errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)
         for c in history.columns
-        if c not in REQUIRED_COLUMNS
+        if c not in SALES_COLUMNS
     }
 
     new_item = _item_changes(ids)

@@ -5,12 +5,12 @@ it, so ids of another client behave exactly like ids that do not exist
 (:class:`NotFoundError`), never like data. Item ids are the client's own
 (``item_id`` of the CSV files). Imports are validated in full before anything
 is written and then written in one transaction (see
-:mod:`forecasting.storage.imports`).
+:mod:`forecasting.storage.imports`). The SQL is in :mod:`forecasting.storage`;
+this class decides what is read and written together, and checks the input.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -19,40 +19,29 @@ from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
-from forecasting.applications.inventory.inventory_input import listed, validate_inventory
-from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, RowProblem
-from forecasting.core.history import day_numbers_to_dates, prepare_history, to_day_numbers
-from forecasting.core.models.base import MAX_HORIZON, quantile_column
-from forecasting.storage import bulk, imports, reads, runs
+from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
+from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
+from forecasting.core.history import to_day_numbers
+from forecasting.core.models.base import quantile_column
+from forecasting.core.sales import covariate_columns, validate_sales_frame
+from forecasting.storage import clients, imports, items, reads, runs
+from forecasting.storage import users as stored_users
+from forecasting.storage.clients import ClientInfo
 from forecasting.storage.database import Database
+from forecasting.storage.ids import whole_id
 from forecasting.storage.imports import ImportResult
-from forecasting.storage.models import Client, Item, User
 from forecasting.storage.reads import ITEM_COLUMNS
 from forecasting.storage.runs import RunInfo, RunRequest
 
-MAX_ID_LENGTH = 200
-MAX_TEXT_LENGTH = 200
-MAX_COVARIATE_NAME = 100
 INVENTORY_COLUMNS = [
     "item_id", "on_hand", "on_order", "lead_time_days", "review_period_days", "service_level", "moq", "pack_size",
     "unit_cost", "name", "category", "as_of",
 ]
-_clients = Client.__table__
-_users = User.__table__
-_items = Item.__table__
 
 Source = str | Path | BinaryIO
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    client_id: int
-    name: str
-    data_version: int
 
 
 @dataclass(frozen=True)
@@ -86,24 +75,17 @@ class DataAccess:
     def create_client(self, name: str) -> ClientInfo:
         """A new client (tenant); names are unique."""
         name = _text(name, "client name", required=True)
-        try:
-            with self.database.write() as conn:
-                client_id = conn.execute(insert(_clients).values(name=name).returning(_clients.c.id)).scalar_one()
-        except IntegrityError:
-            raise ForecastingError(f"a client named {name!r} already exists") from None
-        return ClientInfo(int(client_id), name, 0)
+        with self.database.write() as conn:
+            return clients.create(conn, name)
 
     def get_client(self, client_id: int) -> ClientInfo:
         with self.database.read() as conn:
-            return _client(conn, client_id)
+            return clients.get(conn, client_id)
 
     def client_by_name(self, name: str) -> ClientInfo:
         """The client called ``name`` (for the CLI, whose users know their client by name)."""
         with self.database.read() as conn:
-            row = conn.execute(select(_clients).where(_clients.c.name == str(name).strip())).mappings().first()
-        if row is None:
-            raise NotFoundError(f"client {name!r} not found")
-        return ClientInfo(row["id"], row["name"], row["data_version"])
+            return clients.by_name(conn, name)
 
     def data_version(self, client_id: int) -> int:
         """Changes on every import or item edit of the client: a cache key for the app."""
@@ -122,15 +104,15 @@ class DataAccess:
         """
         ids = None if item_ids is None else normalise_item_ids(item_ids)
         with self.database.read(snapshot=True) as conn:
-            _client(conn, client_id)
+            clients.get(conn, client_id)
             if ids is not None:
-                _resolve(conn, client_id, ids)
+                items.resolve(conn, client_id, ids)
             frame = reads.items_table(conn, client_id, ids, category)
         return frame[ITEM_COLUMNS]
 
     def categories(self, client_id: int) -> list[str]:
         with self.database.read() as conn:
-            _client(conn, client_id)
+            clients.get(conn, client_id)
             return reads.categories(conn, client_id)
 
     def update_item(self, client_id: int, item_id: str, **params: object) -> None:
@@ -151,11 +133,11 @@ class DataAccess:
         problems: dict[str, list[str]] = {}
         values: dict[str, dict[str, object]] = {}
         for item_id, params in changes.items():
-            values[str(item_id)], problems[str(item_id)] = _item_params(dict(params))
+            values[str(item_id)], problems[str(item_id)] = edit_values(dict(params))
         with self.database.write() as conn:
-            keys = _resolve(conn, client_id, list(values))
+            keys = items.resolve(conn, client_id, list(values))
             pk_of = dict(zip(keys["external_id"].tolist(), keys["pk"].tolist()))
-            for item_id, problem in _horizon_problems(conn, client_id, pk_of, values, problems).items():
+            for item_id, problem in _cycle_problems(conn, client_id, pk_of, values, problems).items():
                 problems[item_id].append(problem)
             bad = sorted(item_id for item_id, found in problems.items() if found)
             if bad:
@@ -163,8 +145,8 @@ class DataAccess:
                 more = len(bad) - InvalidInputError.MAX_LISTED
                 detail += f" (and {more} more items)" if more > 0 else ""
                 raise ForecastingError(f"bad item changes: {detail}")
-            _write_item_values(conn, client_id, pk_of, values)
-            imports.bump_data_version(conn, client_id)
+            items.write_values(conn, client_id, pk_of, values)
+            clients.bump_data_version(conn, client_id)
         return len(values)
 
     # --- sales and inventory ---------------------------------------------------------------
@@ -180,8 +162,8 @@ class DataAccess:
         """History plus the fingerprint of that very data (the forecast cache key), from one snapshot."""
         ids = normalise_item_ids(item_ids)
         with self.database.read(snapshot=True) as conn:
-            keys = _resolve(conn, client_id, ids)
-            frame = _history_frame(conn, client_id, keys, start)
+            keys = items.resolve(conn, client_id, ids)
+            frame = reads.history_frame(conn, client_id, keys, start)
         return HistorySnapshot(frame, _fingerprint(keys), tuple(keys["external_id"]))
 
     def inventory(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -189,14 +171,14 @@ class DataAccess:
 
         All items with a position, or the named ones (each must have one).
         """
-        items = self.list_items(client_id, item_ids)
-        has_position = items["on_hand"].notna().to_numpy() & items["lead_time_days"].notna().to_numpy()
+        frame = self.list_items(client_id, item_ids)
+        has_position = frame["on_hand"].notna().to_numpy() & frame["lead_time_days"].notna().to_numpy()
         if item_ids is not None and not has_position.all():
-            missing = items["item_id"].to_numpy()[~has_position]
+            missing = frame["item_id"].to_numpy()[~has_position]
             raise ForecastingError(
                 f"no inventory position for item(s) {listed(missing)}: import an inventory file first"
             )
-        frame = items.loc[has_position].rename(columns={"inventory_as_of": "as_of"})
+        frame = frame.loc[has_position].rename(columns={"inventory_as_of": "as_of"})
         frame = frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64})
         return frame[INVENTORY_COLUMNS].reset_index(drop=True)
 
@@ -210,7 +192,9 @@ class DataAccess:
             from forecasting.io.sales_csv import read_sales_csv
 
             frame = read_sales_csv(source, max_bytes=max_bytes, max_rows=max_rows)
-        _check_names(frame)
+        _check_length("item_id", pd.unique(frame["item_id"]), ID_LENGTH)
+        _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
+                      COVARIATE_NAME_LENGTH)
         with self.database.write() as conn:
             return imports.write_sales(conn, client_id, frame)
 
@@ -231,16 +215,10 @@ class DataAccess:
 
             frame = read_inventory_csv(source, default_service_level, max_bytes=max_bytes, max_rows=max_rows)
         inventory = validate_inventory(frame)
-        InventoryCalculator.required_horizon(frame)  # lead time + review period within the longest forecast
-        negative = inventory.on_hand < 0
-        if negative.any():
-            raise InvalidInputError(
-                f"inventory on_hand must be >= 0; bad for item(s) {listed(inventory.item_ids[negative])}"
-            )
         for label, values, limit in (
-            ("item_id", inventory.item_ids, MAX_ID_LENGTH),
-            ("name", inventory.name, MAX_TEXT_LENGTH),
-            ("category", inventory.category, MAX_TEXT_LENGTH),
+            ("item_id", inventory.item_ids, ID_LENGTH),
+            ("name", inventory.name, TEXT_LENGTH),
+            ("category", inventory.category, TEXT_LENGTH),
         ):
             _check_length(label, values, limit)
         as_of = as_of or datetime.now(timezone.utc).date()
@@ -254,12 +232,12 @@ class DataAccess:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ForecastingError(f"limit must be a whole number >= 1, got {limit!r}")
         with self.database.read() as conn:
-            _client(conn, client_id)
+            clients.get(conn, client_id)
             return runs.list_runs(conn, client_id, limit)
 
     def get_run(self, client_id: int, run_id: int) -> RunInfo:
         with self.database.read() as conn:
-            return runs.get_run(conn, client_id, _whole(run_id, "run id"))
+            return runs.get_run(conn, client_id, whole_id(run_id, "run id"))
 
     def lookup_forecast(
         self, client_id: int, item_ids: Sequence[str], cache_key: Callable[[str], str]
@@ -271,7 +249,7 @@ class DataAccess:
         """
         ids = normalise_item_ids(item_ids)
         with self.database.read() as conn:  # results are immutable: no snapshot needed
-            keys = _resolve(conn, client_id, ids)
+            keys = items.resolve(conn, client_id, ids)
             fingerprint = _fingerprint(keys)
             key = cache_key(fingerprint)
             run = runs.find_cached(conn, client_id, key)
@@ -281,7 +259,7 @@ class DataAccess:
     def run_forecast(self, client_id: int, run_id: int) -> tuple[RunInfo, pd.DataFrame]:
         """A stored forecast run and its frame (a cached run's frame is that of the run it reused)."""
         with self.database.read(snapshot=True) as conn:
-            run = runs.get_run(conn, client_id, _whole(run_id, "run id"))
+            run = runs.get_run(conn, client_id, whole_id(run_id, "run id"))
             if run.kind != "forecast":
                 raise NotFoundError(f"run {run_id} is a {run.kind} run; only forecast results are stored")
             if run.status != "succeeded":
@@ -317,7 +295,7 @@ class DataAccess:
         with self.database.write() as conn:
             if forecast is not None and len(forecast):
                 ids = pd.unique(forecast["item_id"])
-                keys = _resolve(conn, client_id, [str(i) for i in ids])
+                keys = items.resolve(conn, client_id, [str(i) for i in ids])
                 pk_of = dict(zip(keys["external_id"], keys["pk"]))
                 codes, uniques = pd.factorize(forecast["item_id"])
                 item_pk = np.array([pk_of[str(u)] for u in uniques], dtype=np.int64)[codes]
@@ -340,27 +318,7 @@ class DataAccess:
     def require_user(self, client_id: int, user_id: int) -> None:
         """NotFoundError unless the user belongs to the client (runs record who asked)."""
         with self.database.read() as conn:
-            found = conn.execute(
-                select(_users.c.id).where(_users.c.id == _whole(user_id, "user id"), _users.c.client_id == client_id)
-            ).first()
-        if found is None:
-            raise NotFoundError(f"user {user_id} not found for this client")
-
-
-# --- helpers shared by the methods above ------------------------------------------------------
-
-
-def _whole(value: object, label: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise NotFoundError(f"{label} must be a whole number, got {value!r}")
-    return int(value)
-
-
-def _client(conn: Connection, client_id: int) -> ClientInfo:
-    row = conn.execute(select(_clients).where(_clients.c.id == _whole(client_id, "client id"))).mappings().first()
-    if row is None:
-        raise NotFoundError(f"client {client_id} not found")
-    return ClientInfo(row["id"], row["name"], row["data_version"])
+            stored_users.require_member(conn, client_id, user_id)
 
 
 def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
@@ -373,84 +331,12 @@ def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
     return ids
 
 
-def _resolve(conn: Connection, client_id: int, ids: list[str]) -> pd.DataFrame:
-    """Keys of the named items of the client; any unknown one (or client) is a NotFoundError naming them."""
-    keys = reads.item_keys(conn, client_id, ids)
-    if len(keys) != len(ids):
-        _client(conn, client_id)
-        missing = sorted(set(ids) - set(keys["external_id"]))
-        raise NotFoundError(f"unknown item(s) for this client: {listed(np.array(missing, dtype=object))}")
-    return keys
-
-
 def _fingerprint(keys: pd.DataFrame) -> str:
     text = "\n".join(f"{e}\t{v}" for e, v in zip(keys["external_id"], keys["sales_version"]))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _history_frame(conn: Connection, client_id: int, keys: pd.DataFrame, start: date | None) -> pd.DataFrame:
-    """Sales (and covariates) of the keyed items in external-id order, gaps filled with zero."""
-    item_pk, day, quantity = reads.load_sales(conn, client_id, keys["pk"].to_numpy(), start)
-    if start is not None:
-        item_pk, day, quantity = _pad_to_start(conn, client_id, keys, start, item_pk, day, quantity)
-    covariates = reads.load_covariates(conn, client_id, keys["pk"].to_numpy(), start)
-    if not len(item_pk):
-        return pd.DataFrame(
-            {
-                "item_id": pd.Series(dtype=object),
-                "date": pd.Series(dtype="datetime64[ns]"),
-                "quantity": pd.Series(dtype=float),
-            }
-        )
-    # rows arrive ordered by (pk, day); reorder blocks by external id (keys are sorted that way)
-    rank = reads.key_rank(keys, item_pk)
-    order = np.argsort(rank, kind="stable")
-    rank, day, quantity = rank[order], day[order], quantity[order]
-    data: dict[str, np.ndarray] = {
-        "item_id": keys["external_id"].to_numpy(dtype=object)[rank],
-        "date": day_numbers_to_dates(day),
-        "quantity": quantity,
-    }
-    if len(covariates):
-        row_key = (rank << 32) + day
-        cov_rank = reads.key_rank(keys, covariates["pk"].to_numpy(dtype=np.int64))
-        cov_key = (cov_rank << 32) + covariates["day"].to_numpy(dtype=np.int64)
-        pos = np.minimum(np.searchsorted(row_key, cov_key), len(row_key) - 1)
-        matched = row_key[pos] == cov_key
-        names = covariates["name"].to_numpy(dtype=object)
-        values = covariates["value"].to_numpy(dtype=np.float64)
-        for name in sorted(set(names)):
-            column = np.zeros(len(row_key))
-            sel = matched & (names == name)
-            column[pos[sel]] = values[sel]
-            data[name] = column
-    return prepare_history(pd.DataFrame(data), min_days=0).frame
-
-
-def _pad_to_start(
-    conn: Connection,
-    client_id: int,
-    keys: pd.DataFrame,
-    start: date,
-    item_pk: np.ndarray,
-    day: np.ndarray,
-    quantity: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A zero row on ``start`` for items whose range spans it without a row that day, so they start there."""
-    start_day = int(np.datetime64(start, "D").astype(np.int64))
-    later = set(item_pk.tolist()) - set(item_pk[day == start_day].tolist())
-    earlier = reads.started_before(conn, client_id, np.array(sorted(later)), start) if later else set()
-    pad = np.array(sorted(earlier), dtype=np.int64)
-    if not len(pad):
-        return item_pk, day, quantity
-    item_pk = np.concatenate([item_pk, pad])
-    day = np.concatenate([day, np.full(len(pad), start_day)])
-    quantity = np.concatenate([quantity, np.zeros(len(pad))])
-    order = np.lexsort((day, item_pk))
-    return item_pk[order], day[order], quantity[order]
-
-
-def _text(value: object, label: str, required: bool = False, limit: int = MAX_TEXT_LENGTH) -> str:
+def _text(value: object, label: str, required: bool = False, limit: int = TEXT_LENGTH) -> str:
     text = "" if value is None else str(value).strip()
     if required and not text:
         raise ForecastingError(f"{label} must not be empty")
@@ -460,63 +346,13 @@ def _text(value: object, label: str, required: bool = False, limit: int = MAX_TE
 
 
 def _check_length(label: str, values: np.ndarray, limit: int) -> None:
-    lengths = pd.Series(values, dtype=object).astype(str).str.len().to_numpy()
-    long = lengths > limit
+    long = too_long(values, limit)
     if long.any():
         raise InvalidInputError(f"{label} longer than {limit} characters: {listed(np.asarray(values)[long])}")
 
 
-def _check_names(frame: pd.DataFrame) -> None:
-    _check_length("item_id", pd.unique(frame["item_id"]), MAX_ID_LENGTH)
-    covariates = [c for c in frame.columns if c not in imports.SALES_COLUMNS]
-    _check_length("covariate column name", np.array(covariates, dtype=object), MAX_COVARIATE_NAME)
-
-
-_DAYS = ("a whole number of days from 0 to 365", lambda v: float(v).is_integer() and 0 <= v <= MAX_HORIZON)
-_ITEM_RULES = {
-    "lead_time_days": _DAYS,
-    "review_period_days": _DAYS,
-    "service_level": ("a number strictly between 0 and 1", lambda v: 0 < v < 1),
-    "moq": ("a number >= 0", lambda v: v >= 0),
-    "pack_size": ("a number > 0", lambda v: v > 0),
-    "unit_cost": ("empty or a number >= 0", lambda v: v >= 0),
-}
-
-
-def _item_params(params: dict[str, object]) -> tuple[dict[str, object], list[str]]:
-    """Column values for one item's changes, and what is wrong with them (one entry per bad field)."""
-    allowed = ["name", "category", *_ITEM_RULES]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        return {}, [f"unknown item parameter(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"]
-    if not params:
-        return {}, [f"nothing to update; give one of {', '.join(allowed)}"]
-    out: dict[str, object] = {}
-    problems: list[str] = []
-    for key, value in params.items():
-        if key in ("name", "category"):
-            try:
-                out[key] = _text(value, key)
-            except ForecastingError as exc:
-                problems.append(str(exc))
-            continue
-        if key == "unit_cost" and value is None:
-            out[key] = None
-            continue
-        what, rule = _ITEM_RULES[key]
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            number = math.nan
-        if isinstance(value, bool) or not math.isfinite(number) or not rule(number):
-            problems.append(f"{key} must be {what}, got {value!r}")
-            continue
-        out[key] = int(number) if key.endswith("_days") else number
-    return out, problems
-
-
-def _horizon_problems(
-    conn: Connection,
+def _cycle_problems(
+    conn,
     client_id: int,
     pk_of: dict[str, int],
     values: dict[str, dict[str, object]],
@@ -526,77 +362,12 @@ def _horizon_problems(
     checked = [i for i in values if not problems[i] and {"lead_time_days", "review_period_days"} & set(values[i])]
     if not checked:
         return {}
-    query = select(_items.c.id, _items.c.lead_time_days, _items.c.review_period_days).where(
-        _items.c.client_id == client_id
-    )
-    stored = {}
-    for chunk in bulk.chunks([pk_of[i] for i in checked]):
-        stored.update({row.id: row for row in conn.execute(query.where(_items.c.id.in_(chunk)))})
+    stored = items.cycles(conn, client_id, [pk_of[i] for i in checked])
     out = {}
     for item_id in checked:
-        current = stored[pk_of[item_id]]
-        lead = values[item_id].get("lead_time_days", current.lead_time_days) or 0
-        review = values[item_id].get("review_period_days", current.review_period_days)
-        if lead + review > MAX_HORIZON:
-            total = lead + review
-            out[item_id] = f"lead_time_days + review_period_days must be at most {MAX_HORIZON} days, got {total}"
-    return out
-
-
-def _write_item_values(
-    conn: Connection, client_id: int, pk_of: dict[str, int], values: dict[str, dict[str, object]]
-) -> None:
-    """One executemany per set of changed columns (items changing the same fields share a statement)."""
-    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
-    for item_id, row in values.items():
-        groups.setdefault(tuple(sorted(row)), []).append(
-            {"item_pk": pk_of[item_id], **{f"new_{c}": v for c, v in row.items()}}
-        )
-    for columns, rows in groups.items():
-        statement = (
-            update(_items)
-            .where(_items.c.id == bindparam("item_pk"), _items.c.client_id == client_id)
-            .values({c: bindparam(f"new_{c}") for c in columns})
-        )
-        conn.execute(statement, rows)
-
-
-def validate_sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A sales frame given directly (not read from CSV), checked like the CSV reader checks files.
-
-    Row numbers in errors count like file lines (the first data row is 2).
-    """
-    missing = [c for c in imports.SALES_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InvalidInputError(f"sales data is missing required column(s) {', '.join(missing)}")
-    if frame.empty:
-        raise InvalidInputError("sales data has no rows")
-    rows = np.arange(len(frame)) + 2
-    problems: list[RowProblem] = []
-
-    def flag(mask: np.ndarray, problem: str) -> None:
-        problems.extend(RowProblem(int(r), problem) for r in rows[mask][: InvalidInputError.MAX_LISTED])
-
-    ids = frame["item_id"].astype("string").str.strip()
-    flag(ids.isna().to_numpy() | (ids == "").fillna(True).to_numpy(), "empty item_id")
-    dates = pd.to_datetime(frame["date"], errors="coerce", format="mixed")
-    bad_date = dates.isna().to_numpy() | (dates != dates.dt.normalize()).fillna(False).to_numpy()
-    flag(bad_date, "unparsable date (expected YYYY-MM-DD)")
-    quantity = pd.to_numeric(frame["quantity"], errors="coerce").to_numpy(dtype=np.float64)
-    flag(~np.isfinite(quantity) | (quantity < 0), "quantity must be a finite number >= 0")
-    out = pd.DataFrame(
-        {"item_id": ids.to_numpy(dtype=object), "date": dates.to_numpy(dtype="datetime64[ns]"), "quantity": quantity}
-    )
-    for column in frame.columns:
-        if column in imports.SALES_COLUMNS:
-            continue
-        raw = frame[column]
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        flag(np.isnan(values) & raw.notna().to_numpy() | np.isinf(values), f"non-numeric {column}")
-        out[str(column)] = values
-    if not problems:
-        flag(out.duplicated(["item_id", "date"], keep=False).to_numpy(), "repeated (item_id, date) pair")
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        raise InvalidInputError("sales data rejected, nothing imported", problems)
+        lead, review = stored[pk_of[item_id]]
+        lead = values[item_id].get("lead_time_days", lead) or 0
+        review = values[item_id].get("review_period_days", review)
+        if cycle_too_long(np.array([lead]), np.array([review]))[0]:
+            out[item_id] = f"{CYCLE_PROBLEM}, got {lead + review}"
     return out

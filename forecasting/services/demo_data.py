@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.errors import ForecastingError, NotFoundError
+from forecasting.services.container import Services
 from forecasting.services.data_access import DataAccess
-from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
-from forecasting.storage.database import PROJECT_ROOT, Database
+from forecasting.storage.database import PROJECT_ROOT
 
 DEMO_FOLDER = PROJECT_ROOT / "data" / "demo"
 #: the last sales day of the demo data (and the day its stock positions are as of)
@@ -170,15 +170,12 @@ def write_files(folder: Path = DEMO_FOLDER, end: date = DEMO_END) -> dict[str, t
     return out
 
 
-def load_demo(
-    database: Database, folder: Path = DEMO_FOLDER, bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
-) -> list[str]:
+def load_demo(services: Services, folder: Path = DEMO_FOLDER) -> list[str]:
     """Create the demo clients, their data and users where missing; returns what was done (one line each).
 
     Idempotent: a client that already has items is left as it is, existing users are kept.
     """
-    data = DataAccess(database)
-    users = UserService(database, bcrypt_rounds)
+    data, users = services.data, services.users
     report = []
     for client in DEMO_CLIENTS:
         sales_path, inventory_path = _paths(folder, client)

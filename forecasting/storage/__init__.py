@@ -6,8 +6,13 @@ schema first).
 """
 from __future__ import annotations
 
-from forecasting.storage import api_keys  # noqa: F401  (registers its table in the models' metadata)
-from forecasting.storage.database import Database, DatabaseUnavailableError, default_database_url, safe_url
+from forecasting.storage.database import (
+    Database,
+    DatabaseUnavailableError,
+    StorageError,
+    default_database_url,
+    safe_url,
+)
 from forecasting.storage.migrate import upgrade
 
 
@@ -19,4 +24,6 @@ def open_database(url: str | None = None, migrate: bool = True) -> Database:
     return database
 
 
-__all__ = ["Database", "DatabaseUnavailableError", "default_database_url", "open_database", "safe_url", "upgrade"]
+__all__ = [
+    "Database", "DatabaseUnavailableError", "StorageError", "default_database_url", "open_database", "safe_url", "upgrade",
+]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from forecasting.core.errors import ForecastingError
 
@@ -29,6 +29,10 @@ SUPPORTED = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_S = 60
 PG_CONNECT_TIMEOUT_S = 10
 MIN_SQLITE = (3, 35)
+
+
+#: any failure of the database layer (callers above storage catch this, never SQLAlchemy's own names)
+StorageError = SQLAlchemyError
 
 
 class DatabaseUnavailableError(ForecastingError):

@@ -23,14 +23,13 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from forecasting.applications.inventory.inventory_input import Inventory
-from forecasting.core.errors import NotFoundError
 from forecasting.core.history import to_day_numbers
+from forecasting.core.sales import SALES_COLUMNS
 from forecasting.storage import bulk
-from forecasting.storage.models import Client, InventoryPosition, Item, SaleCovariate
+from forecasting.storage.clients import bump_data_version
+from forecasting.storage.models import InventoryPosition, Item, SaleCovariate
 
-SALES_COLUMNS = ("item_id", "date", "quantity")
 _items = Item.__table__
-_clients = Client.__table__
 _positions = InventoryPosition.__table__
 _covariates = SaleCovariate.__table__
 
@@ -52,19 +51,6 @@ class ImportResult:
             f"{self.kind}: {self.rows:,} rows ({self.inserted:,} inserted, {self.updated:,} updated) "
             f"for {self.items:,} items ({self.items_created:,} new)"
         )
-
-
-def bump_data_version(conn: Connection, client_id: int) -> int:
-    """Increment and return the client's data version (locks the client row until commit)."""
-    row = conn.execute(
-        update(_clients)
-        .where(_clients.c.id == client_id)
-        .values(data_version=_clients.c.data_version + 1)
-        .returning(_clients.c.data_version)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"client {client_id} does not exist")
-    return int(row[0])
 
 
 def ensure_items(conn: Connection, client_id: int, external_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
+
 ROLES = ("planner", "admin")
 RUN_KINDS = ("forecast", "backtest", "reorder")
 RUN_STATUSES = ("running", "succeeded", "failed")
@@ -79,7 +81,7 @@ class Client(Base):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH), unique=True)
     #: bumped by every write of the client's data (imports, item edits): a cache key for the app
     data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
@@ -118,9 +120,9 @@ class Item(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     #: the item id of the client's files (``item_id`` in every CSV)
-    external_id: Mapped[str] = mapped_column(String(200))
-    name: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    category: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    external_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH), default="", server_default="")
+    category: Mapped[str] = mapped_column(String(TEXT_LENGTH), default="", server_default="")
     unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     review_period_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
@@ -159,7 +161,7 @@ class SaleCovariate(Base):
 
     item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     date: Mapped[date] = mapped_column(Date, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(COVARIATE_NAME_LENGTH), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 
 
@@ -225,3 +227,25 @@ class ForecastResult(Base):
     #: the quantile values in the run's level order, as little-endian float64 bytes (exact, and
     #: decoded for a whole run with one ``np.frombuffer``: text made cached reads 3x slower)
     quantiles: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+#: longest label of an API key
+API_KEY_LABEL_LENGTH = 100
+
+
+class ApiKey(Base):
+    """A service key of a client for the REST API, stored as a SHA-256 digest (never in clear)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(API_KEY_LABEL_LENGTH), default="", server_default="")
+    #: the key's first characters, so that an admin can tell keys apart
+    prefix: Mapped[str] = mapped_column(String(16))
+    #: hex SHA-256 of the whole key
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Date, and_, bindparam, func, select, text
 
+from forecasting.core.history import day_numbers_to_dates, prepare_history
 from forecasting.storage import bulk
 from forecasting.storage.models import InventoryPosition, Item, Sale
 
@@ -275,3 +276,65 @@ def categories(conn: Connection, client_id: int) -> list[str]:
         .order_by(_items.c.category)
     ).scalars()
     return list(rows)
+
+
+def history_frame(conn: Connection, client_id: int, keys: pd.DataFrame, start: date | None) -> pd.DataFrame:
+    """Sales (and covariates) of the keyed items in external-id order, gaps filled with zero."""
+    item_pk, day, quantity = load_sales(conn, client_id, keys["pk"].to_numpy(), start)
+    if start is not None:
+        item_pk, day, quantity = _pad_to_start(conn, client_id, keys, start, item_pk, day, quantity)
+    covariates = load_covariates(conn, client_id, keys["pk"].to_numpy(), start)
+    if not len(item_pk):
+        return pd.DataFrame(
+            {
+                "item_id": pd.Series(dtype=object),
+                "date": pd.Series(dtype="datetime64[ns]"),
+                "quantity": pd.Series(dtype=float),
+            }
+        )
+    # rows arrive ordered by (pk, day); reorder blocks by external id (keys are sorted that way)
+    rank = key_rank(keys, item_pk)
+    order = np.argsort(rank, kind="stable")
+    rank, day, quantity = rank[order], day[order], quantity[order]
+    data: dict[str, np.ndarray] = {
+        "item_id": keys["external_id"].to_numpy(dtype=object)[rank],
+        "date": day_numbers_to_dates(day),
+        "quantity": quantity,
+    }
+    if len(covariates):
+        row_key = (rank << 32) + day
+        cov_rank = key_rank(keys, covariates["pk"].to_numpy(dtype=np.int64))
+        cov_key = (cov_rank << 32) + covariates["day"].to_numpy(dtype=np.int64)
+        pos = np.minimum(np.searchsorted(row_key, cov_key), len(row_key) - 1)
+        matched = row_key[pos] == cov_key
+        names = covariates["name"].to_numpy(dtype=object)
+        values = covariates["value"].to_numpy(dtype=np.float64)
+        for name in sorted(set(names)):
+            column = np.zeros(len(row_key))
+            sel = matched & (names == name)
+            column[pos[sel]] = values[sel]
+            data[name] = column
+    return prepare_history(pd.DataFrame(data), min_days=0).frame
+
+
+def _pad_to_start(
+    conn: Connection,
+    client_id: int,
+    keys: pd.DataFrame,
+    start: date,
+    item_pk: np.ndarray,
+    day: np.ndarray,
+    quantity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A zero row on ``start`` for items whose range spans it without a row that day, so they start there."""
+    start_day = int(np.datetime64(start, "D").astype(np.int64))
+    later = set(item_pk.tolist()) - set(item_pk[day == start_day].tolist())
+    earlier = started_before(conn, client_id, np.array(sorted(later)), start) if later else set()
+    pad = np.array(sorted(earlier), dtype=np.int64)
+    if not len(pad):
+        return item_pk, day, quantity
+    item_pk = np.concatenate([item_pk, pad])
+    day = np.concatenate([day, np.full(len(pad), start_day)])
+    quantity = np.concatenate([quantity, np.zeros(len(pad))])
+    order = np.lexsort((day, item_pk))
+    return item_pk[order], day[order], quantity[order]

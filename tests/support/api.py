@@ -20,7 +20,7 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.users import UserService
 from forecasting.storage import Database, open_database
-from forecasting.storage.api_keys import ApiKeyService
+from forecasting.services.api_keys import ApiKeyService
 from tests.support.db import BACKENDS, inventory_frame, new_url, sales_frame
 
 PASSWORD = "correct-horse-1"

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from forecasting.services.container import build_services
 from forecasting.services.demo_data import DEMO_USERS, load_demo
 from forecasting.storage import open_database
 
@@ -29,7 +30,7 @@ def template() -> Path:
         folder = Path(tempfile.mkdtemp(prefix="app-demo-db-"))
         path = folder / "demo.db"
         database = open_database(f"sqlite:///{path}")
-        load_demo(database, folder=folder / "files", bcrypt_rounds=TEST_BCRYPT_ROUNDS)
+        load_demo(build_services(database, TEST_BCRYPT_ROUNDS), folder=folder / "files")
         with database.write() as conn:  # fold the WAL into the file so a plain copy is complete
             conn.exec_driver_sql("SELECT 1")
         with database.engine.connect() as conn:

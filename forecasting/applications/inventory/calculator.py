@@ -1,4 +1,4 @@
-"""Reorder recommendations: the periodic-review, order-up-to policy of DESIGN.md 4.
+"""Reorder recommendations: the periodic-review, order-up-to policy of docs/inventory-policy.md.
 
 For an item with lead time L, review period R and cycle service level a, all
 from the model's joint sample paths of daily demand (never from summed daily
@@ -22,13 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.inventory_input import (
-    Inventory,
-    item_ids,
-    lead_and_review,
-    listed,
-    validate_inventory,
-)
+from forecasting.applications.inventory.inventory_input import Inventory, lead_and_review, validate_inventory
 from forecasting.applications.inventory.policy import (
     days_of_cover,
     order_quantity,
@@ -36,9 +30,9 @@ from forecasting.applications.inventory.policy import (
     row_quantile,
     window_totals,
 )
-from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
 from forecasting.core.history import PreparedHistory
-from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, SamplePaths
+from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
 
 REORDER_COLUMNS = [
     "item_id", "name", "category", "model", "service_level", "lead_time_days", "review_period_days", "on_hand",
@@ -58,16 +52,8 @@ class InventoryCalculator:
     @staticmethod
     def required_horizon(inventory: pd.DataFrame) -> int:
         """Days of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + R)."""
-        ids = item_ids(inventory)
-        lead, review = lead_and_review(inventory, ids)
-        span = lead + review
-        too_long = span > MAX_HORIZON
-        if too_long.any():
-            raise InvalidInputError(
-                f"lead_time_days + review_period_days must be at most {MAX_HORIZON} days (the longest forecast); "
-                f"too long for item(s) {listed(ids[too_long])}"
-            )
-        return max(MIN_COVER_HORIZON, int(span.max()))
+        lead, review = lead_and_review(inventory)
+        return max(MIN_COVER_HORIZON, int((lead + review).max()))
 
     @staticmethod
     def from_paths(

@@ -1,26 +1,24 @@
-"""Checking an inventory frame (DESIGN.md 1) before the policy runs on it.
+"""Checking an inventory frame (docs/data-formats.md) before the policy runs on it.
 
-The CSV reader already validates files row by row; this check guards every
-other caller (the app, the API, tests) and names the offending items. Optional
-columns that are absent take the DESIGN.md defaults.
+The CSV reader validates files row by row; this check guards every other
+caller (the app, the API, tests) and names the offending items. Both apply the
+same rules (:mod:`forecasting.applications.inventory.parameters`); optional
+columns that are absent take their defaults.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from forecasting.core.errors import InvalidInputError
-
-INVENTORY_REQUIRED = ("item_id", "on_hand", "on_order", "lead_time_days")
-DEFAULT_REVIEW_PERIOD_DAYS = 7
-DEFAULT_SERVICE_LEVEL = 0.95
-DEFAULT_MOQ = 0.0
-DEFAULT_PACK_SIZE = 1.0
-#: how many offending items an error message lists
-LISTED_ITEMS = 10
+from forecasting.applications.inventory.parameters import (
+    CYCLE_PROBLEM,
+    REQUIRED,
+    RULES,
+    cycle_too_long,
+)
+from forecasting.core.errors import InvalidInputError, listed
 
 
 @dataclass(frozen=True)
@@ -65,38 +63,35 @@ def validate_inventory(inventory: pd.DataFrame, service_level: float | None = No
     if service_level is not None:
         level = np.full(len(ids), validate_service_level(service_level))
     else:
-        level = _number(
-            inventory, "service_level", ids, DEFAULT_SERVICE_LEVEL, lambda v: (v > 0) & (v < 1),
-            "a number strictly between 0 and 1",
-        )
+        level = _checked(inventory, "service_level", ids)
     return Inventory(
         item_ids=ids,
         name=_text(inventory, "name"),
         category=_text(inventory, "category"),
-        on_hand=_number(inventory, "on_hand", ids, None, np.isfinite, "a finite number"),
-        on_order=_number(inventory, "on_order", ids, None, lambda v: v >= 0, "a number >= 0"),
+        on_hand=_checked(inventory, "on_hand", ids),
+        on_order=_checked(inventory, "on_order", ids),
         lead_time_days=lead,
         review_period_days=review,
         service_level=level,
-        moq=_number(inventory, "moq", ids, DEFAULT_MOQ, lambda v: v >= 0, "a number >= 0"),
-        pack_size=_number(inventory, "pack_size", ids, DEFAULT_PACK_SIZE, lambda v: v > 0, "a number > 0"),
-        unit_cost=_unit_cost(inventory, ids),
+        moq=_checked(inventory, "moq", ids),
+        pack_size=_checked(inventory, "pack_size", ids),
+        unit_cost=_checked(inventory, "unit_cost", ids),
     )
 
 
 def item_ids(inventory: pd.DataFrame) -> np.ndarray:
     """The item ids as strings; missing required columns, no rows, empty or repeated ids are errors."""
-    missing = [c for c in INVENTORY_REQUIRED if c not in inventory.columns]
+    missing = [c for c in REQUIRED if c not in inventory.columns]
     if missing:
         raise InvalidInputError(
-            f"inventory is missing required column(s) {', '.join(missing)} (expected {','.join(INVENTORY_REQUIRED)})"
+            f"inventory is missing required column(s) {', '.join(missing)} (expected {','.join(REQUIRED)})"
         )
     if inventory.empty:
         raise InvalidInputError("inventory has no rows")
     raw = inventory["item_id"]
     empty = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
     if empty.any():
-        rows = (np.flatnonzero(empty)[:LISTED_ITEMS] + 1).tolist()
+        rows = (np.flatnonzero(empty)[:10] + 1).tolist()
         raise InvalidInputError(f"inventory has an empty item_id (inventory rows {rows})")
     ids = raw.astype(str).to_numpy(dtype=object)
     repeated = pd.Series(ids).duplicated().to_numpy()
@@ -106,66 +101,32 @@ def item_ids(inventory: pd.DataFrame) -> np.ndarray:
 
 
 def lead_and_review(inventory: pd.DataFrame, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """lead_time_days and review_period_days as int64 (whole numbers >= 0)."""
+    """lead_time_days and review_period_days as int64, whole days that fit in the longest forecast together."""
     ids = item_ids(inventory) if ids is None else ids
-    out = []
-    for column, default in (("lead_time_days", None), ("review_period_days", DEFAULT_REVIEW_PERIOD_DAYS)):
-        days = _number(
-            inventory, column, ids, default, lambda v: (v >= 0) & (v == np.round(v)), "a whole number of days >= 0"
-        )
-        out.append(days.astype(np.int64))
-    return out[0], out[1]
+    lead = _checked(inventory, "lead_time_days", ids).astype(np.int64)
+    review = _checked(inventory, "review_period_days", ids).astype(np.int64)
+    too_long = cycle_too_long(lead, review)
+    if too_long.any():
+        raise InvalidInputError(f"inventory {CYCLE_PROBLEM}; bad for item(s) {listed(ids[too_long])}")
+    return lead, review
 
 
-def _number(
-    inventory: pd.DataFrame,
-    column: str,
-    ids: np.ndarray,
-    default: float | None,
-    rule: Callable[[np.ndarray], np.ndarray],
-    what: str,
-) -> np.ndarray:
-    """A numeric column (``default`` when the column is absent) whose every value passes ``rule``."""
+def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarray:
+    """A column's numbers (its rule's default when the column is absent), every one passing its rule."""
+    rule = RULES[column]
     if column not in inventory.columns:
-        return np.full(len(ids), default, dtype=np.float64)
-    values = _numeric(inventory[column])
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(values) & rule(values))
-    if bad.any():
-        raise InvalidInputError(f"inventory {column} must be {what}; bad for item(s) {listed(ids[bad])}")
-    return values
-
-
-def _unit_cost(inventory: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
-    """unit_cost: empty (NaN) means no cost known; a given value must be a finite number >= 0."""
-    if "unit_cost" not in inventory.columns:
-        return np.full(len(ids), np.nan)
-    raw = inventory["unit_cost"]
-    values = _numeric(raw)
+        return np.full(len(ids), rule.default, dtype=np.float64)
+    raw = inventory[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64) if raw.dtype != bool \
+        else np.full(len(raw), np.nan)
     given = raw.notna().to_numpy() & ~(raw.astype(str).str.strip() == "").to_numpy()
-    with np.errstate(invalid="ignore"):
-        bad = given & ~(np.isfinite(values) & (values >= 0))
+    bad = rule.bad(values) | (given & np.isnan(values))  # text that is no number is bad even where empty is fine
     if bad.any():
-        raise InvalidInputError(
-            f"inventory unit_cost must be empty or a number >= 0; bad for item(s) {listed(ids[bad])}"
-        )
-    return np.where(given, values, np.nan)
-
-
-def _numeric(column: pd.Series) -> np.ndarray:
-    if column.dtype == bool:
-        return np.full(len(column), np.nan)
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+        raise InvalidInputError(f"inventory {rule.problem()}; bad for item(s) {listed(ids[bad])}")
+    return values
 
 
 def _text(inventory: pd.DataFrame, column: str) -> np.ndarray:
     if column not in inventory.columns:
         return np.full(len(inventory), "", dtype=object)
     return inventory[column].fillna("").astype(str).to_numpy(dtype=object)
-
-
-def listed(ids: np.ndarray) -> str:
-    """'A, B, C (and 4 more)' for error messages."""
-    shown = ", ".join(map(str, ids[:LISTED_ITEMS]))
-    more = len(ids) - LISTED_ITEMS
-    return shown + (f" (and {more} more)" if more > 0 else "")

@@ -1,0 +1,99 @@
+"""Turning the cells of an input table into ids, dates and numbers, with row-numbered problems.
+
+The same parsing serves every entry point: the CSV readers (text cells, one
+chunk at a time), frames given directly to the services, and the app's
+uploads. A cell that cannot be read adds one :class:`RowProblem` (row =
+file line number, the header being row 1) and becomes NaN / NaT / "" in the
+parsed column; what a valid value must be (>= 0, a whole number...) is a rule
+of the format, checked by the caller with :func:`flag`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecasting.core.errors import InvalidInputError, RowProblem
+
+#: longest item id, name, category or client name, and covariate column name (characters; the database's limits)
+ID_LENGTH = 200
+TEXT_LENGTH = 200
+COVARIATE_NAME_LENGTH = 100
+#: the one date format of the files (docs/data-formats.md)
+ISO_DATE = "%Y-%m-%d"
+UNPARSABLE_DATE = "unparsable date (expected YYYY-MM-DD)"
+
+
+def flag(problems: list[RowProblem], rows: np.ndarray, mask: np.ndarray, problem: str) -> None:
+    """Add ``problem`` for the rows where ``mask`` holds (at most the first 20 of them)."""
+    problems.extend(RowProblem(int(r), problem) for r in rows[np.asarray(mask, dtype=bool)][: InvalidInputError.MAX_LISTED])
+
+
+def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
+    """Ids as stripped text (object array); an empty or missing id is a problem."""
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
+        ids = values.str.strip()
+    else:
+        ids = values.astype("string").str.strip().fillna("")
+    flag(problems, rows, (ids == "").to_numpy(dtype=bool), "empty item_id")
+    return ids.to_numpy(dtype=object)
+
+
+def parse_dates(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
+    """Calendar days (datetime64[ns]); text must be YYYY-MM-DD, a timestamp must have no time of day."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dates = pd.to_datetime(values)
+    elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime"):
+        dates = pd.to_datetime(values, errors="coerce")
+    else:
+        # leading blanks are skipped by the CSV reader; a trailing blank makes the date unparsable
+        dates = pd.to_datetime(values.astype("string"), format=ISO_DATE, errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    bad = dates.isna().to_numpy() | (dates != dates.dt.normalize()).fillna(False).to_numpy(dtype=bool)
+    flag(problems, rows, bad, UNPARSABLE_DATE)
+    return dates.to_numpy(dtype="datetime64[ns]")
+
+
+def parse_number(
+    values: pd.Series,
+    rows: np.ndarray,
+    label: str,
+    problems: list[RowProblem],
+    default: float | None = None,
+) -> np.ndarray:
+    """Numbers (float64) from text or numeric cells.
+
+    An empty cell takes ``default`` when one is given, else it is a problem
+    (``missing``); text that is not a number and an infinite value are problems too.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        parsed = np.full(len(values), np.nan)
+        empty = np.zeros(len(values), dtype=bool)
+    elif pd.api.types.is_numeric_dtype(values):
+        parsed = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        empty = np.isnan(parsed)
+    else:
+        try:  # every cell a number: numpy parses like float(), ~7x faster than to_numeric
+            parsed = values.to_numpy(dtype=object).astype(np.float64)
+            empty = np.isnan(parsed) & values.isna().to_numpy()
+        except (ValueError, TypeError):
+            text = values.astype("string").str.strip()
+            empty = (text.isna() | (text == "")).to_numpy(dtype=bool)
+            parsed = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(dtype=np.float64)
+    if default is not None:
+        parsed = np.where(empty, default, parsed)
+    else:
+        flag(problems, rows, empty, f"missing {label}")
+    flag(problems, rows, ~empty & np.isnan(parsed), f"non-numeric {label}")
+    flag(problems, rows, np.isinf(parsed), f"{label} must be a finite number")
+    return parsed
+
+
+def too_long(values: np.ndarray | pd.Series, limit: int) -> np.ndarray:
+    """Mask of the text values longer than ``limit`` characters."""
+    return pd.Series(values, dtype=object).astype(str).str.len().to_numpy() > limit
+
+
+def line_numbers(n: int, first: int = 2) -> np.ndarray:
+    """File line numbers of ``n`` data rows that start at line ``first`` (the header is line 1)."""
+    return np.arange(first, first + n)

@@ -1,0 +1,33 @@
+"""The one place the services are built: the app, the API and the CLI all call :func:`build_services`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forecasting.services.api_keys import ApiKeyService
+from forecasting.services.data_access import DataAccess
+from forecasting.services.forecast_service import ForecastService
+from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
+from forecasting.storage import Database, open_database
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every service over one database (one engine and connection pool per process)."""
+
+    database: Database
+    data: DataAccess
+    forecasts: ForecastService
+    users: UserService
+    api_keys: ApiKeyService
+
+
+def build_services(
+    database: Database | str | None = None, bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
+) -> Services:
+    """The services over ``database``: a Database, a URL, or None for ``$DATABASE_URL`` / data/app.db.
+
+    A URL (or None) is opened and migrated to the newest schema first.
+    """
+    db = database if isinstance(database, Database) else open_database(database)
+    data = DataAccess(db)
+    return Services(db, data, ForecastService(data), UserService(db, bcrypt_rounds), ApiKeyService(db))

@@ -1,0 +1,62 @@
+"""Clients (tenants): creating them, finding them, and the data version every write of theirs bumps."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from forecasting.core.errors import ForecastingError, NotFoundError
+from forecasting.storage.ids import whole_id
+from forecasting.storage.models import Client
+
+_clients = Client.__table__
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    client_id: int
+    name: str
+    data_version: int
+
+
+def create(conn: Connection, name: str) -> ClientInfo:
+    """A new client; names are unique (a taken name is a ForecastingError)."""
+    try:
+        with conn.begin_nested():
+            client_id = conn.execute(insert(_clients).values(name=name).returning(_clients.c.id)).scalar_one()
+    except IntegrityError:
+        raise ForecastingError(f"a client named {name!r} already exists") from None
+    return ClientInfo(int(client_id), name, 0)
+
+
+def get(conn: Connection, client_id: int) -> ClientInfo:
+    """The client, or NotFoundError (also for ids that are not whole numbers)."""
+    row = conn.execute(select(_clients).where(_clients.c.id == whole_id(client_id, "client id"))).mappings().first()
+    if row is None:
+        raise NotFoundError(f"client {client_id} not found")
+    return _info(row)
+
+
+def by_name(conn: Connection, name: str) -> ClientInfo:
+    row = conn.execute(select(_clients).where(_clients.c.name == str(name).strip())).mappings().first()
+    if row is None:
+        raise NotFoundError(f"client {name!r} not found")
+    return _info(row)
+
+
+def bump_data_version(conn: Connection, client_id: int) -> int:
+    """Increment and return the client's data version (locks the client row until commit)."""
+    row = conn.execute(
+        update(_clients)
+        .where(_clients.c.id == client_id)
+        .values(data_version=_clients.c.data_version + 1)
+        .returning(_clients.c.data_version)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"client {client_id} does not exist")
+    return int(row[0])
+
+
+def _info(row) -> ClientInfo:
+    return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]))

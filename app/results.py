@@ -8,7 +8,7 @@ import pandas as pd
 
 from forecasting.core.models.base import quantile_column
 from forecasting.io.csv_export import to_csv_bytes
-from forecasting.services.forecast_service import BacktestResponse, ForecastResponse
+from forecasting.services.forecast_service import BacktestOutcome, ForecastOutcome
 
 FORECAST_COLUMNS = ["item_id", "date", "model", "forecast"]
 
@@ -21,7 +21,7 @@ def _when(moment: datetime) -> str:
 class Forecast:
     """A forecast of the service (from its database cache or computed)."""
 
-    response: ForecastResponse
+    response: ForecastOutcome
 
     @property
     def item_ids(self) -> list[str]:
@@ -52,7 +52,7 @@ class Forecast:
 class Backtest:
     """Forecasts of each item's last H days made without seeing them, with the actuals and metrics."""
 
-    response: BacktestResponse
+    response: BacktestOutcome
     #: the central bands asked for, in percent (the widest one judges coverage)
     bands: list[int]
 

@@ -16,12 +16,6 @@ from forecasting.core.models.base import Availability
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.container import Services, build_services
 
-MODEL_LABELS = {"ma7": "MA7", "seasonal-naive": "Seasonal naive", "chronos-2": "Chronos-2"}
-MODEL_HELP = (
-    "MA7: the mean of the last 7 days, flat. Seasonal naive: the last week repeated. "
-    "Chronos-2: Amazon's time-series foundation model (zero-shot). Bands of MA7 and seasonal naive come from "
-    "each item's own past forecast errors."
-)
 #: how long a model's availability is trusted (weights may be installed while the app runs)
 AVAILABILITY_TTL_S = 60
 
@@ -56,6 +50,13 @@ def prepare_models(names: list[str]) -> None:
 def model_availability() -> dict[str, Availability]:
     """Whether each model can run here (cheap; no weights are loaded)."""
     return {name: ModelFactory.create(name).availability() for name in ModelFactory.names()}
+
+
+def model_help() -> str:
+    """One line per registered model: its label and what it does (the model selects' tooltip)."""
+    return "  \n".join(
+        f"**{label}**: {ModelFactory.create(name).description}" for name, label in ModelFactory.labels().items()
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=200)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from forecasting.services.quality_calculator import OVERALL
+from forecasting.applications.quality import ranking
+from forecasting.applications.quality.calculator import OVERALL
 
 OVERALL_LABEL = "All items"
 
@@ -33,8 +33,6 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "coverage": ("Coverage", "Share of actuals inside the outermost band (ideally close to the band's width).",
                  "percent"),
 }
-#: two scores this close are a tie (both models win)
-TIE_RTOL, TIE_ATOL = 1e-9, 1e-12
 
 REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "item_id": ("Item", "Item id", None),
@@ -80,25 +78,14 @@ def metrics_column_config() -> dict[str, Any]:
     return config
 
 
-def best_models(overall: pd.DataFrame, band_width: float | None) -> pd.Series:
-    """Best model(s) per metric from the ``__overall__`` rows: tied models joined by ', '; '' when none has a value."""
-    frame = overall.set_index("model")[list(METRICS)]
-    scores = _scores(frame, band_width)
-    best = {}
-    for metric in METRICS:
-        column = scores[metric].dropna()
-        tied = column.index[np.isclose(column.to_numpy(), column.min(), rtol=TIE_RTOL, atol=TIE_ATOL)]
-        best[metric] = ", ".join(map(str, tied))
-    return pd.Series(best, name="best")
-
-
 def comparison_table(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
     """Metrics side by side: one row per metric, one column per model, plus the best model's name."""
     overall = metrics[metrics["item_id"] == OVERALL]
     wide = overall.set_index("model")[list(METRICS)].T
     wide.columns = [str(c) for c in wide.columns]
     wide.insert(0, "metric", [METRICS[m][0] for m in wide.index])
-    wide["best"] = best_models(overall, band_width).reindex(wide.index).to_numpy()
+    best = ranking.best_per_metric(metrics, band_width)
+    wide["best"] = [", ".join(best[m]) for m in wide.index]
     return wide.reset_index(drop=True)
 
 
@@ -121,25 +108,9 @@ def highlight_best(table: pd.DataFrame) -> pd.io.formats.style.Styler:
 
 def winner_counts(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
     """Items won per metric and model (ties count for every tied model); rows: metric labels, columns: models."""
-    items = metrics[metrics["item_id"] != OVERALL]
-    models = list(pd.unique(items["model"]))
-    frame = items.set_index(["item_id", "model"])[list(METRICS)]
-    scores = _scores(frame, band_width)
-    best = scores.groupby(level="item_id").transform("min")
-    wins = np.isclose(scores.to_numpy(), best.to_numpy(), rtol=TIE_RTOL, atol=TIE_ATOL) & scores.notna().to_numpy()
-    won = pd.DataFrame(wins.astype(int), index=scores.index, columns=scores.columns)
-    counts = won.groupby(level="model").sum().reindex(models).T
-    counts.columns = [str(c) for c in counts.columns]
+    counts = ranking.wins_per_model(metrics, band_width).reindex(list(METRICS))
     counts.insert(0, "metric", [METRICS[m][0] for m in counts.index])
     return counts.reset_index(drop=True)
-
-
-def _scores(frame: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
-    """Lower is better for every column: bias -> |bias|, coverage -> |coverage - band width|."""
-    scores = frame.astype(float).copy()
-    scores["bias"] = scores["bias"].abs()
-    scores["coverage"] = (scores["coverage"] - band_width).abs() if band_width else np.nan
-    return scores
 
 
 def reorder_view(

@@ -17,9 +17,10 @@ import streamlit as st
 
 from app import config
 from app.charts import band_levels
-from app.services import MODEL_HELP, MODEL_LABELS, model_availability
+from app.services import model_availability, model_help
 from forecasting.core.errors import ForecastingError, InvalidInputError
 from forecasting.core.models.base import MAX_HORIZON
+from forecasting.modes.factory import ModelFactory
 from forecasting.storage import DatabaseUnavailableError
 
 SHARED_ITEMS = "shared_items"
@@ -84,10 +85,10 @@ def model_select(key: str, label: str = "Model") -> tuple[str, str]:
     availability = model_availability()
     name = st.selectbox(
         label,
-        list(MODEL_LABELS),
+        ModelFactory.names(),
         key=f"{key}_model",
-        format_func=lambda n: MODEL_LABELS.get(n, n) + ("" if availability[n].available else " (unavailable)"),
-        help=MODEL_HELP,
+        format_func=lambda n: ModelFactory.label(n) + ("" if availability[n].available else " (unavailable)"),
+        help=model_help(),
     )
     return name, "" if availability[name].available else availability[name].reason
 
@@ -97,13 +98,13 @@ def models_multiselect(key: str, default: Sequence[str] = ("ma7", "seasonal-naiv
     availability = model_availability()
     chosen = st.multiselect(
         "Models (two or more)",
-        list(MODEL_LABELS),
+        ModelFactory.names(),
         default=list(default),
         key=f"{key}_models",
-        format_func=lambda n: MODEL_LABELS.get(n, n) + ("" if availability[n].available else " (unavailable)"),
-        help=MODEL_HELP,
+        format_func=lambda n: ModelFactory.label(n) + ("" if availability[n].available else " (unavailable)"),
+        help=model_help(),
     )
-    problems = [f"{MODEL_LABELS[n]} cannot run here: {availability[n].reason}" for n in chosen
+    problems = [f"{ModelFactory.label(n)} cannot run here: {availability[n].reason}" for n in chosen
                 if not availability[n].available]
     return list(chosen), problems
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from forecasting.modes.factory import ModelFactory  # noqa: E402
-from forecasting.services.quality_calculator import QualityCalculator  # noqa: E402
+from forecasting.applications.quality.calculator import QualityCalculator  # noqa: E402
 
 HORIZON = 28
 LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]

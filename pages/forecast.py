@@ -6,7 +6,6 @@ import streamlit as st
 from app import charts, results, tables, widgets
 from app.auth import require_user
 from app.services import (
-    MODEL_LABELS,
     client_categories,
     client_history,
     client_items,
@@ -14,6 +13,7 @@ from app.services import (
     get_services,
     prepare_models,
 )
+from forecasting.modes.factory import ModelFactory
 
 KEY = "fc"
 OVERVIEW_DAYS = 91
@@ -46,7 +46,7 @@ def render() -> None:
     run = run_col.button("Run forecast", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
                          width="stretch")
     if unavailable:
-        st.warning(f"{MODEL_LABELS[model]} cannot run here: {unavailable}")
+        st.warning(f"{ModelFactory.label(model)} cannot run here: {unavailable}")
 
     if run:
         if not chosen:

@@ -18,7 +18,7 @@ from forecasting.applications.inventory.calculator import REORDER_COLUMNS
 from forecasting.cli import main
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.modes.factory import ModelFactory
-from forecasting.services.quality_calculator import QualityCalculator
+from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.storage import Database
 from tests.support.api import FORMULA_NAME, SECRET, SHORT_ITEM
 
@@ -80,6 +80,25 @@ def test_forecast_has_the_numbers_of_the_service_the_cli_and_a_hand_computed_ma7
     np.testing.assert_allclose(pd.read_csv(db_out)["forecast"], got["forecast"], atol=1e-6)
 
 
+def test_an_empty_quantile_list_gives_point_forecasts_that_are_stored_and_read_back(api):
+    body = {"item_ids": ["A2"], "prediction_length": 5, "model": "seasonal-naive", "quantile_levels": []}
+    first = api.http.post(FORECAST, json=body, headers={"X-API-Key": api.key_a})
+    assert first.status_code == 200, first.text
+    again = api.http.post(FORECAST, json=body, headers={"X-API-Key": api.key_a})
+    stored = api.http.get(f"{FORECAST}/{first.json()['forecast_id']}", headers={"X-API-Key": api.key_a})
+    for response in (first, again, stored):
+        payload = response.json()
+        assert payload["quantile_levels"] == [] and payload["items"][0]["quantiles"] == {}
+        assert payload["items"][0]["forecast"] == first.json()["items"][0]["forecast"]
+    assert again.json()["cached"] and again.json()["source_forecast_id"] == first.json()["forecast_id"]
+    history = api.data.history(api.a, ["A2"])["quantity"].to_numpy()
+    np.testing.assert_allclose(first.json()["items"][0]["forecast"], history[-7:][:5])  # last week repeated
+
+    default = api.http.post(FORECAST, json={k: v for k, v in body.items() if k != "quantile_levels"},
+                            headers={"X-API-Key": api.key_a})
+    assert default.json()["quantile_levels"] == [0.1, 0.5, 0.9]
+
+
 def test_a_repeated_request_is_cached_and_new_sales_compute_again(api):
     request = {"item_ids": ["A2"], "prediction_length": 9, "model": "seasonal-naive"}
     headers = {"X-API-Key": api.key_a}
@@ -136,6 +155,13 @@ def test_backtest_metrics_are_those_of_the_quality_calculator_and_the_cli(api, t
     expected = QualityCalculator.backtest(history, ["ma7", "seasonal-naive"], 7, 3, [0.1, 0.9]).metrics
     assert list(got.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), check_dtype=False)
+    overall = expected[expected.item_id == "__overall__"].set_index("model")
+    best_wape = overall["wape"].idxmin()
+    assert body["best"]["wape"] == [best_wape] and body["best"]["mae"] == [overall["mae"].idxmin()]
+    # over whole weeks MA7 and the last week repeated forecast the same total: their bias ties
+    assert np.isclose(overall.loc["ma7", "bias"], overall.loc["seasonal-naive", "bias"])
+    assert body["best"]["bias"] == ["ma7", "seasonal-naive"]
+    assert body["best"]["coverage"] == [(overall["coverage"] - 0.8).abs().idxmin()]
 
     sales_csv, out = tmp_path / "sales.csv", tmp_path / "metrics.csv"
     history[["item_id", "date", "quantity"]].to_csv(sales_csv, index=False)

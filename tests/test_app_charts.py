@@ -7,7 +7,7 @@ import pytest
 
 from app import charts, tables
 from forecasting.modes.factory import ModelFactory
-from forecasting.services.quality_calculator import OVERALL, QualityCalculator
+from forecasting.applications.quality.calculator import OVERALL, QualityCalculator
 
 
 def _history(items: dict[str, int], start: str = "2024-01-01") -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pytest
 
 from app import tables
 from app.uploads import item_changes
-from forecasting.services.quality_calculator import OVERALL
+from forecasting.applications.quality.calculator import OVERALL
 from forecasting.services.users import AuthenticationError
 from forecasting.storage import open_database
 from tests.support.demo_database import ADMIN, PLANNER

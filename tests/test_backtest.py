@@ -10,7 +10,7 @@ from utilsforecast import losses as ufl
 
 from forecasting.core.errors import ForecastingError, InvalidInputError, UnknownModelError
 from forecasting.core.history import prepare_history
-from forecasting.services.quality_calculator import METRIC_COLUMNS, OVERALL, QualityCalculator
+from forecasting.applications.quality.calculator import METRIC_COLUMNS, OVERALL, QualityCalculator
 
 PASTA = Path(__file__).resolve().parents[1].parent / "shared/data/pasta/sales.csv.gz"
 

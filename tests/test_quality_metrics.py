@@ -9,7 +9,7 @@ import pytest
 from utilsforecast import losses as ufl
 
 from forecasting.core.errors import ForecastingError
-from forecasting.services.quality_calculator import METRIC_COLUMNS, OVERALL, QualityCalculator
+from forecasting.applications.quality.calculator import METRIC_COLUMNS, OVERALL, QualityCalculator
 
 LEVELS = (0.1, 0.9)
 

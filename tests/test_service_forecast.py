@@ -13,7 +13,7 @@ from forecasting.core.errors import ForecastingError, ModelUnavailableError, Not
 from forecasting.core.models.base import Availability
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.baselines import MovingAverage7
-from forecasting.services.quality_calculator import QualityCalculator
+from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.services.users import UserService
 from tests.support.db import inventory_frame, sales_frame, table_counts
 
@@ -34,13 +34,12 @@ def test_models() -> Iterator[dict[str, type]]:
     added: dict[str, type] = {}
 
     def register(cls: type) -> None:
-        ModelFactory._builders[cls.name] = cls
+        ModelFactory.register(cls)
         added[cls.name] = cls
 
     yield register  # type: ignore[misc]
     for name in added:
-        ModelFactory._builders.pop(name, None)
-        ModelFactory._instances.pop(name, None)
+        ModelFactory.unregister(name)
 
 
 class CountingMA7(MovingAverage7):

@@ -30,15 +30,14 @@ from forecasting.api.schemas import (
     TokenResponse,
 )
 from forecasting.applications.inventory.calculator import REORDER_COLUMNS
+from forecasting.applications.quality import ranking
+from forecasting.applications.quality.calculator import METRIC_COLUMNS, nominal_coverage
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.modes.factory import ModelFactory
 from forecasting.services import forecast_service
 from forecasting.storage.reads import ITEM_COLUMNS
 
 API = "/api/v1"
-METRIC_COLUMNS = [
-    "item_id", "model", "n_points", "n_zero_actuals", "mae", "rmse", "mape", "wape", "bias", "mase", "wql", "coverage",
-]
 CSV_MEDIA_TYPE = "text/csv"
 
 router = APIRouter()
@@ -72,9 +71,8 @@ def issue_token(body: TokenRequest, state: StateDep) -> dict:
 def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
     """Forecast items of the caller's client; a repeat of a computed request on unchanged data is ``cached``."""
     client_id = client_of(principal, body.client_id)
-    levels = forecast_service.DEFAULT_QUANTILES if body.quantile_levels is None else body.quantile_levels
     result = service.forecast(
-        client_id, body.item_ids, body.model, body.prediction_length, levels, user_id=principal.user_id
+        client_id, body.item_ids, body.model, body.prediction_length, body.quantile_levels, user_id=principal.user_id
     )
     return _forecast_payload(client_id, result)
 
@@ -97,9 +95,8 @@ def get_forecast(
 def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
     """Score models on the items' last ``windows`` x ``prediction_length`` days (DESIGN.md 2-3)."""
     client_id = client_of(principal, body.client_id)
-    levels = forecast_service.DEFAULT_QUANTILES if body.quantile_levels is None else body.quantile_levels
     result = service.backtest(
-        client_id, body.item_ids, body.models, body.prediction_length, body.windows, levels,
+        client_id, body.item_ids, body.models, body.prediction_length, body.windows, body.quantile_levels,
         user_id=principal.user_id,
     )
     return {
@@ -111,6 +108,7 @@ def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep
         "quantile_levels": list(result.quantiles),
         "created_at": result.created_at,
         "metrics": convert.records(result.metrics, METRIC_COLUMNS),
+        "best": ranking.best_per_metric(result.metrics, nominal_coverage(result.quantiles)),
     }
 
 
@@ -206,7 +204,7 @@ def prefers_csv(accept: str | None) -> bool:
     return best is not None and best[2] == "csv"
 
 
-def _forecast_payload(client_id: int, result: forecast_service.ForecastResponse) -> dict:
+def _forecast_payload(client_id: int, result: forecast_service.ForecastOutcome) -> dict:
     return {
         "forecast_id": result.run_id,
         "client_id": client_id,

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from forecasting.core.models.base import MAX_HORIZON, quantile_column
+from forecasting.core.models.base import DEFAULT_QUANTILES, MAX_HORIZON, quantile_column
 from forecasting.modes.factory import ModelFactory
 
 #: model names the factory knows (one source of truth for the schema's enum)
@@ -35,21 +35,21 @@ def _storable(text: str) -> str:
     return text
 
 
-def _distinct_columns(levels: list[float] | None) -> list[float] | None:
+def _distinct_columns(levels: list[float]) -> list[float]:
     """Distinct levels whose output names differ too ("0.1" and "0.1000000001" would both be "0.1")."""
-    if levels is not None:
-        names = [quantile_column(level) for level in levels]
-        if len(set(names)) != len(names):
-            raise ValueError("quantile levels must be distinct in their first 6 significant digits")
+    names = [quantile_column(level) for level in levels]
+    if len(set(names)) != len(names):
+        raise ValueError("quantile levels must be distinct in their first 6 significant digits")
     return levels
 
 
 StorableText = Annotated[str, AfterValidator(_storable)]
 ItemId = Annotated[StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH)]
-#: at least one level: a run stored without levels cannot be read back yet (forecasting.storage.runs.read_results)
+#: [] asks for the point forecast alone; absent means the default levels
 QuantileLevels = Annotated[
-    list[Annotated[float, Field(gt=0.0, lt=1.0)]] | None,
-    Field(min_length=1, max_length=99, description="levels strictly between 0 and 1; default 0.1, 0.5, 0.9"),
+    list[Annotated[float, Field(gt=0.0, lt=1.0)]],
+    Field(max_length=99, description=f"levels strictly between 0 and 1, [] for none; default "
+          f"{', '.join(f'{q:g}' for q in DEFAULT_QUANTILES)}"),
     AfterValidator(_distinct_columns),
 ]
 #: JSON integers only (no true/false, no 7.0, no "7")
@@ -96,7 +96,7 @@ class ForecastRequest(_Request):
     item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_ITEMS)
     prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
     model: ModelName
-    quantile_levels: QuantileLevels = None
+    quantile_levels: QuantileLevels = Field(default_factory=lambda: list(DEFAULT_QUANTILES))
     client_id: ClientId = None
 
 
@@ -133,7 +133,7 @@ class BacktestRequest(_Request):
     prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON)
     models: list[ModelName] = Field(min_length=1, max_length=len(ModelFactory.names()))
     windows: WholeNumber = Field(1, ge=1, le=MAX_WINDOWS)
-    quantile_levels: QuantileLevels = None
+    quantile_levels: QuantileLevels = Field(default_factory=lambda: list(DEFAULT_QUANTILES))
     client_id: ClientId = None
 
 
@@ -163,6 +163,10 @@ class BacktestResponse(BaseModel):
     quantile_levels: list[float]
     created_at: datetime
     metrics: list[BacktestMetrics]
+    best: dict[str, list[str]] = Field(
+        description="per metric, the model(s) with the best pooled score: lowest error, smallest |bias|, "
+        "coverage nearest the outer band's width; ties list every tied model"
+    )
 
 
 # --- reorder --------------------------------------------------------------------------------

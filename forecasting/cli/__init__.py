@@ -13,10 +13,9 @@ import traceback
 from collections.abc import Sequence
 
 from forecasting.core.errors import ForecastingError
-from forecasting.core.models.base import validate_horizon, validate_quantiles
+from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
 
 EXIT_BAD_INPUT = 2
-DEFAULT_QUANTILES = "0.1,0.5,0.9"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +66,9 @@ def _service_level(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from forecasting.cli import api_commands, db_commands
+    from forecasting.modes.factory import ModelFactory
 
+    model_names = ", ".join(ModelFactory.names())
     parser = _Parser(prog="python -m forecasting", description="Demand forecasting and replenishment.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -78,26 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("forecast", help="forecast every item of a sales CSV (or of a client in the database)")
     p.add_argument("--input", help="sales history CSV (item_id,date,quantity[,covariates])")
-    p.add_argument("--model", required=True, help="ma7, seasonal-naive or chronos-2")
+    p.add_argument("--model", required=True, help=f"one of: {model_names}")
     p.add_argument("--horizon", required=True, type=_horizon, help="days to forecast, 1-365")
-    p.add_argument("--quantiles", type=_quantiles, default=_quantiles(DEFAULT_QUANTILES), help="e.g. 0.1,0.5,0.9")
+    p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES,
+                   help="comma-separated levels, e.g. 0.1,0.5,0.9 (the default); '' for none")
     p.add_argument("--output", help="CSV file to write (default: stdout)")
     database_options(p)
     p.set_defaults(handler=_forecast)
 
     p = sub.add_parser("backtest", help="score models on held-out history (rolling windows)")
     p.add_argument("--input", required=True, help="sales history CSV")
-    p.add_argument("--model", required=True, help="one or more model names, comma-separated")
+    p.add_argument("--model", required=True, help=f"one or more of {model_names}, comma-separated")
     p.add_argument("--horizon", required=True, type=_horizon)
     p.add_argument("--windows", type=positive_int, default=1, help="number of backtest windows (default 1)")
-    p.add_argument("--quantiles", type=_quantiles, default=_quantiles(DEFAULT_QUANTILES))
+    p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES, help="as for forecast")
     p.add_argument("--output")
     p.set_defaults(handler=lambda a: _file_commands().backtest(a))
 
     p = sub.add_parser("reorder", help="reorder table: safety stock, reorder point, order quantity")
     p.add_argument("--input", help="sales history CSV")
     p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
-    p.add_argument("--model", default="ma7")
+    p.add_argument("--model", default="ma7", help=f"one of: {model_names} (default ma7)")
     p.add_argument("--service-level", type=_service_level, default=None, help="default for rows without one (0.95)")
     p.add_argument("--output")
     database_options(p)

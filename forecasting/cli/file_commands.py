@@ -10,7 +10,7 @@ from forecasting.io.csv_export import write_csv
 from forecasting.io.inventory_csv import read_inventory_csv
 from forecasting.io.sales_csv import read_sales_csv
 from forecasting.modes.factory import ModelFactory
-from forecasting.services.quality_calculator import QualityCalculator
+from forecasting.applications.quality.calculator import QualityCalculator
 
 
 def forecast(args: argparse.Namespace) -> int:

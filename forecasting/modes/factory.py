@@ -1,11 +1,97 @@
-"""Model names to model instances: the one place that knows every model."""
+"""The model registry: every model's name, label and builder, in one place.
+
+The CLI's help and ``models`` command, the app's model selects, the API's
+schema and the tests all read this registry; a new model is one
+:meth:`ModelFactory.register` call. Heavy models register a builder that
+imports them on first use (torch takes seconds to import).
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: its name, its label in the app and reports, and how to build it."""
+
+    name: str
+    label: str
+    build: Callable[[], BaseForecastModel]
+
+
+class ModelFactory:
+    """Creates models by name; instances are cached so heavy models load once per process."""
+
+    _specs: dict[str, ModelSpec] = {}
+    _instances: dict[str, BaseForecastModel] = {}
+
+    @classmethod
+    def register(
+        cls,
+        model: type[BaseForecastModel] | Callable[[], BaseForecastModel],
+        name: str | None = None,
+        label: str | None = None,
+    ) -> ModelSpec:
+        """Add a model: a class (its ``name`` and ``label``) or a builder with ``name`` and ``label`` given.
+
+        Registering a name again replaces the model (and forgets its instance).
+        """
+        name = (name or getattr(model, "name", "")).strip().lower()
+        if not name:
+            raise ValueError("a model needs a name")
+        spec = ModelSpec(name, label or getattr(model, "label", name), model)
+        cls._specs[name] = spec
+        cls._instances.pop(name, None)
+        return spec
+
+    @classmethod
+    def unregister(cls, name: str) -> None:
+        """Remove a model (tests that register their own models clean up with this)."""
+        cls._specs.pop(name, None)
+        cls._instances.pop(name, None)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return list(cls._specs)
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """Name -> label of every registered model, in registration order."""
+        return {name: spec.label for name, spec in cls._specs.items()}
+
+    @classmethod
+    def label(cls, name: str) -> str:
+        """The model's label, or the name itself for a name the registry does not know (e.g. an old run's)."""
+        spec = cls._specs.get(str(name).strip().lower())
+        return spec.label if spec else str(name)
+
+    @classmethod
+    def create(cls, name: str) -> BaseForecastModel:
+        """The model called ``name``; an unknown name lists the available ones."""
+        key = cls._known(name)
+        if key not in cls._instances:
+            cls._instances[key] = cls._specs[key].build()
+        return cls._instances[key]
+
+    @classmethod
+    def parse_names(cls, names: str) -> list[str]:
+        """'ma7,seasonal-naive' -> validated list (each name checked)."""
+        out = [n.strip().lower() for n in names.split(",") if n.strip()]
+        if not out:
+            raise UnknownModelError(f"no model given; available: {', '.join(cls.names())}")
+        return [cls._known(n) for n in out]
+
+    @classmethod
+    def _known(cls, name: str) -> str:
+        key = str(name).strip().lower()
+        if key not in cls._specs:
+            raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(cls.names())}")
+        return key
 
 
 def _chronos2() -> BaseForecastModel:
@@ -15,37 +101,6 @@ def _chronos2() -> BaseForecastModel:
     return Chronos2Model()
 
 
-class ModelFactory:
-    """Creates models by name; instances are cached so heavy models load once per process."""
-
-    _builders: dict[str, Callable[[], BaseForecastModel]] = {
-        MovingAverage7.name: MovingAverage7,
-        SeasonalNaive.name: SeasonalNaive,
-        "chronos-2": _chronos2,
-    }
-    _instances: dict[str, BaseForecastModel] = {}
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return list(cls._builders)
-
-    @classmethod
-    def create(cls, name: str) -> BaseForecastModel:
-        """The model called ``name``; an unknown name lists the available ones."""
-        key = name.strip().lower()
-        if key not in cls._builders:
-            raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(cls.names())}")
-        if key not in cls._instances:
-            cls._instances[key] = cls._builders[key]()
-        return cls._instances[key]
-
-    @classmethod
-    def parse_names(cls, names: str) -> list[str]:
-        """'ma7,seasonal-naive' -> validated list (each name checked)."""
-        out = [n.strip().lower() for n in names.split(",") if n.strip()]
-        if not out:
-            raise UnknownModelError(f"no model given; available: {', '.join(cls.names())}")
-        for n in out:
-            if n not in cls._builders:
-                raise UnknownModelError(f"unknown model {n!r}; available: {', '.join(cls.names())}")
-        return out
+ModelFactory.register(MovingAverage7)
+ModelFactory.register(SeasonalNaive)
+ModelFactory.register(_chronos2, name="chronos-2", label="Chronos-2")

@@ -25,6 +25,7 @@ from forecasting.applications.inventory.calculator import InventoryCalculator
 from forecasting.applications.inventory.inventory_input import validate_service_level
 from forecasting.core.errors import ForecastingError, ModelUnavailableError
 from forecasting.core.models.base import (
+    DEFAULT_QUANTILES,
     MAX_HORIZON,
     BaseForecastModel,
     ProgressCallback,
@@ -33,15 +34,14 @@ from forecasting.core.models.base import (
 )
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
-from forecasting.services.quality_calculator import QualityCalculator
+from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.storage.runs import RunRequest
 
-DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 
 
 @dataclass(frozen=True)
-class ForecastResponse:
-    """A forecast and where it came from; ``forecast`` is the frame of DESIGN.md 1."""
+class ForecastOutcome:
+    """A forecast and where it came from; ``forecast`` is the frame of docs/data-formats.md."""
 
     run_id: int
     cached: bool
@@ -57,7 +57,7 @@ class ForecastResponse:
 
 
 @dataclass(frozen=True)
-class BacktestResponse:
+class BacktestOutcome:
     """Scored backtest forecasts, their metrics, and the history they were cut from (for charts)."""
 
     run_id: int
@@ -90,7 +90,7 @@ class ForecastService:
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
-    ) -> ForecastResponse:
+    ) -> ForecastOutcome:
         """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed."""
         started = perf_counter()
         instance = _model(model)
@@ -101,10 +101,7 @@ class ForecastService:
         version = str(instance.version)
 
         def request_for(fingerprint: str, item_keys: tuple[str, ...]) -> RunRequest:
-            key = _cache_key("forecast", item_keys, instance.name, version, horizon, levels, {}, fingerprint)
-            return RunRequest(
-                "forecast", instance.name, version, horizon, levels, item_keys, {}, fingerprint, key, user_id
-            )
+            return _request("forecast", item_keys, instance.name, version, horizon, levels, {}, fingerprint, user_id)
 
         lookup = self.data.lookup_forecast(
             client_id, ids, lambda fingerprint: request_for(fingerprint, tuple(sorted(ids))).cache_key
@@ -116,9 +113,10 @@ class ForecastService:
             )
             if progress:
                 progress(len(ids), len(ids))
-            return ForecastResponse(
-                run_id, True, instance.name, version, created_at, horizon, levels, request.item_ids, lookup.forecast,
-                lookup.run.run_id,
+            return ForecastOutcome(
+                run_id=run_id, cached=True, model=instance.name, model_version=version, created_at=created_at,
+                horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=lookup.forecast,
+                source_run_id=lookup.run.run_id,
             )
 
         _require_available(instance)
@@ -134,24 +132,18 @@ class ForecastService:
             levels,
             store=True,
         )
-        return ForecastResponse(
-            run_id, False, instance.name, version, created_at, horizon, levels, request.item_ids, frame, run_id
+        return ForecastOutcome(
+            run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
+            horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,
         )
 
-    def get_forecast(self, client_id: int, run_id: int) -> ForecastResponse:
+    def get_forecast(self, client_id: int, run_id: int) -> ForecastOutcome:
         """A stored forecast run of the client (a cached one returns the results it reused)."""
         run, frame = self.data.run_forecast(client_id, run_id)
-        return ForecastResponse(
-            run.run_id,
-            run.cached,
-            run.model,
-            run.model_version,
-            run.created_at,
-            run.horizon,
-            run.quantiles,
-            run.item_ids,
-            frame,
-            run.source_run_id or run.run_id,
+        return ForecastOutcome(
+            run_id=run.run_id, cached=run.cached, model=run.model, model_version=run.model_version,
+            created_at=run.created_at, horizon=run.horizon, quantiles=run.quantiles, item_ids=run.item_ids,
+            forecast=frame, source_run_id=run.source_run_id or run.run_id,
         )
 
     def backtest(
@@ -164,7 +156,7 @@ class ForecastService:
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
-    ) -> BacktestResponse:
+    ) -> BacktestOutcome:
         """Score models on the items' last ``windows`` x ``horizon`` days (hidden from the models)."""
         started = perf_counter()
         names = ModelFactory.parse_names(models if isinstance(models, str) else ",".join(models))
@@ -182,10 +174,8 @@ class ForecastService:
         model_names = ",".join(m.name for m in instances)
         versions = ",".join(str(m.version) for m in instances)
         parameters = {"windows": int(windows)}
-        key = _cache_key("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
-                         snapshot.fingerprint)
-        request = RunRequest("backtest", model_names, versions, horizon, levels, snapshot.item_ids, parameters,
-                             snapshot.fingerprint, key, user_id)
+        request = _request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
+                           snapshot.fingerprint, user_id)
         run_id, created_at = self.data.record_run(client_id, request)
         result = self._run(
             client_id,
@@ -193,9 +183,9 @@ class ForecastService:
             started,
             lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels, progress),
         )
-        return BacktestResponse(
-            run_id, tuple(names), horizon, int(windows), levels, created_at, result.forecasts, result.metrics,
-            snapshot.frame,
+        return BacktestOutcome(
+            run_id=run_id, models=tuple(names), horizon=horizon, windows=int(windows), quantiles=levels,
+            created_at=created_at, forecasts=result.forecasts, metrics=result.metrics, history=snapshot.frame,
         )
 
     def reorder(
@@ -209,7 +199,7 @@ class ForecastService:
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """The reorder table of DESIGN.md 4 from the items' stored parameters and latest positions.
+        """The reorder table (docs/inventory-policy.md) from the items' stored parameters and latest positions.
 
         Without ``item_ids``: every item with a stock position and enough
         history for the model (the others are listed in ``attrs["skipped"]``).
@@ -236,10 +226,8 @@ class ForecastService:
         horizon = InventoryCalculator.required_horizon(inventory)
         snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
         parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
-        key = _cache_key("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (), parameters,
-                         snapshot.fingerprint)
-        request = RunRequest("reorder", instance.name, str(instance.version), horizon, (), snapshot.item_ids,
-                             parameters, snapshot.fingerprint, key, user_id)
+        request = _request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (), parameters,
+                           snapshot.fingerprint, user_id)
         run_id, _ = self.data.record_run(client_id, request)
         table = self._run(
             client_id,
@@ -331,7 +319,7 @@ def _days(value: int | None, label: str) -> int | None:
     return int(value)
 
 
-def _cache_key(
+def _request(
     kind: str,
     item_ids: Sequence[str],
     model: str,
@@ -340,8 +328,14 @@ def _cache_key(
     levels: Sequence[float],
     parameters: dict,
     fingerprint: str,
-) -> str:
+    user_id: int | None,
+) -> RunRequest:
+    """The run's record, with the cache key made of everything that decides its numbers."""
     payload = json.dumps(
         [kind, sorted(item_ids), model, version, horizon, list(levels), parameters, fingerprint], sort_keys=True
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return RunRequest(
+        kind=kind, model=model, model_version=version, horizon=horizon, quantiles=tuple(levels),
+        item_ids=tuple(item_ids), parameters=parameters, data_fingerprint=fingerprint,
+        cache_key=hashlib.sha256(payload.encode()).hexdigest(), user_id=user_id,
+    )

@@ -2,10 +2,12 @@
 
 A model forecasts many items at once from a long frame (``item_id, date,
 quantity`` plus optional covariate columns) and returns the forecast frame of
-DESIGN.md section 1. The public methods here do the validation and the
+docs/data-formats.md. The public methods here do the validation and the
 post-processing that the contract promises (dates from the day after each
-item's last history day, quantiles sorted in the level, nothing below zero),
-so a model only computes numbers in :meth:`BaseForecastModel._predict`.
+item's last history day, quantiles sorted in the level, nothing below zero,
+the model available here), so a model only computes numbers: in
+:meth:`BaseForecastModel._predict` and, where it knows better than
+independent days, :meth:`BaseForecastModel._sample_paths`.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from forecasting.core.errors import ForecastingError, ModelUnavailableError
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, day_numbers_to_dates, prepare_history
 
 MAX_HORIZON = 365
+#: the levels a forecast has when the caller names none: a 10-90% band and the median
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 #: Levels used to describe a model's whole predictive distribution (Chronos-2's native grid).
 DISTRIBUTION_LEVELS = (0.01, 0.05, *[round(0.1 + 0.05 * i, 2) for i in range(17)], 0.95, 0.99)
 
@@ -97,6 +101,8 @@ class BaseForecastModel(ABC):
 
     #: name used on the command line, in the factory and in output files
     name: ClassVar[str]
+    #: how the app and reports show the model ("MA7", "Chronos-2")
+    label: ClassVar[str]
     #: changes whenever the model's numbers would change (part of the cache key)
     version: ClassVar[str]
     #: one line for the ``models`` command and the app
@@ -134,23 +140,12 @@ class BaseForecastModel(ABC):
         seed: int = 0,
         progress: ProgressCallback | None = None,
     ) -> SamplePaths:
-        """Joint demand scenarios over the horizon.
-
-        Default: the model's forecast at :data:`DISTRIBUTION_LEVELS`, sampled
-        independently day by day (inverse CDF, linear between levels, flat
-        beyond 0.01/0.99). Days are assumed independent given the forecast;
-        models that know better (the statistical baselines) override this.
-        """
+        """Joint demand scenarios over the horizon: ``values`` [items, paths, horizon], never negative."""
         horizon = validate_horizon(horizon, min(self.max_horizon, MAX_HORIZON))
         self._require_available()
         prepared = self.prepare(history)
-        levels = DISTRIBUTION_LEVELS
-        pred = self._predict(prepared, horizon, levels, None, progress)
-        _, qs = _clean(pred.point, pred.quantiles)
-        rng = np.random.default_rng(seed)
-        u = rng.uniform(size=(prepared.n_items, n_paths, horizon))
-        values = _interp_quantiles(qs, np.asarray(levels), u)
-        return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), values)
+        values = self._sample_paths(prepared, horizon, n_paths, seed, progress)
+        return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), np.maximum(values, 0.0))
 
     def prepare(self, history: pd.DataFrame | PreparedHistory) -> PreparedHistory:
         """Validated, gap-filled history (pass a PreparedHistory to skip the work)."""
@@ -173,6 +168,28 @@ class BaseForecastModel(ABC):
         progress: ProgressCallback | None,
     ) -> Prediction:
         """Point forecast and quantiles for every item of ``history``."""
+
+    def _sample_paths(
+        self,
+        history: PreparedHistory,
+        horizon: int,
+        n_paths: int,
+        seed: int,
+        progress: ProgressCallback | None,
+    ) -> np.ndarray:
+        """Paths [items, paths, horizon] (NaN where an item has fewer paths).
+
+        Default: the model's forecast at :data:`DISTRIBUTION_LEVELS`, sampled
+        independently day by day (inverse CDF, linear between levels, flat
+        beyond 0.01/0.99). Days are assumed independent given the forecast;
+        models that know better (the statistical ones) override this.
+        """
+        levels = DISTRIBUTION_LEVELS
+        pred = self._predict(history, horizon, levels, None, progress)
+        _, qs = _clean(pred.point, pred.quantiles)
+        rng = np.random.default_rng(seed)
+        u = rng.uniform(size=(history.n_items, n_paths, horizon))
+        return _interp_quantiles(qs, np.asarray(levels), u)
 
 
 def _clean(point: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +220,7 @@ def forecast_frame(
     point: np.ndarray,
     quantiles: np.ndarray,
 ) -> pd.DataFrame:
-    """Assemble the forecast frame of DESIGN.md 1 from per-item arrays."""
+    """Assemble the forecast frame (docs/data-formats.md) from per-item arrays."""
     n = prepared.n_items
     days = (prepared.last_day[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
     frame = pd.DataFrame(

@@ -9,15 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.core.history import PreparedHistory, day_numbers_to_dates
-from forecasting.core.models.base import (
-    MAX_HORIZON,
-    BaseForecastModel,
-    Prediction,
-    ProgressCallback,
-    SamplePaths,
-    validate_horizon,
-)
+from forecasting.core.history import PreparedHistory
+from forecasting.core.models.base import BaseForecastModel, Prediction, ProgressCallback
 from forecasting.modes.statistical.empirical import (
     MIN_TRAJECTORIES,
     InSampleRule,
@@ -82,40 +75,39 @@ class _EmpiricalBaseline(BaseForecastModel):
             progress(history.n_items, history.n_items)
         return Prediction(point, quantiles)
 
-    def sample_paths(
+    def _sample_paths(
         self,
-        history: pd.DataFrame | PreparedHistory,
+        history: PreparedHistory,
         horizon: int,
-        n_paths: int = 1000,
-        seed: int = 0,
-        progress: ProgressCallback | None = None,
-    ) -> SamplePaths:
+        n_paths: int,
+        seed: int,
+        progress: ProgressCallback | None,
+    ) -> np.ndarray:
         """Point forecast plus each past origin's whole error trajectory (one path per origin).
 
         Items with fewer than MIN_TRAJECTORIES complete past trajectories fall
         back to independent daily draws from their empirical bands.
         """
-        horizon = validate_horizon(horizon, MAX_HORIZON)
-        prepared = self.prepare(history)
-        y = prepared.tail_matrix(error_window(horizon))
+        y = history.tail_matrix(error_window(horizon))
         point = np.maximum(self._point(y[:, -WEEK:], horizon), 0.0)
         traj = error_trajectories(y, type(self).rule, horizon)
         values = np.maximum(point[:, None, :] + traj, 0.0)
         complete = np.count_nonzero(~np.isnan(traj[:, :, 0]), axis=1)
         few = complete < MIN_TRAJECTORIES
         if few.any():
-            fallback = super().sample_paths(prepared, horizon, max(values.shape[1], MIN_TRAJECTORIES), seed)
-            if values.shape[1] < fallback.values.shape[1]:
-                pad = fallback.values.shape[1] - values.shape[1]
+            fallback = super()._sample_paths(history, horizon, max(values.shape[1], MIN_TRAJECTORIES), seed, None)
+            if values.shape[1] < fallback.shape[1]:
+                pad = fallback.shape[1] - values.shape[1]
                 values = np.concatenate([values, np.full((len(y), pad, horizon), np.nan)], axis=1)
-            values[few] = fallback.values[few]
+            values[few] = fallback[few]
         if progress:
-            progress(prepared.n_items, prepared.n_items)
-        return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), values)
+            progress(history.n_items, history.n_items)
+        return values
 
 
 class MovingAverage7(_EmpiricalBaseline):
     name = "ma7"
+    label = "MA7"
     version = "1"
     description = "7-day moving average of the last 7 days, flat over the horizon; empirical bands"
     rule = staticmethod(_moving_average_rule)
@@ -127,6 +119,7 @@ class MovingAverage7(_EmpiricalBaseline):
 
 class SeasonalNaive(_EmpiricalBaseline):
     name = "seasonal-naive"
+    label = "Seasonal naive"
     version = "1"
     description = "last observed week repeated; empirical bands"
     rule = staticmethod(_seasonal_naive_rule)

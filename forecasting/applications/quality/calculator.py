@@ -56,6 +56,11 @@ SCORED_COLUMNS = ("item_id", "model", "actual", "forecast", "scale")
 _SUMS = ["n", "zeros", "abs_err", "sq_err", "over", "abs_y", "ape", "n_ape", "scaled", "n_scaled", "rho", "inside"]
 
 
+def nominal_coverage(levels: Sequence[float]) -> float | None:
+    """The share of actuals the outermost band should hold (highest - lowest level); None under two levels."""
+    return round(max(levels) - min(levels), 12) if len(levels) >= 2 else None
+
+
 @dataclass
 class BacktestResult:
     """Scored points and the metrics computed from them.

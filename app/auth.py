@@ -1,6 +1,6 @@
 """Login, logout and session checks: streamlit-authenticator for the session and cookie, the database for the rest.
 
-How the pieces fit (DESIGN.md 5 and 6):
+How the pieces fit (docs/security.md, docs/platform-notes.md):
 
 - The password check, the failed-login count and the 5-failure / 15-minute
   lock are :meth:`UserService.authenticate` (bcrypt hashes in the users

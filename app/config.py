@@ -1,4 +1,4 @@
-"""Settings of the dashboard: the login cookie key (DESIGN.md 5), upload limits, defaults.
+"""Settings of the dashboard: the login cookie key (docs/security.md), upload limits, defaults.
 
 The cookie key signs the login cookie, so it decides who can forge a login.
 It comes from ``$FORECASTING_COOKIE_KEY``, else ``cookie_key`` in

@@ -2,7 +2,7 @@
 
 Every run: page set-up, the login check (cookie or session, with revocation),
 then either the login form or the user's pages. Pages are registered with
-``st.navigation`` only after login (DESIGN.md 6: a ``pages/`` folder next to
+``st.navigation`` only after login (docs/platform-notes.md: a ``pages/`` folder next to
 this script would be routed without running it, bypassing the login).
 """
 from __future__ import annotations

@@ -43,7 +43,7 @@ class Forecast:
         return self.response.forecast, None
 
     def csv_bytes(self) -> bytes:
-        """The forecast CSV of DESIGN.md 1: ``item_id,date,model,forecast,q<level>...``."""
+        """The forecast CSV (docs/data-formats.md): ``item_id,date,model,forecast,q<level>...``."""
         columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
         return to_csv_bytes(self.response.forecast[columns])
 

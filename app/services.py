@@ -1,6 +1,6 @@
 """The services the pages call, created once per server process, and the app's data caches.
 
-Cache rules (DESIGN.md 5 and 6): every ``st.cache_data`` function takes the
+Cache rules (docs/security.md, docs/platform-notes.md): every ``st.cache_data`` function takes the
 client id and the client's data version as arguments and never reads
 ``st.session_state`` (the cache is shared by all users), so one client's
 entries can never answer another client's call, and any import or item edit

@@ -23,9 +23,9 @@ def _series(item: str, start: str, values) -> pd.DataFrame:
 
 
 def _two_ramps() -> pd.DataFrame:
-    """a: 2024-01-01..01-20 with y = 1..20; b: 2024-01-03..01-22 with y = 2, 4, ..., 40."""
+    """a: 2024-01-03..01-22 with y = 1..20; b: the same days with y = 2, 4, ..., 40 (the data is as of 01-22)."""
     return pd.concat(
-        [_series("a", "2024-01-01", np.arange(1, 21)), _series("b", "2024-01-03", 2 * np.arange(1, 21))],
+        [_series("a", "2024-01-03", np.arange(1, 21)), _series("b", "2024-01-03", 2 * np.arange(1, 21))],
         ignore_index=True,
     )
 
@@ -44,25 +44,25 @@ def test_two_windows_have_the_hand_computed_cutoffs_dates_and_values():
     assert len(fc) == 2 * 2 * 2 * 3  # models x items x windows x horizon
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
-    # item a, window 1: cutoff = 01-20 - 3 days = 01-17; scored 01-18..01-20 (y = 18, 19, 20);
+    # item a, window 1: cutoff = as of 01-22 - 3 days = 01-19; scored 01-20..01-22 (y = 18, 19, 20);
     # MA7 saw y = 1..17, so it forecasts mean(11..17) = 14
     w1 = _rows(fc, "ma7", "a", 1)
-    assert (w1["cutoff"] == pd.Timestamp("2024-01-17")).all()
-    assert list(w1["date"]) == list(pd.date_range("2024-01-18", "2024-01-20"))
+    assert (w1["cutoff"] == pd.Timestamp("2024-01-19")).all()
+    assert list(w1["date"]) == list(pd.date_range("2024-01-20", "2024-01-22"))
     assert list(w1["actual"]) == [18, 19, 20]
     assert list(w1["forecast"]) == pytest.approx([14, 14, 14])
-    # window 2: cutoff 01-20 - 6 days = 01-14, scored 01-15..01-17, MA7 = mean(8..14) = 11
+    # window 2: cutoff 01-22 - 6 days = 01-16, scored 01-17..01-19, MA7 = mean(8..14) = 11
     w2 = _rows(fc, "ma7", "a", 2)
-    assert (w2["cutoff"] == pd.Timestamp("2024-01-14")).all()
-    assert list(w2["date"]) == list(pd.date_range("2024-01-15", "2024-01-17"))
+    assert (w2["cutoff"] == pd.Timestamp("2024-01-16")).all()
+    assert list(w2["date"]) == list(pd.date_range("2024-01-17", "2024-01-19"))
     assert list(w2["actual"]) == [15, 16, 17]
     assert list(w2["forecast"]) == pytest.approx([11, 11, 11])
-    # item b ends on 01-22, so its own cutoffs are 01-19 (k = 17) and 01-16 (k = 14)
+    # item b has the same cutoffs, 01-19 and 01-16: every item is cut on the same days
     b1, b2 = _rows(fc, "ma7", "b", 1), _rows(fc, "ma7", "b", 2)
     assert (b1["cutoff"] == pd.Timestamp("2024-01-19")).all() and (b2["cutoff"] == pd.Timestamp("2024-01-16")).all()
     assert list(b1["actual"]) == [36, 38, 40] and list(b1["forecast"]) == pytest.approx([28] * 3)  # 2*mean(11..17)
     assert list(b2["actual"]) == [30, 32, 34] and list(b2["forecast"]) == pytest.approx([22] * 3)  # 2*mean(8..14)
-    # seasonal naive at cutoff 01-17 repeats the week 01-11..01-17: 01-18 <- 01-11 (y = 11) ...
+    # seasonal naive at cutoff 01-19 repeats the week 01-13..01-19: 01-20 <- 01-13 (y = 11) ...
     assert list(_rows(fc, "seasonal-naive", "a", 1)["forecast"]) == pytest.approx([11, 12, 13])
 
     m = result.metrics.set_index(["model", "item_id"])
@@ -73,6 +73,17 @@ def test_two_windows_have_the_hand_computed_cutoffs_dates_and_values():
     assert m.loc[("ma7", "a"), "n_points"] == 6
     # bias of a: sum(f - y) = 3*14 - 57 + 3*11 - 48 = -30 over sum|y| = 105
     assert m.loc[("ma7", "a"), "bias"] == pytest.approx(-3000 / 105)
+
+
+def test_an_item_that_stopped_selling_is_cut_and_scored_on_the_datas_as_of_date():
+    # "gone" sold 4 a day for 30 days and nothing in the 30 days before the data's last day (2024-03-01)
+    history = pd.concat([_series("busy", "2024-01-01", np.arange(61.0)), _series("gone", "2024-01-01", [4.0] * 30)])
+    fc = QualityCalculator.backtest(history, ["ma7"], horizon=7, windows=2).forecasts
+    gone = fc[fc["item_id"] == "gone"]
+    # both windows lie in its silent month: cutoffs 02-23 and 02-16, the same as every item's
+    assert sorted(gone["cutoff"].unique()) == [pd.Timestamp("2024-02-16"), pd.Timestamp("2024-02-23")]
+    assert gone["date"].max() == pd.Timestamp("2024-03-01") and (gone["actual"] == 0).all()
+    assert np.allclose(gone["forecast"], 0.0)  # the zero days before each cutoff, not its last sales
 
 
 def test_metrics_rows_per_model_items_in_history_order_then_overall():
@@ -127,9 +138,20 @@ def _random_history(seed: int = 3) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def _pad_to_as_of(history: pd.DataFrame) -> pd.DataFrame:
+    """Each item on every day from its first date to the last date of all (docs: missing days are zeros), by pandas."""
+    as_of = history["date"].max()
+    parts = []
+    for item, part in history.groupby("item_id"):
+        days = pd.date_range(part["date"].min(), as_of, freq="D")
+        full = part.set_index("date")["quantity"].reindex(days, fill_value=0.0)
+        parts.append(pd.DataFrame({"item_id": item, "date": days, "quantity": full.to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def test_point_forecasts_and_mase_match_independent_computations():
-    history = _random_history()
-    result = QualityCalculator.backtest(history, ["ma7"], horizon=6, windows=3)
+    history = _pad_to_as_of(_random_history())
+    result = QualityCalculator.backtest(_random_history(), ["ma7"], horizon=6, windows=3)
     fc = result.forecasts
     # MA7 at each cutoff, recomputed with pandas from the raw history: the mean of the 7 days up to the cutoff
     h = history.sort_values(["item_id", "date"])
@@ -164,7 +186,7 @@ def test_bad_window_counts_are_refused(windows):
 
 
 def test_items_too_short_for_the_windows_are_named():
-    history = pd.concat([_series("long", "2024-01-01", np.ones(40)), _series("short", "2024-01-01", np.ones(20))])
+    history = pd.concat([_series("long", "2024-01-01", np.ones(40)), _series("short", "2024-01-21", np.ones(20))])
     with pytest.raises(InvalidInputError, match=r"at least 37 days.*short \(20 days\)") as err:
         QualityCalculator.backtest(history, ["ma7"], horizon=10, windows=3)
     assert "long" not in str(err.value)

@@ -37,12 +37,12 @@ def model(tiny_chronos_dir: Path):
 
 
 def sales(n_items: int = 6, seed: int = 0, base: float = 20.0, promo: bool = False) -> pd.DataFrame:
-    """Items of different lengths and end dates, weekly pattern; optional 0/1 promo that lifts sales."""
+    """Items of different lengths (starts), all to the data's last day, weekly pattern; optional 0/1 promo."""
     rng = np.random.default_rng(seed)
     frames = []
     for i in range(n_items):
         n = 40 + 13 * i
-        dates = pd.date_range(pd.Timestamp("2024-01-01") + pd.Timedelta(days=3 * i), periods=n)
+        dates = pd.date_range(end="2024-04-29", periods=n)
         p = (rng.random(n) < 0.3).astype(float)
         qty = rng.poisson(base * (1 + 0.3 * np.sin(np.arange(n) * 2 * np.pi / 7)) * (1 + p))
         frame = pd.DataFrame({"item_id": f"SKU{i}", "date": dates, "quantity": qty.astype(float)})
@@ -206,6 +206,16 @@ def test_missing_days_are_filled_with_zero_sales(model):
     zero_filled.loc[[5, 6, 7, 60], "quantity"] = 0.0
     expected = model.forecast(zero_filled, 7, [0.1, 0.9])
     pd.testing.assert_frame_equal(fc, expected)
+
+
+def test_an_item_without_recent_sales_gets_zero_days_up_to_the_as_of_date(model):
+    history = sales(n_items=3)
+    stopped = history[~((history["item_id"] == "SKU1") & (history["date"] > "2024-04-19"))]  # no rows for 10 days
+    explicit = history.copy()
+    explicit.loc[(explicit["item_id"] == "SKU1") & (explicit["date"] > "2024-04-19"), "quantity"] = 0.0
+    fc = model.forecast(stopped, 7, [0.1, 0.9])
+    assert (fc["date"].min(), fc["date"].max()) == (pd.Timestamp("2024-04-30"), pd.Timestamp("2024-05-06"))
+    pd.testing.assert_frame_equal(fc, model.forecast(explicit, 7, [0.1, 0.9]))
 
 
 def test_sample_paths_follow_the_forecast_quantiles(model):

@@ -1,4 +1,4 @@
-"""The file-mode CLI of DESIGN.md 2, end to end on small files the tests write."""
+"""The file-mode CLI (docs/cli.md), end to end on small files the tests write."""
 from __future__ import annotations
 
 import os
@@ -16,10 +16,12 @@ from forecasting.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_sales(path: Path, items: dict[str, list[float]], start: str = "2024-01-01") -> Path:
+def write_sales(path: Path, items: dict[str, list[float]], start: str = "2024-01-01", end: str | None = None) -> Path:
+    """Daily rows per item from ``start``, or ending on ``end`` (every item's last row on that day)."""
     rows = []
     for item, values in items.items():
-        for day, value in zip(pd.date_range(start, periods=len(values)), values):
+        days = pd.date_range(end=end, periods=len(values)) if end else pd.date_range(start, periods=len(values))
+        for day, value in zip(days, values):
             rows.append(f"{item},{day:%Y-%m-%d},{value}")
     path.write_text("item_id,date,quantity\n" + "\n".join(rows) + "\n")
     return path
@@ -31,6 +33,7 @@ def sales_file(tmp_path: Path) -> Path:
     return write_sales(
         tmp_path / "sales.csv",
         {"A": list(range(1, 41)), "B": rng.poisson(5, 60).tolist(), "C": [3] * 30},
+        end="2024-02-29",
     )
 
 
@@ -46,10 +49,22 @@ def test_forecast_to_stdout(sales_file, capsys):
     lines = out.splitlines()
     assert lines[0] == "item_id,date,model,forecast,q0.1,q0.5,q0.9"
     assert len(lines) == 1 + 3 * 3
-    # A sells 1..40: last seven days 34..40, mean 37; first forecast day is the day after its last (2024-02-09)
-    assert lines[1].startswith("A,2024-02-10,ma7,37.0,")
+    # A sells 1..40: last seven days 34..40, mean 37; the first forecast day is the day after the data's last
+    assert lines[1].startswith("A,2024-03-01,ma7,37.0,")
     c = [line for line in lines if line.startswith("C,")]
-    assert c[0] == "C,2024-01-31,ma7,3.0,3.0,3.0,3.0"
+    assert c[0] == "C,2024-03-01,ma7,3.0,3.0,3.0,3.0"
+
+
+def test_an_item_without_recent_sales_is_forecast_from_the_files_as_of_date(tmp_path, capsys):
+    # S stopped selling 30 days before the file's last day: its history runs on with zero sales
+    path = write_sales(tmp_path / "s.csv", {"A": [2] * 90})
+    with path.open("a") as handle:
+        handle.writelines(f"S,{day:%Y-%m-%d},6\n" for day in pd.date_range("2024-01-01", periods=60))
+    code, out, err = run(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "2"], capsys)
+    assert code == 0, err
+    frame = pd.read_csv(__import__("io").StringIO(out), parse_dates=["date"])
+    assert (frame.groupby("item_id")["date"].min() == pd.Timestamp("2024-03-31")).all()  # as of 03-30
+    assert frame.loc[frame.item_id == "S", "forecast"].tolist() == [0.0, 0.0]
 
 
 def test_forecast_to_file_with_requested_quantiles(sales_file, tmp_path, capsys):
@@ -150,7 +165,7 @@ def test_missing_column_short_history_and_empty_file(tmp_path, capsys):
     cases = {
         "item_id,day,quantity\nA,2024-01-01,1\n": "missing required column(s) date",
         "": "is empty",
-        "item_id,date,quantity\n" + "".join(f"N,2024-01-0{d},1\n" for d in range(1, 4))
+        "item_id,date,quantity\n" + "".join(f"N,2024-01-{d},1\n" for d in range(17, 20))
         + "".join(f"L,2024-01-{d:02d},1\n" for d in range(1, 20)): "1 item(s) have fewer than 7 days of history: N (3 days)",
     }
     for i, (text, message) in enumerate(cases.items()):

@@ -1,4 +1,4 @@
-"""The CSV formats of DESIGN.md 1: validation with row numbers, defaults, formula-safe export."""
+"""The CSV formats of docs/data-formats.md: validation with row numbers, defaults, formula-safe export."""
 from __future__ import annotations
 
 import io

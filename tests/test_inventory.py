@@ -1,4 +1,4 @@
-"""The reorder policy of DESIGN.md 4, checked against hand-computed values and closed forms."""
+"""The reorder policy of docs/inventory-policy.md, checked against hand-computed values and closed forms."""
 from __future__ import annotations
 
 import math
@@ -241,14 +241,19 @@ def test_days_of_cover_and_stockout_date():
     assert pd.isna(table.loc["oh1000", "stockout_date"])
 
 
-def test_stockout_date_follows_each_items_last_history_date():
+def test_stockout_dates_count_from_the_datas_as_of_date_never_from_an_items_last_sale():
+    # A last sold on 02-29, B sells until the data's last day 06-10: A's days since are zero sales
     history = pd.concat(
         [constant_history({"A": 3.0}, end="2024-02-29"), constant_history({"B": 3.0}, end="2024-06-10")]
     )
     inv = inventory(item_id=["A", "B"], on_hand=10.0)
     table = by_item(InventoryCalculator.reorder(ModelFactory.create("seasonal-naive"), history, inv))
-    assert table.loc["A", "stockout_date"] == pd.Timestamp("2024-03-04")
-    assert table.loc["B", "stockout_date"] == pd.Timestamp("2024-06-14")
+    assert pd.isna(table.loc["A", "stockout_date"])  # no demand in its last week: no stock-out, never one in the past
+    assert table.loc["B", "stockout_date"] == pd.Timestamp("2024-06-14")  # 10 units last 3 days from 06-11
+    # the history of items outside the inventory still sets the as-of date
+    only_a = by_item(InventoryCalculator.reorder(ModelFactory.create("seasonal-naive"), history,
+                                                 inventory(item_id=["A"], on_hand=10.0)))
+    assert pd.isna(only_a.loc["A", "stockout_date"]) and only_a.loc["A", "lead_time_demand"] == 0
 
 
 def test_zero_demand_never_stocks_out():

@@ -165,11 +165,14 @@ def test_new_sales_invalidate_the_cache_only_for_the_items_they_touch(service, d
     a_old = ab.forecast[ab.forecast.item_id == "A"]
     assert a_new["date"].min() == a_old["date"].min() + pd.Timedelta(days=1)
     assert a_new["forecast"].iloc[0] > a_old["forecast"].iloc[0]  # the 70 entered the moving average
-    assert service.forecast(client, ["C"], "ma7", 7).source_run_id == c.run_id
+    # A's new day moved the client's as-of date: C's history gained a zero-sale day, so C is computed again
+    c_new = service.forecast(client, ["C"], "ma7", 7)
+    assert c_new.cached is False and c_new.forecast["date"].min() == c.forecast["date"].min() + pd.Timedelta(days=1)
 
-    # replacing an old day (same dates) also changes the data, so the cache is not used
+    # replacing an old day of C (same dates, same as-of) changes C's data only: A and B stay cached
     data.import_sales(client, pd.DataFrame({"item_id": ["C"], "date": [pd.Timestamp("2024-01-05")], "quantity": [0.0]}))
     assert service.forecast(client, ["C"], "ma7", 7).cached is False
+    assert service.forecast(client, ["A", "B"], "ma7", 7).source_run_id == again.run_id
 
 
 def test_a_model_that_raises_mid_run_leaves_a_failed_run_and_no_results(

@@ -68,7 +68,8 @@ def test_bands_match_brute_force_reference(name, rule):
     levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     ya = rng.poisson(20, 500).astype(float)  # longer than ERROR_ORIGINS: only the last origins count
     yb = rng.poisson(3, 60).astype(float)
-    history = pd.concat([series(ya, "a"), series(yb, "b", "2025-03-01")])
+    b_start = pd.Timestamp("2024-01-01") + pd.Timedelta(days=len(ya) - len(yb))  # both end on the as-of date
+    history = pd.concat([series(ya, "a"), series(yb, "b", b_start)])
     horizon = 10
     out = ModelFactory.create(name).forecast(history, horizon, levels)
     for item, y in (("a", ya), ("b", yb)):
@@ -109,9 +110,26 @@ def test_unsorted_input_gives_the_same_forecast():
 
 
 def test_item_with_fewer_than_seven_days_is_reported():
-    history = pd.concat([series(range(10), "long"), series([1, 2, 3], "new")])
+    history = pd.concat([series(range(10), "long"), series([1, 2, 3], "new", "2024-01-08")])  # launched 3 days ago
     with pytest.raises(InvalidInputError, match=r"1 item\(s\) have fewer than 7 days of history: new \(3 days\)"):
         ModelFactory.create("ma7").forecast(history, 3)
+
+
+def test_every_item_runs_to_the_datas_as_of_date_and_is_forecast_from_the_next_day():
+    # "old" sold 10 units a day until 30 days before the data's last day, then nothing
+    history = pd.concat([series([5.0] * 60, "busy"), series([10.0] * 30, "old")])
+    out = ModelFactory.create("ma7").forecast(history, 3, [0.1, 0.9])
+    first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=60)  # the day after the as-of date, for both
+    for item in ("busy", "old"):
+        assert out[out.item_id == item]["date"].tolist() == list(pd.date_range(first, periods=3))
+    old = out[out.item_id == "old"]
+    assert old["forecast"].tolist() == [0.0] * 3  # its last week are zero-sale days, not its last sales
+    snaive = ModelFactory.create("seasonal-naive").forecast(history, 7)
+    assert snaive[snaive.item_id == "old"]["forecast"].tolist() == [0.0] * 7
+    with pytest.raises(InvalidInputError, match="after its as-of date"):
+        from forecasting.core.history import prepare_history
+
+        prepare_history(history, as_of=pd.Timestamp("2024-02-01"))
 
 
 def test_constant_series_sample_paths_are_constant():

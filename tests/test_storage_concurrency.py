@@ -43,8 +43,10 @@ def test_two_processes_importing_overlapping_files_lose_nothing(db_url, data, da
         items = conn.execute(text("SELECT external_id FROM items ORDER BY external_id")).scalars().all()
     assert tuple(rows) == (3500, 3) and items == ["A", "B", "C"]
 
+    # whichever import ran last, the as-of date is the later file's last day, and A runs on to it with zeros
+    assert data.get_client(client).as_of == pd.Timestamp("2024-02-08").date()
     history = data.history(client, ["A", "B", "C"])
-    assert len(history) == 3500
+    assert len(history) == 3500 + 500
     b = history[history.item_id == "B"].set_index("date")["quantity"]
     overlap = pd.date_range("2021-05-15", periods=500)
     from_first = first[first.item_id == "B"].set_index("date")["quantity"].reindex(overlap)

@@ -29,23 +29,27 @@ def test_import_then_history_fills_missing_days_with_zero(data, client):
     )
     assert (result.rows, result.inserted, result.updated, result.items, result.items_created) == (4, 4, 0, 2, 2)
 
+    # every item runs to the client's last sales day (03-02): A's days after its last sale are zero sales too
     history = data.history(client, ["B", "A"])
+    a_days = pd.date_range("2024-01-30", "2024-03-02")
+    a_qty = np.where(a_days == "2024-01-30", 1.0, np.where(a_days == "2024-02-02", 4.5, 0.0))
     expected = pd.DataFrame(
         {
-            "item_id": ["A", "A", "A", "A", "B", "B"],
-            "date": pd.to_datetime(
-                ["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02", "2024-03-01", "2024-03-02"]
-            ),
-            "quantity": [1.0, 0.0, 0.0, 4.5, 2.0, 0.0],
+            "item_id": ["A"] * len(a_days) + ["B", "B"],
+            "date": [*a_days, pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-02")],
+            "quantity": [*a_qty, 2.0, 0.0],
         }
     )
     pd.testing.assert_frame_equal(history, expected, check_dtype=False)
     assert history["item_id"].dtype == object and history["date"].dtype == "datetime64[ns]"
+    assert data.get_client(client).as_of == date(2024, 3, 2)
 
     since = data.history(client, ["A", "B"], start=date(2024, 2, 1))
-    assert since["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-01", "2024-02-02", "2024-03-01", "2024-03-02"]
-    assert since["quantity"].tolist() == [0.0, 4.5, 2.0, 0.0]
-    assert data.history(client, ["A", "B"], start=date(2024, 3, 2))["item_id"].tolist() == ["B"]
+    assert since.groupby("item_id")["date"].agg(["min", "max"]).astype(str).values.tolist() == [
+        ["2024-02-01", "2024-03-02"], ["2024-03-01", "2024-03-02"]
+    ]
+    assert since["quantity"].sum() == 6.5
+    assert data.history(client, ["A", "B"], start=date(2024, 3, 2))["item_id"].tolist() == ["A", "B"]
 
 
 def test_reimport_replaces_the_same_days_and_counts_inserted_and_updated(data, client):
@@ -68,7 +72,7 @@ def test_reimport_replaces_the_same_days_and_counts_inserted_and_updated(data, c
     assert a[pd.Timestamp("2024-01-10")] == 100.0 and a[pd.Timestamp("2024-01-12")] == 300.0
     first = sales_frame({"A": 5, "B": 3}, days=10, start="2024-01-01")
     np.testing.assert_array_equal(a.iloc[:9].to_numpy(), first.quantity.to_numpy()[:9])
-    assert history[history.item_id == "C"]["quantity"].tolist() == [7.0]
+    assert history[history.item_id == "C"]["quantity"].tolist() == [7.0] + [0.0] * 7  # to the as-of day 01-12
 
 
 def test_covariates_are_history_columns_and_are_replaced_with_their_rows(data, client):

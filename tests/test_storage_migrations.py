@@ -70,3 +70,23 @@ def test_init_command_migrates_from_another_working_directory(empty_db_url, tmp_
     database = Database(empty_db_url)
     assert current_revision(database) == head_revision()
     database.dispose()
+
+
+def test_the_as_of_migration_fills_each_clients_last_sales_date_from_its_sales(empty_db_url):
+    database = Database(empty_db_url)
+    upgrade(database, "0002")
+    with database.write() as conn:
+        conn.exec_driver_sql("INSERT INTO clients (id, name, data_version) VALUES (1, 'A', 1), (2, 'B', 0)")
+        conn.exec_driver_sql(
+            "INSERT INTO items (id, client_id, external_id, name, category, review_period_days, service_level, moq, "
+            "pack_size, sales_version) VALUES (10, 1, 'x', '', '', 7, 0.95, 0, 1, 1), (11, 1, 'y', '', '', 7, 0.95, 0, 1, 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO sales (item_id, date, quantity) VALUES (10, '2024-03-01', 1), (11, '2024-05-07', 2), "
+            "(11, '2024-04-01', 3)"
+        )
+    upgrade(database)
+    with database.read() as conn:
+        rows = conn.exec_driver_sql("SELECT id, sales_as_of FROM clients ORDER BY id").all()
+    assert [(i, str(d) if d else None) for i, d in rows] == [(1, "2024-05-07"), (2, None)]
+    database.dispose()

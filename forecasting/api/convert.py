@@ -15,7 +15,7 @@ def level_key(level: float) -> str:
 
 
 def forecast_items(frame: pd.DataFrame, levels: Sequence[float]) -> list[dict]:
-    """The forecast frame (DESIGN.md 1) as ``[{item_id, dates, forecast, quantiles}]`` in item order."""
+    """The forecast frame (docs/data-formats.md) as ``[{item_id, dates, forecast, quantiles}]`` in item order."""
     if frame.empty:
         return []
     codes, uniques = pd.factorize(frame["item_id"])

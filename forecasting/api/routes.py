@@ -93,7 +93,7 @@ def get_forecast(
     responses=error_responses(401, 403, 404, 422, 503),
 )
 def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
-    """Score models on the items' last ``windows`` x ``prediction_length`` days (DESIGN.md 2-3)."""
+    """Score models on the items' last ``windows`` x ``prediction_length`` days (docs/metrics.md)."""
     client_id = client_of(principal, body.client_id)
     result = service.backtest(
         client_id, body.item_ids, body.models, body.prediction_length, body.windows, body.quantile_levels,
@@ -128,7 +128,7 @@ def reorder(
     service: ServiceDep,
     request: Request,
 ):
-    """The reorder table (DESIGN.md 4) from the items' stored positions and parameters."""
+    """The reorder table (docs/inventory-policy.md) from the items' stored positions and parameters."""
     client_id = client_of(principal, body.client_id)
     table = service.reorder(
         client_id,

@@ -138,7 +138,7 @@ class BacktestRequest(_Request):
 
 
 class BacktestMetrics(BaseModel):
-    """One row of the backtest output (DESIGN.md 2-3); ``null`` where a metric is empty."""
+    """One row of the backtest output (docs/metrics.md); ``null`` where a metric is empty."""
 
     item_id: str
     model: str
@@ -189,7 +189,7 @@ class ReorderRequest(_Request):
 
 
 class ReorderRow(BaseModel):
-    """One row of the reorder table (DESIGN.md 4), the same columns as the CSV."""
+    """One row of the reorder table (docs/inventory-policy.md), the same columns as the CSV."""
 
     item_id: str
     name: str

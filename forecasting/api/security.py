@@ -5,7 +5,7 @@ and the exact issue time (``iat`` with sub-second precision). Each request
 checks the signature and expiry, then the user in the database: a user that
 is gone, or whose ``sessions_valid_after`` (moved by logout and password
 change) is later than the token's issue time, is refused, exactly like the
-app's login cookies (DESIGN.md 5).
+app's login cookies (docs/security.md).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m forecasting``: file-mode commands (DESIGN.md 2) and database commands.
+"""``python -m forecasting``: file-mode commands (docs/cli.md) and database commands.
 
 Every command exits 0 on success; bad input gives one ``error: ...`` line on
 stderr and exit code 2, never a traceback (set FORECASTING_DEBUG=1 to see one

@@ -1,8 +1,9 @@
 """Turning a long sales frame into the validated, gap-free shape every model takes.
 
 Models receive a :class:`PreparedHistory`: rows sorted by item then date, one
-row per calendar day from each item's first to last date (missing days are
-zero sales, covariates zero), plus per-item arrays. The checks are O(rows) and
+row per calendar day from each item's first date to the data's "as of" date
+(the last sales date over all items: missing days, also after an item's last
+sale, are zero sales, covariates zero), plus per-item arrays. The checks are O(rows) and
 vectorised: already-sorted input (the usual case) is never re-sorted, and the
 data is kept as numpy arrays (a frame is built only when a model asks for one).
 """
@@ -59,6 +60,11 @@ class PreparedHistory:
     def last_day(self) -> np.ndarray:
         return self.days[self.starts + self.lengths - 1]
 
+    @property
+    def as_of(self) -> np.datetime64:
+        """The data's last day (every item's history ends on it when prepared by :func:`prepare_history`)."""
+        return np.datetime64(int(self.last_day.max()), "D")
+
     @cached_property
     def frame(self) -> pd.DataFrame:
         """The long frame ``item_id, date, quantity, <covariates>`` (built on first use)."""
@@ -96,11 +102,17 @@ class PreparedHistory:
         )
 
 
-def prepare_history(history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS) -> PreparedHistory:
-    """Validate a long sales frame and fill missing days with zero.
+def prepare_history(
+    history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS, as_of: object | None = None
+) -> PreparedHistory:
+    """Validate a long sales frame and fill missing days with zero, every item up to the data's "as of" date.
 
-    Raises :class:`InvalidInputError` for missing columns, bad values,
-    duplicate (item, date) pairs or items with fewer than ``min_days`` days.
+    ``as_of`` (a date) is the last day of the data; by default the last sales
+    date over all items. Every item's history runs from its first row to that
+    day: days without a row, also those after an item's last sale, are zero
+    sales (docs/data-formats.md). Raises :class:`InvalidInputError` for missing
+    columns, bad values, duplicate (item, date) pairs, rows after ``as_of`` or
+    items with fewer than ``min_days`` days.
     """
     missing = missing_columns(history.columns)
     if missing:
@@ -138,7 +150,15 @@ def prepare_history(history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS) -> 
     starts = np.flatnonzero(new_item)
     lengths = np.diff(np.append(starts, len(ids)))
     item_ids = ids[starts]
-    span = days[starts + lengths - 1] - days[starts] + 1
+    last = days[starts + lengths - 1]
+    end = int(last.max()) if as_of is None else int(to_day_numbers(np.array([as_of]))[0])
+    if as_of is not None and (last > end).any():
+        late = item_ids[last > end]
+        raise InvalidInputError(
+            f"history has sales after its as-of date {np.datetime64(end, 'D')} for item(s) "
+            + ", ".join(map(str, late[:10]))
+        )
+    span = end - days[starts] + 1
     if (span != lengths).any():
         ids, days, qty, covariates = _fill_gaps(item_ids, starts, lengths, days, span, qty, covariates)
         starts = np.concatenate([[0], np.cumsum(span)[:-1]])

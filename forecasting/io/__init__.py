@@ -1,1 +1,1 @@
-"""Reading and writing the CSV formats of DESIGN.md section 1."""
+"""Reading and writing the CSV formats of docs/data-formats.md."""

@@ -62,6 +62,8 @@ class HistorySnapshot:
     frame: pd.DataFrame
     fingerprint: str
     item_ids: tuple[str, ...]
+    #: the client's data "as of" date: every item's history runs to it
+    as_of: date | None = None
 
 
 class DataAccess:
@@ -154,7 +156,8 @@ class DataAccess:
     def history(self, client_id: int, item_ids: Sequence[str], start: date | None = None) -> pd.DataFrame:
         """Long frame ``item_id, date, quantity, <covariates>`` of the items, missing days filled with 0.
 
-        Items come sorted by id, each from its first day (or ``start``) to its last sales day.
+        Items come sorted by id, each from its first day (or ``start``) to the
+        client's "as of" date (its last sales date over all items).
         """
         return self.history_snapshot(client_id, item_ids, start).frame
 
@@ -163,8 +166,9 @@ class DataAccess:
         ids = normalise_item_ids(item_ids)
         with self.database.read(snapshot=True) as conn:
             keys = items.resolve(conn, client_id, ids)
-            frame = reads.history_frame(conn, client_id, keys, start)
-        return HistorySnapshot(frame, _fingerprint(keys), tuple(keys["external_id"]))
+            as_of = clients.get(conn, client_id).as_of
+            frame = reads.history_frame(conn, client_id, keys, start, as_of)
+        return HistorySnapshot(frame, _fingerprint(keys, as_of), tuple(keys["external_id"]), as_of)
 
     def inventory(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Latest stock position and parameters (the inventory CSV's columns plus ``as_of``).
@@ -250,7 +254,7 @@ class DataAccess:
         ids = normalise_item_ids(item_ids)
         with self.database.read() as conn:  # results are immutable: no snapshot needed
             keys = items.resolve(conn, client_id, ids)
-            fingerprint = _fingerprint(keys)
+            fingerprint = _fingerprint(keys, clients.get(conn, client_id).as_of)
             key = cache_key(fingerprint)
             run = runs.find_cached(conn, client_id, key)
             frame = None if run is None else runs.read_results(conn, run, keys)
@@ -331,9 +335,10 @@ def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
     return ids
 
 
-def _fingerprint(keys: pd.DataFrame) -> str:
+def _fingerprint(keys: pd.DataFrame, as_of: date | None) -> str:
+    """What the items' history depends on: their sales versions and the client's as-of date (the zero days)."""
     text = "\n".join(f"{e}\t{v}" for e, v in zip(keys["external_id"], keys["sales_version"]))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(f"{as_of}\n{text}".encode()).hexdigest()
 
 
 def _text(value: object, label: str, required: bool = False, limit: int = TEXT_LENGTH) -> str:

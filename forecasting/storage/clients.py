@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,8 @@ class ClientInfo:
     client_id: int
     name: str
     data_version: int
+    #: the data's "as of" date: last sales date over all items (None before any sales)
+    as_of: date | None = None
 
 
 def create(conn: Connection, name: str) -> ClientInfo:
@@ -58,5 +61,14 @@ def bump_data_version(conn: Connection, client_id: int) -> int:
     return int(row[0])
 
 
+def extend_as_of(conn: Connection, client_id: int, last_day: date) -> None:
+    """Move the client's as-of date to ``last_day`` when that is later (sales are never deleted)."""
+    conn.execute(
+        update(_clients)
+        .where(_clients.c.id == client_id, (_clients.c.sales_as_of.is_(None)) | (_clients.c.sales_as_of < last_day))
+        .values(sales_as_of=last_day)
+    )
+
+
 def _info(row) -> ClientInfo:
-    return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]))
+    return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]), row["sales_as_of"])

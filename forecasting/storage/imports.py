@@ -26,7 +26,7 @@ from forecasting.applications.inventory.inventory_input import Inventory
 from forecasting.core.history import to_day_numbers
 from forecasting.core.sales import SALES_COLUMNS
 from forecasting.storage import bulk
-from forecasting.storage.clients import bump_data_version
+from forecasting.storage.clients import bump_data_version, extend_as_of
 from forecasting.storage.models import InventoryPosition, Item, SaleCovariate
 
 _items = Item.__table__
@@ -118,6 +118,7 @@ def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame) -> Import
             .where(_items.c.client_id == client_id, _items.c.id.in_(chunk))
             .values(sales_version=version)
         )
+    extend_as_of(conn, client_id, np.datetime64(int(day.max()), "D").astype(object))
     return ImportResult(
         kind="sales",
         rows=len(frame),

@@ -84,6 +84,8 @@ class Client(Base):
     name: Mapped[str] = mapped_column(String(TEXT_LENGTH), unique=True)
     #: bumped by every write of the client's data (imports, item edits): a cache key for the app
     data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: the data's "as of" date: the last sales date over all the client's items (None before any sales)
+    sales_as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 

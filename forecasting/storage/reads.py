@@ -278,8 +278,10 @@ def categories(conn: Connection, client_id: int) -> list[str]:
     return list(rows)
 
 
-def history_frame(conn: Connection, client_id: int, keys: pd.DataFrame, start: date | None) -> pd.DataFrame:
-    """Sales (and covariates) of the keyed items in external-id order, gaps filled with zero."""
+def history_frame(
+    conn: Connection, client_id: int, keys: pd.DataFrame, start: date | None, as_of: date | None
+) -> pd.DataFrame:
+    """Sales (and covariates) of the keyed items in external-id order, gaps filled with zero up to ``as_of``."""
     item_pk, day, quantity = load_sales(conn, client_id, keys["pk"].to_numpy(), start)
     if start is not None:
         item_pk, day, quantity = _pad_to_start(conn, client_id, keys, start, item_pk, day, quantity)
@@ -314,7 +316,7 @@ def history_frame(conn: Connection, client_id: int, keys: pd.DataFrame, start: d
             sel = matched & (names == name)
             column[pos[sel]] = values[sel]
             data[name] = column
-    return prepare_history(pd.DataFrame(data), min_days=0).frame
+    return prepare_history(pd.DataFrame(data), min_days=0, as_of=as_of).frame
 
 
 def _pad_to_start(
@@ -326,9 +328,12 @@ def _pad_to_start(
     day: np.ndarray,
     quantity: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A zero row on ``start`` for items whose range spans it without a row that day, so they start there."""
+    """A zero row on ``start`` for items that sold before it but have no row that day, so they start there.
+
+    (Their history runs to the as-of date, so it spans ``start`` even without a row after it.)
+    """
     start_day = int(np.datetime64(start, "D").astype(np.int64))
-    later = set(item_pk.tolist()) - set(item_pk[day == start_day].tolist())
+    later = set(keys["pk"].tolist()) - set(item_pk[day == start_day].tolist())
     earlier = started_before(conn, client_id, np.array(sorted(later)), start) if later else set()
     pad = np.array(sorted(earlier), dtype=np.int64)
     if not len(pad):

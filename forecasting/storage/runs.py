@@ -164,7 +164,7 @@ def write_results(
 
 
 def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataFrame:
-    """The forecast frame of DESIGN.md 1 for a computed run of the client, items by id then date.
+    """The forecast frame (docs/data-formats.md) for a computed run of the client, items by id then date.
 
     ``run`` must come from :func:`get_run` (which checks the client) and ``keys``
     (``external_id, pk``, sorted by external id) must hold the run's items.

@@ -1,4 +1,4 @@
-"""A running `streamlit run app/main.py` on 127.0.0.1 and Chromium's settings (DESIGN.md 6).
+"""A running `streamlit run app/main.py` on 127.0.0.1 and Chromium's settings (docs/platform-notes.md).
 
 Used by the e2e fixtures and by benchmarks/bench_app.py: a private copy of
 the demo database, a random cookie key, a free port, and the health endpoint

@@ -1,6 +1,6 @@
 """Real-browser fixtures: `streamlit run app/main.py` on 127.0.0.1 and Debian's Chromium through Playwright.
 
-Recipe of DESIGN.md 6: a free port, the health endpoint polled until the
+Recipe of docs/platform-notes.md: a free port, the health endpoint polled until the
 server answers, Chromium from /usr/bin with the sandbox-free flags, a new
 browser context (fresh cookies) per test at 1366x768. The server runs on a
 private copy of the demo database with its own random cookie key.

@@ -1,4 +1,4 @@
-"""A tiny random-weight Chronos-2 checkpoint for tests (DESIGN.md 6), built offline in well under a second.
+"""A tiny random-weight Chronos-2 checkpoint for tests (docs/platform-notes.md), built offline in well under a second.
 
 Ask for the fixture in any test (it is registered in tests/conftest.py)::
 
@@ -78,7 +78,7 @@ def build_chronos2(
 def build_tiny_chronos2(
     path: Path, *, max_output_patches: int = 64, initializer_factor: float = 0.05, seed: int = 0
 ) -> Path:
-    """The DESIGN.md 6 test model (d_model 32, 2 layers) saved to ``path``; returns ``path``."""
+    """The test model of docs/platform-notes.md (d_model 32, 2 layers) saved to ``path``; returns ``path``."""
     return build_chronos2(
         path, **TINY, max_output_patches=max_output_patches, initializer_factor=initializer_factor, seed=seed
     )

@@ -31,7 +31,7 @@ from forecasting.applications.inventory.policy import (
     window_totals,
 )
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
-from forecasting.core.history import PreparedHistory
+from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
 
 REORDER_COLUMNS = [
@@ -129,7 +129,7 @@ class InventoryCalculator:
                 f"model {model.name} forecasts at most {model.max_horizon} days; "
                 f"the inventory needs {horizon} (lead time + review period)"
             )
-        scoped = _restrict(history, inv.item_ids)
+        scoped = _restrict(history, inv.item_ids, model.min_history_days)
         paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
         return cls.from_paths(paths, inventory, model.name, service_level)
 
@@ -162,8 +162,12 @@ def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarra
     return inv, values, first_date
 
 
-def _restrict(history: pd.DataFrame | PreparedHistory, ids: np.ndarray) -> pd.DataFrame | PreparedHistory:
-    """The history of the inventory's items only; inventory items without history are an error."""
+def _restrict(history: pd.DataFrame | PreparedHistory, ids: np.ndarray, min_days: int) -> PreparedHistory:
+    """The history of the inventory's items only, up to the whole history's "as of" date.
+
+    Inventory items without history are an error; items outside the inventory
+    are not checked (a short one of them does not stop the table).
+    """
     if isinstance(history, PreparedHistory):
         keep = np.isin(history.item_ids.astype(str), ids)
         present = history.item_ids[keep].astype(str)
@@ -177,9 +181,10 @@ def _restrict(history: pd.DataFrame | PreparedHistory, ids: np.ndarray) -> pd.Da
     missing = ids[~np.isin(ids, present)]
     if len(missing):
         raise NotFoundError(f"inventory item(s) without sales history: {listed(missing)}")
-    if keep.all():
-        return history
-    return _subset(history, keep) if isinstance(history, PreparedHistory) else history[keep]
+    if isinstance(history, PreparedHistory):
+        return history if keep.all() else _subset(history, keep)
+    as_of = pd.to_datetime(history["date"]).max()
+    return prepare_history(history if keep.all() else history[keep], min_days, as_of)
 
 
 def _subset(prepared: PreparedHistory, keep: np.ndarray) -> PreparedHistory:

@@ -1,4 +1,4 @@
-"""Numeric kernels of the order-up-to policy (DESIGN.md 4), vectorised over items.
+"""Numeric kernels of the order-up-to policy (docs/inventory-policy.md), vectorised over items.
 
 Everything works on sample paths ``values[item, path, day]`` where NaN marks
 a path an item does not have. Totals over several days are summed path by

@@ -1,4 +1,4 @@
-"""Forecast quality: the metrics of DESIGN.md section 3 and the rolling-origin backtest of section 2.
+"""Forecast quality: the metrics and the rolling-origin backtest of docs/metrics.md.
 
 Units: MAPE, WAPE and bias are percentages (100 = 100 %); coverage is a
 fraction in 0..1 (0.8 = 80 % of actuals inside the band); MAE and RMSE are in

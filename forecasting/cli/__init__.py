@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from forecasting.applications.inventory.inventory_input import validate_service_level
 from forecasting.core.errors import ForecastingError
 from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
 
@@ -54,14 +55,11 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _service_level(text: str) -> float:
+def service_level(text: str) -> float:
     try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"service level must lie strictly between 0 and 1, got {text!r}")
-    return value
+        return validate_service_level(text)
+    except ForecastingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="sales history CSV")
     p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
     p.add_argument("--model", default="ma7", help=f"one of: {model_names} (default ma7)")
-    p.add_argument("--service-level", type=_service_level, default=None, help="default for rows without one (0.95)")
+    p.add_argument("--service-level", type=service_level, default=None, help="default for rows without one (0.95)")
     p.add_argument("--output")
     database_options(p)
     p.set_defaults(handler=_reorder)

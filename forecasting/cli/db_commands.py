@@ -16,6 +16,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from forecasting.cli import service_level
 from forecasting.core.errors import ForecastingError
 
 if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mode commands stay fast
@@ -59,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command("import-inventory", "import an inventory CSV (stock positions and parameters)", _import_inventory)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date of the stock positions (default: today)")
-    p.add_argument("--service-level", type=float, default=0.95, help="for rows without one (default 0.95)")
+    p.add_argument("--service-level", type=service_level, default=0.95, help="for rows without one (default 0.95)")
     p.add_argument("file", help="inventory CSV: item_id,on_hand,on_order,lead_time_days,...")
     p = command("create-user", "add a user to a client (password from a prompt or stdin)", _create_user)
     p.add_argument("--client", required=True, help="client name")
@@ -145,8 +146,6 @@ def _import_sales(args: argparse.Namespace) -> int:
 
 
 def _import_inventory(args: argparse.Namespace) -> int:
-    if not 0 < args.service_level < 1:
-        raise ForecastingError(f"service level must lie strictly between 0 and 1, got {args.service_level}")
     data = services_from_args(args).data
     client_id = data.client_by_name(args.client).client_id
     result = data.import_inventory(client_id, args.file, as_of=args.as_of, default_service_level=args.service_level)

@@ -94,6 +94,17 @@ def too_long(values: np.ndarray | pd.Series, limit: int) -> np.ndarray:
     return pd.Series(values, dtype=object).astype(str).str.len().to_numpy() > limit
 
 
+def open_unit_interval(value: object, label: str) -> float:
+    """A probability-like level strictly between 0 and 1 (a quantile level, a service level), as a float."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{label} {value!r} is not a number") from None
+    if isinstance(value, bool) or not 0.0 < number < 1.0:
+        raise InvalidInputError(f"{label} {value!r} must lie strictly between 0 and 1")
+    return number
+
+
 def line_numbers(n: int, first: int = 2) -> np.ndarray:
     """File line numbers of ``n`` data rows that start at line ``first`` (the header is line 1)."""
     return np.arange(first, first + n)

@@ -18,6 +18,7 @@ from forecasting.applications.inventory.parameters import (
     RULES,
     cycle_too_long,
 )
+from forecasting.core.cells import open_unit_interval
 from forecasting.core.errors import InvalidInputError, listed
 
 
@@ -44,13 +45,7 @@ class Inventory:
 
 def validate_service_level(level: float) -> float:
     """A cycle service level strictly between 0 and 1 (an override given by the caller)."""
-    try:
-        value = float(level)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"service level {level!r} is not a number") from None
-    if not 0.0 < value < 1.0:
-        raise InvalidInputError(f"service level must lie strictly between 0 and 1, got {level!r}")
-    return value
+    return open_unit_interval(level, "service level")
 
 
 def validate_inventory(inventory: pd.DataFrame, service_level: float | None = None) -> Inventory:

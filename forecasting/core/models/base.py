@@ -19,6 +19,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from forecasting.core.cells import open_unit_interval
 from forecasting.core.errors import ForecastingError, ModelUnavailableError
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, day_numbers_to_dates, prepare_history
 
@@ -81,15 +82,7 @@ def validate_horizon(horizon: int, limit: int = MAX_HORIZON) -> int:
 
 def validate_quantiles(levels: Sequence[float]) -> tuple[float, ...]:
     """Levels strictly inside (0, 1), no repeats; returned sorted ascending."""
-    out = []
-    for level in levels:
-        try:
-            value = float(level)
-        except (TypeError, ValueError):
-            raise ForecastingError(f"quantile level {level!r} is not a number") from None
-        if not 0.0 < value < 1.0:
-            raise ForecastingError(f"quantile level {level!r} must lie strictly between 0 and 1")
-        out.append(value)
+    out = [open_unit_interval(level, "quantile level") for level in levels]
     names = [quantile_column(v) for v in out]
     if len(set(names)) != len(names):
         raise ForecastingError(f"quantile levels repeat (as output columns {', '.join(names)}): {list(levels)}")

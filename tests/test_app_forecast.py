@@ -42,7 +42,10 @@ def test_landing_view_shows_the_clients_recent_daily_totals(page, backend):
 
 def test_widgets_and_defaults(page):
     assert page.number_input(key="fc_horizon").value == 28
-    assert page.selectbox(key="fc_model").options == ["MA7", "Seasonal naive", "Chronos-2 (unavailable)"]
+    labels = ModelFactory.labels()
+    assert page.selectbox(key="fc_model").options == [
+        label + (" (unavailable)" if name == "chronos-2" else "") for name, label in labels.items()
+    ]
     assert page.multiselect(key="fc_bands").value == [50, 80]
     assert page.toggle(key="fc_score").value is False
     assert len(page.multiselect(key="fc_items").options) == 200
@@ -153,7 +156,7 @@ def test_items_carry_over_to_the_compare_page(page):
 def test_chronos2_runs_when_its_weights_are_there(backend, tiny_chronos_dir, monkeypatch):
     monkeypatch.setenv("CHRONOS_MODEL", str(tiny_chronos_dir))
     at = login(PLANNER.username, PLANNER.password)
-    assert at.selectbox(key="fc_model").options[2] == "Chronos-2"
+    assert at.selectbox(key="fc_model").options[ModelFactory.names().index("chronos-2")] == "Chronos-2"
     at = _run(at, model="chronos-2", horizon=7, bands=(80,))
     assert not at.exception and not at.error
     traces = plotly_traces(at)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from forecasting.cli import main
+from forecasting.modes.factory import ModelFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,9 +116,10 @@ def test_reorder_end_to_end_constant_demand(tmp_path, capsys):
 def test_models_lists_every_model(capsys):
     code, out, _ = run(["models"], capsys)
     assert code == 0
-    names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["ma7", "seasonal-naive", "chronos-2"]
-    assert "unavailable" in out.splitlines()[2] or "available" in out.splitlines()[2]
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines] == ModelFactory.names()
+    assert all(line.split()[1] in ("available", "unavailable") for line in lines)
+    assert "ses" in ModelFactory.names() and "auto" in ModelFactory.names()
 
 
 BAD_FILES = {
@@ -152,7 +154,7 @@ def test_bad_sales_rows_exit_2_and_write_nothing(case, tmp_path, capsys):
         (["--horizon", "366"], "horizon must be between 1 and 365 days, got 366"),
         (["--horizon", "7", "--quantiles", "0.1,1.0"], "quantile level '1.0' must lie strictly between 0 and 1"),
         (["--horizon", "7", "--quantiles", "-0.2"], "must lie strictly between 0 and 1"),
-        (["--horizon", "7", "--model", "prophet"], "unknown model 'prophet'; available: ma7, seasonal-naive, chronos-2"),
+        (["--horizon", "7", "--model", "prophet"], "unknown model 'prophet'; available: " + ", ".join(ModelFactory.names())),
     ],
 )
 def test_bad_arguments_exit_2(extra, message, sales_file, capsys):

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
+from forecasting.modes.auto import AutoModel
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
+from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponentialSmoothing, WeeklyExponentialSmoothing
+from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ def _chronos2() -> BaseForecastModel:
     return Chronos2Model()
 
 
-ModelFactory.register(MovingAverage7)
-ModelFactory.register(SeasonalNaive)
+for _model in (
+    MovingAverage7, SeasonalNaive, SimpleExponentialSmoothing, DampedHolt, WeeklyExponentialSmoothing, CrostonSBA, TSB,
+    ADIDA, IMAPA,
+):
+    ModelFactory.register(_model)
 ModelFactory.register(_chronos2, name="chronos-2", label="Chronos-2")
+ModelFactory.register(AutoModel)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -51,6 +51,8 @@ class Prediction:
 
     point: np.ndarray
     quantiles: np.ndarray
+    #: extra per-item columns of the forecast frame (e.g. auto's ``chosen_model``), one value per item
+    item_columns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,7 +125,10 @@ class BaseForecastModel(ABC):
         prepared = self.prepare(history)
         pred = self._predict(prepared, horizon, levels, future_covariates, progress)
         point, qs = _clean(pred.point, pred.quantiles)
-        return forecast_frame(self.name, prepared, horizon, levels, point, qs)
+        frame = forecast_frame(self.name, prepared, horizon, levels, point, qs)
+        for column, values in pred.item_columns.items():
+            frame[column] = np.repeat(np.asarray(values, dtype=object), horizon)
+        return frame
 
     def sample_paths(
         self,

@@ -1,61 +1,100 @@
-"""Empirical uncertainty for simple forecasting rules, from each series' own past errors.
+"""Empirical uncertainty for point-forecast models, from each series' own past errors.
 
-A rule is replayed at every past origin t of an item's history: the error at
-step h is ``y[t+h] - f_t(h)``. Quantile bands at step h are the point forecast
-plus the empirical quantiles of the item's last :data:`ERROR_ORIGINS` step-h
-errors; sample paths are the point forecast plus whole past error
+A model fitted to an item's history is replayed at every past origin t: the
+error at step h is ``y[t+h] - f_t(h)``. Quantile bands at step h are the point
+forecast plus the empirical quantiles of the item's last :data:`ERROR_ORIGINS`
+step-h errors; sample paths are the point forecast plus whole past error
 trajectories (so day-to-day correlation of errors is kept). Everything works on
-the [items, T] matrix at once; the only Python loop runs over horizon steps.
+the right-aligned [items, T] history matrix at once; the only Python loop runs
+over horizon steps.
+
+:class:`EmpiricalModel` is the base of every statistical model: a subclass
+fits its parameters per item (:meth:`EmpiricalModel.fit`) and says what it
+forecasts at each origin; bands and paths come from here.
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+
+from forecasting.core.history import PreparedHistory
+from forecasting.core.models.base import BaseForecastModel, Prediction, ProgressCallback
 
 #: how many recent forecast origins supply errors (one year of daily origins)
 ERROR_ORIGINS = 364
 #: an item needs at least this many complete past trajectories for empirical paths
 MIN_TRAJECTORIES = 30
 
-#: ``rule(Y, h)`` -> [items, T] array F with F[:, t] = forecast for t + h made at origin t.
-#: A rule whose forecast is the same for every step sets ``rule.same_for_every_step = True``.
-InSampleRule = Callable[[np.ndarray, int], np.ndarray]
-#: days before an origin that a rule may look at (both baselines look one week back)
-RULE_LOOKBACK = 7
+#: ``forecasts(h)`` -> F [items, T] with F[:, t] = the forecast for day t + h made at origin t (NaN where none)
+Forecasts = Callable[[int], np.ndarray]
 
 
-def _step_forecasts(y: np.ndarray, rule: InSampleRule) -> Callable[[int], np.ndarray]:
-    """h -> rule(y, h), computed once for rules that do not depend on h."""
-    if getattr(rule, "same_for_every_step", False):
-        f = rule(y, 1)
-        return lambda h: f
-    return lambda h: rule(y, h)
+@dataclass
+class Fit:
+    """A model fitted to a history, seen over the history's last days (all the errors need).
+
+    ``y`` [items, width] holds the last ``width`` days; ``forecasts(h)`` [items,
+    width] the forecast for day j + h the model made on each of those days j (NaN
+    where it had too little history). Its last column is the point forecast of
+    step h. ``same_for_every_step``: the forecast does not depend on h.
+    """
+
+    y: np.ndarray
+    forecasts: Forecasts
+    same_for_every_step: bool = False
+
+    def point(self, horizon: int) -> np.ndarray:
+        """Forecasts [items, horizon] from the last day of the history."""
+        if self.same_for_every_step:
+            return np.repeat(self.forecasts(1)[:, -1:], horizon, axis=1)
+        return np.column_stack([self.forecasts(h)[:, -1] for h in range(1, horizon + 1)])
+
+    def step_forecasts(self) -> Forecasts:
+        """``forecasts``, computed once when it does not depend on the step."""
+        if not self.same_for_every_step:
+            return self.forecasts
+        cached = self.forecasts(1)
+        return lambda h: cached
+
+
+def tail(values: np.ndarray, horizon: int) -> np.ndarray:
+    """The last days of a [items, T] history that the errors of a ``horizon``-day forecast use."""
+    return values[:, -error_window(horizon):]
+
+
+def flat(levels: np.ndarray, y: np.ndarray, horizon: int) -> Fit:
+    """A fit whose forecast on day t is ``levels[:, t]`` for every step (SES, Croston, TSB...); full-width inputs."""
+    kept = np.ascontiguousarray(tail(levels, horizon))
+    return Fit(tail(y, horizon), lambda h: kept, same_for_every_step=True)
+
+
+def by_step(y: np.ndarray, horizon: int, forecasts: Forecasts) -> Fit:
+    """A fit from full-width forecasts ``forecasts(h)`` [items, T], kept over the days the errors use."""
+    return Fit(tail(y, horizon), lambda h: tail(forecasts(h), horizon))
 
 
 def error_window(horizon: int) -> int:
     """How many trailing days the last ERROR_ORIGINS origins (and their targets) can touch."""
-    return ERROR_ORIGINS + horizon + RULE_LOOKBACK
+    return ERROR_ORIGINS + horizon
 
 
-def _tail(y: np.ndarray, horizon: int) -> np.ndarray:
-    return y[:, -error_window(horizon) :]
-
-
-def error_quantiles(y: np.ndarray, rule: InSampleRule, horizon: int, levels: np.ndarray) -> np.ndarray:
+def error_quantiles(fit: Fit, horizon: int, levels: np.ndarray) -> np.ndarray:
     """Empirical quantiles of step-h errors: [items, horizon, levels].
 
     Steps without any past error reuse the previous step's quantiles; an item
     without any past error at all gets zero-width bands.
     """
-    y = _tail(y, horizon)
-    forecasts = _step_forecasts(y, rule)
-    out = np.full((y.shape[0], horizon, len(levels)), np.nan)
+    forecasts = fit.step_forecasts()
+    out = np.full((fit.y.shape[0], horizon, len(levels)), np.nan)
     for h in range(1, horizon + 1):
-        errors = step_errors(y, forecasts(h), h)
+        errors = step_errors(fit.y, forecasts(h), h)
         if errors.shape[1] == 0:
             continue
-        out[:, h - 1, :] = _row_quantiles(errors, levels)
+        out[:, h - 1, :] = row_quantiles(errors, levels)
     _forward_fill_steps(out)
     return np.nan_to_num(out, nan=0.0)
 
@@ -70,10 +109,10 @@ def step_errors(y: np.ndarray, forecasts: np.ndarray, h: int) -> np.ndarray:
     return y[:, first_origin + h : last_origin + h + 1] - f
 
 
-def error_trajectories(y: np.ndarray, rule: InSampleRule, horizon: int) -> np.ndarray:
+def error_trajectories(fit: Fit, horizon: int) -> np.ndarray:
     """Whole past error paths: [items, origins, horizon], NaN where incomplete."""
-    y = _tail(y, horizon)
-    forecasts = _step_forecasts(y, rule)
+    y = fit.y
+    forecasts = fit.step_forecasts()
     last_origin = y.shape[1] - 1 - horizon
     if last_origin < 0:
         return np.full((y.shape[0], 0, horizon), np.nan)
@@ -86,22 +125,24 @@ def error_trajectories(y: np.ndarray, rule: InSampleRule, horizon: int) -> np.nd
     return out
 
 
-def _row_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Linear-interpolated quantiles per row, ignoring NaN (numpy's default method).
+def row_quantiles(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Linear-interpolated quantiles along the last axis, ignoring NaN (numpy's default method).
 
     One sort per call serves every level: much cheaper than np.nanquantile.
+    Returns [..., levels]; NaN where a row has no value.
     """
-    s = np.sort(values, axis=1)  # NaN sorts last
-    n = np.count_nonzero(~np.isnan(values), axis=1)
-    pos = levels[None, :] * (np.maximum(n, 1) - 1)[:, None]
+    s = np.sort(values, axis=-1)  # NaN sorts last
+    n = np.count_nonzero(~np.isnan(values), axis=-1)
+    pos = np.asarray(levels)[..., :] * (np.maximum(n, 1) - 1)[..., None]
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, np.maximum(n - 1, 0)[:, None])
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0)[..., None])
     frac = pos - lo
-    lo_v = np.take_along_axis(s, lo, axis=1)
-    hi_v = np.take_along_axis(s, hi, axis=1)
+    lo_v = np.take_along_axis(s, lo, axis=-1)
+    hi_v = np.take_along_axis(s, hi, axis=-1)
     q = lo_v + frac * (hi_v - lo_v)
     q[n == 0] = np.nan
     return q
+
 
 
 def _forward_fill_steps(q: np.ndarray) -> None:
@@ -110,3 +151,70 @@ def _forward_fill_steps(q: np.ndarray) -> None:
         missing = np.isnan(q[:, h, 0])
         if missing.any():
             q[missing, h, :] = q[missing, h - 1, :]
+
+
+class EmpiricalModel(BaseForecastModel):
+    """A point-forecast model fitted per item, with the empirical bands and paths of this module."""
+
+    @abstractmethod
+    def fit(self, y: np.ndarray, horizon: int) -> Fit:
+        """Fit every item of the right-aligned history ``y`` [items, T] (NaN before each item's first day).
+
+        ``horizon``: the longest step the fit will be asked for (it keeps the days its errors need).
+        """
+
+    def _predict(
+        self,
+        history: PreparedHistory,
+        horizon: int,
+        levels: tuple[float, ...],
+        future_covariates: pd.DataFrame | None,
+        progress: ProgressCallback | None,
+    ) -> Prediction:
+        fit = self.fit(history.tail_matrix(), horizon)
+        prediction = predict_from_fit(fit, horizon, levels)
+        if progress:
+            progress(history.n_items, history.n_items)
+        return prediction
+
+    def _sample_paths(
+        self,
+        history: PreparedHistory,
+        horizon: int,
+        n_paths: int,
+        seed: int,
+        progress: ProgressCallback | None,
+    ) -> np.ndarray:
+        fit = self.fit(history.tail_matrix(), horizon)
+        values = paths_from_fit(fit, horizon)
+        few = _too_few_trajectories(values)
+        if few.any():  # independent daily draws from the bands instead
+            fallback = super()._sample_paths(history, horizon, max(values.shape[1], MIN_TRAJECTORIES), seed, None)
+            if values.shape[1] < fallback.shape[1]:
+                pad = fallback.shape[1] - values.shape[1]
+                values = np.concatenate([values, np.full((len(values), pad, horizon), np.nan)], axis=1)
+            values[few] = fallback[few]
+        if progress:
+            progress(history.n_items, history.n_items)
+        return values
+
+
+def predict_from_fit(fit: Fit, horizon: int, levels: tuple[float, ...]) -> Prediction:
+    """The point forecast and its empirical bands."""
+    point = fit.point(horizon)
+    if levels:
+        quantiles = point[:, :, None] + error_quantiles(fit, horizon, np.asarray(levels))
+    else:
+        quantiles = np.empty((fit.y.shape[0], horizon, 0))
+    return Prediction(point, quantiles)
+
+
+def paths_from_fit(fit: Fit, horizon: int) -> np.ndarray:
+    """Point forecast plus each past origin's whole error trajectory: [items, origins, horizon], >= 0."""
+    point = np.maximum(fit.point(horizon), 0.0)
+    return np.maximum(point[:, None, :] + error_trajectories(fit, horizon), 0.0)
+
+
+def _too_few_trajectories(values: np.ndarray) -> np.ndarray:
+    complete = np.count_nonzero(~np.isnan(values[:, :, 0]), axis=1) if values.shape[1] else np.zeros(len(values))
+    return complete < MIN_TRAJECTORIES

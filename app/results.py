@@ -11,6 +11,7 @@ from forecasting.io.csv_export import to_csv_bytes
 from forecasting.services.forecast_service import BacktestOutcome, ForecastOutcome
 
 FORECAST_COLUMNS = ["item_id", "date", "model", "forecast"]
+CHOICE_COLUMNS = ("chosen_model", "choice")
 
 
 def _when(moment: datetime) -> str:
@@ -43,8 +44,9 @@ class Forecast:
         return self.response.forecast, None
 
     def csv_bytes(self) -> bytes:
-        """The forecast CSV (docs/data-formats.md): ``item_id,date,model,forecast,q<level>...``."""
+        """The forecast CSV (docs/data-formats.md): ``item_id,date,model,forecast,q<level>...[,chosen_model,choice]``."""
         columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
+        columns += [c for c in CHOICE_COLUMNS if c in self.response.forecast.columns]
         return to_csv_bytes(self.response.forecast[columns])
 
 

@@ -355,3 +355,16 @@ def test_unreachable_database_is_503_and_unexpected_errors_are_500_without_a_tra
         response = http.get("/boom")
     assert response.status_code == 500
     assert response.json() == {"detail": "internal server error"}
+
+
+def test_auto_forecasts_say_which_model_each_item_got(api):
+    body = {"item_ids": ["A1", "A3"], "prediction_length": 7, "model": "auto"}
+    response = api.http.post(FORECAST, json=body, headers={"X-API-Key": api.key_a})
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    stored = api.service.get_forecast(api.a, response.json()["forecast_id"]).forecast
+    for item in items:
+        mine = stored[stored.item_id == item["item_id"]]
+        assert item["chosen_model"] == mine["chosen_model"].iloc[0] and item["choice"].startswith("validated")
+    plain = api.http.post(FORECAST, json={**body, "model": "ma7"}, headers={"X-API-Key": api.key_a}).json()
+    assert all(i["chosen_model"] is None and i["choice"] is None for i in plain["items"])

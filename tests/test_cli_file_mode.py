@@ -223,3 +223,17 @@ def test_python_m_forecasting_reports_bad_input_without_traceback(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"error: sales file {path} rejected, nothing imported: negative quantity at row 2"
     ]
+
+
+def test_auto_writes_the_chosen_model_of_each_item(sales_file, tmp_path, capsys):
+    out_file = tmp_path / "auto.csv"
+    code, _, err = run(["forecast", "--input", str(sales_file), "--model", "auto", "--horizon", "5",
+                        "--output", str(out_file)], capsys)
+    assert code == 0, err
+    frame = pd.read_csv(out_file)
+    assert list(frame.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.5", "q0.9", "chosen_model",
+                                   "choice"]
+    assert set(frame["model"]) == {"auto"} and frame.groupby("item_id")["chosen_model"].nunique().eq(1).all()
+    # C (30 days) is too short to validate: it falls back, and says so
+    c = frame[frame.item_id == "C"].iloc[0]
+    assert c["chosen_model"] == "ma7" and c["choice"].startswith("fallback")

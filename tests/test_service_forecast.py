@@ -307,3 +307,23 @@ def test_runs_record_who_asked_and_how_long_it_took(service, database, client):
     assert runs["quantiles"].tolist() == ["0.1,0.5,0.9"] * 2
     assert (runs["duration_s"] > 0).all() and runs["status"].tolist() == ["succeeded"] * 2
     assert service.data.list_runs(client, limit=1)["run_id"].tolist() == [runs["run_id"].max()]
+
+
+def test_auto_records_each_items_model_stores_it_with_the_run_and_serves_it_from_the_cache(service, data, client):
+    first = service.forecast(client, ["A", "B", "C"], "auto", 7)
+    assert not first.cached
+    chosen = first.forecast.groupby("item_id")[["chosen_model", "choice"]].first()
+    assert list(chosen.index) == ["A", "B", "C"] and chosen["choice"].str.startswith("validated").all()
+    expected = ModelFactory.create("auto").forecast(data.history(client, ["A", "B", "C"]), 7, QUANTILES)
+    pd.testing.assert_frame_equal(first.forecast, expected)
+
+    again = service.forecast(client, ["A", "B", "C"], "auto", 7)
+    assert again.cached and again.source_run_id == first.run_id
+    pd.testing.assert_frame_equal(again.forecast, first.forecast, check_dtype=False)
+    pd.testing.assert_frame_equal(service.get_forecast(client, again.run_id).forecast, first.forecast,
+                                  check_dtype=False)
+    runs = data.list_runs(client)
+    counts = chosen["chosen_model"].value_counts()
+    summary = ", ".join(f"{m} {n}" for m, n in sorted(counts.items(), key=lambda p: (-p[1], p[0])))
+    assert runs["chosen_models"].tolist()[:2] == [summary, summary]  # the cached run shows its source's choices
+    assert service.forecast(client, ["A"], "ma7", 7) and data.list_runs(client)["chosen_models"].iloc[0] == ""

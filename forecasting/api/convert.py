@@ -27,12 +27,19 @@ def forecast_items(frame: pd.DataFrame, levels: Sequence[float]) -> list[dict]:
         level_key(level): np.split(frame[quantile_column(level)].to_numpy(dtype=np.float64)[order], bounds)
         for level in levels
     }
+    first = np.searchsorted(codes[order], np.arange(len(uniques)))  # each item's first row (in ``order``)
+    chosen = {
+        column: frame[column].to_numpy(dtype=object)[order][first] if column in frame.columns else [None] * len(uniques)
+        for column in ("chosen_model", "choice")
+    }
     return [
         {
             "item_id": str(item),
             "dates": dates[i].tolist(),
             "forecast": point[i].tolist(),
             "quantiles": {key: parts[i].tolist() for key, parts in columns.items()},
+            "chosen_model": chosen["chosen_model"][i],
+            "choice": chosen["choice"][i],
         }
         for i, item in enumerate(uniques)
     ]

@@ -105,6 +105,8 @@ class ItemForecast(BaseModel):
     dates: list[date]
     forecast: list[float]
     quantiles: dict[str, list[float]] = Field(description='one list per level, keyed like "0.1"')
+    chosen_model: str | None = Field(None, description="auto: the model (or ensemble:a+b+c) this item got")
+    choice: str | None = Field(None, description="auto: why (validated, or the fallback and its reason)")
 
 
 class ForecastResponse(BaseModel):

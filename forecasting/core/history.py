@@ -85,6 +85,20 @@ class PreparedHistory:
         out[idx < self.starts[:, None]] = np.nan
         return out
 
+    def subset(self, keep: np.ndarray) -> "PreparedHistory":
+        """The items where ``keep`` (one flag per item) is true."""
+        rows = np.repeat(keep, self.lengths)
+        lengths = self.lengths[keep]
+        return PreparedHistory(
+            ids=self.ids[rows],
+            days=self.days[rows],
+            quantity=self.quantity[rows],
+            item_ids=self.item_ids[keep],
+            starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
+            lengths=lengths,
+            covariates={k: v[rows] for k, v in self.covariates.items()},
+        )
+
     def truncate(self, cutoff_day: np.ndarray, min_days: int = MIN_HISTORY_DAYS) -> "PreparedHistory":
         """History up to and including each item's ``cutoff_day`` (one per item), for backtests."""
         keep = self.days <= np.repeat(np.asarray(cutoff_day, dtype=np.int64), self.lengths)

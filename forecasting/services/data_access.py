@@ -313,6 +313,10 @@ class DataAccess:
                     forecast["forecast"].to_numpy(dtype=np.float64),
                     quantiles,
                 )
+                if all(c in forecast.columns for c in runs.CHOICE_COLUMNS):
+                    first = np.unique(codes, return_index=True)[1]  # each item's first row
+                    runs.write_choices(conn, run_id, item_pk[first], forecast["chosen_model"].to_numpy()[first],
+                                       forecast["choice"].to_numpy()[first])
             runs.end_run(conn, client_id, run_id, duration_s)
 
     def fail_run(self, client_id: int, run_id: int, duration_s: float, error: str) -> None:

@@ -231,6 +231,19 @@ class ForecastResult(Base):
     quantiles: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+
+class ForecastChoice(Base):
+    """The model one item of a run got (auto's per-item choice), and why."""
+
+    __tablename__ = "forecast_choices"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
 #: longest label of an API key
 API_KEY_LABEL_LENGTH = 100
 

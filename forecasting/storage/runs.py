@@ -15,23 +15,28 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.core.history import day_numbers_to_dates
 from forecasting.core.models.base import quantile_column
 from forecasting.storage import bulk, reads
-from forecasting.storage.models import ForecastResult, ForecastRun, User, utcnow
+from forecasting.storage.models import ForecastChoice, ForecastResult, ForecastRun, User, utcnow
 
 _runs = ForecastRun.__table__
 _results = ForecastResult.__table__
+_choices = ForecastChoice.__table__
+#: the per-item columns of a forecast frame that are stored with the run (auto's choice)
+CHOICE_COLUMNS = ("chosen_model", "choice")
 _users = User.__table__
 #: how many item ids the run list shows per run before "+N more"
 LISTED_ITEMS = 10
 RUN_COLUMNS = [
     "run_id", "created_at", "user", "kind", "model", "model_version", "items", "n_items", "horizon", "quantiles",
-    "duration_s", "cached", "source_run_id", "status", "error",
+    "duration_s", "cached", "source_run_id", "status", "error", "chosen_models",
 ]
+#: how many of a run's chosen models the run list names before "+N more"
+LISTED_CHOICES = 4
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,23 @@ def write_results(
     )
 
 
+def write_choices(conn: Connection, run_id: int, item_pk: np.ndarray, model: np.ndarray, reason: np.ndarray) -> None:
+    """Store the model each item of the run got, and why (one row per item)."""
+    conn.execute(
+        insert(_choices),
+        [
+            {"run_id": run_id, "item_id": int(pk), "model": str(m), "reason": str(r)}
+            for pk, m, r in zip(item_pk.tolist(), model, reason)
+        ],
+    )
+
+
+def _read_choices(conn: Connection, run_id: int) -> dict[int, tuple[str, str]]:
+    rows = conn.execute(select(_choices.c.item_id, _choices.c.model, _choices.c.reason).where(
+        _choices.c.run_id == run_id)).all()
+    return {row.item_id: (row.model, row.reason) for row in rows}
+
+
 def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataFrame:
     """The forecast frame (docs/data-formats.md) for a computed run of the client, items by id then date.
 
@@ -201,6 +223,11 @@ def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataF
     values = np.asarray(values, dtype=np.float64).reshape(len(order), levels)[order]
     for j, level in enumerate(run.quantiles):
         data[quantile_column(level)] = values[:, j]
+    choices = _read_choices(conn, run.run_id)
+    if choices:
+        item_pk = np.asarray(pks, dtype=np.int64)[order]
+        data["chosen_model"] = np.array([choices[pk][0] for pk in item_pk.tolist()], dtype=object)
+        data["choice"] = np.array([choices[pk][1] for pk in item_pk.tolist()], dtype=object)
     return pd.DataFrame(data)
 
 
@@ -244,6 +271,7 @@ def list_runs(conn: Connection, client_id: int, limit: int = 50) -> pd.DataFrame
         .order_by(_runs.c.created_at.desc(), _runs.c.id.desc())  # the (client_id, created_at) index
         .limit(limit)
     ).mappings().all()
+    chosen = _chosen_summary(conn, [r["source_run_id"] or r["id"] for r in rows])
     return pd.DataFrame(
         [
             {
@@ -262,11 +290,32 @@ def list_runs(conn: Connection, client_id: int, limit: int = 50) -> pd.DataFrame
                 "source_run_id": r["source_run_id"],
                 "status": r["status"],
                 "error": r["error"] or "",
+                "chosen_models": chosen.get(r["source_run_id"] or r["id"], ""),
             }
             for r in rows
         ],
         columns=RUN_COLUMNS,
     ).astype({"source_run_id": "Int64"})
+
+
+def _chosen_summary(conn: Connection, run_ids: Sequence[int]) -> dict[int, str]:
+    """'weekly-ses 40, ses(alpha=0.01) 25, ...' per run that stored per-item choices (most chosen first)."""
+    counts: dict[int, list[tuple[str, int]]] = {}
+    for chunk in bulk.chunks(sorted(set(run_ids))):
+        query = (
+            select(_choices.c.run_id, _choices.c.model, func.count())
+            .where(_choices.c.run_id.in_(chunk))
+            .group_by(_choices.c.run_id, _choices.c.model)
+        )
+        for run_id, model, n in conn.execute(query):
+            counts.setdefault(run_id, []).append((model, int(n)))
+    out = {}
+    for run_id, pairs in counts.items():
+        pairs.sort(key=lambda p: (-p[1], p[0]))
+        text = ", ".join(f"{m} {n}" for m, n in pairs[:LISTED_CHOICES])
+        more = len(pairs) - LISTED_CHOICES
+        out[run_id] = text + (f" (+{more} more)" if more > 0 else "")
+    return out
 
 
 def _listed(ids: Sequence[str]) -> str:

@@ -182,24 +182,9 @@ def _restrict(history: pd.DataFrame | PreparedHistory, ids: np.ndarray, min_days
     if len(missing):
         raise NotFoundError(f"inventory item(s) without sales history: {listed(missing)}")
     if isinstance(history, PreparedHistory):
-        return history if keep.all() else _subset(history, keep)
+        return history if keep.all() else history.subset(keep)
     as_of = pd.to_datetime(history["date"]).max()
     return prepare_history(history if keep.all() else history[keep], min_days, as_of)
-
-
-def _subset(prepared: PreparedHistory, keep: np.ndarray) -> PreparedHistory:
-    """The items of ``prepared`` where ``keep`` (one flag per item) is true."""
-    rows = np.repeat(keep, prepared.lengths)
-    lengths = prepared.lengths[keep]
-    return PreparedHistory(
-        ids=prepared.ids[rows],
-        days=prepared.days[rows],
-        quantity=prepared.quantity[rows],
-        item_ids=prepared.item_ids[keep],
-        starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
-        lengths=lengths,
-        covariates={k: v[rows] for k, v in prepared.covariates.items()},
-    )
 
 
 def _sorted(table: pd.DataFrame) -> pd.DataFrame:

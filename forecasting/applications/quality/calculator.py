@@ -65,8 +65,9 @@ def nominal_coverage(levels: Sequence[float]) -> float | None:
 class BacktestResult:
     """Scored points and the metrics computed from them.
 
-    ``forecasts``: ``item_id, model, window, cutoff, date, actual, forecast, q<level>...``,
-    one row per scored point (model, then window, then item, then date).
+    ``forecasts``: ``item_id, model, window, cutoff, date, actual, forecast, q<level>...``
+    (plus ``chosen_model`` where auto is among the models: the model each item
+    got in that window), one row per scored point (model, then window, then item, then date).
     ``metrics``: :data:`METRIC_COLUMNS`, one row per (item, model), then one ``__overall__`` row per model.
     """
 
@@ -309,4 +310,6 @@ def _attach_forecast(
     out["forecast"] = fc["forecast"].to_numpy()
     for level in levels:
         out[quantile_column(level)] = fc[quantile_column(level)].to_numpy()
+    if "chosen_model" in fc.columns:  # auto: the model each item got in this window
+        out["chosen_model"] = fc["chosen_model"].to_numpy()
     return out

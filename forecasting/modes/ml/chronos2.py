@@ -60,6 +60,8 @@ class Chronos2Model(BaseForecastModel):
     version = _WeightsVersion()  # type: ignore[assignment]
     description = "Chronos-2 foundation model (zero-shot): median forecast, 21 quantile levels, numeric covariates"
     max_horizon = ONE_PASS_HORIZON
+    #: the quantile levels it predicts (it does not extrapolate beyond them)
+    level_range = (LOWEST_LEVEL, HIGHEST_LEVEL)
 
     def __init__(self, batch_size: int | None = None):
         if batch_size is not None and (

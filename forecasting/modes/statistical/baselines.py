@@ -54,4 +54,4 @@ class SeasonalNaive(EmpiricalModel):
     description = "last observed week repeated; empirical bands"
 
     def fit(self, y: np.ndarray, horizon: int) -> Fit:
-        return by_step(y, horizon, lambda h: _seasonal_naive(y, h))
+        return by_step(y, horizon, lambda h: _seasonal_naive(y, h), period=WEEK)

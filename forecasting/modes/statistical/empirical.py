@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -40,25 +40,41 @@ class Fit:
     ``y`` [items, width] holds the last ``width`` days; ``forecasts(h)`` [items,
     width] the forecast for day j + h the model made on each of those days j (NaN
     where it had too little history). Its last column is the point forecast of
-    step h. ``same_for_every_step``: the forecast does not depend on h.
+    step h. ``period``: the forecast repeats every ``period`` steps (1: the same
+    for every step, as SES; 7: it depends only on the weekday, as weekly SES);
+    None: no such pattern (a trend).
     """
 
     y: np.ndarray
     forecasts: Forecasts
-    same_for_every_step: bool = False
+    period: int | None = None
+    #: ``at(h, columns)`` = forecasts(h)[:, columns], for fits that can give a few columns cheaply
+    at: Callable[[int, np.ndarray], np.ndarray] | None = None
+    _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def point(self, horizon: int) -> np.ndarray:
         """Forecasts [items, horizon] from the last day of the history."""
-        if self.same_for_every_step:
-            return np.repeat(self.forecasts(1)[:, -1:], horizon, axis=1)
-        return np.column_stack([self.forecasts(h)[:, -1] for h in range(1, horizon + 1)])
+        forecasts = self.step_forecasts()
+        return np.column_stack([forecasts(h)[:, -1] for h in range(1, horizon + 1)])
 
     def step_forecasts(self) -> Forecasts:
-        """``forecasts``, computed once when it does not depend on the step."""
-        if not self.same_for_every_step:
+        """``forecasts``, each distinct step computed once per fit (steps a period apart share their array)."""
+        if self.period is None:
             return self.forecasts
-        cached = self.forecasts(1)
-        return lambda h: cached
+
+        def forecasts(h: int) -> np.ndarray:
+            key = (h - 1) % self.period  # type: ignore[operator]
+            if key not in self._cache:
+                self._cache[key] = self.forecasts(key + 1)
+            return self._cache[key]
+
+        return forecasts
+
+    def columns(self, h: int, columns: np.ndarray) -> np.ndarray:
+        """The step-h forecasts made on some days only: [items, len(columns)]."""
+        if self.at is not None and (self.period is None or (h - 1) % self.period not in self._cache):
+            return self.at(h, columns)
+        return self.step_forecasts()(h)[:, columns]
 
 
 def tail(values: np.ndarray, horizon: int) -> np.ndarray:
@@ -69,12 +85,12 @@ def tail(values: np.ndarray, horizon: int) -> np.ndarray:
 def flat(levels: np.ndarray, y: np.ndarray, horizon: int) -> Fit:
     """A fit whose forecast on day t is ``levels[:, t]`` for every step (SES, Croston, TSB...); full-width inputs."""
     kept = np.ascontiguousarray(tail(levels, horizon))
-    return Fit(tail(y, horizon), lambda h: kept, same_for_every_step=True)
+    return Fit(tail(y, horizon), lambda h: kept, period=1)
 
 
-def by_step(y: np.ndarray, horizon: int, forecasts: Forecasts) -> Fit:
+def by_step(y: np.ndarray, horizon: int, forecasts: Forecasts, period: int | None = None) -> Fit:
     """A fit from full-width forecasts ``forecasts(h)`` [items, T], kept over the days the errors use."""
-    return Fit(tail(y, horizon), lambda h: tail(forecasts(h), horizon))
+    return Fit(tail(y, horizon), lambda h: tail(forecasts(h), horizon), period)
 
 
 def error_window(horizon: int) -> int:

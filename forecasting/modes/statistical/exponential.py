@@ -61,7 +61,7 @@ class WeeklyExponentialSmoothing(_Smoothing):
         # the forecast depends on the step only through the weekday it lands on: seven arrays serve every step
         by_weekday = [tail(_weekday_forecasts(weekday_levels, columns, h, y.shape[1]), horizon)
                       for h in range(1, min(WEEK, horizon) + 1)]
-        return Fit(tail(y, horizon), lambda h: by_weekday[(h - 1) % WEEK])
+        return Fit(tail(y, horizon), lambda h: by_weekday[(h - 1) % WEEK], period=WEEK)
 
 
 def weekday_ses(y: np.ndarray, alpha: float | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:

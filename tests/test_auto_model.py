@@ -1,0 +1,182 @@
+"""auto: per-item choice on a rolling-origin validation inside the history, ensembles, fallback, Chronos-2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.applications.quality.calculator import OVERALL, QualityCalculator
+from forecasting.modes.auto import (
+    ENSEMBLE,
+    FALLBACK_MODEL,
+    MIN_ORIGINS,
+    SCORE_LEVELS,
+    AutoModel,
+    Validation,
+    default_pool,
+)
+from forecasting.modes.factory import ModelFactory
+from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
+from forecasting.modes.statistical.empirical import flat
+
+PASTA = Path(__file__).resolve().parents[2] / "shared/data/pasta/sales.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def pasta() -> pd.DataFrame:
+    if not PASTA.exists():
+        pytest.skip(f"pasta data not found at {PASTA}")
+    sales = pd.read_csv(PASTA, parse_dates=["date"])
+    return sales[sales["item_id"].isin(sorted(sales["item_id"].unique())[:24])]
+
+
+def test_each_item_is_forecast_by_the_model_it_was_given(pasta):
+    new = pd.DataFrame({"item_id": "NEW", "date": pd.date_range(end=pasta["date"].max(), periods=30), "quantity": 2.0})
+    history = pd.concat([pasta, new], ignore_index=True)
+    out = ModelFactory.create("auto").forecast(history, 14, [0.1, 0.9])
+    assert list(out.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.9", "chosen_model", "choice"]
+    chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
+    assert chosen.loc["NEW", "chosen_model"] == FALLBACK_MODEL
+    assert chosen.loc["NEW", "choice"].startswith("fallback: history too short to validate")
+    assert chosen.drop(index="NEW")["choice"].str.startswith("validated").all()
+    pool = default_pool()
+    members = {m.name: m for m in pool}
+    for item, (model, _) in chosen.iterrows():
+        mine = history[history["item_id"] == item]
+        got = out[out["item_id"] == item]
+        if model == ENSEMBLE:  # the median of every pool model's forecast, day by day
+            own = [m.forecast(mine, 14)["forecast"] for m in pool]
+            np.testing.assert_allclose(got["forecast"], np.median(own, axis=0), atol=1e-12)
+        else:  # a single model: its very numbers, bands included
+            single = members[model] if model in members else ModelFactory.create(model)
+            own = single.forecast(mine, 14, [0.1, 0.9])
+            np.testing.assert_allclose(got[["forecast", "q0.1", "q0.9"]], own[["forecast", "q0.1", "q0.9"]])
+    assert (chosen["chosen_model"] == ENSEMBLE).sum() > len(chosen) / 2
+
+
+def test_a_model_that_is_clearly_right_for_an_item_is_chosen_over_the_ensemble():
+    # a strong weekly pattern with little noise: a weekday model beats the flat majority of the pool by far
+    days = pd.date_range("2023-01-01", periods=500)
+    pattern = np.array([2.0, 2.0, 3.0, 3.0, 8.0, 20.0, 1.0])[days.dayofweek]
+    noise = np.random.default_rng(5).poisson(0.3, len(days))
+    history = pd.DataFrame({"item_id": "weekly", "date": days, "quantity": pattern + noise})
+    [choice] = AutoModel(challenger=None).choose(history, 14)
+    assert choice.model.startswith(("weekly-ses", "seasonal-naive")), choice
+    assert "lower score than the ensemble" in choice.reason
+
+
+def test_the_validation_score_is_wape_plus_wql_over_rolling_origins_by_hand():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(4, (2, 120)).astype(float)
+    y[1, :80] = np.nan  # a shorter item
+    level = np.full(y.shape, 3.5)
+    fit = flat(level, y, horizon=5)
+    validation = Validation(fit.y, 5)
+    got = validation.score(fit)
+    for i in range(2):
+        width = fit.y.shape[1]
+        errors, actuals = [], []
+        for k in range(26):
+            origin = width - 1 - 5 - 14 * k
+            if origin < 0 or np.isnan(fit.y[i, : origin + 1]).sum() > origin - 6:  # needs 7 days of history
+                continue
+            actuals.append(fit.y[i, origin + 1 : origin + 6])
+            errors.append(actuals[-1] - 3.5)
+        errors, actuals = np.array(errors), np.array(actuals)
+        wape = np.abs(errors).sum() / actuals.sum()
+        losses = []
+        for q in SCORE_LEVELS:
+            band = 3.5 + np.quantile(errors, q, axis=0)  # each step's band from that step's errors
+            losses.append(2 * np.maximum(q * (actuals - band), (q - 1) * (actuals - band)).sum() / actuals.sum())
+        assert got[i] == pytest.approx(wape + np.mean(losses), rel=1e-12)
+    assert validation.n_origins.tolist() == [8, 3]
+
+
+def test_too_short_a_history_falls_back_and_says_so():
+    # origins are the days T-1-14-14k with 7 days of history behind them: 62 days give 3, 63 give 4
+    days = pd.date_range("2024-01-01", periods=14 + 7 + 14 * (MIN_ORIGINS - 1) - 1)
+    history = pd.DataFrame({"item_id": "x", "date": days, "quantity": np.arange(len(days)) % 5.0})
+    choice = AutoModel().choose(history, 14)
+    assert choice[0].model == FALLBACK_MODEL and f"(3 of {MIN_ORIGINS} origins)" in choice[0].reason
+    longer = pd.concat([history, pd.DataFrame({"item_id": "x", "date": [days[-1] + pd.Timedelta(days=1)],
+                                               "quantity": [1.0]})])
+    assert AutoModel().choose(longer, 14)[0].reason.startswith("validated")
+
+
+def test_auto_never_sees_the_days_a_backtest_scores(pasta):
+    result = QualityCalculator.backtest(pasta, ["auto"], horizon=14, windows=2, quantiles=[0.1, 0.9])
+    cutoff = pasta["date"].max() - pd.Timedelta(days=14)
+    window = result.forecasts[result.forecasts["window"] == 1]
+    seen = ModelFactory.create("auto").forecast(pasta[pasta["date"] <= cutoff], 14, [0.1, 0.9])
+    np.testing.assert_allclose(window["forecast"], seen["forecast"])
+    assert window["chosen_model"].tolist() == seen["chosen_model"].tolist()
+    # changing the scored days changes nothing the model saw
+    changed = pasta.assign(quantity=np.where(pasta["date"] > cutoff, 999.0, pasta["quantity"]))
+    again = QualityCalculator.backtest(changed, ["auto"], horizon=14, windows=1, quantiles=[0.1, 0.9]).forecasts
+    np.testing.assert_allclose(again["forecast"], window["forecast"])
+
+
+def test_a_smaller_pool_and_its_version(pasta):
+    small = AutoModel(pool=[MovingAverage7(), SeasonalNaive()], challenger=None)
+    assert small.version != AutoModel(challenger=None).version
+    out = small.forecast(pasta, 7)
+    assert set(out["chosen_model"]) <= {ENSEMBLE, "ma7", "seasonal-naive"}
+    assert set(out["choice"]) >= {"validated: median of the 2 pool models"}
+
+
+def test_pasta_auto_beats_statsforecasts_best_intermittent_peer_on_wape(pasta):
+    from statsforecast.models import CrostonSBA
+
+    sales = pd.read_csv(PASTA, parse_dates=["date"])
+    result = QualityCalculator.backtest(sales, ["auto"], horizon=28, windows=4, quantiles=[0.1, 0.5, 0.9])
+    auto = result.metrics.set_index("item_id").loc[OVERALL]
+    fc = result.forecasts
+    peer = []
+    from forecasting.core.history import prepare_history
+
+    y = prepare_history(sales).tail_matrix()
+    actual = []
+    for w in (1, 2, 3, 4):
+        cut = y.shape[1] - 28 * w
+        peer.append(np.array([CrostonSBA().forecast(row[:cut], 28)["mean"] for row in y]))
+        actual.append(y[:, cut : cut + 28])
+    actual, croston = np.concatenate(actual, axis=1), np.concatenate(peer, axis=1)
+    croston_wape = 100 * np.abs(actual - croston).sum() / actual.sum()
+    assert auto["wape"] < croston_wape - 2  # a clear margin, not noise
+    assert 0.7 <= auto["coverage"] <= 0.9
+    assert len(fc) == 118 * 28 * 4
+
+
+class _Overshoot(MovingAverage7):
+    """A deliberately poor pool member (ten times MA7), so that the challenger has items to win."""
+
+    name = "overshoot"
+
+    def fit(self, y, horizon):
+        fit = super().fit(y, horizon)
+        level = fit.forecasts(1) * 10.0
+        return flat_tail(fit.y, level)
+
+
+def flat_tail(y, level):
+    from forecasting.modes.statistical.empirical import Fit
+
+    return Fit(y, lambda h: level, period=1)
+
+
+def test_chronos2_challenges_the_statistical_choice_and_its_items_get_its_own_forecast(pasta, tiny_chronos_dir):
+    auto = AutoModel(pool=[_Overshoot()])
+    assert auto.version != AutoModel(pool=[_Overshoot()], challenger=None).version
+    out = auto.forecast(pasta, 14, [0.1, 0.5, 0.9])
+    chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
+    won = chosen.index[chosen["chosen_model"] == "chronos-2"]
+    assert len(won) and chosen.loc[won, "choice"].str.startswith("validated on 2 origins against").all()
+    own = ModelFactory.create("chronos-2").forecast(pasta[pasta["item_id"].isin(won)], 14, [0.1, 0.5, 0.9])
+    mine = out[out["item_id"].isin(won)]
+    np.testing.assert_allclose(mine[["forecast", "q0.1", "q0.9"]], own[["forecast", "q0.1", "q0.9"]])
+    paths = auto.sample_paths(pasta[pasta["item_id"].isin(won[:2])], 14, n_paths=50)
+    assert paths.values.shape == (2, 50, 14) and (paths.values >= 0).all()  # Chronos' own daily draws
+    # outside Chronos-2's levels (0.01-0.99) it does not challenge
+    assert "chronos-2" not in set(auto.forecast(pasta, 7, [0.001, 0.5])["chosen_model"])

@@ -38,9 +38,19 @@ def chronos_pipeline(weights_version: str) -> object:
     return get_pipeline()
 
 
+@st.cache_resource(show_spinner="Loading statsforecast for Holt (once per server, about 2 seconds)...")
+def statsforecast_loaded() -> bool:
+    """Import statsforecast's ETS once per server process (the damped Holt model fits with it)."""
+    import statsforecast.models  # noqa: F401
+
+    return True
+
+
 def prepare_models(names: list[str]) -> None:
     """Load heavy models before a run (with a spinner the first time), so the run itself only computes."""
-    if "chronos-2" in names and ModelFactory.create("chronos-2").availability().available:
+    if "holt" in names:
+        statsforecast_loaded()
+    if ("chronos-2" in names or "auto" in names) and ModelFactory.create("chronos-2").availability().available:
         from forecasting.modes.ml.loading import weights_version
 
         chronos_pipeline(weights_version())
@@ -63,6 +73,14 @@ def model_help() -> str:
 def client_items(client_id: int, data_version: int) -> pd.DataFrame:
     """The client's items with parameters, stock and volumes (keyed on the data version)."""
     return get_services().data.list_items(client_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def client_items_with_classes(client_id: int, data_version: int) -> pd.DataFrame:
+    """The client's items plus each one's demand class, ADI and CV^2 (empty for items without sales)."""
+    items = client_items(client_id, data_version)
+    classes = get_services().forecasts.demand_classes(client_id)
+    return items.merge(classes, on="item_id", how="left")
 
 
 @st.cache_data(show_spinner=False, max_entries=200)

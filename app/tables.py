@@ -89,15 +89,23 @@ def comparison_table(metrics: pd.DataFrame, band_width: float | None) -> pd.Data
     return wide.reset_index(drop=True)
 
 
+def item_comparison(metrics: pd.DataFrame, item_id: str, band_width: float | None) -> pd.DataFrame:
+    """:func:`comparison_table` for one item: its metrics side by side and its best model per metric."""
+    rows = metrics[metrics["item_id"] == item_id].assign(item_id=OVERALL)
+    return comparison_table(rows, band_width)
+
+
 def highlight_best(table: pd.DataFrame) -> pd.io.formats.style.Styler:
     """The comparison table with each metric's best model(s) highlighted; coverage shown in percent."""
-    models = [c for c in table.columns if c not in ("metric", "best")]
+    models = [c for c in table.columns if c not in ("metric", "best", "Best")]
+    best = "best" if "best" in table.columns else "Best"
 
     def _row(row: pd.Series) -> list[str]:
-        winners = set(str(row["best"]).split(", "))
+        winners = set(str(row[best]).split(", "))
         return ["background-color: #dcfce7; font-weight: 600" if c in winners else "" for c in row.index]
 
-    coverage = table.index[table["metric"] == METRICS["coverage"][0]]
+    labels = table["metric"] if "metric" in table.columns else table.index.to_series()
+    coverage = table.index[(labels == METRICS["coverage"][0]).to_numpy()]
     others = table.index.difference(coverage)
     return (
         table.style.apply(_row, axis=1)
@@ -142,3 +150,26 @@ def reorder_column_config() -> dict[str, Any]:
         else:
             config[column] = st.column_config.NumberColumn(label, help=help_text or None, format=fmt)
     return config
+
+
+def choices_table(forecast: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """auto's choice per item: ``item_id, name, demand_class, chosen_model, choice`` (one row per item)."""
+    first = forecast.drop_duplicates("item_id")[["item_id", "chosen_model", "choice"]]
+    info = items.set_index("item_id")
+    out = first.assign(
+        name=first["item_id"].map(info["name"]).fillna(""),
+        demand_class=first["item_id"].map(info["demand_class"]) if "demand_class" in info else "",
+    )
+    return out[["item_id", "name", "demand_class", "chosen_model", "choice"]].reset_index(drop=True)
+
+
+def choices_column_config() -> dict[str, Any]:
+    return {
+        "item_id": st.column_config.TextColumn("Item"),
+        "name": st.column_config.TextColumn("Name"),
+        "demand_class": st.column_config.TextColumn("Demand pattern"),
+        "chosen_model": st.column_config.TextColumn(
+            "Model used", help="ensemble: the median of every pool model's forecast; otherwise the one model "
+            "that scored clearly better on the item's own past"),
+        "choice": st.column_config.TextColumn("Why", width="large"),
+    }

@@ -21,6 +21,7 @@ from app.services import model_availability, model_help
 from forecasting.core.errors import ForecastingError, InvalidInputError
 from forecasting.core.models.base import MAX_HORIZON
 from forecasting.modes.factory import ModelFactory
+from forecasting.modes.statistical.classification import CLASSES
 from forecasting.storage import DatabaseUnavailableError
 
 SHARED_ITEMS = "shared_items"
@@ -28,18 +29,30 @@ log = logging.getLogger(__name__)
 
 
 def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> list[str]:
-    """Searchable multi-select of the client's items, a category filter and a 'top N by volume' shortcut."""
+    """Searchable multi-select of the client's items, category and demand-pattern filters, a 'top N' shortcut.
+
+    The demand-pattern filter shows when ``items`` has a ``demand_class`` column.
+    """
     state_key = f"{key}_items"
     if state_key not in st.session_state:
         known = set(items["item_id"])
         st.session_state[state_key] = [i for i in st.session_state.get(SHARED_ITEMS, []) if i in known]
     names = dict(zip(items["item_id"], items["name"].fillna("")))
 
-    pick, category_col, top_col = st.columns([5, 2, 1.6], vertical_alignment="bottom")
+    pick, category_col, class_col, top_col = st.columns([4.4, 1.8, 1.8, 1.6], vertical_alignment="bottom")
     chosen_categories = category_col.multiselect(
         "Category", list(categories), key=f"{key}_categories", placeholder="All categories"
     )
     shown = items if not chosen_categories else items[items["category"].isin(chosen_categories)]
+    if "demand_class" in items.columns:
+        present = [c for c in CLASSES if c in set(items["demand_class"])]
+        chosen_classes = class_col.multiselect(
+            "Demand pattern", present, key=f"{key}_classes", placeholder="All patterns",
+            help="Syntetos-Boylan classes: smooth and erratic items sell most days; intermittent and lumpy items "
+            "sell on few days (lumpy: in very uneven amounts)",
+        )
+        if chosen_classes:
+            shown = shown[shown["demand_class"].isin(chosen_classes)]
     top_key = f"{key}_top"
     top_col.selectbox(
         "Quick pick", config.TOP_N_CHOICES, index=None, key=top_key, placeholder="Top N by volume",

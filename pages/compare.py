@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import charts, results, tables, widgets
 from app.auth import require_user
-from app.services import client_categories, client_items, get_services, prepare_models
+from app.services import client_categories, client_items_with_classes, get_services, prepare_models
 
 KEY = "cmp"
 
@@ -15,7 +15,7 @@ def render() -> None:
     services = get_services()
     st.title("Compare models")
     version = services.data.data_version(user.client_id)
-    items = client_items(user.client_id, version)
+    items = client_items_with_classes(user.client_id, version)
     if items.empty:
         st.info("No items yet: upload a sales file on the Data page.")
         return
@@ -68,7 +68,16 @@ def _show(result: results.Backtest, items) -> None:
         result.response.history[result.response.history["item_id"] == item], result.item_forecasts(item),
         title=f"{item} {names.get(item, '')}".strip(),
     )
-    st.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
+    chart_col, side_col = st.columns([3, 1.35])
+    chart_col.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
+    with side_col:
+        st.markdown(f"**Best for {item}**")
+        mine = tables.item_comparison(metrics, item, width).rename(columns={"metric": "Metric", "best": "Best"})
+        st.table(tables.highlight_best(mine.set_index("Metric")))
+        chosen = result.item_forecasts(item)
+        if "chosen_model" in chosen.columns and chosen["chosen_model"].notna().any():
+            used = chosen.loc[chosen["chosen_model"].notna(), "chosen_model"].iloc[0]
+            st.caption(f"Auto used **{used}** for this item.")
 
     left, right = st.columns([3, 2])
     with left:

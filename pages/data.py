@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import config, uploads, widgets
 from app.auth import require_user
-from app.services import client_items, get_services
+from app.services import client_items, client_items_with_classes, get_services
 from forecasting.core.errors import ForecastingError
 
 KEY = "data"
@@ -58,7 +58,7 @@ def _upload(user, services) -> None:
 
 
 def _items(user, services) -> None:
-    items = client_items(user.client_id, services.data.data_version(user.client_id))
+    items = client_items_with_classes(user.client_id, services.data.data_version(user.client_id))
     if items.empty:
         st.info("No items yet: upload a sales file.")
         return

@@ -8,7 +8,7 @@ from app.auth import require_user
 from app.services import (
     client_categories,
     client_history,
-    client_items,
+    client_items_with_classes,
     client_recent_totals,
     get_services,
     prepare_models,
@@ -24,7 +24,7 @@ def render() -> None:
     services = get_services()
     st.title("Forecast")
     version = services.data.data_version(user.client_id)
-    items = client_items(user.client_id, version)
+    items = client_items_with_classes(user.client_id, version)
     if items.empty:
         st.info("No items yet: upload a sales file on the Data page.")
         return
@@ -111,6 +111,14 @@ def _show(result: results.Forecast | results.Backtest, history, items, client_na
         titles = {i: f"{i} {names.get(i, '')}".strip() for i in ids}
         fig = charts.small_multiples_figure(history, forecast, actuals, titles=titles)
     st.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
+    if "chosen_model" in forecast.columns:
+        choices = tables.choices_table(forecast, items)
+        if view == "One item":
+            row = choices[choices["item_id"] == item].iloc[0]
+            st.caption(f"Auto used **{row['chosen_model']}** for {item} ({row['choice']}).")
+        with st.expander(f"Model used per item ({choices['chosen_model'].nunique()} different)"):
+            st.dataframe(choices, hide_index=True, column_config=tables.choices_column_config(),
+                         key=f"{KEY}_choices")
 
     if isinstance(result, results.Backtest):
         st.subheader("Accuracy on the held-out days")

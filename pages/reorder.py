@@ -5,7 +5,13 @@ import streamlit as st
 
 from app import charts, tables, widgets
 from app.auth import require_user
-from app.services import client_categories, client_items, client_point_forecast, get_services, prepare_models
+from app.services import (
+    client_categories,
+    client_items_with_classes,
+    client_point_forecast,
+    get_services,
+    prepare_models,
+)
 from forecasting.core.models.base import MAX_HORIZON
 from forecasting.io.csv_export import to_csv_bytes
 
@@ -17,7 +23,7 @@ def render() -> None:
     services = get_services()
     st.title("Reorder")
     version = services.data.data_version(user.client_id)
-    items = client_items(user.client_id, version)
+    items = client_items_with_classes(user.client_id, version)
     if items.empty:
         st.info("No items yet: upload sales and inventory files on the Data page.")
         return

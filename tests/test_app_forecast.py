@@ -167,3 +167,23 @@ def test_chronos2_runs_when_its_weights_are_there(backend, tiny_chronos_dir, mon
     first = expected[expected["item_id"] == "DF-0001"]
     np.testing.assert_allclose(traces[-1]["y"], first["forecast"].to_numpy(), rtol=1e-5)
     np.testing.assert_allclose(traces[2]["y"], first["q0.9"].to_numpy(), rtol=1e-5)
+
+
+def test_auto_shows_which_model_each_item_got_and_the_demand_pattern_filter_works(page, backend):
+    client = backend.client_id("Demo Foods")
+    classes = backend.forecasts.demand_classes(client).set_index("item_id")["demand_class"]
+    page.multiselect(key="fc_classes").set_value(["intermittent"])
+    page.run()
+    intermittent = sorted(classes[classes == "intermittent"].index)
+    options = [o.split(" - ")[0] for o in page.multiselect(key="fc_items").options]
+    assert options == intermittent and len(intermittent) >= 2
+    at = _run(page, items=intermittent[:2], model="auto", bands=(80,))
+    assert not at.exception and not at.error
+    expected = backend.forecasts.forecast(client, intermittent[:2], "auto", 14, (0.1, 0.9)).forecast
+    shown = next(f.value for f in at.dataframe if "chosen_model" in f.value.columns)
+    first = expected.drop_duplicates("item_id").set_index("item_id")
+    assert shown["item_id"].tolist() == intermittent[:2]
+    assert shown["chosen_model"].tolist() == first.loc[intermittent[:2], "chosen_model"].tolist()
+    assert (shown["demand_class"] == "intermittent").all()
+    used = first.loc[intermittent[0], "chosen_model"]
+    assert any(f"Auto used **{used}** for {intermittent[0]}" in c.value for c in at.caption)

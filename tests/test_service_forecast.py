@@ -327,3 +327,14 @@ def test_auto_records_each_items_model_stores_it_with_the_run_and_serves_it_from
     summary = ", ".join(f"{m} {n}" for m, n in sorted(counts.items(), key=lambda p: (-p[1], p[0])))
     assert runs["chosen_models"].tolist()[:2] == [summary, summary]  # the cached run shows its source's choices
     assert service.forecast(client, ["A"], "ma7", 7) and data.list_runs(client)["chosen_models"].iloc[0] == ""
+
+
+@pytest.mark.parametrize("model", ["auto", "croston-sba", "weekly-ses"])
+def test_the_new_models_give_reorder_tables_from_their_sample_paths(service, data, client, model):
+    data.import_inventory(client, inventory_frame(["A", "B", "C"], lead_time_days=5))
+    table = service.reorder(client, ["A", "B", "C"], model)
+    history = data.history(client, ["A", "B", "C"])
+    expected = InventoryCalculator.reorder(ModelFactory.create(model), history,
+                                           data.inventory(client, ["A", "B", "C"]).drop(columns="as_of"))
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), expected.reset_index(drop=True))
+    assert (table["reorder_point"] >= table["lead_time_demand"]).all()  # a 95% quantile above the mean

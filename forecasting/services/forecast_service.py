@@ -32,7 +32,9 @@ from forecasting.core.models.base import (
     validate_horizon,
     validate_quantiles,
 )
+from forecasting.core.history import prepare_history
 from forecasting.modes.factory import ModelFactory
+from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.storage.runs import RunRequest
@@ -80,6 +82,19 @@ class ForecastService:
     def history(self, client_id: int, item_ids: Sequence[str], start: date | None = None) -> pd.DataFrame:
         """The items' daily history (missing days as 0), e.g. for drawing actuals."""
         return self.data.history(client_id, item_ids, start)
+
+    def demand_classes(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Each item's demand class (smooth, erratic, intermittent, lumpy; docs/models.md) with its ADI and CV^2.
+
+        All items with sales (default) or the named ones; items without any sales are left out.
+        """
+        if item_ids is None:
+            items = self.data.list_items(client_id)
+            item_ids = items.loc[items["last_date"].notna(), "item_id"].tolist()
+            if not item_ids:
+                return pd.DataFrame(columns=CLASS_COLUMNS)
+        history = self.data.history(client_id, item_ids)
+        return demand_classes(prepare_history(history, min_days=1))
 
     def forecast(
         self,

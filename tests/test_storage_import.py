@@ -193,8 +193,9 @@ def test_inventory_import_stores_parameters_and_positions(data, client):
     assert inventory["item_id"].tolist() == ["A", "C"]
     assert list(inventory.columns) == [
         "item_id", "on_hand", "on_order", "lead_time_days", "review_period_days", "service_level", "moq",
-        "pack_size", "unit_cost", "name", "category", "as_of",
+        "pack_size", "unit_cost", "name", "category", "on_order_due", "as_of",
     ]
+    assert inventory["on_order_due"].isna().all()  # not given: the stock on order arrives after the lead time
     with pytest.raises(ForecastingError, match="no inventory position for item"):
         data.inventory(client, ["A", "B"])
 

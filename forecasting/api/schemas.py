@@ -213,6 +213,7 @@ class ReorderRow(BaseModel):
     days_of_cover: float | None
     stockout_date: date | None
     action: str
+    on_order_due: date = Field(description="when the stock on order arrives (given, else after the lead time)")
 
 
 class ReorderResponse(BaseModel):
@@ -249,6 +250,7 @@ class ItemInfo(BaseModel):
     pack_size: float
     on_hand: float | None
     on_order: float | None
+    on_order_due: date | None
     inventory_as_of: date | None
     first_date: date | None
     last_date: date | None

@@ -6,13 +6,14 @@ import pandas as pd
 
 from forecasting.applications.inventory.parameters import (
     CYCLE_PROBLEM,
+    DUE_COLUMN,
     DEFAULT_SERVICE_LEVEL,
     REQUIRED,
     RULES,
     TEXT_COLUMNS,
     cycle_too_long,
 )
-from forecasting.core.cells import flag, parse_item_ids, parse_number
+from forecasting.core.cells import flag, parse_dates, parse_item_ids, parse_number
 from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.io.csv_reader import Source, read_validated, source_name
 
@@ -26,7 +27,8 @@ def read_inventory_csv(
     """Validated inventory frame with every optional column filled with its default.
 
     Columns: item_id, on_hand, on_order, lead_time_days, review_period_days,
-    service_level, moq, pack_size, unit_cost (NaN when absent), name, category.
+    service_level, moq, pack_size, unit_cost (NaN when absent), name, category,
+    on_order_due (NaT when absent: the stock on order arrives after the lead time).
     """
     frame = read_validated(
         source,
@@ -59,6 +61,14 @@ def _check_chunk(
         flag(problems, rows, np.isfinite(values) & rule.bad(values), rule.problem())
         parsed[column] = values
     flag(problems, rows, cycle_too_long(parsed["lead_time_days"], parsed["review_period_days"]), CYCLE_PROBLEM)
+    if DUE_COLUMN in chunk.columns:
+        due = chunk[DUE_COLUMN].str.strip()
+        given = (due != "").to_numpy()
+        parsed[DUE_COLUMN] = np.full(len(chunk), np.datetime64("NaT"), dtype="datetime64[ns]")
+        if given.any():
+            parsed.loc[given, DUE_COLUMN] = parse_dates(due[given].reset_index(drop=True), rows[given], problems)
+    else:
+        parsed[DUE_COLUMN] = np.full(len(chunk), np.datetime64("NaT"), dtype="datetime64[ns]")
     for column in TEXT_COLUMNS:
         parsed[column] = chunk[column].str.strip().to_numpy(dtype=object) if column in chunk.columns \
             else np.full(len(chunk), "", dtype=object)

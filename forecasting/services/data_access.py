@@ -38,7 +38,7 @@ from forecasting.storage.runs import RunInfo, RunRequest
 
 INVENTORY_COLUMNS = [
     "item_id", "on_hand", "on_order", "lead_time_days", "review_period_days", "service_level", "moq", "pack_size",
-    "unit_cost", "name", "category", "as_of",
+    "unit_cost", "name", "category", "on_order_due", "as_of",
 ]
 
 Source = str | Path | BinaryIO

@@ -73,6 +73,19 @@ class BacktestOutcome:
     history: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class ReorderOutcome:
+    """A reorder table, the per-day projection it is made of (see ``ReorderPlan``), and where it came from."""
+
+    run_id: int
+    #: items left out (no stock position or too little history)
+    skipped: tuple[str, ...]
+    #: the client's data "as of" date: day 1 of the projection is the day after
+    as_of: date | None
+    table: pd.DataFrame
+    projection: pd.DataFrame
+
+
 class ForecastService:
     """Runs models on stored data for one client at a time; see the module docstring."""
 
@@ -214,12 +227,31 @@ class ForecastService:
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """The reorder table (docs/inventory-policy.md) from the items' stored parameters and latest positions.
+        """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped`` and ``as_of``."""
+        outcome = self.reorder_plan(client_id, item_ids, model, service_level, review_period_days, lead_time_days,
+                                    user_id, progress)
+        table = outcome.table
+        table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of)
+        return table
 
-        Without ``item_ids``: every item with a stock position and enough
-        history for the model (the others are listed in ``attrs["skipped"]``).
-        ``service_level``, ``review_period_days`` and ``lead_time_days``
-        override the stored values for this table only.
+    def reorder_plan(
+        self,
+        client_id: int,
+        item_ids: Sequence[str] | None = None,
+        model: str = "ma7",
+        service_level: float | None = None,
+        review_period_days: int | None = None,
+        lead_time_days: int | None = None,
+        user_id: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReorderOutcome:
+        """The reorder table (docs/inventory-policy.md) and the projected stock it comes from.
+
+        Uses the items' stored parameters and latest positions. Without
+        ``item_ids``: every item with a stock position and enough history for
+        the model (the others are in ``skipped``). ``service_level`` (strictly
+        between 0 and 1), ``review_period_days`` and ``lead_time_days`` override
+        the stored values for this table only; an invalid one is an error.
         """
         started = perf_counter()
         instance = _model(model)
@@ -244,17 +276,16 @@ class ForecastService:
         request = _request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (), parameters,
                            snapshot.fingerprint, user_id)
         run_id, _ = self.data.record_run(client_id, request)
-        table = self._run(
+        plan = self._run(
             client_id,
             run_id,
             started,
-            lambda: InventoryCalculator.reorder(
+            lambda: InventoryCalculator.plan(
                 instance, snapshot.frame, inventory.drop(columns="as_of"), service_level, progress
             ),
         )
-        table.attrs["run_id"] = run_id
-        table.attrs["skipped"] = skipped
-        return table
+        return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
+                              projection=plan.projection)
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -296,7 +327,8 @@ class ForecastService:
         if inventory.empty:
             raise ForecastingError("no item has an inventory position: import an inventory file first")
         items = self.data.list_items(client_id, inventory["item_id"].tolist()).set_index("item_id")
-        span = (items["last_date"] - items["first_date"]).dt.days + 1
+        as_of = pd.Timestamp(self.data.get_client(client_id).as_of)
+        span = (as_of - items["first_date"]).dt.days + 1  # every history runs to the client's as-of date
         enough = span.reindex(inventory["item_id"]).fillna(0).to_numpy() >= min_days
         if not enough.any():
             raise ForecastingError(

@@ -183,11 +183,13 @@ def write_inventory(conn: Connection, client_id: int, inventory: Inventory, as_o
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[_positions.c.item_id, _positions.c.as_of],
-            set_={"on_hand": stmt.excluded.on_hand, "on_order": stmt.excluded.on_order},
+            set_={"on_hand": stmt.excluded.on_hand, "on_order": stmt.excluded.on_order,
+                  "on_order_due": stmt.excluded.on_order_due},
         ),
         [
-            {"item_id": int(pk), "as_of": as_of, "on_hand": float(on_hand), "on_order": float(on_order)}
-            for pk, on_hand, on_order in zip(pks, inventory.on_hand, inventory.on_order)
+            {"item_id": int(pk), "as_of": as_of, "on_hand": float(on_hand), "on_order": float(on_order),
+             "on_order_due": None if np.isnat(due) else due.astype("datetime64[D]").astype(object)}
+            for pk, on_hand, on_order, due in zip(pks, inventory.on_hand, inventory.on_order, inventory.on_order_due)
         ],
     )
     return ImportResult(

@@ -176,6 +176,8 @@ class InventoryPosition(Base):
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
     on_hand: Mapped[float] = mapped_column(Float)
     on_order: Mapped[float] = mapped_column(Float)
+    #: when the stock on order arrives; None: after the item's lead time
+    on_order_due: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class ForecastRun(Base):

@@ -26,8 +26,8 @@ from forecasting.storage.models import InventoryPosition, Item, Sale
 RECENT_DAYS = 28
 ITEM_COLUMNS = [
     "item_id", "name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
-    "pack_size", "on_hand", "on_order", "inventory_as_of", "first_date", "last_date", "total_quantity",
-    "recent_quantity",
+    "pack_size", "on_hand", "on_order", "on_order_due", "inventory_as_of", "first_date", "last_date",
+    "total_quantity", "recent_quantity",
 ]
 _items = Item.__table__
 _sales = Sale.__table__
@@ -217,6 +217,7 @@ def items_table(
             _items.c.pack_size,
             _positions.c.on_hand,
             _positions.c.on_order,
+            _positions.c.on_order_due,
             _positions.c.as_of.label("inventory_as_of"),
             stats.c.first_date,
             stats.c.last_date,
@@ -239,7 +240,7 @@ def items_table(
             rows += conn.execute(query.where(_items.c.external_id.in_(chunk))).all()
     frame = pd.DataFrame(rows, columns=["pk", *ITEM_COLUMNS[:-1]])
     frame["recent_quantity"] = _recent_volume(conn, client_id, frame)
-    for column in ("inventory_as_of", "first_date", "last_date"):
+    for column in ("on_order_due", "inventory_as_of", "first_date", "last_date"):
         frame[column] = pd.to_datetime(frame[column])
     frame = frame.astype({"unit_cost": float, "on_hand": float, "on_order": float, "total_quantity": float})
     frame["lead_time_days"] = frame["lead_time_days"].astype("Int64")

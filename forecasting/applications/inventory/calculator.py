@@ -11,21 +11,26 @@ quantiles):
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
 - ``order_qty`` = max(0, order_up_to - IP) rounded up to whole packs, and at
   least the MOQ (itself rounded up to whole packs) when above 0.
-- ``days_of_cover`` = first day k (day 1 = the day after the last history
-  date) on which cumulative expected demand exceeds on_hand;
-  ``stockout_date`` = last history date + k; both empty beyond the horizon.
+- ``days_of_cover`` = first day k (day 1 = the day after the data's as-of
+  date) on which cumulative expected demand exceeds on_hand plus the stock on
+  order that has arrived by then (on ``on_order_due``, else after the lead
+  time); ``stockout_date`` = as-of date + k; both empty beyond the horizon.
 
 Quantiles use numpy's default linear interpolation between path totals.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from forecasting.applications.inventory.inventory_input import Inventory, lead_and_review, validate_inventory
 from forecasting.applications.inventory.policy import (
-    days_of_cover,
+    arrival_day,
+    first_shortfall,
     order_quantity,
+    projected_stock,
     path_mean,
     row_quantile,
     window_totals,
@@ -37,13 +42,27 @@ from forecasting.core.models.base import BaseForecastModel, ProgressCallback, Sa
 REORDER_COLUMNS = [
     "item_id", "name", "category", "model", "service_level", "lead_time_days", "review_period_days", "on_hand",
     "on_order", "inventory_position", "lead_time_demand", "reorder_point", "safety_stock", "order_up_to", "order_qty",
-    "unit_cost", "order_value", "days_of_cover", "stockout_date", "action",
+    "unit_cost", "order_value", "days_of_cover", "stockout_date", "action", "on_order_due",
 ]
 #: the forecast always reaches this far so that days of cover mean something for short lead times
 MIN_COVER_HORIZON = 28
 #: sample paths drawn by :meth:`InventoryCalculator.reorder` (fixed seed: the same input gives the same table)
 N_PATHS = 1000
 SEED = 0
+
+
+@dataclass(frozen=True)
+class ReorderPlan:
+    """The reorder table and, per item and day, the expected demand and projected stock it is made of.
+
+    ``projection``: ``item_id, date, expected_demand, projected_stock`` (on hand
+    plus stock on order from its due day, minus cumulative expected demand),
+    ``with_suggested_order`` (plus the table's order quantity from the day it
+    would arrive). ``days_of_cover`` is the first day ``projected_stock`` is below 0.
+    """
+
+    table: pd.DataFrame
+    projection: pd.DataFrame
 
 
 class InventoryCalculator:
@@ -59,7 +78,14 @@ class InventoryCalculator:
     def from_paths(
         paths: SamplePaths, inventory: pd.DataFrame, model: str, service_level: float | None = None
     ) -> pd.DataFrame:
-        """The reorder table from given sample paths.
+        """The reorder table from given sample paths (see :meth:`plan_from_paths`)."""
+        return InventoryCalculator.plan_from_paths(paths, inventory, model, service_level).table
+
+    @staticmethod
+    def plan_from_paths(
+        paths: SamplePaths, inventory: pd.DataFrame, model: str, service_level: float | None = None
+    ) -> ReorderPlan:
+        """The reorder table and each item's projected stock, from given sample paths.
 
         ``service_level`` overrides every item's; None uses the inventory's
         ``service_level`` column (0.95 when absent). Every inventory item must
@@ -79,7 +105,12 @@ class InventoryCalculator:
         order_up_to = row_quantile(cycle_totals, inv.service_level)
         position = inv.on_hand + inv.on_order
         order_qty = order_quantity(order_up_to - position, inv.pack_size, inv.moq)
-        cover = days_of_cover(path_mean(values), inv.on_hand)
+        expected = path_mean(values)
+        due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
+        on_order_day = arrival_day(due, lead)
+        order_day = arrival_day(np.full(len(lead), np.nan), lead)
+        stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
+        cover = first_shortfall(stock)
         table = pd.DataFrame(
             {
                 "item_id": inv.item_ids,
@@ -100,13 +131,23 @@ class InventoryCalculator:
                 "unit_cost": inv.unit_cost,
                 "order_value": order_qty * inv.unit_cost,
                 "days_of_cover": cover,
-                # first_date is day 1, so day k is first_date + (k - 1) = last history date + k
+                # first_date is day 1, so day k is first_date + (k - 1) = the data's as-of date + k
                 "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
                 "action": np.where(position <= reorder_point, "reorder", "ok"),
+                "on_order_due": first_date + pd.to_timedelta(on_order_day - 1, unit="D"),
             },
             columns=REORDER_COLUMNS,
         )
-        return _sorted(table)
+        with_order = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day), (order_qty, order_day)])
+        days = np.arange(expected.shape[1])
+        projection = pd.DataFrame({
+            "item_id": np.repeat(inv.item_ids, expected.shape[1]),
+            "date": (first_date[:, None] + days[None, :].astype("timedelta64[D]")).ravel(),
+            "expected_demand": expected.ravel(),
+            "projected_stock": stock.ravel(),
+            "with_suggested_order": with_order.ravel(),
+        })
+        return ReorderPlan(_sorted(table), projection)
 
     @classmethod
     def reorder(
@@ -117,11 +158,23 @@ class InventoryCalculator:
         service_level: float | None = None,
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """Forecast the inventory's items with ``model`` and apply the policy.
+        """Forecast the inventory's items with ``model`` and apply the policy: the reorder table.
 
         History of items outside the inventory is ignored; an inventory item
         without history is a NotFoundError naming it.
         """
+        return cls.plan(model, history, inventory, service_level, progress).table
+
+    @classmethod
+    def plan(
+        cls,
+        model: BaseForecastModel,
+        history: pd.DataFrame | PreparedHistory,
+        inventory: pd.DataFrame,
+        service_level: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ReorderPlan:
+        """:meth:`reorder` plus each item's projected stock (what the table's numbers come from)."""
         inv = validate_inventory(inventory, service_level)  # fail fast, before the forecast
         horizon = cls.required_horizon(inventory)
         if horizon > model.max_horizon:
@@ -131,7 +184,7 @@ class InventoryCalculator:
             )
         scoped = _restrict(history, inv.item_ids, model.min_history_days)
         paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
-        return cls.from_paths(paths, inventory, model.name, service_level)
+        return cls.plan_from_paths(paths, inventory, model.name, service_level)
 
 
 def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarray, np.ndarray]:

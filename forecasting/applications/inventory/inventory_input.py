@@ -14,11 +14,12 @@ import pandas as pd
 
 from forecasting.applications.inventory.parameters import (
     CYCLE_PROBLEM,
+    DUE_COLUMN,
     REQUIRED,
     RULES,
     cycle_too_long,
 )
-from forecasting.core.cells import open_unit_interval
+from forecasting.core.cells import open_unit_interval, parse_dates
 from forecasting.core.errors import InvalidInputError, listed
 
 
@@ -37,6 +38,8 @@ class Inventory:
     moq: np.ndarray
     pack_size: np.ndarray
     unit_cost: np.ndarray
+    #: when the stock on order arrives (datetime64[ns]; NaT: after the lead time)
+    on_order_due: np.ndarray
 
     def take(self, order: np.ndarray) -> "Inventory":
         """The same items in another order."""
@@ -71,6 +74,7 @@ def validate_inventory(inventory: pd.DataFrame, service_level: float | None = No
         moq=_checked(inventory, "moq", ids),
         pack_size=_checked(inventory, "pack_size", ids),
         unit_cost=_checked(inventory, "unit_cost", ids),
+        on_order_due=_due_dates(inventory, ids),
     )
 
 
@@ -119,6 +123,23 @@ def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarra
     if bad.any():
         raise InvalidInputError(f"inventory {rule.problem()}; bad for item(s) {listed(ids[bad])}")
     return values
+
+
+def _due_dates(inventory: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """``on_order_due`` as datetime64[ns]: empty (NaT) means "after the lead time"."""
+    if DUE_COLUMN not in inventory.columns:
+        return np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
+    raw = inventory[DUE_COLUMN]
+    problems: list = []
+    given = raw.notna().to_numpy() & ~(raw.astype(str).str.strip().isin(["", "NaT", "nan", "None"])).to_numpy()
+    dates = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if given.any():
+        dates[given] = parse_dates(raw[given].reset_index(drop=True), np.arange(int(given.sum())), problems)
+    if problems:
+        bad = ids[given][[p.row for p in problems]]
+        raise InvalidInputError(f"inventory {DUE_COLUMN} must be empty or a date YYYY-MM-DD; bad for item(s) "
+                                f"{listed(bad)}")
+    return dates
 
 
 def _text(inventory: pd.DataFrame, column: str) -> np.ndarray:

@@ -25,6 +25,8 @@ DEFAULT_MOQ = 0.0
 DEFAULT_PACK_SIZE = 1.0
 REQUIRED = ("item_id", "on_hand", "on_order", "lead_time_days")
 TEXT_COLUMNS = ("name", "category")
+#: optional date the stock on order arrives (empty: after the lead time)
+DUE_COLUMN = "on_order_due"
 CYCLE_PROBLEM = f"lead_time_days + review_period_days must be at most {MAX_CYCLE_DAYS} days"
 
 

@@ -55,17 +55,6 @@ def row_quantile(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.where(count > 0, q, np.nan)
 
 
-def days_of_cover(expected_daily: np.ndarray, on_hand: np.ndarray) -> np.ndarray:
-    """First day k (1-based) on which cumulative expected demand exceeds on_hand; NaN if never.
-
-    "Exceeds" is strict: stock that exactly meets the demand up to day k lasts
-    through day k.
-    """
-    over = np.cumsum(expected_daily, axis=1) > on_hand[:, None]
-    first = over.argmax(axis=1) + 1.0
-    return np.where(over.any(axis=1), first, np.nan)
-
-
 def order_quantity(need: np.ndarray, pack_size: np.ndarray, moq: np.ndarray) -> np.ndarray:
     """max(0, need) rounded up to whole packs, then raised to the MOQ when above 0.
 
@@ -77,3 +66,33 @@ def order_quantity(need: np.ndarray, pack_size: np.ndarray, moq: np.ndarray) -> 
     packs = np.ceil(np.round(np.maximum(need, 0.0) / pack_size, PACK_TOLERANCE_DECIMALS))
     moq_packs = np.ceil(np.round(moq / pack_size, PACK_TOLERANCE_DECIMALS))
     return np.where(packs > 0, np.maximum(packs, moq_packs) * pack_size, 0.0)
+
+
+def arrival_day(due_offset: np.ndarray, lead_time_days: np.ndarray) -> np.ndarray:
+    """The day (1 = the first forecast day) stock on order arrives: its due date, else after the lead time.
+
+    ``due_offset`` is days from the data's as-of date to the due date (NaN: no
+    date given). Stock due on or before the first day (overdue) counts from day 1.
+    """
+    days = np.where(np.isnan(due_offset), lead_time_days, due_offset)
+    return np.maximum(days, 1).astype(np.int64)
+
+
+def projected_stock(
+    expected_daily: np.ndarray, start: np.ndarray, arrivals: list[tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Stock at the end of each day [items, days]: ``start`` plus arrivals, minus cumulative expected demand.
+
+    ``arrivals`` are (quantity, day) pairs per item; a quantity counts from its day on.
+    """
+    days = np.arange(1, expected_daily.shape[1] + 1)[None, :]
+    stock = start[:, None] - np.cumsum(expected_daily, axis=1)
+    for quantity, day in arrivals:
+        stock = stock + np.where(days >= day[:, None], quantity[:, None], 0.0)
+    return stock
+
+
+def first_shortfall(stock: np.ndarray) -> np.ndarray:
+    """First day k (1-based) on which the projected stock is below zero; NaN if never."""
+    short = stock < 0
+    return np.where(short.any(axis=1), short.argmax(axis=1) + 1.0, np.nan)

@@ -158,59 +158,39 @@ def overview_figure(totals: pd.DataFrame, title: str = "") -> go.Figure:
     return fig
 
 
-def stock_projection_figure(row: Mapping[str, object], expected_demand: pd.DataFrame, title: str = "") -> go.Figure:
-    """Projected stock of one item against its reorder point.
+def stock_projection_figure(row: Mapping[str, object], projection: pd.DataFrame, title: str = "") -> go.Figure:
+    """Projected stock of one item against its reorder point, from the reorder table's own projection.
 
-    ``row`` is the item's reorder-table row; ``expected_demand`` has ``date, forecast``
-    (the point forecast per day). Without arrivals, on hand falls by the expected
-    demand; the inventory position (on hand + on order) is what is compared with the
-    reorder point, so both are drawn, and, when the table suggests an order, the
-    position once that order is placed.
+    ``row`` is the item's reorder-table row; ``projection`` its rows of the
+    plan's projection (``date, projected_stock, with_suggested_order``): on hand
+    plus stock on order from the day it arrives, minus the expected demand the
+    table was computed from. The stock-out marker is the table's stock-out date,
+    the first day that line is below zero, so line and marker agree.
     """
-    demand = expected_demand.sort_values("date")
-    dates = pd.to_datetime(demand["date"])
-    used = np.cumsum(demand["forecast"].to_numpy(dtype=float))
-    on_hand = float(row["on_hand"]) - used
-    position = float(row["inventory_position"]) - used
-    start = dates.iloc[0] - pd.Timedelta(days=1)
-    all_dates = pd.concat([pd.Series([start]), dates], ignore_index=True)
+    days = projection.sort_values("date")
+    start = pd.Timestamp(days["date"].iloc[0]) - pd.Timedelta(days=1)
+    dates = pd.concat([pd.Series([start]), pd.to_datetime(days["date"])], ignore_index=True)
+    on_hand = float(row["on_hand"])
     fig = go.Figure()
-    fig.add_trace(_line("Projected on hand", all_dates, np.r_[float(row["on_hand"]), on_hand], STOCK_COLOR))
-    fig.add_trace(
-        _line(
-            "Projected inventory position",
-            all_dates,
-            np.r_[float(row["inventory_position"]), position],
-            POSITION_COLOR,
-            dash="dot",
-        )
-    )
-    order_qty = float(row.get("order_qty") or 0.0)
-    if order_qty > 0:
-        fig.add_trace(
-            _line(
-                "Position after the suggested order",
-                all_dates,
-                np.r_[float(row["inventory_position"]) + order_qty, position + order_qty],
-                ORDERED_COLOR,
-                dash="dashdot",
-            )
-        )
-    fig.add_trace(
-        _line(
-            "Reorder point",
-            [all_dates.iloc[0], all_dates.iloc[-1]],
-            [float(row["reorder_point"])] * 2,
-            REORDER_POINT_COLOR,
-            dash="dash",
-        )
-    )
+    fig.add_trace(_line("Projected stock", dates, np.r_[on_hand, days["projected_stock"].to_numpy(dtype=float)],
+                        STOCK_COLOR))
+    if float(row.get("order_qty") or 0.0) > 0:
+        fig.add_trace(_line("With the suggested order", dates,
+                            np.r_[on_hand, days["with_suggested_order"].to_numpy(dtype=float)], ORDERED_COLOR,
+                            dash="dashdot"))
+    fig.add_trace(_line("Reorder point", [dates.iloc[0], dates.iloc[-1]], [float(row["reorder_point"])] * 2,
+                        REORDER_POINT_COLOR, dash="dash"))
+    arrivals = [("on order arrives", row.get("on_order_due"), float(row.get("on_order") or 0.0))]
+    for label, day, quantity in arrivals:
+        if quantity > 0 and day is not None and not pd.isna(day):
+            fig.add_vline(x=pd.Timestamp(day), line_dash="dot", line_color=POSITION_COLOR)
+            fig.add_annotation(x=pd.Timestamp(day), y=1, yref="paper", text=f"{label} (+{quantity:,.0f})",
+                               showarrow=False, yanchor="bottom", xanchor="left")
     stockout = row.get("stockout_date")
     if stockout is not None and not pd.isna(stockout):
         fig.add_vline(x=pd.Timestamp(stockout), line_dash="dot", line_color=REORDER_POINT_COLOR)
-        fig.add_annotation(
-            x=pd.Timestamp(stockout), y=1, yref="paper", text="stock-out", showarrow=False, yanchor="bottom"
-        )
+        fig.add_annotation(x=pd.Timestamp(stockout), y=0.92, yref="paper", text="stock-out", showarrow=False,
+                           yanchor="bottom")
     fig.add_hline(y=0, line_color="#9ca3af", line_width=1)
     _style(fig, title, height=380)
     fig.update_yaxes(title_text="units")

@@ -20,7 +20,8 @@ import streamlit as st  # noqa: E402
 from app import config, navigation  # noqa: E402
 from app.auth import Session, start_session  # noqa: E402
 from app.services import get_services  # noqa: E402
-from app.widgets import sentence  # noqa: E402
+from forecasting.services.container import Services  # noqa: E402
+from app.widgets import data_as_of, sentence  # noqa: E402
 from forecasting.core.errors import ForecastingError  # noqa: E402
 from forecasting.services.users import UserInfo  # noqa: E402
 from forecasting.storage import StorageError  # noqa: E402
@@ -63,7 +64,7 @@ def main() -> None:
         st.error(f"The app cannot start: {exc}")
         st.stop()
     try:
-        _serve(start_session(services.users, key.value))
+        _serve(services, start_session(services.users, key.value))
     except ForecastingError as exc:  # e.g. the database went away between two clicks
         st.error(sentence(str(exc)) + " Your inputs are kept; try again in a moment.")
     except StorageError:
@@ -71,13 +72,13 @@ def main() -> None:
         st.error("The database could not answer (it has been logged). Your inputs are kept; try again in a moment.")
 
 
-def _serve(session: Session) -> None:
+def _serve(services: Services, session: Session) -> None:
     """Login check, then the login form or the user's pages."""
     user = session.current_user()
     if user is None:
         user = session.login_form()
     if user is not None:
-        user = _sidebar(session, user)
+        user = _sidebar(services, session, user)
         if user is None:  # logged out this run: the form again, in this run, so the cookie deletion is sent
             session.login_form()
     if user is None:
@@ -88,11 +89,12 @@ def _serve(session: Session) -> None:
     st.navigation(navigation.pages_for(user)).run()
 
 
-def _sidebar(session: Session, user: UserInfo) -> UserInfo | None:
-    """Who is logged in, for which client; log out; change password. None once logged out."""
+def _sidebar(services: Services, session: Session, user: UserInfo) -> UserInfo | None:
+    """Who is logged in, for which client, the data's as-of date; log out; change password. None once logged out."""
     holder = st.sidebar.empty()
     with holder.container():
         st.markdown(f"**{user.name or user.username}**  \n{user.client_name} · {user.role}")
+        data_as_of(services.data.get_client(user.client_id).as_of)
         clicked = st.button("Log out", key="logout_button", icon=":material/logout:")
         with st.expander("Change password"):
             with st.form("change_password", clear_on_submit=True):

@@ -7,7 +7,6 @@ from datetime import datetime
 import pandas as pd
 
 from forecasting.core.models.base import quantile_column
-from forecasting.io.csv_export import to_csv_bytes
 from forecasting.services.forecast_service import BacktestOutcome, ForecastOutcome
 
 FORECAST_COLUMNS = ["item_id", "date", "model", "forecast"]
@@ -43,11 +42,11 @@ class Forecast:
     def chart_frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         return self.response.forecast, None
 
-    def csv_bytes(self) -> bytes:
-        """The forecast CSV (docs/data-formats.md): ``item_id,date,model,forecast,q<level>...[,chosen_model,choice]``."""
+    def export_frame(self, names: dict[str, str]) -> pd.DataFrame:
+        """The download: the forecast CSV's columns (docs/data-formats.md) with the item's name after its id."""
         columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
         columns += [c for c in CHOICE_COLUMNS if c in self.response.forecast.columns]
-        return to_csv_bytes(self.response.forecast[columns])
+        return _with_names(self.response.forecast[columns], names)
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,15 @@ class Backtest:
         frame = self.response.forecasts
         return frame[frame["item_id"] == item_id]
 
-    def csv_bytes(self) -> bytes:
-        """The held-out forecasts in the forecast CSV format (one block per model)."""
-        columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
-        return to_csv_bytes(self.response.forecasts[columns])
+    def export_frame(self, names: dict[str, str]) -> pd.DataFrame:
+        """The download: each scored day with its actual, the forecast and the bands (one block per model)."""
+        columns = ["item_id", "model", "window", "cutoff", "date", "actual", "forecast"]
+        columns += [quantile_column(q) for q in self.response.quantiles]
+        columns += [c for c in ("chosen_model",) if c in self.response.forecasts.columns]
+        return _with_names(self.response.forecasts[columns], names)
+
+
+def _with_names(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    out = frame.copy()
+    out.insert(1, "name", out["item_id"].map(names).fillna(""))
+    return out

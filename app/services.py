@@ -103,11 +103,3 @@ def client_recent_totals(client_id: int, data_version: int, days: int) -> pd.Dat
     start = (pd.Timestamp(items["last_date"].max()) - pd.Timedelta(days=days - 1)).date()
     history = get_services().data.history(client_id, items["item_id"].tolist(), start=start)
     return history.groupby("date", as_index=False)["quantity"].sum()
-
-
-@st.cache_data(show_spinner=False, max_entries=500)
-def client_point_forecast(
-    client_id: int, data_version: int, item_id: str, model: str, horizon: int, user_id: int | None = None
-) -> pd.DataFrame:
-    """Expected daily demand of one item (for the stock projection), so reruns do not record new runs."""
-    return get_services().forecasts.forecast(client_id, [item_id], model, horizon, (), user_id=user_id).forecast

@@ -34,29 +34,34 @@ METRICS: dict[str, tuple[str, str, str]] = {
                  "percent"),
 }
 
+#: the reorder table's columns as the page shows them: what a planner acts on first (fits 1366 px)
 REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "item_id": ("Item", "Item id", None),
-    "name": ("Name", "", None),
-    "category": ("Category", "", None),
     "action": ("Action", "reorder: inventory position is at or below the reorder point", None),
     "order_qty": ("Order qty", "Up to the order-up-to level, rounded to the pack size, at least the MOQ", "%.0f"),
-    "order_value": ("Order value", "Order quantity x unit cost", "%.2f"),
+    "days_of_cover": ("Cover (d)", "Days until expected demand uses up the stock on hand and the stock on order "
+                      "(counted from the day it arrives)", "%.0f"),
+    "stockout_date": ("Stock-out", "Empty when beyond the forecast horizon", None),
+    "name": ("Name", "", None),
+    "order_value": ("Order value", "Order quantity x unit cost (empty: no unit cost known)", "%.2f"),
     "on_hand": ("On hand", "", "%.0f"),
     "on_order": ("On order", "", "%.0f"),
+    "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time)", None),
     "inventory_position": ("Position", "On hand + on order", "%.0f"),
     "reorder_point": ("Reorder point", "Service-level quantile of total demand over the lead time", "%.1f"),
     "safety_stock": ("Safety stock", "Order-up-to level minus expected demand over lead time + review period",
                      "%.1f"),
     "order_up_to": ("Order-up-to", "Service-level quantile of demand over lead time + review period", "%.1f"),
     "lead_time_demand": ("Lead-time demand", "Expected demand over the lead time", "%.1f"),
-    "days_of_cover": ("Days of cover", "Days until expected demand uses up the stock on hand", "%.0f"),
-    "stockout_date": ("Stock-out date", "Empty when beyond the forecast horizon", None),
+    "category": ("Category", "", None),
     "service_level": ("Service level", "", "percent"),
     "lead_time_days": ("Lead time (d)", "", "%d"),
     "review_period_days": ("Review (d)", "", "%d"),
-    "unit_cost": ("Unit cost", "", "%.2f"),
+    "unit_cost": ("Unit cost", "Empty: not known (the item's order value is not in the total)", "%.2f"),
     "model": ("Model", "", None),
 }
+#: columns narrow enough that the first five fit beside each other at 1366 px
+NARROW = {"item_id", "action", "order_qty", "days_of_cover", "stockout_date"}
 
 
 def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -143,13 +148,27 @@ def reorder_view(
 def reorder_column_config() -> dict[str, Any]:
     config: dict[str, Any] = {}
     for column, (label, help_text, fmt) in REORDER_COLUMNS.items():
-        if column == "stockout_date":
-            config[column] = st.column_config.DateColumn(label, help=help_text or None, format="YYYY-MM-DD")
+        width = "small" if column in NARROW else None
+        if column in ("stockout_date", "on_order_due"):
+            config[column] = st.column_config.DateColumn(label, help=help_text or None, format="YYYY-MM-DD",
+                                                         width=width)
         elif fmt is None:
-            config[column] = st.column_config.TextColumn(label, help=help_text or None)
+            config[column] = st.column_config.TextColumn(label, help=help_text or None, width=width)
         else:
-            config[column] = st.column_config.NumberColumn(label, help=help_text or None, format=fmt)
+            config[column] = st.column_config.NumberColumn(label, help=help_text or None, format=fmt, width=width)
     return config
+
+
+def reorder_totals(table: pd.DataFrame) -> dict[str, object]:
+    """Headline figures of a reorder table: items to order, their value, stock-outs, orders without a cost."""
+    to_order = table[table["action"] == "reorder"]
+    no_cost = to_order["unit_cost"].isna() & (to_order["order_qty"] > 0)
+    return {
+        "to_order": len(to_order),
+        "value": float(to_order["order_value"].sum(skipna=True)),
+        "no_cost": to_order.loc[no_cost, "item_id"].tolist(),
+        "stockouts": int(table["stockout_date"].notna().sum()),
+    }
 
 
 def choices_table(forecast: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,8 @@ from app.charts import band_levels
 from app.services import model_availability, model_help
 from forecasting.core.errors import ForecastingError, InvalidInputError
 from forecasting.core.models.base import MAX_HORIZON
+from forecasting.io.csv_export import to_csv_bytes
+from forecasting.io.xlsx_export import to_xlsx_bytes
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASSES
 from forecasting.storage import DatabaseUnavailableError
@@ -39,7 +41,16 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
         st.session_state[state_key] = [i for i in st.session_state.get(SHARED_ITEMS, []) if i in known]
     names = dict(zip(items["item_id"], items["name"].fillna("")))
 
-    pick, category_col, class_col, top_col = st.columns([4.4, 1.8, 1.8, 1.6], vertical_alignment="bottom")
+    pick, exact_col, category_col, class_col, top_col = st.columns([3.6, 1.4, 1.6, 1.6, 1.5],
+                                                                   vertical_alignment="bottom")
+    exact_col.text_input(
+        "Exact item id", key=f"{key}_exact", placeholder="id + Enter",
+        help="Type an item id exactly and press Enter to pick that item only",
+        on_change=_select_exact, args=(set(items["item_id"]), f"{key}_exact", state_key),
+    )
+    missing = st.session_state.pop(f"{key}_exact_missing", None)
+    if missing:
+        st.warning(f"No item has the id {missing!r} (ids are matched exactly, case included).")
     chosen_categories = category_col.multiselect(
         "Category", list(categories), key=f"{key}_categories", placeholder="All categories"
     )
@@ -71,6 +82,15 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
     )
     st.session_state[SHARED_ITEMS] = list(chosen)
     return list(chosen)
+
+
+def _select_exact(known: set[str], exact_key: str, state_key: str) -> None:
+    typed = str(st.session_state.get(exact_key) or "").strip()
+    if typed in known:
+        st.session_state[state_key] = [typed]
+    elif typed:
+        st.session_state[f"{exact_key}_missing"] = typed
+    st.session_state[exact_key] = ""  # a one-shot action, not a setting
 
 
 def _select_top(items: pd.DataFrame, top_key: str, state_key: str) -> None:
@@ -123,14 +143,14 @@ def models_multiselect(key: str, default: Sequence[str] = ("ma7", "seasonal-naiv
 
 
 def bands_select(key: str) -> tuple[list[int], tuple[float, ...]]:
-    """Central band widths in percent and the quantile levels they need."""
+    """Central band widths in percent and the quantile levels they need, plus the median."""
     bands = st.multiselect(
         "Bands", list(config.BAND_CHOICES), default=list(config.DEFAULT_BANDS), key=f"{key}_bands",
         format_func=lambda b: f"{b}%",
         help="Shaded ranges the actuals should fall into with that probability (e.g. 80% = 10th to 90th percentile)",
     )
     bands = sorted(bands)
-    return bands, band_levels(bands)
+    return bands, tuple(sorted({*band_levels(bands), 0.5}))  # the median always (downloads show q0.5)
 
 
 def progress_callback(label: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -171,8 +191,52 @@ def problems_frame(problems: Sequence) -> pd.DataFrame:
     return pd.DataFrame({"row": [p.row for p in problems], "problem": [p.problem for p in problems]})
 
 
-def file_name(kind: str, client_name: str, extra: str = "") -> str:
-    """``reorder_demo-foods_2024-05-01.csv``: kind, client and today's date (plus e.g. the model)."""
+#: a data "as of" date older than this many days gets a visible warning
+STALE_DATA_DAYS = 7
+#: decimals of the numbers in downloads (planners read them; the CLI keeps 6)
+DOWNLOAD_DECIMALS = 2
+
+
+def file_name(kind: str, client_name: str, as_of: date | None, extra: str = "", suffix: str = "csv") -> str:
+    """``reorder_demo-foods_asof-2025-12-31.csv``: kind, client, the data's as-of date (plus e.g. the model)."""
     slug = "".join(c if c.isalnum() else "-" for c in client_name.lower()).strip("-")
-    parts = [kind, slug, extra, date.today().isoformat()]
-    return "_".join(p for p in parts if p) + ".csv"
+    parts = [kind, slug, extra, f"asof-{as_of.isoformat()}" if as_of else ""]
+    return "_".join(p for p in parts if p) + f".{suffix}"
+
+
+def download_buttons(
+    frame: pd.DataFrame, kind: str, client_name: str, as_of: date | None, key: str, extra: str = "",
+    about: dict[str, object] | None = None,
+) -> None:
+    """CSV and Excel downloads of one table, side by side: formula-safe, rounded, named after the data's date."""
+    facts = {"What": kind, "Client": client_name, "Data as of": as_of or "no sales yet", **(about or {})}
+    csv_col, xlsx_col = st.columns(2)
+    csv_col.download_button(
+        "CSV", data=to_csv_bytes(frame, DOWNLOAD_DECIMALS), mime="text/csv", key=f"{key}_csv",
+        file_name=file_name(kind, client_name, as_of, extra), icon=":material/download:", width="stretch",
+        help=f"{len(frame):,} rows; text that a spreadsheet would run as a formula is neutralised",
+    )
+    xlsx_col.download_button(
+        "Excel", data=to_xlsx_bytes(frame, facts, DOWNLOAD_DECIMALS), key=f"{key}_xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        file_name=file_name(kind, client_name, as_of, extra, "xlsx"), icon=":material/table_view:", width="stretch",
+        help="The same table as an Excel workbook (sheet 'About': client, data as of, settings)",
+    )
+
+
+def stale_notice(button: str) -> None:
+    """Say that the result below was made with other inputs than those now set (it is not recomputed silently)."""
+    st.warning(f"The inputs have changed since this result was made: it still shows the earlier settings. "
+               f"Press {button} to update it.", icon=":material/history:")
+
+
+def data_as_of(as_of: date | None, today: date | None = None) -> None:
+    """The data's as-of date (the sidebar shows it on every page), with a warning when over a week old."""
+    if as_of is None:
+        st.caption("No sales data yet")
+        return
+    st.markdown(f"Data as of **{as_of:%Y-%m-%d}**")
+    age = ((today or date.today()) - as_of).days
+    if age > STALE_DATA_DAYS:
+        st.warning(f"The latest sales are {age} days old: forecasts start on {as_of:%Y-%m-%d} + 1 day. "
+                           "Import newer sales on the Data page.", icon=":material/schedule:")

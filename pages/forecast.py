@@ -47,6 +47,7 @@ def render() -> None:
                          width="stretch")
     if unavailable:
         st.warning(f"{ModelFactory.label(model)} cannot run here: {unavailable}")
+    inputs = (tuple(chosen), horizon, model, tuple(bands), score, version)
 
     if run:
         if not chosen:
@@ -60,21 +61,24 @@ def render() -> None:
                     response = services.forecasts.backtest(
                         user.client_id, chosen, [model], horizon, 1, levels, user_id=user.user_id, progress=update
                     )
-                    st.session_state[f"{KEY}_result"] = results.Backtest(response, bands)
+                    st.session_state[f"{KEY}_result"] = (inputs, results.Backtest(response, bands))
                 else:
                     response = services.forecasts.forecast(
                         user.client_id, chosen, model, horizon, levels, user_id=user.user_id, progress=update
                     )
-                    st.session_state[f"{KEY}_result"] = results.Forecast(response)
+                    st.session_state[f"{KEY}_result"] = (inputs, results.Forecast(response))
             clear()
 
-    result = st.session_state.get(f"{KEY}_result")
-    if result is not None:
+    stored = st.session_state.get(f"{KEY}_result")
+    if stored is not None:
+        made_with, result = stored
+        if made_with != inputs:  # never show another horizon or model as if it were the one now set
+            widgets.stale_notice("Run forecast")
         history = (
             result.response.history if isinstance(result, results.Backtest)
             else client_history(user.client_id, version, tuple(result.item_ids))
         )
-        _show(result, history, items, user.client_name)
+        _show(result, history, items, user.client_name, services.data.get_client(user.client_id).as_of)
     else:
         totals = client_recent_totals(user.client_id, version, OVERVIEW_DAYS)
         if len(totals):
@@ -83,20 +87,19 @@ def render() -> None:
                             key=f"{KEY}_overview", config={"displaylogo": False})
 
 
-def _show(result: results.Forecast | results.Backtest, history, items, client_name: str) -> None:
+def _show(result: results.Forecast | results.Backtest, history, items, client_name: str, as_of) -> None:
     st.caption(result.provenance())
     names = dict(zip(items["item_id"], items["name"].fillna("")))
     ids = result.item_ids
-    view_col, item_col, download_col = st.columns([2.2, 3.2, 1.6], vertical_alignment="bottom")
+    view_col, item_col, download_col = st.columns([2.2, 3.2, 2.2], vertical_alignment="bottom")
     several = "Small multiples" if len(ids) <= charts.MAX_SMALL_MULTIPLES else \
         f"Small multiples (first {charts.MAX_SMALL_MULTIPLES} of {len(ids)})"
     views = ["One item", several] if len(ids) > 1 else ["One item"]
     view = view_col.radio("View", views, horizontal=True, key=f"{KEY}_view")
-    download_col.download_button(
-        "Download CSV", data=result.csv_bytes(), mime="text/csv", key=f"{KEY}_download",
-        file_name=widgets.file_name("forecast", client_name, result.model), icon=":material/download:",
-        width="stretch", help="The forecast in the forecast CSV format: item_id,date,model,forecast,q<level>...",
-    )
+    with download_col:
+        kind = "backtest" if isinstance(result, results.Backtest) else "forecast"
+        widgets.download_buttons(result.export_frame(names), kind, client_name, as_of, f"{KEY}_download",
+                                 extra=result.model, about={"Model": result.model, "Run": result.response.run_id})
     forecast, actuals = result.chart_frames()
     if view == "One item":
         item = item_col.selectbox("Item", ids, key=f"{KEY}_chart_item",

@@ -1,19 +1,12 @@
-"""Reorder page: policy inputs in; the reorder table, a stock projection and the CSV out."""
+"""Reorder page: policy inputs in; the reorder table, the projected stock it comes from, CSV and Excel out."""
 from __future__ import annotations
 
 import streamlit as st
 
 from app import charts, tables, widgets
 from app.auth import require_user
-from app.services import (
-    client_categories,
-    client_items_with_classes,
-    client_point_forecast,
-    get_services,
-    prepare_models,
-)
+from app.services import client_categories, client_items_with_classes, get_services, prepare_models
 from forecasting.core.models.base import MAX_HORIZON
-from forecasting.io.csv_export import to_csv_bytes
 
 KEY = "ro"
 
@@ -36,8 +29,8 @@ def render() -> None:
     with model_col:
         model, unavailable = widgets.model_select(KEY, label="Demand model")
     service_level = level_col.number_input(
-        "Service level (%)", value=None, min_value=50.0, max_value=99.9, step=0.5, key=f"{KEY}_service_level",
-        placeholder="per item", help="Chance of not running out before the next order arrives; "
+        "Service level (%)", value=None, step=0.5, key=f"{KEY}_service_level", placeholder="per item",
+        help="Chance of not running out before the next order arrives, above 0 and below 100; "
         "empty = each item's stored level",
     )
     review = review_col.number_input(
@@ -51,54 +44,63 @@ def render() -> None:
     run = run_col.button("Compute", type="primary", key=f"{KEY}_run", disabled=bool(unavailable), width="stretch")
     if unavailable:
         st.warning(f"This model cannot run here: {unavailable}")
+    inputs = (tuple(chosen or ()), model, service_level, review, lead, version)
 
     if run:
+        st.session_state.pop(f"{KEY}_result", None)  # a failed run must not leave an older result
         if chosen is not None and not chosen:
             st.error("Choose at least one item, or switch to all items.")
+        elif service_level is not None and not 0 < service_level < 100:
+            st.error(f"Reorder table failed: the service level must be above 0% and below 100%, got "
+                     f"{service_level:g}%. Clear the field to use each item's own level.")
         else:
-            st.session_state.pop(f"{KEY}_result", None)  # a failed run must not leave an older result
             update, clear = widgets.progress_callback("Computing")
             with widgets.user_errors("Reorder table"):
                 prepare_models([model])
-                table = services.forecasts.reorder(
+                outcome = services.forecasts.reorder_plan(
                     user.client_id, chosen, model,
                     service_level=None if service_level is None else service_level / 100.0,
                     review_period_days=None if review is None else int(review),
                     lead_time_days=None if lead is None else int(lead),
                     user_id=user.user_id, progress=update,
                 )
-                st.session_state[f"{KEY}_result"] = table
+                st.session_state[f"{KEY}_result"] = (inputs, outcome)
             clear()
 
-    table = st.session_state.get(f"{KEY}_result")
-    if table is not None:
-        _show(table, user, version)
+    result = st.session_state.get(f"{KEY}_result")
+    if result is not None:
+        if result[0] != inputs:
+            widgets.stale_notice("Compute")
+        _show(result[1], user)
 
 
-def _show(table, user, version: int) -> None:
-    skipped = table.attrs.get("skipped") or []
-    to_order = table[table["action"] == "reorder"]
+def _show(outcome, user) -> None:
+    table = outcome.table
+    totals = tables.reorder_totals(table)
     a, b, c = st.columns(3)
-    a.metric("Items to reorder now", f"{len(to_order):,} of {len(table):,}",
+    a.metric("Items to reorder now", f"{totals['to_order']:,} of {len(table):,}",
              help="Inventory position (on hand + on order) at or below the reorder point")
-    b.metric("Order value", f"{to_order['order_value'].sum():,.2f}", help="Sum of order quantity x unit cost")
-    c.metric("Stock-outs within the horizon", f"{int(table['stockout_date'].notna().sum()):,}",
-             help="Items whose stock on hand is used up by expected demand within the forecast, "
-             "if nothing new arrives")
-    if skipped:
-        st.caption(f"Left out (no stock position or too little history): {', '.join(map(str, skipped[:20]))}"
-                   + (" ..." if len(skipped) > 20 else ""))
+    b.metric("Order value", f"{totals['value']:,.2f}",
+             help="Sum of order quantity x unit cost of the items to reorder (those with a unit cost)")
+    c.metric("Stock-outs within the horizon", f"{totals['stockouts']:,}",
+             help="Items whose stock on hand and on order (from the day it arrives) runs out before the end of "
+             "the forecast, if nothing else is ordered")
+    if totals["no_cost"]:
+        st.warning(f"{len(totals['no_cost'])} item(s) to reorder have no unit cost, so their value is not in the "
+                   f"total: {', '.join(map(str, totals['no_cost'][:10]))}"
+                   + (" ..." if len(totals["no_cost"]) > 10 else "") + ". Set unit costs on the Data page.")
+    if outcome.skipped:
+        st.caption(f"Left out (no stock position or too little history): "
+                   f"{', '.join(map(str, outcome.skipped[:20]))}" + (" ..." if len(outcome.skipped) > 20 else ""))
 
-    only, category_col, search_col, download_col = st.columns([1.3, 2, 2, 1.6], vertical_alignment="bottom")
+    only, category_col, search_col, download_col = st.columns([1.3, 2, 2, 2.2], vertical_alignment="bottom")
     reorder_only = only.toggle("Reorder now only", key=f"{KEY}_only")
     categories = category_col.multiselect("Category", sorted(table["category"].dropna().unique()),
                                           key=f"{KEY}_filter_categories", placeholder="All categories")
     search = search_col.text_input("Search", key=f"{KEY}_search", placeholder="item id or name")
-    download_col.download_button(
-        "Download CSV", data=to_csv_bytes(table), mime="text/csv", key=f"{KEY}_download",
-        file_name=widgets.file_name("reorder", user.client_name), icon=":material/download:", width="stretch",
-        help=f"All {len(table):,} items of the table, formula-safe",
-    )
+    with download_col:
+        widgets.download_buttons(table, "reorder", user.client_name, outcome.as_of, f"{KEY}_download",
+                                 about={"Model": table["model"].iloc[0], "Run": outcome.run_id})
     view = tables.reorder_view(table, reorder_only, categories, search)
     st.dataframe(view, hide_index=True, column_config=tables.reorder_column_config(), key=f"{KEY}_table",
                  height=min(420, 38 + 35 * max(1, len(view))))
@@ -110,8 +112,8 @@ def _show(table, user, version: int) -> None:
     item = item_col.selectbox("Item", ids, key=f"{KEY}_chart_item",
                               format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
     row = table[table["item_id"] == item].iloc[0]
-    horizon = max(28, int(row["lead_time_days"]) + int(row["review_period_days"]))
-    with widgets.user_errors("Projection"):
-        demand = client_point_forecast(user.client_id, version, item, str(row["model"]), horizon, user.user_id)
-        st.plotly_chart(charts.stock_projection_figure(row, demand, title=f"{item} {row['name'] or ''}".strip()),
-                        key=f"{KEY}_chart", config={"displaylogo": False})
+    projection = outcome.projection[outcome.projection["item_id"] == item]
+    st.plotly_chart(charts.stock_projection_figure(row, projection, title=f"{item} {row['name'] or ''}".strip()),
+                    key=f"{KEY}_chart", config={"displaylogo": False})
+    st.caption("On hand plus stock on order from the day it arrives, minus the expected demand the table was "
+               "computed from; the dash-dot line adds the suggested order, arriving after the lead time.")

@@ -88,19 +88,26 @@ def test_comparison_figure_draws_each_model_over_the_actuals():
     assert pd.Timestamp(fig.data[0].x[-1]) == pd.Timestamp(item["cutoff"].iloc[0])
 
 
-def test_stock_projection_falls_by_expected_demand():
-    row = {"on_hand": 50.0, "inventory_position": 70.0, "reorder_point": 30.0, "order_qty": 0.0,
-           "stockout_date": pd.Timestamp("2024-01-06")}
-    demand = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=10), "forecast": 10.0})
-    fig = charts.stock_projection_figure(row, demand)
-    on_hand, position, rop = fig.data
-    np.testing.assert_allclose(on_hand.y, 50.0 - 10.0 * np.arange(11))
-    np.testing.assert_allclose(position.y, 70.0 - 10.0 * np.arange(11))
-    assert list(rop.y) == [30.0, 30.0]
-    assert pd.Timestamp(on_hand.x[0]) == pd.Timestamp("2023-12-31")  # today's stock, then each forecast day
-    ordered = charts.stock_projection_figure({**row, "order_qty": 40.0}, demand).data[2]
-    assert ordered.name == "Position after the suggested order"
-    np.testing.assert_allclose(ordered.y, 110.0 - 10.0 * np.arange(11))
+def test_stock_projection_draws_the_tables_own_projection_and_the_stockout_where_it_goes_below_zero():
+    from forecasting.applications.inventory.calculator import InventoryCalculator
+    from forecasting.core.models.base import SamplePaths
+
+    paths = SamplePaths(np.array(["a"], dtype=object), np.array(["2024-01-01"], dtype="datetime64[ns]"),
+                        np.full((1, 50, 28), 10.0))
+    inventory = pd.DataFrame({"item_id": ["a"], "on_hand": [25.0], "on_order": [20.0], "lead_time_days": [3],
+                              "review_period_days": [7]})
+    plan = InventoryCalculator.plan_from_paths(paths, inventory, "test")
+    row = plan.table.iloc[0]
+    fig = charts.stock_projection_figure(row, plan.projection)
+    stock, ordered, rop = fig.data
+    assert [stock.name, ordered.name, rop.name] == ["Projected stock", "With the suggested order", "Reorder point"]
+    # 25 on hand, 20 more on the 3rd day (after the lead time), 10 sold a day
+    np.testing.assert_allclose(stock.y[:6], [25, 15, 5, 15, 5, -5])
+    assert pd.Timestamp(stock.x[0]) == pd.Timestamp("2023-12-31")  # today's stock, then each forecast day
+    below = pd.Timestamp(stock.x[int(np.argmax(np.asarray(stock.y) < 0))])
+    marker = [s for s in fig.layout.shapes if s.line.color == charts.REORDER_POINT_COLOR]
+    assert below == pd.Timestamp(row["stockout_date"]) == pd.Timestamp(marker[0].x0)  # marker and line agree
+    np.testing.assert_allclose(np.asarray(ordered.y) - np.asarray(stock.y), [0, 0, 0] + [row["order_qty"]] * 26)
 
 
 def _metrics() -> pd.DataFrame:

@@ -40,7 +40,7 @@ def test_compare_models_chart_table_and_winners(backend):
                      "seasonal-naive 80% band", "seasonal-naive 80% band", "seasonal-naive"]
 
     client = backend.client_id("Demo Foods")
-    metrics = backend.forecasts.backtest(client, ITEMS, ["ma7", "seasonal-naive"], 14, 1, (0.1, 0.9)).metrics
+    metrics = backend.forecasts.backtest(client, ITEMS, ["ma7", "seasonal-naive"], 14, 1, (0.1, 0.5, 0.9)).metrics
     overall = metrics[metrics["item_id"] == OVERALL].set_index("model")
     side_by_side = table_with(at, "metric", "best").set_index("metric")
     assert "#dcfce7" in str(at.dataframe[0].proto)  # the best cells are highlighted
@@ -98,16 +98,30 @@ def test_reorder_table_matches_the_service_with_reorders_first(backend):
     at = at.run()
     assert set(table_with(at, "reorder_point", "action")["action"]) == {"reorder"}
 
-    # the projection of the chosen item starts at its stock on hand
+    # the projection of the chosen item is the table's own: it starts at the stock on hand and goes below zero
+    # exactly on the table's stock-out date, for every item (the marker and the line agree)
+    plan = backend.forecasts.reorder_plan(backend.client_id("Demo Foods"))
+    for item in plan.table["item_id"]:
+        stock = plan.projection[plan.projection.item_id == item]
+        row = plan.table.set_index("item_id").loc[item]
+        below = stock.loc[stock["projected_stock"] < 0, "date"]
+        if len(below):
+            assert below.min() == row["stockout_date"]
+        else:
+            assert pd.isna(row["stockout_date"])
     item = at.selectbox(key="ro_chart_item").value
     row = expected.set_index("item_id").loc[item]
     traces = plotly_traces(at)
-    assert [t["name"] for t in traces] == [
-        "Projected on hand", "Projected inventory position", "Position after the suggested order", "Reorder point"
-    ]
+    names = [t["name"] for t in traces]
+    assert names[0] == "Projected stock" and names[-1] == "Reorder point"
     assert traces[0]["y"][0] == row["on_hand"]
-    assert traces[2]["y"][0] == row["inventory_position"] + row["order_qty"]
-    assert list(traces[3]["y"]) == [row["reorder_point"]] * 2
+    mine = plan.projection[plan.projection.item_id == item]
+    np.testing.assert_allclose(traces[0]["y"][1:], mine["projected_stock"], rtol=1e-12)
+    if row["order_qty"] > 0:
+        assert names[1] == "With the suggested order"
+    assert list(traces[-1]["y"]) == [row["reorder_point"]] * 2
+    # three reorder runs (the page's and the two above), and no forecast run drawn for the chart
+    assert backend.data.list_runs(backend.client_id("Demo Foods"))["kind"].tolist() == ["reorder"] * 3
 
 
 def test_reorder_overrides_reach_the_policy(backend):

@@ -432,3 +432,35 @@ def test_inventory_item_without_paths_or_with_too_short_paths():
     nan_paths = paths_of(np.full((1, 5, 28), np.nan), ["a"])
     with pytest.raises(ForecastingError, match=r"no complete sample path .* item\(s\) a"):
         InventoryCalculator.from_paths(nan_paths, inventory(item_id=["a"]), "test")
+
+
+# --- projected stock: the table's own expected demand, stock on order, the suggested order --------------
+
+
+def test_projection_by_hand_with_stock_on_order_arriving_on_its_due_date():
+    # 2 units a day; 5 on hand; 10 on order due on the 3rd forecast day; lead time 4, review 7 (order-up-to 22)
+    inv = inventory(item_id=["a", "b"], on_hand=5.0, on_order=10.0, lead_time_days=4, review_period_days=7,
+                    on_order_due=["2024-03-03", None])
+    plan = InventoryCalculator.plan_from_paths(constant_paths(["a", "b"], 2.0), inv, "test")
+    table = by_item(plan.table)
+    a = plan.projection[plan.projection.item_id == "a"]
+    assert a["date"].iloc[0] == pd.Timestamp("2024-03-01") and (a["expected_demand"] == 2.0).all()
+    assert a["projected_stock"].tolist()[:9] == [3, 1, 9, 7, 5, 3, 1, -1, -3]  # 10 arrive on day 3
+    # the stock-out is where that line goes below 0: the table and the chart agree by construction
+    assert table.loc["a", "days_of_cover"] == 8 and table.loc["a", "stockout_date"] == pd.Timestamp("2024-03-08")
+    assert table.loc["a", "order_qty"] == 22 - 15 and table.loc["a", "on_order_due"] == pd.Timestamp("2024-03-03")
+    # the suggested order (7) arrives after the lead time, on day 4
+    assert (a["with_suggested_order"] - a["projected_stock"]).tolist()[:6] == [0, 0, 0, 7, 7, 7]
+    # without a due date the stock on order arrives after the lead time (day 4): 5 - 2 - 2 - 2 < 0 on day 3
+    b = plan.projection[plan.projection.item_id == "b"]
+    assert b["projected_stock"].tolist()[:5] == [3, 1, -1, 7, 5]
+    assert table.loc["b", "days_of_cover"] == 3 and table.loc["b", "on_order_due"] == pd.Timestamp("2024-03-04")
+
+
+def test_overdue_stock_on_order_counts_from_the_first_day_and_bad_due_dates_are_named():
+    inv = inventory(item_id=["a"], on_hand=0.0, on_order=6.0, on_order_due=["2024-01-15"])
+    plan = InventoryCalculator.plan_from_paths(constant_paths(["a"], 2.0), inv, "test")
+    assert plan.projection["projected_stock"].tolist()[:4] == [4, 2, 0, -2]
+    with pytest.raises(ForecastingError, match=r"on_order_due must be empty or a date YYYY-MM-DD.*item\(s\) a"):
+        InventoryCalculator.plan_from_paths(constant_paths(["a"], 2.0), inventory(item_id=["a"], on_order_due=["soon"]),
+                                            "test")

@@ -26,24 +26,27 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _prepared(frame: pd.DataFrame) -> pd.DataFrame:
+def safe_and_rounded(frame: pd.DataFrame, decimals: int = FLOAT_DECIMALS, dates_as_text: bool = True) -> pd.DataFrame:
+    """Formula-safe text, numbers rounded to ``decimals``, dates as ``YYYY-MM-DD`` (or kept as dates)."""
     out = neutralise_formulas(frame)
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%d")
+            if dates_as_text:
+                out[column] = out[column].dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].round(FLOAT_DECIMALS)
+            out[column] = out[column].round(decimals)
     return out
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+
+def to_csv_bytes(frame: pd.DataFrame, decimals: int = FLOAT_DECIMALS) -> bytes:
     """The CSV file as bytes (for downloads)."""
-    return _prepared(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return safe_and_rounded(frame, decimals).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def write_csv(frame: pd.DataFrame, output: str | Path | None) -> None:
     """Write to ``output`` atomically (no partial file on failure), or to stdout when None."""
-    prepared = _prepared(frame)
+    prepared = safe_and_rounded(frame)
     if output is None:
         prepared.to_csv(sys.stdout, index=False, lineterminator="\n")
         sys.stdout.flush()

@@ -319,6 +319,39 @@ class DataAccess:
                                        forecast["choice"].to_numpy()[first])
             runs.end_run(conn, client_id, run_id, duration_s)
 
+    def cached_run(self, client_id: int, cache_key: str) -> RunInfo | None:
+        """The newest computed, successful run of the client with this cache key (any kind), if any."""
+        with self.database.read() as conn:
+            return runs.find_cached(conn, client_id, cache_key)
+
+    def latest_forecast_run(self, client_id: int) -> int:
+        """The id of the client's newest computed forecast run (0 without any)."""
+        with self.database.read() as conn:
+            return runs.latest_forecast_run(conn, client_id)
+
+    def stored_forecasts(self, client_id: int, since: date, until: date) -> pd.DataFrame:
+        """``item_id, date, forecast``: the newest stored point forecast of each item and day in the range."""
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            return runs.stored_forecasts(conn, client_id, since, until)
+
+    def complete_exceptions(self, client_id: int, run_id: int, duration_s: float, queue: pd.DataFrame) -> None:
+        """Mark an exceptions run succeeded and store its queue, in one transaction."""
+        with self.database.write() as conn:
+            if len(queue):
+                keys = items.resolve(conn, client_id, queue["item_id"].astype(str).tolist())
+                pk_of = dict(zip(keys["external_id"], keys["pk"]))
+                runs.write_exceptions(conn, run_id, np.array([pk_of[i] for i in queue["item_id"]]), queue)
+            runs.end_run(conn, client_id, run_id, duration_s)
+
+    def exceptions_of_run(self, client_id: int, run_id: int) -> pd.DataFrame:
+        """The stored queue of an exceptions run of the client."""
+        with self.database.read() as conn:
+            run = runs.get_run(conn, client_id, whole_id(run_id, "run id"))
+            if run.kind != "exceptions":
+                raise NotFoundError(f"run {run_id} is a {run.kind} run, not an exception queue")
+            return runs.read_exceptions(conn, client_id, run.run_id)
+
     def fail_run(self, client_id: int, run_id: int, duration_s: float, error: str) -> None:
         with self.database.write() as conn:
             runs.end_run(conn, client_id, run_id, duration_s, error=error or "failed")

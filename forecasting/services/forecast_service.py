@@ -21,7 +21,8 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.exceptions.rules import BIAS_DAYS, attention_queue
+from forecasting.applications.inventory.calculator import MIN_COVER_HORIZON, REORDER_COLUMNS, InventoryCalculator
 from forecasting.applications.inventory.inventory_input import validate_service_level
 from forecasting.core.errors import ForecastingError, ModelUnavailableError
 from forecasting.core.models.base import (
@@ -71,6 +72,17 @@ class BacktestOutcome:
     forecasts: pd.DataFrame
     metrics: pd.DataFrame
     history: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class ExceptionsOutcome:
+    """The attention queue (``EXCEPTION_COLUMNS``) and where it came from."""
+
+    run_id: int
+    cached: bool
+    as_of: date
+    model: str
+    queue: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -157,8 +169,7 @@ class ForecastService:
             run_id,
             started,
             lambda: instance.forecast(snapshot.frame, horizon, levels, progress=progress),
-            levels,
-            store=True,
+            save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels),
         )
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
@@ -263,13 +274,7 @@ class ForecastService:
             service_level = validate_service_level(service_level)
         self._check_user(client_id, user_id)
         _require_available(instance)
-        inventory = self.data.inventory(client_id, item_ids)
-        skipped: list[str] = []
-        if item_ids is None:
-            inventory, skipped = self._with_history(client_id, inventory, instance.min_history_days)
-        for column, value in overrides.items():
-            if value is not None:
-                inventory[column] = value
+        inventory, skipped = self._positions(client_id, item_ids, instance.min_history_days, overrides)
         horizon = InventoryCalculator.required_horizon(inventory)
         snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
         parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
@@ -287,7 +292,81 @@ class ForecastService:
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
                               projection=plan.projection)
 
+    def exceptions(
+        self, client_id: int, model: str = "ma7", user_id: int | None = None, progress: ProgressCallback | None = None
+    ) -> ExceptionsOutcome:
+        """What needs attention today (docs/inventory-policy.md, exceptions): the ranked queue of every item.
+
+        Recorded as a run of kind ``exceptions`` and answered from the stored
+        queue while the client's data, the model and the stored forecasts are
+        unchanged (any import or item edit, or a new forecast run, computes it
+        again). The reorder rules use ``model``'s forecasts.
+        """
+        started = perf_counter()
+        instance = _model(model)
+        self._check_user(client_id, user_id)
+        _require_available(instance)
+        client = self.data.get_client(client_id)
+        if client.as_of is None:
+            raise ForecastingError("the client has no sales yet: import a sales file first")
+        latest = self.data.latest_forecast_run(client_id)
+        state = f"data {client.data_version}, as of {client.as_of}, forecasts to run {latest}"
+        request = _request("exceptions", (), instance.name, str(instance.version), MIN_COVER_HORIZON, (), {}, state,
+                           user_id)
+        source = self.data.cached_run(client_id, request.cache_key)
+        if source is not None:
+            run_id, _ = self.data.record_run(client_id, request, source_run_id=source.run_id,
+                                             duration_s=perf_counter() - started)
+            return ExceptionsOutcome(run_id=run_id, cached=True, as_of=client.as_of, model=instance.name,
+                                     queue=self.data.exceptions_of_run(client_id, source.run_id))
+        run_id, _ = self.data.record_run(client_id, request)
+        self._run(client_id, run_id, started, lambda: self._attention(client_id, client.as_of, instance, progress),
+                  save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue))
+        return ExceptionsOutcome(run_id=run_id, cached=False, as_of=client.as_of, model=instance.name,
+                                 queue=self.data.exceptions_of_run(client_id, run_id))
+
+    def _attention(
+        self, client_id: int, as_of: date, instance: BaseForecastModel, progress: ProgressCallback | None
+    ) -> pd.DataFrame:
+        """The exception queue from the client's current data (see :mod:`forecasting.applications.exceptions`)."""
+        items = self.data.list_items(client_id)
+        as_of_day = pd.Timestamp(as_of)
+        items["history_days"] = (as_of_day - items["first_date"]).dt.days + 1
+        try:
+            inventory, skipped = self._positions(client_id, None, instance.min_history_days, {})
+        except ForecastingError:  # no item has a position (with history): only the sales rules apply
+            inventory, skipped = None, items.loc[items["on_hand"].notna(), "item_id"].tolist()
+        if inventory is not None:
+            history = self.data.history(client_id, inventory["item_id"].tolist())
+            plan = InventoryCalculator.plan(instance, history, inventory.drop(columns="as_of"), None, progress)
+            table, projection = plan.table, plan.projection
+        else:
+            table = pd.DataFrame(columns=REORDER_COLUMNS)
+            projection = pd.DataFrame(columns=["item_id", "date", "projected_stock"])
+        since = (as_of_day - pd.Timedelta(days=BIAS_DAYS - 1)).date()
+        stored = self.data.stored_forecasts(client_id, since, as_of)
+        if len(stored):
+            actuals = self.data.history(client_id, sorted(stored["item_id"].unique()), start=since)
+            compared = stored.merge(actuals[["item_id", "date", "quantity"]], on=["item_id", "date"])
+            compared = compared.rename(columns={"quantity": "actual"})
+        else:
+            compared = pd.DataFrame(columns=["item_id", "date", "forecast", "actual"])
+        return attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days)
+
     # --- helpers -------------------------------------------------------------------------
+
+    def _positions(
+        self, client_id: int, item_ids: Sequence[str] | None, min_days: int, overrides: dict[str, int | None]
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """The inventory to plan (with overrides applied) and, for all items, those left out for short history."""
+        inventory = self.data.inventory(client_id, item_ids)
+        skipped: list[str] = []
+        if item_ids is None:
+            inventory, skipped = self._with_history(client_id, inventory, min_days)
+        for column, value in overrides.items():
+            if value is not None:
+                inventory[column] = value
+        return inventory, skipped
 
     def _run(
         self,
@@ -295,14 +374,14 @@ class ForecastService:
         run_id: int,
         started: float,
         work: Callable[[], object],
-        levels: Sequence[float] = (),
-        store: bool = False,
+        save: Callable[[object, float], None] | None = None,
     ):
-        """Do the work; record success (with the forecast when ``store``) or failure, then return or raise."""
+        """Do the work; record success (and its results, with ``save(result, seconds)`` in the same
+        transaction as the status) or failure, then return or raise."""
         try:
             result = work()
-            if store:
-                self.data.complete_run(client_id, run_id, perf_counter() - started, result, levels)
+            if save is not None:
+                save(result, perf_counter() - started)
             else:
                 self.data.complete_run(client_id, run_id, perf_counter() - started)
         except BaseException as exc:

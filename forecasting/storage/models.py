@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
 
 ROLES = ("planner", "admin")
-RUN_KINDS = ("forecast", "backtest", "reorder")
+RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions")
 RUN_STATUSES = ("running", "succeeded", "failed")
 
 NAMING = {
@@ -185,7 +185,7 @@ class ForecastRun(Base):
 
     __tablename__ = "forecast_runs"
     __table_args__ = (
-        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder')", name="kind"),
+        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions')", name="kind"),
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
         Index(None, "client_id", "created_at"),
         Index(None, "client_id", "cache_key"),
@@ -244,6 +244,24 @@ class ForecastChoice(Base):
     item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+
+class ExceptionRow(Base):
+    """One item of an exception queue (a run of kind ``exceptions``): why it needs attention and what is at stake.
+
+    The value at risk is not stored: it is the units times the item's unit cost when read.
+    """
+
+    __tablename__ = "exception_rows"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    units: Mapped[float] = mapped_column(Float)
+    other_reasons: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 #: longest label of an API key

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -21,11 +21,13 @@ from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.core.history import day_numbers_to_dates
 from forecasting.core.models.base import quantile_column
 from forecasting.storage import bulk, reads
-from forecasting.storage.models import ForecastChoice, ForecastResult, ForecastRun, User, utcnow
+from forecasting.storage.models import ExceptionRow, ForecastChoice, ForecastResult, ForecastRun, Item, User, utcnow
 
 _runs = ForecastRun.__table__
 _results = ForecastResult.__table__
 _choices = ForecastChoice.__table__
+_exceptions = ExceptionRow.__table__
+_items = Item.__table__
 #: the per-item columns of a forecast frame that are stored with the run (auto's choice)
 CHOICE_COLUMNS = ("chosen_model", "choice")
 _users = User.__table__
@@ -322,3 +324,61 @@ def _listed(ids: Sequence[str]) -> str:
     shown = ",".join(ids[:LISTED_ITEMS])
     return shown if len(ids) <= LISTED_ITEMS else f"{shown} (+{len(ids) - LISTED_ITEMS} more)"
 
+
+
+def write_exceptions(conn: Connection, run_id: int, item_pk: np.ndarray, queue: pd.DataFrame) -> None:
+    """Store an exception queue (ranked rows; ``item_pk`` the items' keys in the queue's order)."""
+    if not len(queue):
+        return
+    conn.execute(
+        insert(_exceptions),
+        [
+            {"run_id": run_id, "rank": int(rank), "item_id": int(pk), "reason": reason, "detail": detail,
+             "units": float(units), "other_reasons": others or ""}
+            for rank, pk, reason, detail, units, others in zip(
+                queue["rank"], item_pk.tolist(), queue["reason"], queue["detail"], queue["units"],
+                queue["other_reasons"].fillna(""),
+            )
+        ],
+    )
+
+
+def read_exceptions(conn: Connection, client_id: int, run_id: int) -> pd.DataFrame:
+    """A stored queue with the items' current names, categories and unit costs (the value at risk uses them)."""
+    rows = conn.execute(
+        select(_exceptions.c.rank, _items.c.external_id, _items.c.name, _items.c.category, _exceptions.c.reason,
+               _exceptions.c.detail, _exceptions.c.units, _items.c.unit_cost, _exceptions.c.other_reasons)
+        .join(_items, _items.c.id == _exceptions.c.item_id)
+        .where(_exceptions.c.run_id == run_id, _items.c.client_id == client_id)
+        .order_by(_exceptions.c.rank)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["rank", "item_id", "name", "category", "reason", "detail", "units",
+                                        "unit_cost", "other_reasons"])
+    frame["unit_cost"] = frame["unit_cost"].astype(float)
+    frame.insert(8, "value_at_risk", frame["units"] * frame["unit_cost"])
+    return frame
+
+
+def latest_forecast_run(conn: Connection, client_id: int) -> int:
+    """The id of the client's newest computed forecast run (0 without any): stored forecasts change with it."""
+    return int(conn.execute(
+        select(func.coalesce(func.max(_runs.c.id), 0)).where(
+            _runs.c.client_id == client_id, _runs.c.kind == "forecast", _runs.c.status == "succeeded",
+            _runs.c.cached.is_(False))
+    ).scalar_one())
+
+
+def stored_forecasts(conn: Connection, client_id: int, since: date, until: date) -> pd.DataFrame:
+    """``item_id, date, forecast``: for each item and day from ``since`` to ``until``, the point forecast of the
+    newest computed forecast run that covered it (runs forecast days after their data ended: made beforehand)."""
+    rows = conn.execute(
+        select(_items.c.external_id, _results.c.date, _results.c.forecast, _results.c.run_id)
+        .join(_runs, _runs.c.id == _results.c.run_id)
+        .join(_items, _items.c.id == _results.c.item_id)
+        .where(_runs.c.client_id == client_id, _items.c.client_id == client_id, _runs.c.kind == "forecast",
+               _runs.c.status == "succeeded", _results.c.date >= since, _results.c.date <= until)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["item_id", "date", "forecast", "run_id"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    newest = frame.sort_values("run_id").drop_duplicates(["item_id", "date"], keep="last")
+    return newest.drop(columns="run_id").sort_values(["item_id", "date"]).reset_index(drop=True)

@@ -1,0 +1,195 @@
+"""What needs a planner's attention today: the exception rules, as pure functions of the client's numbers.
+
+Each rule flags items with a reason, the units at stake and their value at
+risk (units x unit cost; empty where the unit cost is not known). The inputs
+are the reorder plan of every item with a stock position (table and projected
+stock, docs/inventory-policy.md), the items' sales dates, and the comparison
+of stored forecasts with the actuals that have since come in (see
+:func:`bias_by_item`). Rules, most urgent first:
+
+1. ``stock-out before an order arrives``: the projected stock (on hand plus
+   stock on order from its due day) runs out within the lead time, so an order
+   placed today comes too late; units = the shortfall on the day it would arrive.
+2. ``below reorder point``: inventory position at or below the reorder point;
+   units = reorder point - position.
+3. ``forecast bias``: over the last :data:`BIAS_DAYS` days the actuals were
+   persistently above or below the forecasts stored for them (at least
+   :data:`BIAS_MIN_DAYS` days compared, |bias| >= :data:`BIAS_LIMIT`, and at
+   least 70% of the days on the same side); units = |forecast - actual| summed.
+4. ``no sales for a long time``: no sale in the last :data:`SILENT_DAYS` days
+   up to the data's as-of date; units = stock on hand (at risk of becoming obsolete).
+5. ``excess stock``: inventory position over :data:`EXCESS_FACTOR` times the
+   order-up-to level; units = position - order-up-to level.
+6. ``history too short to forecast``: an item with a stock position but fewer
+   than the model's minimum days of sales history; units = stock on hand.
+
+An item appears once, under its most urgent reason; its other reasons are
+listed beside. The queue is ranked by urgency, then value at risk, then units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+STOCKOUT = "stock-out before an order arrives"
+BELOW_ROP = "below reorder point"
+BIAS = "forecast bias"
+SILENT = "no sales for a long time"
+EXCESS = "excess stock"
+SHORT = "history too short to forecast"
+#: every reason, most urgent first
+REASONS = (STOCKOUT, BELOW_ROP, BIAS, SILENT, EXCESS, SHORT)
+
+SILENT_DAYS = 56
+EXCESS_FACTOR = 2.0
+BIAS_DAYS = 28
+BIAS_MIN_DAYS = 14
+BIAS_LIMIT = 0.3
+BIAS_SAME_SIDE = 0.7
+EXCEPTION_COLUMNS = [
+    "rank", "item_id", "name", "category", "reason", "detail", "units", "unit_cost", "value_at_risk",
+    "other_reasons",
+]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One rule's findings: the items, their units at stake and a sentence each."""
+
+    reason: str
+    item_ids: np.ndarray
+    units: np.ndarray
+    detail: list[str]
+
+
+def stockouts_before_arrival(table: pd.DataFrame, projection: pd.DataFrame) -> Flag:
+    """Items whose projected stock runs out before an order placed today could arrive."""
+    lead = table.set_index("item_id")["lead_time_days"]
+    out = table["stockout_date"].notna() & (table["days_of_cover"] <= table["lead_time_days"])
+    rows = table[out]
+    stock = projection.set_index(["item_id", "date"])["projected_stock"]
+    units, detail = [], []
+    for _, r in rows.iterrows():
+        arrival = pd.Timestamp(r["stockout_date"]) + pd.Timedelta(days=int(r["lead_time_days"] - r["days_of_cover"]))
+        short = -min(0.0, float(stock.get((r["item_id"], arrival), np.nan)))
+        units.append(short)
+        detail.append(f"runs out on {r['stockout_date']:%Y-%m-%d}; an order today arrives after "
+                      f"{int(lead[r['item_id']])} days, {short:,.0f} units short by then")
+    return Flag(STOCKOUT, rows["item_id"].to_numpy(), np.asarray(units, dtype=float), detail)
+
+
+def below_reorder_point(table: pd.DataFrame) -> Flag:
+    rows = table[table["inventory_position"] <= table["reorder_point"]]
+    units = (rows["reorder_point"] - rows["inventory_position"]).to_numpy(dtype=float)
+    detail = [f"position {p:,.0f} at or below the reorder point {rp:,.1f}; suggested order {q:,.0f}"
+              for p, rp, q in zip(rows["inventory_position"], rows["reorder_point"], rows["order_qty"])]
+    return Flag(BELOW_ROP, rows["item_id"].to_numpy(), units, detail)
+
+
+def excess_stock(table: pd.DataFrame) -> Flag:
+    over = (table["inventory_position"] > EXCESS_FACTOR * table["order_up_to"]) & (table["order_up_to"] > 0)
+    rows = table[over]
+    units = (rows["inventory_position"] - rows["order_up_to"]).to_numpy(dtype=float)
+    detail = [f"position {p:,.0f} is {p / u:,.1f} x the order-up-to level {u:,.1f}"
+              for p, u in zip(rows["inventory_position"], rows["order_up_to"])]
+    return Flag(EXCESS, rows["item_id"].to_numpy(), units, detail)
+
+
+def silent_items(items: pd.DataFrame, as_of: pd.Timestamp) -> Flag:
+    """Items that sold before but not in the last SILENT_DAYS days (``items``: ``item_id, last_date, on_hand``)."""
+    days = (as_of - pd.to_datetime(items["last_date"])).dt.days
+    rows = items[days >= SILENT_DAYS]
+    detail = [f"last sale {d:%Y-%m-%d}, {n} days before the data's as-of date"
+              for d, n in zip(pd.to_datetime(rows["last_date"]), days[days >= SILENT_DAYS])]
+    return Flag(SILENT, rows["item_id"].to_numpy(), rows["on_hand"].fillna(0.0).to_numpy(dtype=float), detail)
+
+
+def short_histories(items: pd.DataFrame, skipped: list[str], min_days: int) -> Flag:
+    """Items with a stock position that the reorder table had to leave out for too little history."""
+    rows = items[items["item_id"].isin(skipped) & items["on_hand"].notna()]
+    detail = [f"only {n} day(s) of sales history; forecasts need {min_days}" if n > 0 else "no sales history yet"
+              for n in rows["history_days"].fillna(0).astype(int)]
+    return Flag(SHORT, rows["item_id"].to_numpy(), rows["on_hand"].to_numpy(dtype=float), detail)
+
+
+def bias_by_item(compared: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per item over the last BIAS_DAYS days: days compared, bias (sum(f - y) / sum(y)), share over, |f - y| summed.
+
+    ``compared``: ``item_id, date, forecast, actual`` (a stored forecast for a day
+    whose actual is now known; one row per item and day).
+    """
+    recent = compared[pd.to_datetime(compared["date"]) > as_of - pd.Timedelta(days=BIAS_DAYS)]
+    error = recent["forecast"] - recent["actual"]
+    grouped = recent.assign(error=error, over=(error > 0).astype(float), under=(error < 0).astype(float),
+                            miss=error.abs()).groupby("item_id")
+    out = pd.DataFrame({
+        "days": grouped.size(),
+        "error": grouped["error"].sum(),
+        "sold": grouped["actual"].sum(),
+        "over": grouped["over"].mean(),
+        "under": grouped["under"].mean(),
+        "miss": grouped["miss"].sum(),
+    })
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["bias"] = out["error"] / out["sold"].where(out["sold"] > 0)
+    return out.reset_index()
+
+
+def biased(compared: pd.DataFrame, as_of: pd.Timestamp) -> Flag:
+    stats = bias_by_item(compared, as_of)
+    same_side = np.maximum(stats["over"], stats["under"]) >= BIAS_SAME_SIDE
+    rows = stats[(stats["days"] >= BIAS_MIN_DAYS) & (stats["bias"].abs() >= BIAS_LIMIT) & same_side]
+    detail = [f"forecasts {'above' if b > 0 else 'below'} the actuals by {abs(b):.0%} over the last {d} days"
+              for b, d in zip(rows["bias"], rows["days"])]
+    return Flag(BIAS, rows["item_id"].to_numpy(), rows["miss"].to_numpy(dtype=float), detail)
+
+
+def exception_queue(flags: list[Flag], items: pd.DataFrame) -> pd.DataFrame:
+    """The ranked queue (EXCEPTION_COLUMNS): one row per item, under its most urgent reason."""
+    rows = []
+    for flag in flags:
+        for item_id, units, detail in zip(flag.item_ids, flag.units, flag.detail):
+            rows.append({"item_id": str(item_id), "reason": flag.reason, "units": float(units), "detail": detail})
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCEPTION_COLUMNS})
+    found = pd.DataFrame(rows)
+    found["urgency"] = found["reason"].map({r: k for k, r in enumerate(REASONS)})
+    found = found.sort_values(["item_id", "urgency"], kind="stable")
+    others = found.groupby("item_id")["reason"].apply(lambda r: ", ".join(r.iloc[1:]))
+    queue = found.drop_duplicates("item_id").set_index("item_id")
+    queue["other_reasons"] = others
+    info = items.set_index("item_id")
+    queue["name"] = info["name"].reindex(queue.index).fillna("")
+    queue["category"] = info["category"].reindex(queue.index).fillna("")
+    queue["unit_cost"] = info["unit_cost"].reindex(queue.index)
+    queue["value_at_risk"] = queue["units"] * queue["unit_cost"]
+    queue = queue.reset_index().sort_values(
+        ["urgency", "value_at_risk", "units", "item_id"], ascending=[True, False, False, True], na_position="last",
+        kind="stable",
+    )
+    queue["rank"] = np.arange(1, len(queue) + 1)
+    return queue[EXCEPTION_COLUMNS].reset_index(drop=True)
+
+
+def attention_queue(
+    table: pd.DataFrame,
+    projection: pd.DataFrame,
+    items: pd.DataFrame,
+    compared: pd.DataFrame,
+    as_of: pd.Timestamp,
+    skipped: list[str],
+    min_days: int,
+) -> pd.DataFrame:
+    """Every rule over the client's numbers, as one ranked queue (see the module docstring).
+
+    ``table``/``projection``: the reorder plan of the items with a stock position;
+    ``items``: ``item_id, name, category, unit_cost, on_hand, last_date, history_days``
+    (every item); ``compared``: stored forecasts against actuals (:func:`bias_by_item`);
+    ``skipped``: items the reorder plan left out.
+    """
+    flags = [stockouts_before_arrival(table, projection), below_reorder_point(table), biased(compared, as_of),
+             silent_items(items[items["last_date"].notna()], as_of), excess_stock(table),
+             short_histories(items, skipped, min_days)]
+    return exception_queue(flags, items)

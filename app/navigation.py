@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from forecasting.services.users import UserInfo
-from pages import admin, compare, data, forecast, reorder
+from pages import admin, attention, compare, data, forecast, reorder
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class PageSpec:
 
 
 PAGES = (
+    PageSpec("attention", "Attention", ":material/notifications_active:", attention.render),
     PageSpec("forecast", "Forecast", ":material/insights:", forecast.render),
     PageSpec("compare", "Compare models", ":material/compare_arrows:", compare.render),
     PageSpec("reorder", "Reorder", ":material/local_shipping:", reorder.render),
@@ -36,8 +37,8 @@ PAGES = (
 def pages_for(user: UserInfo) -> list[st.Page]:
     """The pages this user may open (Admin only for admins).
 
-    Forecast is the landing page, which Streamlit serves at the root URL (its
-    own path is then reserved, hence ``home``); a hidden copy at ``/forecast``
+    Attention is the landing page, which Streamlit serves at the root URL (its
+    own path is then reserved, hence ``home``); a hidden copy at ``/attention``
     keeps that URL working too.
     """
     landing = PAGES[0]

@@ -103,3 +103,10 @@ def client_recent_totals(client_id: int, data_version: int, days: int) -> pd.Dat
     start = (pd.Timestamp(items["last_date"].max()) - pd.Timedelta(days=days - 1)).date()
     history = get_services().data.history(client_id, items["item_id"].tolist(), start=start)
     return history.groupby("date", as_index=False)["quantity"].sum()
+
+
+@st.cache_data(show_spinner="Finding what needs attention...", max_entries=200)
+def client_exceptions(client_id: int, data_version: int, user_id: int | None) -> tuple[pd.DataFrame, int, bool]:
+    """The client's attention queue, its run id and whether it came from the stored queue (keyed on the data)."""
+    outcome = get_services().forecasts.exceptions(client_id, user_id=user_id)
+    return outcome.queue, outcome.run_id, outcome.cached

@@ -192,3 +192,32 @@ def choices_column_config() -> dict[str, Any]:
             "that scored clearly better on the item's own past"),
         "choice": st.column_config.TextColumn("Why", width="large"),
     }
+
+
+def exceptions_view(queue: pd.DataFrame, reasons: Sequence[str] = (), categories: Sequence[str] = ()) -> pd.DataFrame:
+    """The attention queue filtered by reason and category, with a link to each item's chart."""
+    out = queue
+    if reasons:
+        out = out[out["reason"].isin(list(reasons))]
+    if categories:
+        out = out[out["category"].isin(list(categories))]
+    out = out.assign(chart="forecast?item=" + out["item_id"].astype(str))
+    return out[["rank", "item_id", "name", "reason", "detail", "units", "value_at_risk", "unit_cost", "category",
+                "other_reasons", "chart"]].reset_index(drop=True)
+
+
+def exceptions_column_config() -> dict[str, Any]:
+    return {
+        "rank": st.column_config.NumberColumn("#", format="%d", width="small"),
+        "item_id": st.column_config.TextColumn("Item", width="small"),
+        "name": st.column_config.TextColumn("Name"),
+        "reason": st.column_config.TextColumn("Reason"),
+        "detail": st.column_config.TextColumn("What is going on", width="large"),
+        "units": st.column_config.NumberColumn("Units", format="%.0f", help="Units at stake"),
+        "value_at_risk": st.column_config.NumberColumn("Value at risk", format="%.2f",
+                                                       help="Units x unit cost (empty: no unit cost)"),
+        "unit_cost": st.column_config.NumberColumn("Unit cost", format="%.2f"),
+        "category": st.column_config.TextColumn("Category"),
+        "other_reasons": st.column_config.TextColumn("Also"),
+        "chart": st.column_config.LinkColumn("Chart", display_text="open", help="The item on the Forecast page"),
+    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -82,6 +82,15 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
     )
     st.session_state[SHARED_ITEMS] = list(chosen)
     return list(chosen)
+
+
+def pick_from_link(items: pd.DataFrame, key: str) -> None:
+    """A link such as ``forecast?item=SKU-1`` (the Attention page's) picks that item on this page, once."""
+    wanted = st.query_params.get("item")
+    if wanted is not None:
+        if wanted in set(items["item_id"]):
+            st.session_state[f"{key}_items"] = [wanted]
+        del st.query_params["item"]
 
 
 def _select_exact(known: set[str], exact_key: str, state_key: str) -> None:
@@ -238,5 +247,6 @@ def data_as_of(as_of: date | None, today: date | None = None) -> None:
     st.markdown(f"Data as of **{as_of:%Y-%m-%d}**")
     age = ((today or date.today()) - as_of).days
     if age > STALE_DATA_DAYS:
-        st.warning(f"The latest sales are {age} days old: forecasts start on {as_of:%Y-%m-%d} + 1 day. "
-                           "Import newer sales on the Data page.", icon=":material/schedule:")
+        first = as_of + timedelta(days=1)
+        st.warning(f"The latest sales are {age} days old: every forecast starts on {first:%Y-%m-%d}. "
+                   "Import newer sales on the Data page.", icon=":material/schedule:")

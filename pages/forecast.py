@@ -29,6 +29,7 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
+    widgets.pick_from_link(items, KEY)
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
     horizon_col, model_col, bands_col, score_col, run_col = st.columns([1.4, 1.6, 1.9, 2, 1.3],
                                                                       vertical_alignment="bottom")

@@ -368,3 +368,18 @@ def test_auto_forecasts_say_which_model_each_item_got(api):
         assert item["chosen_model"] == mine["chosen_model"].iloc[0] and item["choice"].startswith("validated")
     plain = api.http.post(FORECAST, json={**body, "model": "ma7"}, headers={"X-API-Key": api.key_a}).json()
     assert all(i["chosen_model"] is None and i["choice"] is None for i in plain["items"])
+
+
+def test_exceptions_are_the_services_queue_for_the_callers_client_only(api):
+    a = api.http.get("/api/v1/exceptions", headers={"X-API-Key": api.key_a})
+    assert a.status_code == 200, a.text
+    body = a.json()
+    expected = api.service.exceptions(api.a).queue
+    assert body["client_id"] == api.a and body["model"] == "ma7"
+    assert [i["item_id"] for i in body["items"]] == expected["item_id"].tolist()
+    assert [i["reason"] for i in body["items"]] == expected["reason"].tolist()
+    assert api.http.get("/api/v1/exceptions", headers={"X-API-Key": api.key_a}).json()["cached"] is True
+    b = api.http.get("/api/v1/exceptions", headers={"X-API-Key": api.key_b}).json()
+    assert {i["item_id"] for i in b["items"]} <= {"B1", "SHARED"}  # only client B's items
+    forbidden = api.http.get(f"/api/v1/exceptions?client_id={api.b}", headers={"X-API-Key": api.key_a})
+    assert forbidden.status_code == 403

@@ -32,7 +32,7 @@ def test_login_shows_the_users_name_client_and_landing_page(backend):
     at = login(PLANNER.username, PLANNER.password)
     assert not at.exception
     assert _logged_in(at)
-    assert texts(at.title) == ["Forecast"]
+    assert texts(at.title) == ["Attention"]  # the landing page: what needs action today
     sidebar = " ".join(texts(at.sidebar.markdown))
     assert PLANNER.name in sidebar and "Demo Foods" in sidebar and "planner" in sidebar
     assert "login_username" not in [t.key for t in at.text_input]
@@ -127,7 +127,7 @@ def test_password_change_keeps_this_session_and_needs_the_current_password(backe
 def test_planner_has_no_admin_page_and_admin_has(backend):
     planner = login(PLANNER.username, PLANNER.password)
     planner = open_page(planner, "admin")
-    assert texts(planner.title) == ["Forecast"]  # unknown page for a planner: the landing page runs instead
+    assert texts(planner.title) == ["Attention"]  # unknown page for a planner: the landing page runs instead
     admin = login(ADMIN.username, ADMIN.password)
     admin = open_page(admin, "admin")
     assert texts(admin.title) == ["Admin"]
@@ -151,7 +151,7 @@ def test_pages_check_the_login_themselves(backend, path):
 
 
 def test_a_user_sees_only_their_clients_items(backend):
-    at = login(OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password)
+    at = open_page(login(OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password), "forecast")
     options = [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options]
     own = backend.data.list_items(backend.client_id(OTHER_CLIENT_PLANNER.client))["item_id"].tolist()
     assert sorted(options) == sorted(own) and len(own) > 0
@@ -188,7 +188,7 @@ def test_cookie_key_rules(monkeypatch, tmp_path):
 
 
 def test_database_failures_are_clear_messages(backend):
-    at = login(PLANNER.username, PLANNER.password)
+    at = open_page(login(PLANNER.username, PLANNER.password), "forecast")
     at.multiselect(key="fc_items").set_value(["DF-0001"])
     at = at.run()
     with backend.data.database.write() as conn:  # the run history table disappears

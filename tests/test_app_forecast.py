@@ -8,7 +8,7 @@ import pytest
 from app import charts
 from forecasting.modes.factory import ModelFactory
 from tests.support.demo_database import PLANNER
-from tests.support.app import login, plotly_traces, texts
+from tests.support.app import login, open_page, plotly_traces, texts
 
 ITEMS = ["DF-0001", "DF-0002", "DF-0003"]
 
@@ -16,7 +16,7 @@ ITEMS = ["DF-0001", "DF-0002", "DF-0003"]
 @pytest.fixture
 def page(backend, monkeypatch, tmp_path):
     monkeypatch.setenv("CHRONOS_MODEL", str(tmp_path / "no-weights-here"))
-    return login(PLANNER.username, PLANNER.password)
+    return open_page(login(PLANNER.username, PLANNER.password), "forecast")
 
 
 def _run(at, items=ITEMS, horizon=14, model="ma7", bands=(50, 80), score=False):
@@ -155,7 +155,7 @@ def test_items_carry_over_to_the_compare_page(page):
 
 def test_chronos2_runs_when_its_weights_are_there(backend, tiny_chronos_dir, monkeypatch):
     monkeypatch.setenv("CHRONOS_MODEL", str(tiny_chronos_dir))
-    at = login(PLANNER.username, PLANNER.password)
+    at = open_page(login(PLANNER.username, PLANNER.password), "forecast")
     assert at.selectbox(key="fc_model").options[ModelFactory.names().index("chronos-2")] == "Chronos-2"
     at = _run(at, model="chronos-2", horizon=7, bands=(80,))
     assert not at.exception and not at.error

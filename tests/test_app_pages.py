@@ -120,8 +120,10 @@ def test_reorder_table_matches_the_service_with_reorders_first(backend):
     if row["order_qty"] > 0:
         assert names[1] == "With the suggested order"
     assert list(traces[-1]["y"]) == [row["reorder_point"]] * 2
-    # three reorder runs (the page's and the two above), and no forecast run drawn for the chart
-    assert backend.data.list_runs(backend.client_id("Demo Foods"))["kind"].tolist() == ["reorder"] * 3
+    # three reorder runs (the page's and the two above) after the landing page's exception queue, and no
+    # forecast run drawn for the chart
+    kinds = backend.data.list_runs(backend.client_id("Demo Foods"))["kind"].tolist()
+    assert kinds == ["reorder"] * 3 + ["exceptions"]
 
 
 def test_reorder_overrides_reach_the_policy(backend):
@@ -207,7 +209,7 @@ def test_inventory_upload_updates_stock(backend):
 
 
 def test_run_history_lists_who_ran_what(backend):
-    at = login(PLANNER.username, PLANNER.password)
+    at = _planner_on("forecast")
     at.multiselect(key="fc_items").set_value(ITEMS[:2])
     at.button(key="fc_run").click()
     at = open_page(at.run(), "data")
@@ -385,3 +387,35 @@ def test_item_changes_handle_missing_values_in_nullable_columns():
     edited.loc[1, "moq"] = 6.0
     assert item_changes(original, edited, ["lead_time_days", "moq"]) == {"A": {"lead_time_days": 5}, "B": {"moq": 6.0}}
     assert item_changes(original, original.copy(), ["lead_time_days", "moq"]) == {}
+
+
+# --- Attention ----------------------------------------------------------------------------------
+
+
+def test_attention_is_the_landing_page_with_the_services_queue_and_its_filters(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    assert not at.exception and not at.error
+    assert texts(at.title) == ["Attention"]
+    client = backend.client_id("Demo Foods")
+    expected = backend.forecasts.exceptions(client).queue
+    shown = table_with(at, "reason", "value_at_risk")
+    assert shown["item_id"].tolist() == expected["item_id"].tolist() and len(shown) > 10
+    np.testing.assert_allclose(shown["value_at_risk"], expected["value_at_risk"], equal_nan=True)
+    assert shown["chart"].iloc[0] == f"forecast?item={expected['item_id'].iloc[0]}"
+    assert at.metric[0].value == f"{len(expected):,}"
+    assert "Data as of **2025-12-31**" in texts(at.sidebar.markdown)
+    assert any("days old" in w.value for w in at.sidebar.warning)  # the demo data ends on 2025-12-31
+
+    at.multiselect(key="att_reasons").set_value(["excess stock"])
+    at = at.run()
+    filtered = table_with(at, "reason", "value_at_risk")
+    assert set(filtered["reason"]) == {"excess stock"}
+    assert filtered["item_id"].tolist() == expected.loc[expected.reason == "excess stock", "item_id"].tolist()
+
+
+def test_the_attention_link_opens_the_item_on_the_forecast_page(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    item = table_with(at, "reason", "value_at_risk")["item_id"].iloc[0]
+    at.query_params["item"] = item
+    at = open_page(at, "forecast")
+    assert at.multiselect(key="fc_items").value == [item]

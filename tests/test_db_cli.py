@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from forecasting.applications.exceptions.rules import EXCEPTION_COLUMNS
 from forecasting.applications.inventory.calculator import REORDER_COLUMNS
 from forecasting.cli import main
 from forecasting.services.data_access import DataAccess
@@ -158,3 +159,17 @@ def test_the_real_command_line(db_url, acme):
     )
     assert done.returncode == 0 and done.stderr == "run 1 (computed)\n"
     assert len(pd.read_csv(io.StringIO(done.stdout))) == 7
+
+
+def test_exceptions_command_writes_the_services_queue(cli, acme, db_url, tmp_path):
+    out = tmp_path / "attention.csv"
+    code, _, err = cli("exceptions", "--client", acme, "--output", str(out))
+    assert code == 0 and "computed" in err and "data as of 2024-02-29" in err
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == EXCEPTION_COLUMNS
+    from forecasting.services.container import build_services
+
+    services = build_services(db_url)
+    expected = services.forecasts.exceptions(services.data.client_by_name(acme).client_id).queue
+    assert frame["item_id"].tolist() == expected["item_id"].tolist()
+    assert "cached" in cli("exceptions", "--client", acme)[2]

@@ -17,11 +17,13 @@ from forecasting.api.schemas import (
     MAX_DB_ID,
     BacktestRequest,
     BacktestResponse,
+    ExceptionsResponse,
     ForecastRequest,
     ForecastResponse,
     HealthResponse,
     ItemsResponse,
     ModelInfo,
+    ModelName,
     ModelsResponse,
     ReorderRequest,
     ReorderResponse,
@@ -29,6 +31,7 @@ from forecasting.api.schemas import (
     TokenRequest,
     TokenResponse,
 )
+from forecasting.applications.exceptions.rules import EXCEPTION_COLUMNS
 from forecasting.applications.inventory.calculator import REORDER_COLUMNS
 from forecasting.applications.quality import ranking
 from forecasting.applications.quality.calculator import METRIC_COLUMNS, nominal_coverage
@@ -152,6 +155,29 @@ def reorder(
         "model": body.model,
         "skipped": list(table.attrs.get("skipped") or []),
         "items": convert.records(table, REORDER_COLUMNS),
+    }
+
+
+@router.get(
+    f"{API}/exceptions", response_model=ExceptionsResponse, tags=["inventory"],
+    responses=error_responses(401, 403, 422, 503),
+)
+def exceptions(
+    principal: PrincipalDep,
+    service: ServiceDep,
+    client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
+    model: Annotated[ModelName, Query(description="the demand model of the reorder rules")] = "ma7",
+) -> dict:
+    """What needs attention today: the caller's ranked exception queue (cached while the data is unchanged)."""
+    own = client_of(principal, client_id)
+    outcome = service.exceptions(own, model, user_id=principal.user_id)
+    return {
+        "exceptions_id": outcome.run_id,
+        "client_id": own,
+        "cached": outcome.cached,
+        "data_as_of": outcome.as_of,
+        "model": outcome.model,
+        "items": convert.records(outcome.queue, EXCEPTION_COLUMNS),
     }
 
 

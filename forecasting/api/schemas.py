@@ -224,6 +224,33 @@ class ReorderResponse(BaseModel):
     items: list[ReorderRow]
 
 
+# --- exceptions -----------------------------------------------------------------------------
+
+
+class ExceptionRowModel(BaseModel):
+    """One item of the attention queue (docs/inventory-policy.md, exceptions)."""
+
+    rank: int
+    item_id: str
+    name: str
+    category: str
+    reason: str
+    detail: str
+    units: float = Field(description="units at stake (short, excess, mis-forecast or on hand)")
+    unit_cost: float | None
+    value_at_risk: float | None = Field(description="units x unit cost; null where the cost is not known")
+    other_reasons: str
+
+
+class ExceptionsResponse(BaseModel):
+    exceptions_id: int
+    client_id: int
+    cached: bool
+    data_as_of: date
+    model: str
+    items: list[ExceptionRowModel]
+
+
 # --- catalogue ------------------------------------------------------------------------------
 
 

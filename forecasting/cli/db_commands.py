@@ -69,6 +69,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--name", default="", help="full name shown in the app")
     p.add_argument("--email", default="")
     p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p = command("exceptions", "what needs attention today: the client's ranked exception queue (CSV)", _exceptions)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--model", default="ma7", help="the demand model of the reorder rules (default ma7)")
+    p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
     p = command("runs", "a client's recent forecast runs (CSV)", _runs)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--limit", type=int, default=50, help="how many runs, newest first (default 50)")
@@ -164,6 +168,19 @@ def _create_user(args: argparse.Namespace) -> int:
         client_id, args.username, password, args.role, name=args.name, email=args.email
     )
     print(f"user {user.username!r} ({user.role}) created for client {user.client_name!r}")
+    return 0
+
+
+def _exceptions(args: argparse.Namespace) -> int:
+    from forecasting.cli.progress import progress_bar
+    from forecasting.io.csv_export import write_csv
+
+    services, client_id = _client_services(args)
+    with progress_bar("exceptions") as progress:
+        outcome = services.forecasts.exceptions(client_id, args.model, progress=progress)
+    write_csv(outcome.queue, args.output)
+    print(f"run {outcome.run_id} ({'cached' if outcome.cached else 'computed'}): {len(outcome.queue)} item(s) need "
+          f"attention, data as of {outcome.as_of}", file=sys.stderr)
     return 0
 
 

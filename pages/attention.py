@@ -1,0 +1,54 @@
+"""Attention page (the first page after login): the items that need action today, most urgent first."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import tables, widgets
+from app.auth import require_user
+from app.services import client_exceptions, get_services
+from forecasting.applications.exceptions.rules import REASONS
+
+KEY = "att"
+
+
+def render() -> None:
+    user = require_user()
+    services = get_services()
+    st.title("Attention")
+    client = services.data.get_client(user.client_id)
+    if client.as_of is None:
+        st.info("No sales yet: upload a sales file on the Data page.")
+        return
+    with widgets.user_errors("The attention queue"):
+        queue, run_id, cached = client_exceptions(user.client_id, client.data_version, user.user_id)
+        st.caption(f"Data as of {client.as_of:%Y-%m-%d}. Run #{run_id} "
+                   f"({'from the stored queue: nothing changed since' if cached else 'computed now'}); "
+                   "demand from the MA7 forecast. It is computed again after any import or item edit.")
+        _show(queue, user.client_name, client.as_of, run_id)
+
+
+def _show(queue, client_name: str, as_of, run_id: int) -> None:
+    if queue.empty:
+        st.success("Nothing needs attention today.")
+        return
+    total, a, b = st.columns(3)
+    total.metric("Items needing attention", f"{len(queue):,}")
+    a.metric("Value at risk", f"{queue['value_at_risk'].sum(skipna=True):,.2f}",
+             help="Sum of units at stake x unit cost (items without a unit cost are left out)")
+    urgent = queue["reason"].isin(REASONS[:2]).sum()
+    b.metric("Urgent (order now)", f"{urgent:,}", help="Stock-outs before an order could arrive, or below the "
+             "reorder point")
+    reason_col, category_col, download_col = st.columns([2.4, 2.2, 2.2], vertical_alignment="bottom")
+    reasons = reason_col.multiselect("Reason", [r for r in REASONS if r in set(queue["reason"])],
+                                     key=f"{KEY}_reasons", placeholder="All reasons")
+    categories = category_col.multiselect("Category", sorted(set(queue["category"]) - {""}),
+                                          key=f"{KEY}_categories", placeholder="All categories")
+    shown = tables.exceptions_view(queue, reasons, categories)
+    with download_col:
+        widgets.download_buttons(shown.drop(columns="chart"), "attention", client_name, as_of, f"{KEY}_download",
+                                 about={"Run": run_id})
+    missing = shown["unit_cost"].isna().sum()
+    st.dataframe(shown, hide_index=True, column_config=tables.exceptions_column_config(), key=f"{KEY}_table",
+                 height=min(560, 38 + 35 * max(1, len(shown))))
+    if missing:
+        st.caption(f"{missing} item(s) have no unit cost: their value at risk is empty and not in the total.")

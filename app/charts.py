@@ -3,7 +3,7 @@
 Trace names are part of the contract with the tests and the legend:
 ``History``, ``Forecast``, ``<w>% band`` (a lower and an upper trace, the upper
 one filled down to the lower), ``Held-out actuals``; in the model comparison,
-``<model>`` and ``<model> <w>% band``.
+``<model label>`` and ``<model label> <w>% band``.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from forecasting.core.models.base import quantile_column
+from forecasting.modes.factory import ModelFactory
 
 #: at least this many days of history are drawn before the first forecast day
 MIN_HISTORY_SHOWN = 56
@@ -125,6 +126,9 @@ def small_multiples_figure(
 def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str = "") -> go.Figure:
     """One item scored by several models: history, held-out actuals, each model's forecast and outer band.
 
+    Models are named by their labels; only the first model's band is drawn at
+    first (the others are in the legend, one click away), so bands never pile up.
+
     ``forecasts`` is the backtest frame of one item (``model, date, actual, forecast, q<level>...``).
     """
     fig = go.Figure()
@@ -137,12 +141,16 @@ def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str
     pairs = band_pairs(forecasts.columns)
     for k, (model, part) in enumerate(forecasts.groupby("model", sort=False)):
         color = MODEL_COLORS[k % len(MODEL_COLORS)]
+        name = ModelFactory.label(model)
         part = part.sort_values("date")
         if pairs:
             low, high, width = pairs[0]
-            for trace in _band(part["date"], part[low], part[high], f"{model} {width}% band", color, 0.12, True):
-                fig.add_trace(trace)
-        fig.add_trace(_line(str(model), part["date"], part["forecast"], color, dash="dash"))
+            bands = _band(part["date"], part[low], part[high], f"{name} {width}% band", color, 0.12, True)
+            for trace in bands:
+                # overlapping bands of several models hide each other: the first model's is drawn, the
+                # others' are a click on their legend entry away
+                fig.add_trace(trace.update(visible=True if k == 0 else "legendonly"))
+        fig.add_trace(_line(name, part["date"], part["forecast"], color, dash="dash"))
     _style(fig, title, height=440)
     fig.update_yaxes(title_text="units per day", rangemode="tozero")
     return fig
@@ -276,11 +284,13 @@ def _is_quantile_column(name: object) -> bool:
 
 
 def _style(fig: go.Figure, title: str, height: int) -> None:
+    # the title on its own line above the legend: side by side they overlap in a narrow window
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
+        title={"text": title, "x": 0, "xanchor": "left", "y": 0.99, "yref": "container", "yanchor": "top",
+               "font": {"size": 15}} if title else None,
         height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 30, "b": 10},
+        margin={"l": 10, "r": 10, "t": 66 if title else 30, "b": 10},
         hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         template="plotly_white",
     )

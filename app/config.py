@@ -34,7 +34,7 @@ PLACEHOLDER_PREFIX = "replace-with"
 COOKIE_NAME = "forecasting_login"
 COOKIE_EXPIRY_DAYS = 7.0
 
-#: must match server.maxUploadSize in .streamlit/config.toml (the browser refuses larger files first)
+#: below server.maxUploadSize in .streamlit/config.toml, so that the app (not the uploader) refuses larger files
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_ROWS = 2_000_000
 

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts only app/ on t
 
 import streamlit as st  # noqa: E402
 
-from app import config, navigation  # noqa: E402
+from app import config, links, navigation  # noqa: E402
 from app.auth import Session, start_session  # noqa: E402
 from app.services import get_services  # noqa: E402
 from forecasting.services.container import Services  # noqa: E402
@@ -35,6 +35,15 @@ CSS = """
 .block-container { padding-top: 2.6rem; padding-bottom: 2rem; }
 h1 { font-size: 1.8rem !important; padding-bottom: 0.3rem !important; }
 h3 { font-size: 1.15rem !important; }
+/* a narrow main area (a small window, or ~800 px with the sidebar open): rows of widgets wrap instead of
+   squeezing labels and buttons until they are cut off */
+[data-testid="stMain"] { container-type: inline-size; }
+@container (max-width: 760px) {
+  [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {
+    flex: 1 1 11rem !important; min-width: 11rem !important; width: auto !important;
+  }
+}
 </style>
 """
 
@@ -86,7 +95,9 @@ def _serve(services: Services, session: Session) -> None:
         st.navigation(navigation.login_pages(), position="hidden").run()
         return
     st.session_state["current_user"] = user
-    st.navigation(navigation.pages_for(user)).run()
+    pages = navigation.pages_for(user)
+    links.remember(pages)
+    st.navigation(pages).run()
 
 
 def _sidebar(services: Services, session: Session, user: UserInfo) -> UserInfo | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 
 from forecasting.core.models.base import quantile_column
+from forecasting.modes.factory import ModelFactory
 from forecasting.services.forecast_service import BacktestOutcome, ForecastOutcome
 
 FORECAST_COLUMNS = ["item_id", "date", "model", "forecast"]
@@ -31,9 +32,14 @@ class Forecast:
     def model(self) -> str:
         return self.response.model
 
+    @property
+    def label(self) -> str:
+        """The model as the app names it everywhere."""
+        return ModelFactory.label(self.response.model)
+
     def provenance(self) -> str:
         r = self.response
-        what = f"{r.model}, {len(self.item_ids)} item(s), {r.horizon} days"
+        what = f"{self.label}, {len(self.item_ids)} item(s), {r.horizon} days"
         if r.cached:
             return (f"From the cache: run #{r.run_id} reused the results of run #{r.source_run_id} "
                     f"({what}); same data and settings, so nothing was recomputed.")
@@ -65,9 +71,14 @@ class Backtest:
     def model(self) -> str:
         return "-".join(self.response.models)
 
+    @property
+    def label(self) -> str:
+        """The models as the app names them everywhere."""
+        return ", ".join(map(ModelFactory.label, self.response.models))
+
     def provenance(self) -> str:
         r = self.response
-        return (f"Scored run #{r.run_id} ({', '.join(r.models)}, {len(self.item_ids)} item(s)): each item's last "
+        return (f"Scored run #{r.run_id} ({self.label}, {len(self.item_ids)} item(s)): each item's last "
                 f"{r.horizon} days were hidden from the model and are drawn as actuals. Computed now at "
                 f"{_when(r.created_at)} (scoring runs are not cached).")
 

@@ -12,8 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app import links
 from forecasting.applications.quality import ranking
 from forecasting.applications.quality.calculator import OVERALL
+from forecasting.modes.factory import ModelFactory
 
 OVERALL_LABEL = "All items"
 
@@ -68,6 +70,7 @@ def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per-item rows then the overall row (labelled 'All items'), metric columns as the service computed them."""
     out = metrics.copy()
     out["item_id"] = out["item_id"].where(out["item_id"] != OVERALL, OVERALL_LABEL)
+    out["model"] = out["model"].map(ModelFactory.label)
     return out[["item_id", "model", "n_points", *METRICS]].reset_index(drop=True)
 
 
@@ -84,13 +87,13 @@ def metrics_column_config() -> dict[str, Any]:
 
 
 def comparison_table(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
-    """Metrics side by side: one row per metric, one column per model, plus the best model's name."""
+    """Metrics side by side: one row per metric, one column per model (its label), plus the best model's label."""
     overall = metrics[metrics["item_id"] == OVERALL]
     wide = overall.set_index("model")[list(METRICS)].T
-    wide.columns = [str(c) for c in wide.columns]
+    wide.columns = [ModelFactory.label(c) for c in wide.columns]
     wide.insert(0, "metric", [METRICS[m][0] for m in wide.index])
     best = ranking.best_per_metric(metrics, band_width)
-    wide["best"] = [", ".join(best[m]) for m in wide.index]
+    wide["best"] = [", ".join(map(ModelFactory.label, best[m])) for m in wide.index]
     return wide.reset_index(drop=True)
 
 
@@ -122,6 +125,7 @@ def highlight_best(table: pd.DataFrame) -> pd.io.formats.style.Styler:
 def winner_counts(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFrame:
     """Items won per metric and model (ties count for every tied model); rows: metric labels, columns: models."""
     counts = ranking.wins_per_model(metrics, band_width).reindex(list(METRICS))
+    counts.columns = [ModelFactory.label(c) for c in counts.columns]
     counts.insert(0, "metric", [METRICS[m][0] for m in counts.index])
     return counts.reset_index(drop=True)
 
@@ -176,6 +180,7 @@ def choices_table(forecast: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     first = forecast.drop_duplicates("item_id")[["item_id", "chosen_model", "choice"]]
     info = items.set_index("item_id")
     out = first.assign(
+        chosen_model=first["chosen_model"].map(ModelFactory.label),
         name=first["item_id"].map(info["name"]).fillna(""),
         demand_class=first["item_id"].map(info["demand_class"]) if "demand_class" in info else "",
     )
@@ -188,7 +193,7 @@ def choices_column_config() -> dict[str, Any]:
         "name": st.column_config.TextColumn("Name"),
         "demand_class": st.column_config.TextColumn("Demand pattern"),
         "chosen_model": st.column_config.TextColumn(
-            "Model used", help="ensemble: the median of every pool model's forecast; otherwise the one model "
+            "Model used", help="Median ensemble: the median of every pool model's forecast; otherwise the one model "
             "that scored clearly better on the item's own past"),
         "choice": st.column_config.TextColumn("Why", width="large"),
     }
@@ -201,7 +206,7 @@ def exceptions_view(queue: pd.DataFrame, reasons: Sequence[str] = (), categories
         out = out[out["reason"].isin(list(reasons))]
     if categories:
         out = out[out["category"].isin(list(categories))]
-    out = out.assign(chart="forecast?item=" + out["item_id"].astype(str))
+    out = out.assign(chart=[links.item_url("forecast", i) for i in out["item_id"]])
     return out[["rank", "item_id", "name", "reason", "detail", "units", "value_at_risk", "unit_cost", "category",
                 "other_reasons", "chart"]].reset_index(drop=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from app import config
-from app.widgets import problems_frame
+from app.widgets import STALE_DATA_DAYS, problems_frame
 from forecasting.core.errors import InvalidInputError
+from forecasting.modes.factory import ModelFactory
 from forecasting.io.inventory_csv import read_inventory_csv
 from forecasting.io.sales_csv import read_sales_csv
 
@@ -23,11 +25,16 @@ class Kind:
     help: str
 
 
+#: what every file may look like, whatever its columns
+FORGIVEN = ("Headers in any case and spacing (Item ID works), delimiter , ; tab or |, decimal commas in ; and "
+            "tab files, dates as YYYY-MM-DD or DD.MM.YYYY.")
+
 KINDS = {
-    "sales": Kind("Sales history", "Columns item_id,date,quantity (YYYY-MM-DD, one row per item and day), plus "
-                  "optional numeric columns such as promo or price. New days are added, existing days replaced."),
+    "sales": Kind("Sales history", "Columns item_id,date,quantity (one row per item and day), plus optional "
+                  "numeric columns such as promo or price. New days are added, existing days replaced. " + FORGIVEN),
     "inventory": Kind("Inventory", "Columns item_id,on_hand,on_order,lead_time_days, optional review_period_days, "
-                      "service_level, moq, pack_size, unit_cost, name, category. Stored as today's position."),
+                      "service_level, moq, pack_size, unit_cost, name, category, on_order_due. Stored as "
+                      "today's position. " + FORGIVEN),
 }
 
 
@@ -54,7 +61,7 @@ def validate(kind: str, name: str, data: bytes, cache: dict | None = None) -> Up
     reader = read_sales_csv if kind == "sales" else read_inventory_csv
     try:
         check = UploadCheck(reader(source, max_bytes=config.MAX_UPLOAD_MB * 1024 * 1024,
-                                   max_rows=config.MAX_UPLOAD_ROWS))
+                                   max_rows=config.MAX_UPLOAD_ROWS, stop_early=False))
     except InvalidInputError as exc:
         check = UploadCheck(None, str(exc), problems_frame(exc.problems) if exc.problems else None)
     if cache is not None:
@@ -77,6 +84,27 @@ def summary(kind: str, frame: pd.DataFrame, known_items: set[str]) -> str:
     else:
         text += f", {frame['on_hand'].sum():,.0f} units on hand, {frame['on_order'].sum():,.0f} on order"
     return text + "."
+
+
+def inventory_after_sales(as_of: date | None, today: date | None = None) -> str | None:
+    """The warning for an inventory position (dated today) taken well after the last sales, else None."""
+    if as_of is None:
+        return "There are no sales yet: the items of this file cannot be forecast until a sales file is imported."
+    gap = ((today or date.today()) - as_of).days
+    if gap <= STALE_DATA_DAYS:
+        return None
+    return (f"This stock position is dated today, {gap} days after the last sales ({as_of:%Y-%m-%d}): the sales "
+            "in between are not in the data, so forecasts start too early and the reorder plan overstates stock. "
+            "Import the newer sales first.")
+
+
+def short_view(short: pd.DataFrame) -> pd.DataFrame:
+    """The validation report's table of items too short to forecast, for display."""
+    return pd.DataFrame({
+        "Item": short["item_id"],
+        "First sale": short["first_date"].dt.strftime("%Y-%m-%d").fillna("no sales"),
+        "Days of history": short["days"],
+    })
 
 
 def item_changes(original: pd.DataFrame, edited: pd.DataFrame, editable: list[str]) -> dict[str, dict[str, Any]]:
@@ -104,7 +132,7 @@ def runs_view(runs: pd.DataFrame) -> pd.DataFrame:
     """Who ran what, when, on which items, how long it took, and whether the cache answered."""
     columns = ["created_at", "user", "kind", "model", "n_items", "horizon", "duration_s", "cached", "status",
                "items", "error"]
-    return runs[columns]
+    return runs[columns].assign(model=runs["model"].map(ModelFactory.label))
 
 
 def runs_column_config() -> dict[str, Any]:

@@ -84,13 +84,20 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
     return list(chosen)
 
 
-def pick_from_link(items: pd.DataFrame, key: str) -> None:
-    """A link such as ``forecast?item=SKU-1`` (the Attention page's) picks that item on this page, once."""
+def pick_from_link(items: pd.DataFrame, key: str) -> bool:
+    """A link such as ``forecast?item=SKU-1`` (the Attention page's) picks that item on this page, once.
+
+    True when it did: the page then shows the item at once, as if its button had been pressed.
+    """
     wanted = st.query_params.get("item")
-    if wanted is not None:
-        if wanted in set(items["item_id"]):
-            st.session_state[f"{key}_items"] = [wanted]
-        del st.query_params["item"]
+    if wanted is None:
+        return False
+    del st.query_params["item"]
+    if wanted not in set(items["item_id"]):
+        st.warning(f"The link asks for item {wanted!r}, which this client does not have.")
+        return False
+    st.session_state[f"{key}_items"] = [wanted]
+    return True
 
 
 def _select_exact(known: set[str], exact_key: str, state_key: str) -> None:

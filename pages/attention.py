@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import tables, widgets
+from app import links, tables, widgets
 from app.auth import require_user
 from app.services import client_exceptions, get_services
 from forecasting.applications.exceptions.rules import REASONS
@@ -47,8 +47,27 @@ def _show(queue, client_name: str, as_of, run_id: int) -> None:
     with download_col:
         widgets.download_buttons(shown.drop(columns="chart"), "attention", client_name, as_of, f"{KEY}_download",
                                  about={"Run": run_id})
-    missing = shown["unit_cost"].isna().sum()
+    if shown.empty:
+        st.info("No item has the chosen reasons in the chosen categories.")
+        return
+    _open_item(shown)
     st.dataframe(shown, hide_index=True, column_config=tables.exceptions_column_config(), key=f"{KEY}_table",
-                 height=min(560, 38 + 35 * max(1, len(shown))))
+                 height=min(560, 38 + 35 * len(shown)))
+    missing = shown["unit_cost"].isna().sum()
     if missing:
         st.caption(f"{missing} item(s) have no unit cost: their value at risk is empty and not in the total.")
+
+
+def _open_item(shown) -> None:
+    """One item of the queue (the most urgent first) and links to its forecast and its reorder plan."""
+    pick_col, forecast_col, reorder_col = st.columns([4.2, 1.6, 1.6], vertical_alignment="bottom")
+    reasons = dict(zip(shown["item_id"], shown["reason"]))
+    names = dict(zip(shown["item_id"], shown["name"]))
+    item = pick_col.selectbox(
+        "Open an item", list(shown["item_id"]), key=f"{KEY}_item",
+        format_func=lambda i: " - ".join(p for p in (str(i), names.get(i, ""), reasons[i]) if p),
+    )
+    with forecast_col:
+        links.item_link("forecast", item, "Its forecast", ":material/insights:")
+    with reorder_col:
+        links.item_link("reorder", item, "Reorder it", ":material/local_shipping:")

@@ -6,6 +6,7 @@ import streamlit as st
 from app import charts, results, tables, widgets
 from app.auth import require_user
 from app.services import client_categories, client_items_with_classes, get_services, prepare_models
+from forecasting.modes.factory import ModelFactory
 
 KEY = "cmp"
 
@@ -77,7 +78,7 @@ def _show(result: results.Backtest, items) -> None:
         chosen = result.item_forecasts(item)
         if "chosen_model" in chosen.columns and chosen["chosen_model"].notna().any():
             used = chosen.loc[chosen["chosen_model"].notna(), "chosen_model"].iloc[0]
-            st.caption(f"Auto used **{used}** for this item.")
+            st.caption(f"Auto used **{ModelFactory.label(used)}** for this item.")
 
     left, right = st.columns([3, 2])
     with left:

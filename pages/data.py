@@ -7,6 +7,7 @@ from app import config, uploads, widgets
 from app.auth import require_user
 from app.services import client_items, client_items_with_classes, get_services
 from forecasting.core.errors import ForecastingError
+from forecasting.core.history import MIN_HISTORY_DAYS
 
 KEY = "data"
 EDITABLE = ["name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
@@ -47,6 +48,16 @@ def _upload(user, services) -> None:
     known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])
     summary = uploads.summary(kind, check.frame, known)
     st.success(f"{file.name} is valid: " + summary)
+    if kind == "inventory":
+        gap = uploads.inventory_after_sales(services.data.get_client(user.client_id).as_of)
+        if gap:
+            st.warning(gap, icon=":material/schedule:")
+    short = services.data.too_short_to_forecast(user.client_id, check.frame)
+    if not short.empty:
+        st.warning(f"{len(short):,} item(s) will still be too short to forecast after this import (a forecast "
+                   f"needs {MIN_HISTORY_DAYS} days from the first sale to the data's as-of date); they are imported "
+                   "and listed on the Attention page.", icon=":material/short_text:")
+        st.dataframe(uploads.short_view(short), hide_index=True, key=f"{KEY}_short")
     st.dataframe(check.frame.head(20), hide_index=True, key=f"{KEY}_preview")
     if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import"):
         with widgets.user_errors("Import"):

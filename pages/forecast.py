@@ -29,7 +29,7 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
-    widgets.pick_from_link(items, KEY)
+    linked = widgets.pick_from_link(items, KEY)
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
     horizon_col, model_col, bands_col, score_col, run_col = st.columns([1.4, 1.6, 1.9, 2, 1.3],
                                                                       vertical_alignment="bottom")
@@ -45,7 +45,7 @@ def render() -> None:
         "and compared with what really sold",
     )
     run = run_col.button("Run forecast", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
-                         width="stretch")
+                         width="stretch") or (linked and not unavailable)
     if unavailable:
         st.warning(f"{ModelFactory.label(model)} cannot run here: {unavailable}")
     inputs = (tuple(chosen), horizon, model, tuple(bands), score, version)
@@ -100,7 +100,7 @@ def _show(result: results.Forecast | results.Backtest, history, items, client_na
     with download_col:
         kind = "backtest" if isinstance(result, results.Backtest) else "forecast"
         widgets.download_buttons(result.export_frame(names), kind, client_name, as_of, f"{KEY}_download",
-                                 extra=result.model, about={"Model": result.model, "Run": result.response.run_id})
+                                 extra=result.model, about={"Model": result.label, "Run": result.response.run_id})
     forecast, actuals = result.chart_frames()
     if view == "One item":
         item = item_col.selectbox("Item", ids, key=f"{KEY}_chart_item",

@@ -7,8 +7,11 @@ from app import charts, tables, widgets
 from app.auth import require_user
 from app.services import client_categories, client_items_with_classes, get_services, prepare_models
 from forecasting.core.models.base import MAX_HORIZON
+from forecasting.modes.factory import ModelFactory
 
 KEY = "ro"
+ALL = "All items with stock data"
+CHOSEN = "Chosen items"
 
 
 def render() -> None:
@@ -21,9 +24,11 @@ def render() -> None:
         st.info("No items yet: upload sales and inventory files on the Data page.")
         return
 
-    scope = st.radio("Items", ["All items with stock data", "Chosen items"], horizontal=True, key=f"{KEY}_scope")
-    chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY) if scope == "Chosen items" \
-        else None
+    linked = widgets.pick_from_link(items, KEY)
+    if linked:
+        st.session_state[f"{KEY}_scope"] = CHOSEN
+    scope = st.radio("Items", [ALL, CHOSEN], horizontal=True, key=f"{KEY}_scope")
+    chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY) if scope == CHOSEN else None
     model_col, level_col, review_col, lead_col, run_col = st.columns([2.2, 1.6, 1.6, 1.6, 1.2],
                                                                      vertical_alignment="bottom")
     with model_col:
@@ -41,7 +46,8 @@ def render() -> None:
         "Lead time (days)", value=None, min_value=0, max_value=MAX_HORIZON, step=1, key=f"{KEY}_lead",
         placeholder="per item", help="Days from order to delivery; empty = each item's own",
     )
-    run = run_col.button("Compute", type="primary", key=f"{KEY}_run", disabled=bool(unavailable), width="stretch")
+    run = run_col.button("Compute", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
+                         width="stretch") or (linked and not unavailable)
     if unavailable:
         st.warning(f"This model cannot run here: {unavailable}")
     inputs = (tuple(chosen or ()), model, service_level, review, lead, version)
@@ -100,7 +106,7 @@ def _show(outcome, user) -> None:
     search = search_col.text_input("Search", key=f"{KEY}_search", placeholder="item id or name")
     with download_col:
         widgets.download_buttons(table, "reorder", user.client_name, outcome.as_of, f"{KEY}_download",
-                                 about={"Model": table["model"].iloc[0], "Run": outcome.run_id})
+                                 about={"Model": ModelFactory.label(table["model"].iloc[0]), "Run": outcome.run_id})
     view = tables.reorder_view(table, reorder_only, categories, search)
     st.dataframe(view, hide_index=True, column_config=tables.reorder_column_config(), key=f"{KEY}_table",
                  height=min(420, 38 + 35 * max(1, len(view))))

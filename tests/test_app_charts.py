@@ -80,8 +80,12 @@ def test_comparison_figure_draws_each_model_over_the_actuals():
     fig = charts.comparison_figure(history, item, title="A")
     names = _names(fig)
     assert names[:2] == ["History", "Held-out actuals"]
-    assert names.count("ma7") == 1 and names.count("seasonal-naive") == 1
-    assert names.count("ma7 80% band") == 2
+    # one label per model (the model picker's), and only the first model's band drawn until asked for
+    assert names.count("MA7") == 1 and names.count("Seasonal naive") == 1
+    assert names.count("MA7 80% band") == 2 and names.count("Seasonal naive 80% band") == 2
+    visible = {t.name: t.visible for t in fig.data}
+    assert visible["MA7 80% band"] is True and visible["Seasonal naive 80% band"] == "legendonly"
+    assert visible["Seasonal naive"] is None  # every forecast line is drawn
     actual = fig.data[1]
     np.testing.assert_array_equal(actual.y, history["quantity"].to_numpy()[-14:])
     # history stops at the cutoff
@@ -132,29 +136,30 @@ def test_comparison_table_names_the_best_model_per_metric():
     table = tables.comparison_table(_metrics(), band_width=0.8)
     best = dict(zip(table["metric"], table["best"]))
     assert best == {
-        "MAPE %": "ma7", "MAE": "ma7", "RMSE": "ma7, seasonal-naive",  # a tie names both
-        "WAPE %": "ma7", "Bias %": "seasonal-naive", "MASE": "ma7", "WQL": "ma7, seasonal-naive",
-        "Coverage": "seasonal-naive",  # |0.875 - 0.8| < |0.6 - 0.8|
+        "MAPE %": "MA7", "MAE": "MA7", "RMSE": "MA7, Seasonal naive",  # a tie names both
+        "WAPE %": "MA7", "Bias %": "Seasonal naive", "MASE": "MA7", "WQL": "MA7, Seasonal naive",
+        "Coverage": "Seasonal naive",  # |0.875 - 0.8| < |0.6 - 0.8|
     }
-    assert table.loc[table["metric"] == "MAE", "seasonal-naive"].item() == 3.0
+    assert table.loc[table["metric"] == "MAE", "Seasonal naive"].item() == 3.0
 
 
 def test_winner_counts_count_items_and_ties():
     counts = tables.winner_counts(_metrics(), band_width=0.8).set_index("metric").T
-    assert counts.loc["ma7", "MAE"] == 2 and counts.loc["seasonal-naive", "MAE"] == 0
-    assert counts.loc["ma7", "RMSE"] == 1 and counts.loc["seasonal-naive", "RMSE"] == 1
+    assert counts.loc["MA7", "MAE"] == 2 and counts.loc["Seasonal naive", "MAE"] == 0
+    assert counts.loc["MA7", "RMSE"] == 1 and counts.loc["Seasonal naive", "RMSE"] == 1
     # B's MAPE is a tie: both win
-    assert counts.loc["ma7", "MAPE %"] == 2 and counts.loc["seasonal-naive", "MAPE %"] == 1
+    assert counts.loc["MA7", "MAPE %"] == 2 and counts.loc["Seasonal naive", "MAPE %"] == 1
     # B's WAPE is missing for ma7: seasonal-naive wins B
-    assert counts.loc["ma7", "WAPE %"] == 1 and counts.loc["seasonal-naive", "WAPE %"] == 1
-    assert counts.loc["seasonal-naive", "Bias %"] == 2
-    assert counts.loc["seasonal-naive", "Coverage"] == 2  # 0.80 exact for A, 0.95 nearer than 0.50 for B
+    assert counts.loc["MA7", "WAPE %"] == 1 and counts.loc["Seasonal naive", "WAPE %"] == 1
+    assert counts.loc["Seasonal naive", "Bias %"] == 2
+    assert counts.loc["Seasonal naive", "Coverage"] == 2  # 0.80 exact for A, 0.95 nearer than 0.50 for B
 
 
 def test_metrics_table_keeps_the_services_numbers():
     metrics = _metrics()
     table = tables.metrics_table(metrics)
     assert table["item_id"].tolist()[-1] == tables.OVERALL_LABEL
+    assert table["model"].tolist() == ["MA7", "Seasonal naive"] * 3
     np.testing.assert_array_equal(table["mase"].to_numpy(), metrics["mase"].to_numpy())
 
 

@@ -183,7 +183,8 @@ def test_auto_shows_which_model_each_item_got_and_the_demand_pattern_filter_work
     shown = next(f.value for f in at.dataframe if "chosen_model" in f.value.columns)
     first = expected.drop_duplicates("item_id").set_index("item_id")
     assert shown["item_id"].tolist() == intermittent[:2]
-    assert shown["chosen_model"].tolist() == first.loc[intermittent[:2], "chosen_model"].tolist()
+    chosen = first.loc[intermittent[:2], "chosen_model"]
+    assert shown["chosen_model"].tolist() == [ModelFactory.label(m) for m in chosen]
     assert (shown["demand_class"] == "intermittent").all()
-    used = first.loc[intermittent[0], "chosen_model"]
+    used = ModelFactory.label(first.loc[intermittent[0], "chosen_model"])
     assert any(f"Auto used **{used}** for {intermittent[0]}" in c.value for c in at.caption)

@@ -1,6 +1,8 @@
 """Compare, Reorder, Data and Admin pages through AppTest, checked against the services on the same database."""
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,30 +38,31 @@ def test_compare_models_chart_table_and_winners(backend):
     at = _compare(_planner_on("compare"))
     assert not at.exception and not at.error
     names = [t["name"] for t in plotly_traces(at)]
-    assert names == ["History", "Held-out actuals", "ma7 80% band", "ma7 80% band", "ma7",
-                     "seasonal-naive 80% band", "seasonal-naive 80% band", "seasonal-naive"]
+    assert names == ["History", "Held-out actuals", "MA7 80% band", "MA7 80% band", "MA7",
+                     "Seasonal naive 80% band", "Seasonal naive 80% band", "Seasonal naive"]
+    label = {"ma7": "MA7", "seasonal-naive": "Seasonal naive"}  # the model picker's labels
 
     client = backend.client_id("Demo Foods")
     metrics = backend.forecasts.backtest(client, ITEMS, ["ma7", "seasonal-naive"], 14, 1, (0.1, 0.5, 0.9)).metrics
     overall = metrics[metrics["item_id"] == OVERALL].set_index("model")
     side_by_side = table_with(at, "metric", "best").set_index("metric")
     assert "#dcfce7" in str(at.dataframe[0].proto)  # the best cells are highlighted
-    for column, (label, _, _) in tables.METRICS.items():
+    for column, (name, _, _) in tables.METRICS.items():
         for model in ("ma7", "seasonal-naive"):
-            np.testing.assert_allclose(side_by_side.loc[label, model], overall.loc[model, column], rtol=1e-12)
+            np.testing.assert_allclose(side_by_side.loc[name, label[model]], overall.loc[model, column], rtol=1e-12)
     # the best model per metric, judged independently (MA7 and seasonal naive forecast the same total over
     # whole weeks, so their bias ties: both are named)
-    assert side_by_side.loc["MAE", "best"] == overall["mae"].idxmin()
+    assert side_by_side.loc["MAE", "best"] == label[overall["mae"].idxmin()]
     assert overall.loc["ma7", "bias"] == pytest.approx(overall.loc["seasonal-naive", "bias"], rel=1e-12)
-    assert side_by_side.loc["Bias %", "best"] == "ma7, seasonal-naive"
+    assert side_by_side.loc["Bias %", "best"] == "MA7, Seasonal naive"
 
     wins = at.dataframe[1].value
-    assert wins.columns.tolist() == ["metric", "ma7", "seasonal-naive"]
+    assert wins.columns.tolist() == ["metric", "MA7", "Seasonal naive"]
     wins = wins.set_index("metric").T
     per_item = metrics[metrics["item_id"] != OVERALL].pivot(index="item_id", columns="model", values="mae")
     best = per_item.min(axis=1)
     for model in ("ma7", "seasonal-naive"):  # ties count for both
-        assert wins.loc[model, "MAE"] == int(np.isclose(per_item[model], best, rtol=0, atol=1e-9).sum())
+        assert wins.loc[label[model], "MAE"] == int(np.isclose(per_item[model], best, rtol=0, atol=1e-9).sum())
     assert wins["MAE"].sum() >= len(ITEMS)
 
 
@@ -170,10 +173,10 @@ def test_upload_with_bad_rows_shows_row_numbers_and_imports_nothing(backend):
     message = at.error[0].value
     assert message.startswith("Sales file bad.csv rejected, nothing imported: ")
     assert message.endswith("Fix the file and upload it again.")
-    assert "at row 3" in message and "unparsable date (expected YYYY-MM-DD) at row 4" in message
+    assert "at row 3" in message and "unparsable date (expected YYYY-MM-DD or DD.MM.YYYY) at row 4" in message
     problems = at.table[0].value
     assert problems.index.tolist() == [3, 4]
-    assert problems["Problem"].tolist()[1] == "unparsable date (expected YYYY-MM-DD)"
+    assert problems["Problem"].tolist()[1] == "unparsable date (expected YYYY-MM-DD or DD.MM.YYYY)"
     assert not [b for b in at.button if b.key == "data_import"]
     assert backend.data.data_version(client) == version
 
@@ -196,11 +199,47 @@ def test_upload_preview_then_import(backend):
     assert any(o.startswith("NEW-1") for o in at.multiselect(key="fc_items").options)
 
 
+def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_import(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    days = pd.date_range(end=as_of, periods=3)
+    text = "Item ID;Date;Quantity\n" + "".join(f"NEW-S;{d:%d.%m.%Y};{k},5\n" for k, d in enumerate(days))
+    at = _upload(_planner_on("data"), "sales", "export.csv", text)
+    assert at.success[0].value.startswith("export.csv is valid: 3 rows for 1 items (1 new)")
+    assert table_with(at, "quantity")["quantity"].tolist() == [0.5, 1.5, 2.5]
+    assert "1 item(s) will still be too short to forecast after this import" in at.warning[0].value
+    short = table_with(at, "Days of history")
+    assert short.to_dict("list") == {"Item": ["NEW-S"], "First sale": [f"{days[0]:%Y-%m-%d}"], "Days of history": [3]}
+    assert [b.label for b in at.button if b.key == "data_import"] == ["Import 3 rows"]
+
+
+def test_upload_report_counts_every_problem_beyond_the_first_twenty(backend):
+    text = "item_id,date,quantity\n" + "".join(f"NEW-1,2025-06-{d:02d},-1\n" for d in range(1, 31))
+    at = _upload(_planner_on("data"), "sales", "bad.csv", text)
+    assert at.error[0].value.endswith("(and 10 more problems). Fix the file and upload it again.")
+    assert len(at.table[0].value) == 20
+
+
+def test_upload_over_the_size_limit_gets_a_visible_message(backend, monkeypatch):
+    from app import config
+
+    monkeypatch.setattr(config, "MAX_UPLOAD_MB", 1)
+    text = "item_id,date,quantity\n" + "NEW-1,2025-06-01,1\n" * 60_000
+    at = _upload(_planner_on("data"), "sales", "huge.csv", text)
+    assert texts(at.error) == [
+        "Sales file huge.csv is 1.1 MB; the limit is 1.0 MB. Fix the file and upload it again."
+    ]
+
+
 def test_inventory_upload_updates_stock(backend):
     client = backend.client_id("Demo Foods")
     text = "item_id,on_hand,on_order,lead_time_days\nDF-0001,123,7,5\n"
     at = _upload(_planner_on("data"), "inventory", "stock.csv", text)
     assert "1 rows for 1 items (0 new), 123 units on hand, 7 on order" in at.success[0].value
+    as_of = backend.data.get_client(client).as_of
+    assert at.warning[0].value.startswith(
+        f"This stock position is dated today, {(date.today() - as_of).days} days after the last sales "
+        f"({as_of:%Y-%m-%d})")
     at.button(key="data_import").click()
     at = at.run()
     assert not at.error
@@ -215,7 +254,7 @@ def test_run_history_lists_who_ran_what(backend):
     at = open_page(at.run(), "data")
     runs = table_with(at, "kind", "cached")
     assert runs.iloc[0][["user", "kind", "model", "n_items", "cached", "status"]].tolist() == [
-        PLANNER.username, "forecast", "ma7", 2, False, "succeeded"
+        PLANNER.username, "forecast", "MA7", 2, False, "succeeded"
     ]
 
 
@@ -413,9 +452,38 @@ def test_attention_is_the_landing_page_with_the_services_queue_and_its_filters(b
     assert filtered["item_id"].tolist() == expected.loc[expected.reason == "excess stock", "item_id"].tolist()
 
 
-def test_the_attention_link_opens_the_item_on_the_forecast_page(backend):
+def test_the_attention_links_open_the_item_on_the_forecast_and_reorder_pages(backend):
     at = login(PLANNER.username, PLANNER.password)
-    item = table_with(at, "reason", "value_at_risk")["item_id"].iloc[0]
+    queue = table_with(at, "reason", "value_at_risk")
+    item = queue["item_id"].iloc[1]
+    at.selectbox(key="att_item").set_value(item)
+    at = at.run()
+    links = {p.proto.label: p.proto for p in at.get("page_link")}
+    assert list(links) == ["Its forecast", "Reorder it"]
+    assert links["Its forecast"].query_string == f"item={item}"
+    assert links["Reorder it"].page == "reorder"
+
+    # the forecast page picks the item and shows its chart at once
     at.query_params["item"] = item
     at = open_page(at, "forecast")
     assert at.multiselect(key="fc_items").value == [item]
+    assert not at.exception and not at.error
+    assert "History" in [t["name"] for t in plotly_traces(at)]
+    assert "item" not in at.query_params  # picked once: the planner's next choice is not overridden
+
+    # and the reorder page computes the item's plan
+    at.query_params["item"] = item
+    at = open_page(at, "reorder")
+    assert at.radio(key="ro_scope").value == "Chosen items"
+    table = table_with(at, "action", "order_qty")
+    assert table["item_id"].tolist() == [item]
+    expected = backend.forecasts.reorder(backend.client_id("Demo Foods"), [item])
+    assert table["order_qty"].tolist() == expected["order_qty"].tolist()
+
+
+def test_a_link_to_an_unknown_item_says_so(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    at.query_params["item"] = "NO-SUCH"
+    at = open_page(at, "forecast")
+    assert texts(at.main.warning) == ["The link asks for item 'NO-SUCH', which this client does not have."]
+    assert at.multiselect(key="fc_items").value == []

@@ -124,7 +124,7 @@ def test_models_lists_every_model(capsys):
 
 BAD_FILES = {
     "repeated pair": ("A,2024-01-01,1\nA,2024-01-01,2\n", "repeated (item_id, date) pair at rows 2, 3"),
-    "unparsable date": ("A,2024-02-30,1\n", "unparsable date (expected YYYY-MM-DD) at row 2"),
+    "unparsable date": ("A,2024-02-30,1\n", "unparsable date (expected YYYY-MM-DD or DD.MM.YYYY) at row 2"),
     "negative quantity": ("A,2024-01-01,-4\n", "negative quantity at row 2"),
     "non-numeric quantity": ("A,2024-01-01,four\n", "non-numeric quantity at row 2"),
     "missing quantity": ("A,2024-01-01,\n", "missing quantity at row 2"),

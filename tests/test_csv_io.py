@@ -31,7 +31,10 @@ def test_sales_file_is_parsed_with_covariates():
         ("A,2024-01-01,-1\n", "negative quantity at row 2"),
         ("A,2024-01-01,abc\n", "non-numeric quantity at row 2"),
         ("A,2024-01-01,\n", "missing quantity at row 2"),
-        ("A,01/02/2024,1\n", "unparsable date (expected YYYY-MM-DD) at row 2"),
+        ("A,01/02/2024,1\n", "ambiguous date with slashes (day/month or month/day?): write YYYY-MM-DD or "
+         "DD.MM.YYYY at row 2"),
+        ("A,2024-02-30,1\n", "unparsable date (expected YYYY-MM-DD or DD.MM.YYYY) at row 2"),
+        ("A,2024-01-01,\"1,234.5\"\n", "non-numeric quantity (a thousands separator? write 1234.5) at row 2"),
         (",2024-01-01,1\n", "empty item_id at row 2"),
         ("A,2024-01-01,1\nA,2024-01-02,1\nA,2024-01-01,2\n", "repeated (item_id, date) pair at rows 2, 4"),
     ],
@@ -51,9 +54,69 @@ def test_at_most_twenty_rows_are_listed_and_reading_stops():
     assert "rows 2, 3, 4" in str(info.value) and ", 22" not in str(info.value)
 
 
+def test_more_than_twenty_problems_say_how_many_more_when_the_whole_file_is_read():
+    body = "".join(f"A,2024-01-{d:02d},-1\n" for d in range(1, 29))
+    with pytest.raises(InvalidInputError) as info:
+        read_sales_csv(io.BytesIO(("item_id,date,quantity\n" + body).encode()), stop_early=False)
+    assert info.value.total == 28 and len(info.value.problems) == 20
+    assert str(info.value).endswith("(and 8 more problems)")
+    assert "reading stopped" not in str(info.value)
+    with pytest.raises(InvalidInputError, match=r"reading stopped at row \d+"):
+        sales("item_id,date,quantity\n" + body)
+
+
+EXPECTED = pd.DataFrame({
+    "item_id": ["A-1", "A-1", "B"],
+    "date": pd.to_datetime(["2024-01-30", "2024-01-31", "2024-02-01"]),
+    "quantity": [3.5, 2.0, 1250.75],
+})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"Item ID,Date,Quantity\nA-1,2024-01-30,3.5\nA-1,2024-01-31,2\nB,2024-02-01,1250.75\n",
+                     id="spelled-header"),
+        pytest.param(b"ITEM_ID;DATE;QUANTITY\r\nA-1;30.01.2024;3,5\r\nA-1;31.01.2024;2\r\nB;01.02.2024;1250,75\r\n",
+                     id="semicolon-decimal-comma-dotted-dates"),
+        pytest.param(b"item id\tdate\tquantity\nA-1\t2024-01-30\t3,5\nA-1\t2024-01-31\t2\nB\t2024-02-01\t1250,75\n",
+                     id="tab"),
+        pytest.param(b"item-id|date|quantity\nA-1|2024-01-30|3.5\nA-1|2024-01-31|2\nB|2024-02-01|1250.75\n", id="pipe"),
+        pytest.param("\ufeffItem Id,Date,Quantity\nA-1,2024-01-30,3.5\nA-1,2024-01-31,2\nB,2024-02-01,1250.75\n"
+                     .encode("utf-8"), id="byte-order-mark"),
+    ],
+)
+def test_sales_files_as_spreadsheets_export_them_are_read(raw):
+    frame = read_sales_csv(io.BytesIO(raw))
+    pd.testing.assert_frame_equal(frame, EXPECTED, check_dtype=False)
+
+
+def test_a_bad_cell_in_a_european_file_names_the_cause_and_row():
+    raw = b"Item ID;Date;Quantity\nA;30.01.2024;3,5\nA;31.01.2024;zwei\nA;1/2/2024;1\n"
+    with pytest.raises(InvalidInputError) as info:
+        read_sales_csv(io.BytesIO(raw))
+    assert [(p.row, p.problem.split(" (")[0]) for p in info.value.problems] == [
+        (3, "non-numeric quantity"), (4, "ambiguous date with slashes")]
+
+
+def test_windows_encoded_names_are_read():
+    raw = "item_id;on_hand;on_order;lead_time_days;name\nA;10;0;3;Crème brûlée\n".encode("cp1252")
+    inv = read_inventory_csv(io.BytesIO(raw))
+    assert inv["name"].tolist() == ["Crème brûlée"]
+
+
+def test_inventory_header_spellings_and_decimal_commas():
+    raw = (b"Item ID;On Hand;On Order;Lead Time Days;Service Level;Unit Cost;On Order Due;Name\n"
+           b"A;10,5;0;3;0,9;2,75;05.02.2024;Pasta 1,5 kg\n")
+    row = read_inventory_csv(io.BytesIO(raw)).iloc[0]
+    assert (row.on_hand, row.service_level, row.unit_cost) == (10.5, 0.9, 2.75)
+    assert row.on_order_due == pd.Timestamp("2024-02-05") and row["name"] == "Pasta 1,5 kg"
+
+
 def test_missing_column_and_empty_file():
-    with pytest.raises(InvalidInputError, match="missing required column"):
+    with pytest.raises(InvalidInputError, match="missing required column") as info:
         sales("item_id,day,quantity\nA,2024-01-01,1\n")
+    assert "found 'item_id', 'day', 'quantity', read with delimiter ','" in str(info.value)
     with pytest.raises(InvalidInputError, match="is empty"):
         sales("")
     with pytest.raises(InvalidInputError, match="no data rows"):

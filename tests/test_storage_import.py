@@ -217,6 +217,27 @@ def test_bad_inventory_files_leave_the_database_unchanged(data, database, client
     assert database_state(database) == before
 
 
+def test_items_too_short_to_forecast_are_known_before_an_import(data, client):
+    data.import_sales(client, _csv("item_id,date,quantity\nA,2024-03-01,2\nA,2024-03-10,1\nB,2024-03-08,1\n"))
+    # stored: A from 03-01, B from 03-08, as of 03-10 (B has 3 days)
+    upload = pd.DataFrame({
+        "item_id": ["B", "C", "D"],
+        "date": pd.to_datetime(["2024-03-12", "2024-03-12", "2024-03-01"]),
+        "quantity": [1.0, 1.0, 1.0],
+    })
+    short = data.too_short_to_forecast(client, upload)
+    # the upload moves the as-of date to 03-12: B has 5 days, C 1; D starts 03-01 (12 days); A is not in the file
+    assert short.to_dict("list") == {
+        "item_id": ["C", "B"],
+        "first_date": [pd.Timestamp("2024-03-12"), pd.Timestamp("2024-03-08")],
+        "days": [1, 5],
+    }
+    inventory = pd.DataFrame({"item_id": ["A", "B", "Z"]})
+    short = data.too_short_to_forecast(client, inventory)
+    assert short["item_id"].tolist() == ["Z", "B"] and short["days"].tolist() == [0, 3]
+    assert pd.isna(short["first_date"].iloc[0])
+
+
 def test_list_items_figures_and_categories(data, client):
     data.import_sales(
         client,

@@ -20,12 +20,26 @@ TEXT_LENGTH = 200
 COVARIATE_NAME_LENGTH = 100
 #: the one date format of the files (docs/data-formats.md)
 ISO_DATE = "%Y-%m-%d"
-UNPARSABLE_DATE = "unparsable date (expected YYYY-MM-DD)"
+#: what European spreadsheets write; read as day.month.year
+DOTTED_DATE = "%d.%m.%Y"
+UNPARSABLE_DATE = "unparsable date (expected YYYY-MM-DD or DD.MM.YYYY)"
+SLASHED_DATE = "ambiguous date with slashes (day/month or month/day?): write YYYY-MM-DD or DD.MM.YYYY"
+
+
+class Problems(list):
+    """Row problems as found (each rule keeps its first 20 rows) and ``total``: how many there were in all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
 
 
 def flag(problems: list[RowProblem], rows: np.ndarray, mask: np.ndarray, problem: str) -> None:
-    """Add ``problem`` for the rows where ``mask`` holds (at most the first 20 of them)."""
-    problems.extend(RowProblem(int(r), problem) for r in rows[np.asarray(mask, dtype=bool)][: InvalidInputError.MAX_LISTED])
+    """Add ``problem`` for the rows where ``mask`` holds (at most the first 20 of them; all are counted)."""
+    mask = np.asarray(mask, dtype=bool)
+    problems.extend(RowProblem(int(r), problem) for r in rows[mask][: InvalidInputError.MAX_LISTED])
+    if isinstance(problems, Problems):
+        problems.total += int(mask.sum())
 
 
 def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
@@ -39,18 +53,30 @@ def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProble
 
 
 def parse_dates(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
-    """Calendar days (datetime64[ns]); text must be YYYY-MM-DD, a timestamp must have no time of day."""
+    """Calendar days (datetime64[ns]); text must be YYYY-MM-DD or DD.MM.YYYY, a timestamp must have no time of day.
+
+    Dates with slashes are refused with their own message: 03/04/2024 is the
+    3rd of April in Europe and the 4th of March in the US, and a file does not say which.
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
         dates = pd.to_datetime(values)
+        slashed = np.zeros(len(values), dtype=bool)
     elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("date", "datetime"):
         dates = pd.to_datetime(values, errors="coerce")
+        slashed = np.zeros(len(values), dtype=bool)
     else:
         # leading blanks are skipped by the CSV reader; a trailing blank makes the date unparsable
-        dates = pd.to_datetime(values.astype("string"), format=ISO_DATE, errors="coerce")
+        text = values.astype("string")
+        dates = pd.to_datetime(text, format=ISO_DATE, errors="coerce")
+        if dates.isna().any():
+            dotted = pd.to_datetime(text.where(dates.isna()), format=DOTTED_DATE, errors="coerce")
+            dates = dates.fillna(dotted)
+        slashed = (dates.isna() & text.str.contains("/", regex=False).fillna(False)).to_numpy(dtype=bool)
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
     bad = dates.isna().to_numpy() | (dates != dates.dt.normalize()).fillna(False).to_numpy(dtype=bool)
-    flag(problems, rows, bad, UNPARSABLE_DATE)
+    flag(problems, rows, slashed, SLASHED_DATE)
+    flag(problems, rows, bad & ~slashed, UNPARSABLE_DATE)
     return dates.to_numpy(dtype="datetime64[ns]")
 
 
@@ -84,7 +110,14 @@ def parse_number(
         parsed = np.where(empty, default, parsed)
     else:
         flag(problems, rows, empty, f"missing {label}")
-    flag(problems, rows, ~empty & np.isnan(parsed), f"non-numeric {label}")
+    non_numeric = ~empty & np.isnan(parsed)
+    if non_numeric.any() and not pd.api.types.is_numeric_dtype(values):
+        text = values.astype("string").str.strip()
+        two_marks = (text.str.contains(",", regex=False) & text.str.contains(".", regex=False)).fillna(False)
+        mixed = non_numeric & two_marks.to_numpy(dtype=bool)
+        flag(problems, rows, mixed, f"non-numeric {label} (a thousands separator? write 1234.5)")
+        non_numeric &= ~mixed
+    flag(problems, rows, non_numeric, f"non-numeric {label}")
     flag(problems, rows, np.isinf(parsed), f"{label} must be a finite number")
     return parsed
 

@@ -38,9 +38,13 @@ class InvalidInputError(ForecastingError):
 
     MAX_LISTED = 20
 
-    def __init__(self, message: str, problems: list[RowProblem] | None = None):
+    def __init__(self, message: str, problems: list[RowProblem] | None = None, total: int | None = None):
         self.problems = list(problems or [])[: self.MAX_LISTED]
-        super().__init__(message + (": " + _group(self.problems) if self.problems else ""))
+        #: how many problems there were in all (the message lists the first MAX_LISTED)
+        self.total = max(total or 0, len(self.problems))
+        more = self.total - len(self.problems)
+        text = message + (": " + _group(self.problems) if self.problems else "")
+        super().__init__(text + (f" (and {more:,} more problem{'s' if more > 1 else ''})" if more > 0 else ""))
 
 
 def _group(problems: list[RowProblem]) -> str:

@@ -181,6 +181,24 @@ def prepare_history(
     return PreparedHistory(ids, days, qty, item_ids, starts, lengths, covariates)
 
 
+def short_histories(
+    first_dates: pd.Series, as_of: object | None, min_days: int = MIN_HISTORY_DAYS
+) -> pd.DataFrame:
+    """Items (``first_dates`` indexed by item id; NaT: no sales) with fewer than ``min_days`` days up to ``as_of``.
+
+    Columns item_id, first_date, days (0 for items without sales), shortest
+    first: what a forecast would refuse, known before a file is imported.
+    """
+    first = pd.to_datetime(first_dates)
+    if as_of is None:
+        days = np.zeros(len(first), dtype=np.int64)
+    else:
+        span = (pd.Timestamp(as_of) - first).dt.days + 1
+        days = span.fillna(0).clip(lower=0).to_numpy(dtype=np.int64)
+    out = pd.DataFrame({"item_id": first.index.astype(str), "first_date": first.to_numpy(), "days": days})
+    return out.loc[out["days"] < min_days].sort_values(["days", "item_id"], kind="stable").reset_index(drop=True)
+
+
 def _check_min_days(item_ids: np.ndarray, lengths: np.ndarray, min_days: int) -> None:
     short = lengths < min_days
     if short.any():

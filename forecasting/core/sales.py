@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.core.cells import flag, line_numbers, parse_dates, parse_item_ids, parse_number
+from forecasting.core.cells import Problems, flag, line_numbers, parse_dates, parse_item_ids, parse_number
 from forecasting.core.errors import InvalidInputError, RowProblem
 
 SALES_COLUMNS = ("item_id", "date", "quantity")
@@ -35,7 +35,7 @@ def parse_sales(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[list[RowProblem]
     (empty cells are 0). Repeated pairs are checked over the whole table by
     :func:`repeated_pairs`.
     """
-    problems: list[RowProblem] = []
+    problems = Problems()
     parsed = pd.DataFrame(
         {
             "item_id": parse_item_ids(chunk["item_id"], rows, problems),
@@ -63,7 +63,7 @@ def quantity_problems(quantity: np.ndarray) -> np.ndarray:
 def repeated_pairs(item_ids: pd.Series, dates: pd.Series, rows: np.ndarray) -> list[RowProblem]:
     """Every row of an (item_id, date) pair that occurs more than once (first 20)."""
     dup = pd.DataFrame({"i": item_ids, "d": dates}).duplicated(keep=False).to_numpy()
-    problems: list[RowProblem] = []
+    problems = Problems()
     flag(problems, rows, dup, REPEATED_PAIR)
     return problems
 
@@ -83,6 +83,7 @@ def validate_sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if not problems:
         problems = repeated_pairs(parsed["item_id"], parsed["date"], rows)
     if problems:
+        total = problems.total
         problems.sort(key=lambda p: p.row)
-        raise InvalidInputError("sales data rejected, nothing imported", problems)
+        raise InvalidInputError("sales data rejected, nothing imported", problems, total)
     return parsed

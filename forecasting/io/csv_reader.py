@@ -19,11 +19,15 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.errors import InvalidInputError, RowProblem
+from forecasting.io.dialect import Dialect, canonical_header, decimal_commas_to_points, sniff
 
 CHUNK_ROWS = 200_000
 #: default limits for uploads and files (the app and the API pass their own)
 DEFAULT_MAX_BYTES = 2 * 1024**3
 DEFAULT_MAX_ROWS = 20_000_000
+
+#: the megabyte of the size messages (as Streamlit counts it)
+MB = 1024**2
 
 Source = str | Path | BinaryIO
 #: checks one chunk (text or typed columns, row numbers) and returns problems plus parsed columns
@@ -44,15 +48,22 @@ def read_validated(
     max_bytes: int | None,
     max_rows: int | None,
     typed: dict[str, str] | None = None,
+    known: tuple[str, ...] = (),
+    text_columns: tuple[str, ...] = ("item_id",),
+    stop_early: bool = True,
 ) -> pd.DataFrame:
     """Read ``source`` as text columns, run ``check`` on each chunk, and return the parsed frame.
 
-    Raises InvalidInputError (first 20 problems, with row numbers) and reads
-    nothing further once 20 problems are known. When ``typed`` (column dtypes)
-    is given and the source can be read twice (a regular file, an in-memory
-    upload), pandas' typed reader is tried first with the same ``check``; at the
-    first doubt (a cell pandas cannot type, any problem) the file is read again
-    as text, which names the rows.
+    The file is read the way it was written (:mod:`forecasting.io.dialect`:
+    encoding, delimiter, decimal commas outside ``text_columns``), and header
+    names matching ``required`` or ``known`` columns in another spelling are
+    renamed to them. Raises InvalidInputError (first 20 problems, with row
+    numbers, and how many more) and, with ``stop_early``, reads nothing further
+    once 20 problems are known. When ``typed`` (column dtypes) is given and the
+    source can be read twice (a regular file, an in-memory upload), pandas'
+    typed reader is tried first with the same ``check``; at the first doubt (a
+    cell pandas cannot type, any problem) the file is read again as text, which
+    names the rows.
     """
     name = source_name(source)
     max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
@@ -60,26 +71,36 @@ def read_validated(
     size = _size(source)
     if size is not None and size > max_bytes:
         raise InvalidInputError(
-            f"{kind} file {name} is {size / 1e6:,.1f} MB; the limit is {max_bytes / 1e6:,.1f} MB"
+            f"{kind} file {name} is {size / MB:,.1f} MB; the limit is {max_bytes / MB:,.1f} MB"
         )
     if size == 0:
         raise InvalidInputError(f"{kind} file {name} is empty")
+    dialect = sniff(source)
+    names = canonical_header(dialect.header, (*required, *known)) if dialect.header else None
     if typed is not None and size is not None:
-        parsed = _read_typed(source, typed, check, max_rows)
+        parsed = _read_typed(source, dialect, names, typed, check, max_rows)
         if parsed is not None:
             return parsed
     problems: list[RowProblem] = []
+    total = 0
     parts: list[pd.DataFrame] = []
     rows_read = 0
+    stopped = False
     try:
-        for chunk in _chunks(source, required, kind, name):
+        for chunk in _chunks(source, dialect, names, required, kind, name):
             rows_read += len(chunk)
             if rows_read > max_rows:
                 raise InvalidInputError(f"{kind} file {name} has more than {max_rows:,} rows (the limit)")
+            if dialect.decimal_comma:
+                for column in chunk.columns:
+                    if column not in text_columns:
+                        chunk[column] = decimal_commas_to_points(chunk[column])
             line_numbers = chunk.index.to_numpy() + 2
             found, parsed = check(chunk, line_numbers)
             problems.extend(found)
-            if len(problems) >= InvalidInputError.MAX_LISTED:
+            total += getattr(found, "total", len(found))
+            if stop_early and len(problems) >= InvalidInputError.MAX_LISTED:
+                stopped = True
                 break
             if not problems:
                 parts.append(parsed)
@@ -87,13 +108,16 @@ def read_validated(
         raise InvalidInputError(f"{kind} file {name} is not a readable CSV ({_one_line(exc)})") from None
     if problems:
         problems.sort(key=lambda p: p.row)
-        raise InvalidInputError(f"{kind} file {name} rejected, nothing imported", problems)
+        where = f" (reading stopped at row {rows_read + 1:,})" if stopped else ""
+        raise InvalidInputError(f"{kind} file {name} rejected, nothing imported{where}", problems, total)
     if not parts or rows_read == 0:
         raise InvalidInputError(f"{kind} file {name} has a header but no data rows")
     return pd.concat(parts, ignore_index=True)
 
 
-def _read_typed(source: Source, dtypes: dict[str, str], check: ChunkCheck, max_rows: int) -> pd.DataFrame | None:
+def _read_typed(
+    source: Source, dialect: Dialect, names: list[str] | None, dtypes: dict[str, str], check: ChunkCheck, max_rows: int
+) -> pd.DataFrame | None:
     """The typed read of :func:`read_validated`; None (source rewound) whenever anything is off."""
     start = None if isinstance(source, (str, Path)) else source.tell()
     parts: list[pd.DataFrame] = []
@@ -102,8 +126,9 @@ def _read_typed(source: Source, dtypes: dict[str, str], check: ChunkCheck, max_r
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
             reader = pd.read_csv(
-                source, dtype=dtypes, keep_default_na=False, chunksize=CHUNK_ROWS,
-                skipinitialspace=True, index_col=False,
+                source, dtype=dtypes, keep_default_na=False, chunksize=CHUNK_ROWS, skipinitialspace=True,
+                index_col=False, sep=dialect.delimiter, encoding=dialect.encoding, names=names,
+                header=0, decimal="," if dialect.decimal_comma else ".",
             )
             with reader:
                 for chunk in reader:
@@ -124,7 +149,9 @@ def _read_typed(source: Source, dtypes: dict[str, str], check: ChunkCheck, max_r
     return None
 
 
-def _chunks(source: Source, required: tuple[str, ...], kind: str, name: str) -> Iterator[pd.DataFrame]:
+def _chunks(
+    source: Source, dialect: Dialect, names: list[str] | None, required: tuple[str, ...], kind: str, name: str
+) -> Iterator[pd.DataFrame]:
     handle = source if not isinstance(source, (str, Path)) else None
     try:
         reader = pd.read_csv(
@@ -135,6 +162,10 @@ def _chunks(source: Source, required: tuple[str, ...], kind: str, name: str) -> 
             skipinitialspace=True,
             index_col=False,
             compression="infer" if handle is None else None,
+            sep=dialect.delimiter,
+            encoding=dialect.encoding,
+            names=names,
+            header=0,
         )
     except pd.errors.EmptyDataError:
         raise InvalidInputError(f"{kind} file {name} is empty") from None
@@ -151,9 +182,11 @@ def _chunks(source: Source, required: tuple[str, ...], kind: str, name: str) -> 
                 chunk.columns = [str(c).strip() for c in chunk.columns]
                 missing = [c for c in required if c not in chunk.columns]
                 if missing:
+                    found = ", ".join(map(repr, chunk.columns[:8]))
                     raise InvalidInputError(
                         f"{kind} file {name} is missing required column(s) {', '.join(missing)} "
-                        f"(expected {','.join(required)})"
+                        f"(expected {','.join(required)}; found {found}, read with delimiter "
+                        f"{dialect.delimiter!r})"
                     )
                 columns = list(chunk.columns)
                 if len(set(columns)) != len(columns):

@@ -13,7 +13,7 @@ from forecasting.applications.inventory.parameters import (
     TEXT_COLUMNS,
     cycle_too_long,
 )
-from forecasting.core.cells import flag, parse_dates, parse_item_ids, parse_number
+from forecasting.core.cells import Problems, flag, parse_dates, parse_item_ids, parse_number
 from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.io.csv_reader import Source, read_validated, source_name
 
@@ -23,6 +23,7 @@ def read_inventory_csv(
     default_service_level: float = DEFAULT_SERVICE_LEVEL,
     max_bytes: int | None = None,
     max_rows: int | None = None,
+    stop_early: bool = True,
 ) -> pd.DataFrame:
     """Validated inventory frame with every optional column filled with its default.
 
@@ -37,12 +38,17 @@ def read_inventory_csv(
         lambda chunk, rows: _check_chunk(chunk, rows, default_service_level),
         max_bytes,
         max_rows,
+        known=(*RULES, *TEXT_COLUMNS, DUE_COLUMN),
+        text_columns=("item_id", *TEXT_COLUMNS, DUE_COLUMN),
+        stop_early=stop_early,
     )
     dup = frame.duplicated("item_id", keep=False).to_numpy()
     if dup.any():
-        problems: list[RowProblem] = []
+        problems = Problems()
         flag(problems, frame["_row"].to_numpy(), dup, "repeated item_id")
-        raise InvalidInputError(f"inventory file {source_name(source)} rejected, nothing imported", problems)
+        raise InvalidInputError(
+            f"inventory file {source_name(source)} rejected, nothing imported", problems, problems.total
+        )
     frame = frame.drop(columns="_row")
     return frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64})
 
@@ -50,7 +56,7 @@ def read_inventory_csv(
 def _check_chunk(
     chunk: pd.DataFrame, rows: np.ndarray, default_service_level: float
 ) -> tuple[list[RowProblem], pd.DataFrame]:
-    problems: list[RowProblem] = []
+    problems = Problems()
     parsed = pd.DataFrame({"item_id": parse_item_ids(chunk["item_id"], rows, problems)})
     for column, rule in RULES.items():
         default = default_service_level if column == "service_level" else rule.default

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 
 from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
-from forecasting.modes.auto import AutoModel
+from forecasting.modes.auto import ENSEMBLE, AutoModel
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
 from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponentialSmoothing, WeeklyExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
+
+
+#: the label of auto's median ensemble (not a registered model: a choice auto makes per item)
+ENSEMBLE_LABEL = "Median ensemble"
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,22 @@ class ModelFactory:
 
     @classmethod
     def label(cls, name: str) -> str:
-        """The model's label, or the name itself for a name the registry does not know (e.g. an old run's)."""
-        spec = cls._specs.get(str(name).strip().lower())
-        return spec.label if spec else str(name)
+        """What the app and reports call a model: its label, a variant's with its parameters, the ensemble's.
+
+        ``ses(alpha=0.1)`` (an auto pool member) is ``SES (alpha=0.1)``; a
+        list ``ma7,ses`` (a scored run's models) labels each; a name the
+        registry does not know (an old run's) is itself.
+        """
+        key = str(name).strip().lower()
+        if "," in key:
+            return ", ".join(cls.label(part) for part in key.split(","))
+        if key == ENSEMBLE:
+            return ENSEMBLE_LABEL
+        base, bracket, parameters = key.partition("(")
+        spec = cls._specs.get(base)
+        if spec is None:
+            return str(name)
+        return f"{spec.label} ({parameters}" if bracket else spec.label
 
     @classmethod
     def create(cls, name: str) -> BaseForecastModel:

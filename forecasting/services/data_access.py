@@ -24,7 +24,7 @@ from forecasting.applications.inventory.inventory_input import validate_inventor
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
-from forecasting.core.history import to_day_numbers
+from forecasting.core.history import short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
 from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.storage import clients, imports, items, reads, runs
@@ -185,6 +185,25 @@ class DataAccess:
         frame = frame.loc[has_position].rename(columns={"inventory_as_of": "as_of"})
         frame = frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64})
         return frame[INVENTORY_COLUMNS].reset_index(drop=True)
+
+    def too_short_to_forecast(self, client_id: int, upload: pd.DataFrame) -> pd.DataFrame:
+        """Items of a validated upload that would still be too short to forecast once it is imported.
+
+        A sales upload adds its days to what is stored (the earlier first sale
+        counts, the data's as-of date moves to the later last sale); an
+        inventory upload adds none, so its items without sales are listed
+        with 0 days. Columns of :func:`short_histories`.
+        """
+        stored = self.list_items(client_id).set_index("item_id")["first_date"]
+        as_of = self.get_client(client_id).as_of
+        ids = pd.unique(upload["item_id"])
+        first = pd.to_datetime(stored.reindex(ids))
+        if "date" in upload.columns:
+            in_file = upload.groupby("item_id", sort=False)["date"].min().reindex(ids)
+            first = first.where(first.notna() & (first <= in_file), in_file)
+            last = upload["date"].max()
+            as_of = last if as_of is None else max(pd.Timestamp(as_of), last)
+        return short_histories(first, as_of)
 
     def import_sales(
         self, client_id: int, source: Source | pd.DataFrame, max_bytes: int | None = None, max_rows: int | None = None

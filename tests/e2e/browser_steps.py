@@ -114,6 +114,47 @@ def login_cookie(page: Page, timeout_ms: float = 10_000) -> dict:
     raise AssertionError(f"no {COOKIE_NAME} cookie after {timeout_ms / 1000:.0f} s")
 
 
+#: every text of the main area (tables and charts aside) that its clipping box cuts off
+_CUT_OFF = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  // tables and charts draw their own text; inputs and multiselect chips scroll inside their box by design
+  const skip = '[data-testid="stDataFrame"], [data-testid="stPlotlyChart"], [data-testid="stTable"], input, ' +
+               '[data-tag]';
+  const out = new Set();
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, text = node.textContent.trim(), el = node.parentElement;
+    if (!text || !el.offsetParent || el.closest(skip)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const r = range.getBoundingClientRect();
+    if (!r.width) continue;
+    for (let box = el; box && box !== main; box = box.parentElement) {
+      const style = getComputedStyle(box);
+      if (style.overflowX !== 'visible' || style.textOverflow === 'ellipsis') {
+        const b = box.getBoundingClientRect();
+        if (r.right > b.right + 1 || r.left < b.left - 1) out.add(text);
+        break;
+      }
+    }
+  }
+  return [...out];
+}"""
+
+
+def cut_off_texts(page: Page) -> list[str]:
+    """Labels, buttons, metrics and other texts of the main area that do not fit their box (cut off)."""
+    return page.evaluate(_CUT_OFF)
+
+
+def page_overflows(page: Page) -> bool:
+    """Whether the main area is wider than the window (the page would scroll sideways)."""
+    return bool(page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m.scrollWidth > m.clientWidth + 1; }"
+    ))
+
+
 def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path))

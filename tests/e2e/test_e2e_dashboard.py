@@ -1,13 +1,16 @@
 """The dashboard in a real browser (Chromium via Playwright) against `streamlit run app/main.py`.
 
-The six scenarios of the dashboard issue, plus a look at every main page.
-Screenshots of each page at 1366x768 go to tests/artifacts/ (git-ignored).
+The six scenarios of the dashboard issue, the planner's morning (Attention,
+an item, its reorder plan, the Excel download), every main page at 800 px,
+and a look at every main page. Screenshots at 1366x768 (and 800 px) go to
+tests/artifacts/ (git-ignored).
 """
 from __future__ import annotations
 
 import csv
 import io
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 
@@ -20,7 +23,7 @@ from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 
 pytestmark = pytest.mark.browser
 
-PAGE_PATHS = ("", "forecast", "compare", "reorder", "data", "admin")
+PAGE_PATHS = ("", "attention", "forecast", "compare", "reorder", "data", "admin")
 
 
 def _no_app_errors(page) -> None:
@@ -43,10 +46,91 @@ def test_every_page_url_without_login_shows_only_the_login_form(app_server, page
     steps.screenshot(page, artifacts, "01_login")
 
 
+def _reorder_plan(database_url: str, item_ids: list[str] | None = None):
+    """The reorder table the service computes, read independently of the app."""
+    database = open_database(database_url, migrate=False)
+    try:
+        data = DataAccess(database)
+        return ForecastService(data).reorder(data.client_by_name("Demo Foods").client_id, item_ids)
+    finally:
+        database.dispose()
+
+
+def test_the_planners_morning_attention_an_item_its_reorder_plan_in_excel(app_server, page, artifacts):
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    expect(page.get_by_role("heading", name="Attention", level=1)).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Data as of 2025-12-31")
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "00_attention")
+    item = page.get_by_role("combobox", name="Open an item").input_value().split(" - ")[0]  # the most urgent
+    assert item.startswith("DF-")
+
+    page.get_by_role("link", name="Its forecast").click()
+    expect(page.get_by_role("heading", name="Forecast", level=1)).to_be_visible()
+    page.get_by_text("run #").first.wait_for(state="visible")
+    steps.chart_visible(page)
+    steps.wait_idle(page)
+    assert steps.chosen_items(page) == [item]
+    expect(page.locator(steps.CHART).first.locator(".gtitle")).to_contain_text(item)
+    _no_app_errors(page)
+
+    steps.go_to(page, "Attention")
+    page.get_by_role("link", name="Reorder it").click()
+    expect(page.get_by_role("heading", name="Reorder", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Projected stock")).to_be_visible()
+    steps.chart_visible(page)
+    steps.wait_idle(page)
+    _no_app_errors(page)
+    steps.screenshot(page, artifacts, "00b_reorder_one_item")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Excel", exact=True).click()
+    download = info.value
+    assert download.suggested_filename == "reorder_demo-foods_asof-2025-12-31.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(download.path().read_bytes()), read_only=True)
+    rows = list(book["data"].iter_rows(values_only=True))
+    about = dict(book["About"].iter_rows(min_row=2, values_only=True))
+    assert list(rows[0]) == REORDER_COLUMNS
+    expected = _reorder_plan(app_server.database_url, [item]).iloc[0]
+    got = dict(zip(rows[0], rows[1]))
+    assert len(rows) == 2 and got["item_id"] == item
+    assert got["order_qty"] == pytest.approx(round(float(expected["order_qty"]), 2))
+    assert got["reorder_point"] == pytest.approx(round(float(expected["reorder_point"]), 2))
+    assert about["Data as of"] == "2025-12-31" and about["Client"] == "Demo Foods"
+
+
+def test_every_main_page_fits_an_800_px_window_without_cut_off_labels(app_server, browser, artifacts):
+    context = browser.new_context(viewport={"width": 800, "height": 900}, accept_downloads=True)
+    cut_off, sideways = {}, []
+    try:
+        page = context.new_page()
+        steps.log_in(page, app_server.url, ADMIN.username, ADMIN.password)
+        for title in ("Attention", "Forecast", "Compare models", "Reorder", "Data", "Admin"):
+            steps.go_to(page, title)
+            if title == "Forecast":
+                steps.pick_top(page, 10)  # not the 5 items another test expects to compute afresh
+                steps.run_forecast(page)
+            elif title == "Reorder":
+                page.get_by_role("button", name="Compute").click()
+                steps.chart_visible(page)
+                steps.wait_idle(page)
+            _no_app_errors(page)
+            steps.screenshot(page, artifacts, f"12_800px_{title.lower().replace(' ', '_')}")
+            if steps.cut_off_texts(page):
+                cut_off[title] = steps.cut_off_texts(page)
+            if steps.page_overflows(page):
+                sideways.append(title)
+    finally:
+        context.close()
+    assert cut_off == {}, cut_off
+    assert sideways == []
+
+
 def test_planner_forecasts_five_items_and_sees_the_chart(app_server, page, artifacts):
     steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
-    expect(page.get_by_role("heading", name="Forecast", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Attention", level=1)).to_be_visible()
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Demo Foods")
+    steps.go_to(page, "Forecast")
     steps.pick_top(page, 5)
     assert len(steps.chosen_items(page)) == 5
     assert steps.chips(page, "Bands") == ["50%", "80%"]
@@ -74,7 +158,7 @@ def test_reorder_csv_download_has_the_header_and_a_row_per_item(app_server, page
     steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
     steps.go_to(page, "Reorder")
     page.get_by_role("button", name="Compute").click()
-    download_button = page.get_by_role("button", name="Download CSV")
+    download_button = page.get_by_role("button", name="CSV", exact=True)
     expect(download_button).to_be_visible()
     steps.chart_visible(page)
     steps.wait_idle(page)
@@ -88,12 +172,7 @@ def test_reorder_csv_download_has_the_header_and_a_row_per_item(app_server, page
     assert download.suggested_filename.startswith("reorder_demo-foods_") and download.suggested_filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8"))))
     assert rows[0] == REORDER_COLUMNS
-    database = open_database(app_server.database_url, migrate=False)
-    try:
-        data = DataAccess(database)
-        expected = ForecastService(data).reorder(data.client_by_name("Demo Foods").client_id)
-    finally:
-        database.dispose()
+    expected = _reorder_plan(app_server.database_url)
     assert len(rows) - 1 == len(expected) > 100
     assert sorted(r[0] for r in rows[1:]) == sorted(expected["item_id"])
 
@@ -101,6 +180,8 @@ def test_reorder_csv_download_has_the_header_and_a_row_per_item(app_server, page
 def test_a_user_of_another_client_never_sees_demo_foods_items(app_server, page):
     steps.log_in(page, app_server.url, OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password)
     expect(page.get_by_test_id("stSidebar")).to_contain_text("Northwind Retail")
+    expect(page.get_by_test_id("stMain")).not_to_contain_text("DF-0")  # the attention queue is theirs
+    steps.go_to(page, "Forecast")
     items = steps.multiselect_input(page, "Items")
     items.click()
     items.fill("DF-0001")

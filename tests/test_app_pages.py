@@ -487,3 +487,26 @@ def test_a_link_to_an_unknown_item_says_so(backend):
     at = open_page(at, "forecast")
     assert texts(at.main.warning) == ["The link asks for item 'NO-SUCH', which this client does not have."]
     assert at.multiselect(key="fc_items").value == []
+
+
+def test_attention_for_a_client_without_sales_says_what_to_do(backend):
+    client = backend.data.create_client("Empty Co").client_id
+    backend.users.create_user(client, "newbie", "newbie-pass-1")
+    at = login("newbie", "newbie-pass-1")
+    assert not at.exception and not at.error
+    assert texts(at.title) == ["Attention"]
+    assert texts(at.info) == ["No sales yet: upload a sales file on the Data page."]
+    assert "No sales data yet" in texts(at.sidebar.caption)
+
+
+def test_attention_filters_that_match_nothing_say_so(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    queue = backend.forecasts.exceptions(backend.client_id("Demo Foods")).queue
+    categories = set(queue["category"]) - {""}
+    reason, category = next((r, c) for r in queue["reason"].unique()
+                            for c in sorted(categories - set(queue.loc[queue["reason"] == r, "category"])))
+    at.multiselect(key="att_reasons").set_value([reason])
+    at.multiselect(key="att_categories").set_value([category])
+    at = at.run()
+    assert texts(at.info) == ["No item has the chosen reasons in the chosen categories."]
+    assert not [s for s in at.selectbox if s.key == "att_item"]

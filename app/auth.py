@@ -15,11 +15,17 @@ How the pieces fit (docs/security.md, docs/platform-notes.md):
   issue time is its expiry minus the cookie lifetime; a cookie issued before
   the user's ``sessions_valid_after`` (moved by logout and password change) is
   ignored, and a live session is ended on its next run the same way.
+- The cookie is read by :mod:`app.login_cookie`, not by the library: a
+  forged, tampered, expired or garbage cookie is no login (logged once per
+  session and deleted), never an error page.
+- Failed logins are throttled by the browser's address as well as per
+  account (:meth:`UserService.authenticate`).
 - No ``st.rerun()`` right after setting or deleting the cookie: the cookie
   component has to reach the browser, so the page goes on rendering instead.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +34,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 
 from app import config
+from app.login_cookie import CookieRejected, read_login_cookie
 from app.widgets import sentence
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.services.users import AuthenticationError, UserInfo, UserService
@@ -42,6 +49,8 @@ AUTHENTICATOR_KEYS = frozenset(
 )
 SECONDS_PER_DAY = 86400.0
 
+log = logging.getLogger("app")
+
 
 @dataclass
 class Session:
@@ -50,6 +59,7 @@ class Session:
     authenticator: stauth.Authenticate
     credentials: dict
     users: UserService
+    cookie_key: str
 
     def current_user(self) -> UserInfo | None:
         """The logged-in user (from this session or a still-valid cookie), or None.
@@ -83,7 +93,7 @@ class Session:
             message.error("Enter your username and password.")
             return None
         try:
-            user = self.users.authenticate(username, password)
+            user = self.users.authenticate(username, password, address=st.context.ip_address)
         except AuthenticationError as exc:
             message.error(sentence(str(exc)))
             return None
@@ -128,12 +138,19 @@ class Session:
         return user
 
     def _from_cookie(self) -> UserInfo | None:
-        token = self.authenticator.cookie_controller.get_cookie()
-        if not token:
+        token = st.context.cookies.get(config.COOKIE_NAME)
+        if not token or st.session_state.get("logout"):  # none, or this session already set it aside
             return None
-        issued_at = float(token["exp_date"]) - config.COOKIE_EXPIRY_DAYS * SECONDS_PER_DAY
         try:
-            user = self.users.by_username(str(token["username"]))
+            cookie = read_login_cookie(token, self.cookie_key, time.time())
+        except CookieRejected as exc:
+            log.warning("login cookie ignored and deleted: %s", exc)
+            st.session_state["logout"] = True
+            self.authenticator.cookie_controller.delete_cookie()
+            return None
+        issued_at = cookie.expires_at - config.COOKIE_EXPIRY_DAYS * SECONDS_PER_DAY
+        try:
+            user = self.users.by_username(cookie.username)
             valid = self.users.session_is_valid(user.client_id, user.user_id, _aware(issued_at))
         except NotFoundError:
             valid = False
@@ -185,7 +202,7 @@ def start_session(users: UserService, cookie_key: str) -> Session:
         auto_hash=False,
         login_sleep_time=0,
     )
-    return Session(authenticator, credentials, users)
+    return Session(authenticator, credentials, users, cookie_key)
 
 
 def require_user(role: str | None = None) -> UserInfo:

@@ -15,15 +15,22 @@ import streamlit as st
 from forecasting.core.models.base import Availability
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.container import Services, build_services
+from forecasting.services.limits import RequestLimits
 
+#: how long a forecast waits for a free computation slot before the page says the server is busy
+APP_SLOT_WAIT_S = 30
 #: how long a model's availability is trusted (weights may be installed while the app runs)
 AVAILABILITY_TTL_S = 60
 
 
 @st.cache_resource(show_spinner=False)
 def get_services() -> Services:
-    """One database engine and service set per process ($DATABASE_URL, else data/app.db), schema migrated."""
-    return build_services()
+    """One database engine and service set per process ($DATABASE_URL, else data/app.db), schema migrated.
+
+    The request limits are the API's, except that a request waits up to APP_SLOT_WAIT_S for a free
+    computation slot (a planner would rather wait a moment than click again).
+    """
+    return build_services(limits=RequestLimits.from_env(slot_wait_s=APP_SLOT_WAIT_S))
 
 
 @st.cache_resource(show_spinner="Loading Chronos-2 (once per server, a few seconds)...", max_entries=1)

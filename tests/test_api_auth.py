@@ -8,12 +8,13 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from forecasting.api.app import create_app
 from forecasting.api.security import TokenIssuer
 from forecasting.api.settings import ApiSettings, ConfigurationError
-from forecasting.services.users import UserInfo
+from forecasting.services.users import LOGIN_FAILED, MAX_FAILED_LOGINS_PER_ADDRESS, UserInfo
 from tests.support.api import PASSWORD, SECRET
 
 TOKEN = "/api/v1/auth/token"
@@ -55,24 +56,36 @@ def test_a_service_key_acts_for_its_client(api):
 
 def test_wrong_passwords_and_unknown_users_get_the_same_401(api):
     _user(api, api.a, "wrong-pw")
-    _assert_401(_login(api, "wrong-pw", "not-the-password"), "wrong username or password")
-    _assert_401(_login(api, "nobody-here"), "wrong username or password")
+    _assert_401(_login(api, "wrong-pw", "not-the-password"), LOGIN_FAILED)
+    _assert_401(_login(api, "nobody-here"), LOGIN_FAILED)
     assert _login(api, "", PASSWORD).status_code == 422
 
 
-def test_five_failed_logins_lock_the_account_even_against_the_right_password(api):
+def test_five_failed_logins_lock_the_account_with_the_same_answer_as_unknown_users(api):
     user = _user(api, api.a, "locky")
-    for _ in range(4):
-        _assert_401(_login(api, "locky", "bad-password"), "wrong username or password")
-    fifth = _login(api, "locky", "bad-password")
-    assert fifth.status_code == 401
-    assert fifth.json()["detail"].startswith("5 failed logins in a row: the account is locked")
-    right = _login(api, "locky")
-    assert right.status_code == 401 and "locked" in right.json()["detail"]
+    for _ in range(5):
+        _assert_401(_login(api, "locky", "bad-password"), LOGIN_FAILED)
     assert api.users.get_user(api.a, user.user_id).is_locked()
+    _assert_401(_login(api, "locky", "bad-password"), LOGIN_FAILED)  # locked, wrong password: nothing told
+    right = _login(api, "locky")  # only the right password learns of the lock
+    assert right.status_code == 401 and right.json()["detail"].startswith("the account is locked")
 
     api.users.unlock(api.a, user.user_id)
     assert _login(api, "locky").status_code == 200
+
+
+def test_failed_logins_are_throttled_by_the_callers_address(api):
+    """After 20 failures from one address, its logins are refused before any account is tried; others log in."""
+    with TestClient(api.app, client=("203.0.113.9", 50000)) as attacker:
+        login = lambda username, password=PASSWORD: attacker.post(  # noqa: E731
+            TOKEN, json={"username": username, "password": password})
+        for i in range(MAX_FAILED_LOGINS_PER_ADDRESS):
+            _assert_401(login(f"nobody-{i}"), LOGIN_FAILED)
+        blocked = login("bob")  # the right password, from the blocked address
+        assert blocked.status_code == 401
+        assert blocked.json()["detail"].startswith("too many failed logins from your address: try again after")
+    assert api.users.get_user(api.b, api.bob).failed_logins == 0
+    assert _login(api, "bob").status_code == 200  # from another address
 
 
 @pytest.mark.parametrize(

@@ -188,3 +188,15 @@ def test_auto_shows_which_model_each_item_got_and_the_demand_pattern_filter_work
     assert (shown["demand_class"] == "intermittent").all()
     used = ModelFactory.label(first.loc[intermittent[0], "chosen_model"])
     assert any(f"Auto used **{used}** for {intermittent[0]}" in c.value for c in at.caption)
+
+
+def test_a_forecast_over_the_servers_limit_says_which_limit_and_keeps_the_inputs(backend, monkeypatch):
+    """The app runs with the API's request limits (docs/security.md); here one lowered through the environment."""
+    monkeypatch.setenv("FORECAST_LIMIT_MAX_FORECAST_VALUES", "100")
+    at = _run(open_page(login(PLANNER.username, PLANNER.password), "forecast"), horizon=14)
+    assert texts(at.error) == [
+        "Forecast failed: this forecast is too big for one request: 3 items x 14 days x (5 quantile levels + the "
+        "point forecast) = 252, over this server's limit of 100; ask for fewer items, days, windows or levels (or "
+        "run it as a batch job with `python -m forecasting`)"
+    ]
+    assert at.number_input(key="fc_horizon").value == 14 and at.multiselect(key="fc_items").value == ITEMS

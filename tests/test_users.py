@@ -1,6 +1,7 @@
 """Users: bcrypt hashes, password rules, lockout after 5 failures, revocation, admin scope (both databases)."""
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -11,9 +12,17 @@ from sqlalchemy import text
 
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.services.data_access import DataAccess
-from forecasting.services.users import AuthenticationError, UserService, validate_password
+from forecasting.services.users import (
+    LOGIN_FAILED,
+    MAX_FAILED_LOGINS_PER_ADDRESS,
+    AuthenticationError,
+    UserService,
+    validate_password,
+)
 
 PASSWORD = "correct-horse-1"
+#: the one answer to every refused login, as a pattern
+FAILED = f"^{re.escape(LOGIN_FAILED)}$"
 
 
 @pytest.fixture
@@ -64,12 +73,16 @@ def test_password_rules_say_what_is_wrong(users, clients, password, message):
 def test_five_failures_in_a_row_lock_the_account_for_15_minutes(users, database, pat):
     now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
     for attempt in range(4):
-        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+        with pytest.raises(AuthenticationError, match=FAILED):
             users.authenticate("pat", "wrong-password", now=now)
     assert users.get_user(pat.client_id, pat.user_id).failed_logins == 4
-    with pytest.raises(AuthenticationError, match="5 failed logins in a row: the account is locked until 12:15 UTC"):
+    with pytest.raises(AuthenticationError, match=FAILED):  # the 5th: locks, and says what an unknown user hears
         users.authenticate("pat", "wrong-password", now=now)
-    # locked: even the right password is refused, with the time it ends
+    assert users.get_user(pat.client_id, pat.user_id).locked_until == now + timedelta(minutes=15)
+    # locked: a wrong password hears the same words again (uncounted) ...
+    with pytest.raises(AuthenticationError, match=FAILED):
+        users.authenticate("pat", "wrong-password", now=now + timedelta(minutes=5))
+    # ... and only the right password learns of the lock, with the time it ends
     with pytest.raises(AuthenticationError, match="locked .* until 12:15 UTC \\(about 10 minutes\\)"):
         users.authenticate("pat", PASSWORD, now=now + timedelta(minutes=5))
     assert users.get_user(pat.client_id, pat.user_id).is_locked(now + timedelta(minutes=14))
@@ -83,7 +96,7 @@ def test_a_success_resets_the_count(users, pat):
     user = users.authenticate("pat", PASSWORD)  # the 5th attempt: right, so no lock
     assert (user.failed_logins, user.locked_until) == (0, None)
     for _ in range(4):
-        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+        with pytest.raises(AuthenticationError, match=FAILED):
             users.authenticate("pat", "wrong-password")
 
 
@@ -123,7 +136,7 @@ class CheckGate:
 
 
 def test_parallel_guesses_cannot_get_past_the_lock(users, pat, monkeypatch):
-    """20 wrong guesses arrive while the right password is being checked: only 5 get a bcrypt check."""
+    """20 wrong guesses arrive while the right password is being checked: 5 are counted, the lock holds."""
     gate = CheckGate(bcrypt.checkpw)
     monkeypatch.setattr(bcrypt, "checkpw", gate)
     start = threading.Barrier(20)
@@ -136,22 +149,19 @@ def test_parallel_guesses_cannot_get_past_the_lock(users, pat, monkeypatch):
         right = pool.submit(gate.run, lambda: users.authenticate("pat", PASSWORD))
         gate.wait_until(lambda g: len(g.checked) == 1)  # the right password is in bcrypt
         wrong = [pool.submit(guess, f"wrong-guess-{i}") for i in range(20)]
-        gate.wait_until(lambda g: len(g.checked) + g.done == 21)  # each one checked or already refused
+        gate.wait_until(lambda g: len(g.checked) == 21)  # every attempt costs one check, locked or not
         gate.release.set()
         outcomes = [str(f.result()) for f in wrong]
 
-    assert len(gate.checked) == 5 and gate.checked[0] == PASSWORD.encode()
-    assert sum(o == "wrong username or password" for o in outcomes) == 3
-    assert sum(o.startswith("5 failed logins in a row: the account is locked until") for o in outcomes) == 1
-    assert sum(o.startswith("the account is locked after repeated failed logins until") for o in outcomes) == 16
+    assert gate.checked[0] == PASSWORD.encode()
+    assert outcomes == [LOGIN_FAILED] * 20
     # the right password was checked before the lock, but the lock came first: refused
     assert isinstance(right.result(), AuthenticationError)
     assert str(right.result()).startswith("the account is locked after repeated failed logins until")
     user = users.get_user(pat.client_id, pat.user_id)
-    assert user.is_locked() and user.last_login_at is None
+    assert user.is_locked() and user.last_login_at is None and user.failed_logins == 0  # counted to 5, then locked
     with pytest.raises(AuthenticationError, match="locked after repeated failed logins"):
         users.authenticate("pat", PASSWORD)
-    assert len(gate.checked) == 5  # refused without a bcrypt check
     later = user.locked_until + timedelta(seconds=1)
     assert users.authenticate("pat", PASSWORD, now=later).failed_logins == 0
 
@@ -166,7 +176,7 @@ def test_wrong_current_passwords_count_toward_the_lockout(users, pat):
     change(PASSWORD)  # right: the count starts again
     assert users.get_user(pat.client_id, pat.user_id).failed_logins == 0
     for _ in range(3):
-        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+        with pytest.raises(AuthenticationError, match=FAILED):
             users.authenticate("pat", "wrong-password")
     with pytest.raises(AuthenticationError, match="^the current password is wrong$"):
         change("wrong-password")
@@ -185,10 +195,65 @@ def test_wrong_current_passwords_count_toward_the_lockout(users, pat):
 
 
 def test_unknown_users_get_the_same_answer_as_wrong_passwords(users, pat):
-    with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+    with pytest.raises(AuthenticationError, match=FAILED):
         users.authenticate("nobody", PASSWORD)
-    with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+    with pytest.raises(AuthenticationError, match=FAILED):
         users.authenticate("pat", "x" * 100)  # over bcrypt's limit: refused, not an exception
+
+
+class CheckSpy:
+    """Wraps the real ``bcrypt.checkpw`` and records the cost prefix of each hash it checks against."""
+
+    def __init__(self, real):
+        self.real, self.costs = real, []
+
+    def __call__(self, password: bytes, hashed: bytes) -> bool:
+        self.costs.append(hashed[:7])
+        return self.real(password, hashed)
+
+
+def test_every_refused_login_does_the_same_work_whether_or_not_the_user_exists(users, pat, monkeypatch):
+    """Structural, not timed: each attempt is exactly one bcrypt check of the user's cost, whatever the
+    username, the password's length or the account's lock, and the refusals read the same."""
+    spy = CheckSpy(bcrypt.checkpw)
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+    attempts = [("nobody", "x"), ("pat", "x"), ("nobody", "x" * 1024), ("pat", "x" * 1024),
+                ("nobody", "wrong-password"), ("pat", "wrong-password"), ("pat", "wrong-password"),
+                ("pat", "wrong-password"), ("pat", "wrong-password")]  # the last one locks pat
+    for username, password in attempts:
+        with pytest.raises(AuthenticationError, match=FAILED):
+            users.authenticate(username, password)
+    assert users.get_user(pat.client_id, pat.user_id).is_locked()
+    with pytest.raises(AuthenticationError, match=FAILED):
+        users.authenticate("pat", "x" * 1024)  # locked and wrong: still one check, still the same words
+    assert spy.costs == [b"$2b$04$"] * (len(attempts) + 1)
+
+
+def test_an_address_with_20_failures_is_blocked_before_any_account_is_tried(users, pat, monkeypatch):
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    attacker, planner = "203.0.113.9", "198.51.100.7"
+    for i in range(MAX_FAILED_LOGINS_PER_ADDRESS):
+        with pytest.raises(AuthenticationError, match=FAILED):
+            users.authenticate(f"guess-{i}", "wrong-password", now=now, address=attacker)
+    spy = CheckSpy(bcrypt.checkpw)
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+    with pytest.raises(AuthenticationError, match="^too many failed logins from your address: try again after 12:15"):
+        users.authenticate("pat", PASSWORD, now=now, address=attacker)
+    assert spy.costs == [] and users.get_user(pat.client_id, pat.user_id).failed_logins == 0  # pat untouched
+    assert users.authenticate("pat", PASSWORD, now=now, address=planner).username == "pat"
+    later = now + timedelta(minutes=15, seconds=1)
+    assert users.authenticate("pat", PASSWORD, now=later, address=attacker).username == "pat"
+
+
+def test_failures_older_than_the_window_start_the_address_count_again(users, pat):
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    for i in range(MAX_FAILED_LOGINS_PER_ADDRESS - 1):
+        with pytest.raises(AuthenticationError, match=FAILED):
+            users.authenticate(f"guess-{i}", "wrong-password", now=now, address="203.0.113.9")
+    later = now + timedelta(minutes=16)
+    with pytest.raises(AuthenticationError, match=FAILED):  # the 20th failure, but in a new window
+        users.authenticate("guess-x", "wrong-password", now=later, address="203.0.113.9")
+    assert users.authenticate("pat", PASSWORD, now=later, address="203.0.113.9").username == "pat"
 
 
 def test_logout_and_password_change_void_earlier_sessions(users, pat):

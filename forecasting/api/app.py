@@ -24,6 +24,7 @@ from forecasting.api.errors import install_error_handlers
 from forecasting.api.security import TokenIssuer
 from forecasting.api.settings import ApiSettings
 from forecasting.services.container import build_services
+from forecasting.services.limits import RequestLimits
 from forecasting.storage import Database
 
 TITLE = "Forecasting API"
@@ -32,12 +33,15 @@ VERSION = "1.0.0"
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-def create_app(database: Database | str | None = None, settings: ApiSettings | None = None) -> FastAPI:
+def create_app(
+    database: Database | str | None = None, settings: ApiSettings | None = None, limits: RequestLimits | None = None
+) -> FastAPI:
     """The API over ``database`` (a Database, a URL, or default ``$DATABASE_URL``) with ``settings``
-    (default: from the environment; raises ConfigurationError in production mode without a JWT secret)."""
+    (default: from the environment; raises ConfigurationError in production mode without a JWT secret)
+    and request ``limits`` (default: docs/security.md's, with any ``FORECAST_LIMIT_*`` variable applied)."""
     settings = settings or ApiSettings.from_env()
     owned = not isinstance(database, Database)
-    services = build_services(database)
+    services = build_services(database, limits=limits or RequestLimits.from_env())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

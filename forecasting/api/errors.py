@@ -4,9 +4,13 @@
 - 403: a request naming another client (``client_id``)
 - 404: unknown item or run of the caller's client (another client's ids look
   exactly like missing ones, so ids of other clients cannot be probed)
+- 410: a forecast run whose stored results were removed (storage quota or pruning)
 - 422: an invalid body (``detail`` plus ``errors``: where and what, without
-  echoing the input) or a request the forecasting code rejects
-- 503: a model that cannot run here (the reason is in ``detail``), or the database is unreachable
+  echoing the input), a request the forecasting code rejects, or one over a
+  request limit (``detail`` names the limit)
+- 429: no computation slot is free (``Retry-After`` says when to try again)
+- 503: a model that cannot run here (the reason is in ``detail``), the database
+  is unreachable, or (SQLite) busy with a long write (with ``Retry-After``)
 - 500: anything unexpected (logged with its traceback; the caller sees only ``internal server error``)
 """
 from __future__ import annotations
@@ -19,9 +23,10 @@ from fastapi.responses import JSONResponse
 
 from forecasting.api.schemas import ErrorResponse, ValidationErrorResponse
 from forecasting.api.security import NotAuthenticatedError
-from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError
+from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError, ResultsRemovedError
+from forecasting.services.limits import BusyError
 from forecasting.services.users import AuthenticationError
-from forecasting.storage.database import DatabaseUnavailableError
+from forecasting.storage.database import DatabaseBusyError, DatabaseUnavailableError
 
 log = logging.getLogger("forecasting.api")
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
@@ -30,9 +35,12 @@ BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'}
 STATUS_OF: list[tuple[type[ForecastingError], int]] = [
     (NotAuthenticatedError, 401),
     (AuthenticationError, 401),
+    (ResultsRemovedError, 410),
     (NotFoundError, 404),
+    (BusyError, 429),
     (ModelUnavailableError, 503),
     (DatabaseUnavailableError, 503),
+    (DatabaseBusyError, 503),
 ]
 
 
@@ -50,6 +58,8 @@ async def _forecasting_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("database unavailable: %s", exc)
         return JSONResponse({"detail": "the database is not available; try again later"}, status_code=503)
     headers = BEARER_CHALLENGE if status == 401 else None
+    if isinstance(exc, (BusyError, DatabaseBusyError)):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
 
@@ -81,8 +91,10 @@ _MEANING = {
     401: "not authenticated (no, invalid, expired or revoked credentials)",
     403: "the request names another client",
     404: "unknown item or run of the caller's client",
-    422: "invalid request",
-    503: "the model cannot run here (reason in detail) or the database is unavailable",
+    410: "the run's stored results were removed (storage quota or pruning): run it again",
+    422: "invalid request, or one over a request limit (detail names it)",
+    429: "no computation slot is free: try again after Retry-After seconds",
+    503: "the model cannot run here (reason in detail), or the database is unavailable or busy",
 }
 
 

@@ -54,9 +54,10 @@ def health(state: StateDep) -> dict:
 
 
 @router.post(f"{API}/auth/token", response_model=TokenResponse, tags=["auth"], responses=error_responses(401, 422))
-def issue_token(body: TokenRequest, state: StateDep) -> dict:
-    """A short-lived access token for a user (the app's users, passwords and lockout)."""
-    user = state.services.users.authenticate(body.username, body.password)
+def issue_token(body: TokenRequest, state: StateDep, request: Request) -> dict:
+    """A short-lived access token for a user (the app's users, passwords, lockout and address throttle)."""
+    address = request.client.host if request.client else None
+    user = state.services.users.authenticate(body.username, body.password, address=address)
     issued = state.issuer.issue(user)
     return {
         "access_token": issued.token,
@@ -69,7 +70,7 @@ def issue_token(body: TokenRequest, state: StateDep) -> dict:
 
 @router.post(
     f"{API}/forecast", response_model=ForecastResponse, tags=["forecasts"],
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
     """Forecast items of the caller's client; a repeat of a computed request on unchanged data is ``cached``."""
@@ -82,7 +83,7 @@ def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep
 
 @router.get(
     f"{API}/forecast/{{forecast_id}}", response_model=ForecastResponse, tags=["forecasts"],
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(401, 404, 410, 422),
 )
 def get_forecast(
     forecast_id: Annotated[int, Path(ge=1, le=MAX_DB_ID)], principal: PrincipalDep, service: ServiceDep
@@ -93,7 +94,7 @@ def get_forecast(
 
 @router.post(
     f"{API}/backtest", response_model=BacktestResponse, tags=["forecasts"],
-    responses=error_responses(401, 403, 404, 422, 503),
+    responses=error_responses(401, 403, 404, 422, 429, 503),
 )
 def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
     """Score models on the items' last ``windows`` x ``prediction_length`` days (docs/metrics.md)."""
@@ -122,7 +123,7 @@ def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep
     responses={
         200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
               "description": "JSON, or the reorder CSV (formula-safe) when the Accept header prefers text/csv"},
-        **error_responses(401, 403, 404, 422, 503),
+        **error_responses(401, 403, 404, 422, 429, 503),
     },
 )
 def reorder(
@@ -160,7 +161,7 @@ def reorder(
 
 @router.get(
     f"{API}/exceptions", response_model=ExceptionsResponse, tags=["inventory"],
-    responses=error_responses(401, 403, 422, 503),
+    responses=error_responses(401, 403, 422, 429, 503),
 )
 def exceptions(
     principal: PrincipalDep,

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from forecasting.core.models.base import DEFAULT_QUANTILES, MAX_HORIZON, quantile_column
 from forecasting.modes.factory import ModelFactory
+from forecasting.services.limits import RequestLimits
 
 #: model names the factory knows (one source of truth for the schema's enum)
 ModelName = Literal[tuple(ModelFactory.names())]  # type: ignore[valid-type]
@@ -49,7 +50,8 @@ ItemId = Annotated[StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 QuantileLevels = Annotated[
     list[Annotated[float, Field(gt=0.0, lt=1.0)]],
     Field(max_length=99, description=f"levels strictly between 0 and 1, [] for none; default "
-          f"{', '.join(f'{q:g}' for q in DEFAULT_QUANTILES)}"),
+          f"{', '.join(f'{q:g}' for q in DEFAULT_QUANTILES)}; at most {RequestLimits.max_quantile_levels} "
+          "unless the server's FORECAST_LIMIT_MAX_QUANTILE_LEVELS says otherwise (docs/security.md)"),
     AfterValidator(_distinct_columns),
 ]
 #: JSON integers only (no true/false, no 7.0, no "7")

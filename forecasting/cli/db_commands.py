@@ -77,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--limit", type=int, default=50, help="how many runs, newest first (default 50)")
     p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+    p = command("prune-runs", "delete a client's runs (and their stored results) older than some days", _prune_runs)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--older-than-days", type=int, default=90, help="runs created longer ago than this (default 90)")
 
 
 def forecast_from_db(args: argparse.Namespace) -> int:
@@ -191,6 +194,14 @@ def _runs(args: argparse.Namespace) -> int:
     runs = data.list_runs(data.client_by_name(args.client).client_id, args.limit)
     runs["created_at"] = runs["created_at"].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))  # the CSV keeps the time
     write_csv(runs, args.output)
+    return 0
+
+
+def _prune_runs(args: argparse.Namespace) -> int:
+    services, client_id = _client_services(args)
+    deleted = services.data.prune_runs(client_id, args.older_than_days)
+    print(f"deleted {deleted} run(s) of client {args.client!r} older than {args.older_than_days} days",
+          file=sys.stderr)
     return 0
 
 

@@ -69,3 +69,7 @@ class ModelUnavailableError(ForecastingError):
 
 class NotFoundError(ForecastingError):
     """A client, item or run that does not exist for the caller's client."""
+
+
+class ResultsRemovedError(NotFoundError):
+    """A run whose stored results were removed (the client's storage quota, or pruning): run it again."""

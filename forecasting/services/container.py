@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from forecasting.services.api_keys import ApiKeyService
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
+from forecasting.services.limits import RequestLimits
 from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
 from forecasting.storage import Database, open_database
 
@@ -22,12 +23,15 @@ class Services:
 
 
 def build_services(
-    database: Database | str | None = None, bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
+    database: Database | str | None = None,
+    bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS,
+    limits: RequestLimits | None = None,
 ) -> Services:
     """The services over ``database``: a Database, a URL, or None for ``$DATABASE_URL`` / data/app.db.
 
     A URL (or None) is opened and migrated to the newest schema first.
+    ``limits``: the request limits of the app and the API (None: a batch job's, unlimited).
     """
     db = database if isinstance(database, Database) else open_database(database)
     data = DataAccess(db)
-    return Services(db, data, ForecastService(data), UserService(db, bcrypt_rounds), ApiKeyService(db))
+    return Services(db, data, ForecastService(data, limits), UserService(db, bcrypt_rounds), ApiKeyService(db))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +23,7 @@ import pandas as pd
 from forecasting.applications.inventory.inventory_input import validate_inventory
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
-from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
 from forecasting.core.sales import covariate_columns, validate_sales_frame
@@ -32,6 +32,7 @@ from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
 from forecasting.storage.database import Database
 from forecasting.storage.ids import whole_id
+from forecasting.storage.models import utcnow
 from forecasting.storage.imports import ImportResult
 from forecasting.storage.reads import ITEM_COLUMNS
 from forecasting.storage.runs import RunInfo, RunRequest
@@ -289,6 +290,11 @@ class DataAccess:
                 detail = f": {run.error}" if run.error else ""
                 raise ForecastingError(f"run {run_id} has no results (status {run.status}{detail})")
             source = runs.get_run(conn, client_id, run.source_run_id) if run.source_run_id else run
+            if source.results_removed_at is not None or (run.cached and not run.source_run_id):
+                raise ResultsRemovedError(
+                    f"the results of run {run_id} are no longer stored (older runs are removed to keep each "
+                    f"client's storage bounded, docs/security.md): run the forecast again"
+                )
             keys = reads.item_keys(conn, client_id, source.item_ids)
             return run, runs.read_results(conn, source, keys)
 
@@ -313,8 +319,13 @@ class DataAccess:
         duration_s: float,
         forecast: pd.DataFrame | None = None,
         levels: Sequence[float] = (),
+        keep_values: int | None = None,
     ) -> None:
-        """Mark a run succeeded and store its forecast frame, both in one transaction."""
+        """Mark a run succeeded and store its forecast frame, both in one transaction.
+
+        With ``keep_values``, older runs' results beyond that many stored values are removed in the same
+        transaction (the client's storage quota, :func:`forecasting.storage.runs.remove_results_beyond`).
+        """
         with self.database.write() as conn:
             if forecast is not None and len(forecast):
                 ids = pd.unique(forecast["item_id"])
@@ -337,6 +348,8 @@ class DataAccess:
                     runs.write_choices(conn, run_id, item_pk[first], forecast["chosen_model"].to_numpy()[first],
                                        forecast["choice"].to_numpy()[first])
             runs.end_run(conn, client_id, run_id, duration_s)
+            if keep_values is not None:
+                runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
 
     def cached_run(self, client_id: int, cache_key: str) -> RunInfo | None:
         """The newest computed, successful run of the client with this cache key (any kind), if any."""
@@ -370,6 +383,14 @@ class DataAccess:
             if run.kind != "exceptions":
                 raise NotFoundError(f"run {run_id} is a {run.kind} run, not an exception queue")
             return runs.read_exceptions(conn, client_id, run.run_id)
+
+    def prune_runs(self, client_id: int, older_than_days: int) -> int:
+        """Delete the client's runs (and their results) older than ``older_than_days`` days; how many."""
+        if isinstance(older_than_days, bool) or not isinstance(older_than_days, int) or older_than_days < 0:
+            raise ForecastingError(f"older_than_days must be a whole number >= 0, got {older_than_days!r}")
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            return runs.prune_runs(conn, client_id, utcnow() - timedelta(days=older_than_days))
 
     def fail_run(self, client_id: int, run_id: int, duration_s: float, error: str) -> None:
         with self.database.write() as conn:

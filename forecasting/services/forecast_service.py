@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from time import perf_counter
@@ -38,6 +39,7 @@ from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
 from forecasting.applications.quality.calculator import QualityCalculator
+from forecasting.services.limits import ComputationSlots, RequestLimits
 from forecasting.storage.runs import RunRequest
 
 
@@ -101,8 +103,11 @@ class ReorderOutcome:
 class ForecastService:
     """Runs models on stored data for one client at a time; see the module docstring."""
 
-    def __init__(self, data: DataAccess):
+    def __init__(self, data: DataAccess, limits: RequestLimits | None = None):
         self.data = data
+        #: the app's and the API's request limits (forecasting.services.limits); None for batch jobs
+        self.limits = limits
+        self.slots = ComputationSlots.for_limits(limits) if limits is not None else None
 
     def history(self, client_id: int, item_ids: Sequence[str], start: date | None = None) -> pd.DataFrame:
         """The items' daily history (missing days as 0), e.g. for drawing actuals."""
@@ -137,6 +142,8 @@ class ForecastService:
         horizon = validate_horizon(horizon, min(instance.max_horizon, MAX_HORIZON))
         levels = validate_quantiles(quantiles)
         ids = normalise_item_ids(item_ids)
+        if self.limits is not None:
+            self.limits.check_forecast(len(ids), horizon, len(levels))
         self._check_user(client_id, user_id)
         version = str(instance.version)
 
@@ -160,17 +167,20 @@ class ForecastService:
             )
 
         _require_available(instance)
-        snapshot = self.data.history_snapshot(client_id, ids)
-        _require_history(snapshot)
-        request = request_for(snapshot.fingerprint, snapshot.item_ids)
-        run_id, created_at = self.data.record_run(client_id, request)
-        frame = self._run(
-            client_id,
-            run_id,
-            started,
-            lambda: instance.forecast(snapshot.frame, horizon, levels, progress=progress),
-            save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels),
-        )
+        keep = None if self.limits is None else self.limits.stored_values_per_client
+        with self._slot(client_id):
+            snapshot = self.data.history_snapshot(client_id, ids)
+            _require_history(snapshot)
+            request = request_for(snapshot.fingerprint, snapshot.item_ids)
+            run_id, created_at = self.data.record_run(client_id, request)
+            frame = self._run(
+                client_id,
+                run_id,
+                started,
+                lambda: instance.forecast(snapshot.frame, horizon, levels, progress=progress),
+                save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
+                                                                    keep_values=keep),
+            )
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
             horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,
@@ -205,23 +215,26 @@ class ForecastService:
             raise ForecastingError(f"windows must be a whole number >= 1, got {windows!r}")
         levels = validate_quantiles(quantiles)
         ids = normalise_item_ids(item_ids)
+        if self.limits is not None:
+            self.limits.check_backtest(len(ids), horizon, int(windows), len(instances), len(levels))
         self._check_user(client_id, user_id)
         for instance in instances:
             _require_available(instance)
-        snapshot = self.data.history_snapshot(client_id, ids)
-        _require_history(snapshot)
-        model_names = ",".join(m.name for m in instances)
-        versions = ",".join(str(m.version) for m in instances)
-        parameters = {"windows": int(windows)}
-        request = _request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
-                           snapshot.fingerprint, user_id)
-        run_id, created_at = self.data.record_run(client_id, request)
-        result = self._run(
-            client_id,
-            run_id,
-            started,
-            lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels, progress),
-        )
+        with self._slot(client_id):
+            snapshot = self.data.history_snapshot(client_id, ids)
+            _require_history(snapshot)
+            model_names = ",".join(m.name for m in instances)
+            versions = ",".join(str(m.version) for m in instances)
+            parameters = {"windows": int(windows)}
+            request = _request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
+                               snapshot.fingerprint, user_id)
+            run_id, created_at = self.data.record_run(client_id, request)
+            result = self._run(
+                client_id,
+                run_id,
+                started,
+                lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels, progress),
+            )
         return BacktestOutcome(
             run_id=run_id, models=tuple(names), horizon=horizon, windows=int(windows), quantiles=levels,
             created_at=created_at, forecasts=result.forecasts, metrics=result.metrics, history=snapshot.frame,
@@ -276,19 +289,22 @@ class ForecastService:
         _require_available(instance)
         inventory, skipped = self._positions(client_id, item_ids, instance.min_history_days, overrides)
         horizon = InventoryCalculator.required_horizon(inventory)
-        snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
-        parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
-        request = _request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (), parameters,
-                           snapshot.fingerprint, user_id)
-        run_id, _ = self.data.record_run(client_id, request)
-        plan = self._run(
-            client_id,
-            run_id,
-            started,
-            lambda: InventoryCalculator.plan(
-                instance, snapshot.frame, inventory.drop(columns="as_of"), service_level, progress
-            ),
-        )
+        if self.limits is not None:
+            self.limits.check_reorder(len(inventory), horizon)
+        with self._slot(client_id):
+            snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
+            parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
+            request = _request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (),
+                               parameters, snapshot.fingerprint, user_id)
+            run_id, _ = self.data.record_run(client_id, request)
+            plan = self._run(
+                client_id,
+                run_id,
+                started,
+                lambda: InventoryCalculator.plan(
+                    instance, snapshot.frame, inventory.drop(columns="as_of"), service_level, progress
+                ),
+            )
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
                               projection=plan.projection)
 
@@ -319,9 +335,11 @@ class ForecastService:
                                              duration_s=perf_counter() - started)
             return ExceptionsOutcome(run_id=run_id, cached=True, as_of=client.as_of, model=instance.name,
                                      queue=self.data.exceptions_of_run(client_id, source.run_id))
-        run_id, _ = self.data.record_run(client_id, request)
-        self._run(client_id, run_id, started, lambda: self._attention(client_id, client.as_of, instance, progress),
-                  save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue))
+        with self._slot(client_id):
+            run_id, _ = self.data.record_run(client_id, request)
+            self._run(client_id, run_id, started,
+                      lambda: self._attention(client_id, client.as_of, instance, progress),
+                      save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue))
         return ExceptionsOutcome(run_id=run_id, cached=False, as_of=client.as_of, model=instance.name,
                                  queue=self.data.exceptions_of_run(client_id, run_id))
 
@@ -337,6 +355,8 @@ class ForecastService:
         except ForecastingError:  # no item has a position (with history): only the sales rules apply
             inventory, skipped = None, items.loc[items["on_hand"].notna(), "item_id"].tolist()
         if inventory is not None:
+            if self.limits is not None:
+                self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
             plan = InventoryCalculator.plan(instance, history, inventory.drop(columns="as_of"), None, progress)
             table, projection = plan.table, plan.projection
@@ -394,6 +414,10 @@ class ForecastService:
                 raise
             raise ForecastingError(f"run {run_id} failed: {message}") from exc
         return result
+
+    def _slot(self, client_id: int) -> AbstractContextManager[None]:
+        """A computation slot of the request limits (none needed without limits)."""
+        return nullcontext() if self.slots is None else self.slots.hold(client_id)
 
     def _check_user(self, client_id: int, user_id: int | None) -> None:
         if user_id is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 
 import bcrypt
 
@@ -23,18 +22,28 @@ from forecasting.storage.database import Database
 from forecasting.storage.models import ROLES, utcnow
 from forecasting.storage.users import Claim, Refused, UserInfo
 
-__all__ = ["AuthenticationError", "UserInfo", "UserService", "validate_password"]
+__all__ = ["LOGIN_FAILED", "AuthenticationError", "UserInfo", "UserService", "validate_password"]
 
 MIN_PASSWORD_BYTES = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5: rejects) anything longer
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=15)
+#: failed logins from one client address within ADDRESS_WINDOW that block the address for LOCK_DURATION
+MAX_FAILED_LOGINS_PER_ADDRESS = 20
+ADDRESS_WINDOW = timedelta(minutes=15)
+ADDRESS_LENGTH = 64
+#: the one answer to every refused login (docs/security.md): the same words whether the username exists,
+#: the password is wrong or the account is locked, so that a login form cannot tell which usernames exist
+LOGIN_FAILED = (
+    f"wrong username or password (after {MAX_FAILED_LOGINS} failed logins in a row an account is locked for "
+    f"{LOCK_DURATION.seconds // 60} minutes)"
+)
 DEFAULT_BCRYPT_ROUNDS = 12
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{3,64}$")
 
 
 class AuthenticationError(ForecastingError):
-    """Wrong username or password, or a locked account (the message says which, and until when)."""
+    """A refused login (:data:`LOGIN_FAILED`), a blocked address, or a locked account whose password was right."""
 
 
 def validate_password(password: str) -> bytes:
@@ -58,11 +67,9 @@ class UserService:
     def __init__(self, database: Database, bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS):
         self.database = database
         self.bcrypt_rounds = bcrypt_rounds
+        #: checked when the username is unknown: the same cost as a user's hash (made now, not on a first login)
+        self._dummy_hash = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(bcrypt_rounds))
 
-    @cached_property
-    def _dummy_hash(self) -> bytes:
-        """Checked when the username is unknown, so that both cases cost one bcrypt check."""
-        return bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(self.bcrypt_rounds))
 
     def hash_password(self, password: str) -> str:
         return bcrypt.hashpw(validate_password(password), bcrypt.gensalt(self.bcrypt_rounds)).decode("ascii")
@@ -90,40 +97,58 @@ class UserService:
             )
         return self.get_user(client_id, user_id)
 
-    def authenticate(self, username: str, password: str, now: datetime | None = None) -> UserInfo:
+    def authenticate(
+        self, username: str, password: str, now: datetime | None = None, address: str | None = None
+    ) -> UserInfo:
         """The user (with their client) when the password is right and the account not locked.
 
-        A wrong password counts a failed login; the 5th in a row locks the
-        account for 15 minutes. While locked, even the right password is refused.
-        Each attempt is counted *before* bcrypt runs (see :meth:`_claim_attempt`),
-        so parallel guesses cannot slip past the lock.
+        Every refusal says :data:`LOGIN_FAILED`, whether the username exists,
+        the password is wrong or too long, or the account is locked, and costs
+        the same work: exactly one bcrypt check of the same cost (against the
+        user's hash, or a dummy one). Only the right password of a locked
+        account learns that it is locked. A wrong password counts a failed
+        login (the 5th in a row locks the account for 15 minutes, counted
+        *before* bcrypt runs, so parallel guesses cannot slip past the lock)
+        and a failure of the client ``address`` (20 in 15 minutes block the
+        address for 15 minutes, before any account is touched).
         """
         now = now or utcnow()
         raw = password.encode("utf-8") if isinstance(password, str) else b""
+        address = None if address is None else str(address)[:ADDRESS_LENGTH]
+        if address is not None:
+            self._check_address(address, now)
         claim = self._claim_attempt(now, username=str(username).strip())
-        if claim is None:
-            bcrypt.checkpw(raw[:MAX_PASSWORD_BYTES], self._dummy_hash)
-            raise AuthenticationError("wrong username or password")
-        if not _password_matches(raw, claim.password_hash):
-            if claim.locked_until is None:
-                raise AuthenticationError("wrong username or password")  # the same words as for an unknown username
-            raise AuthenticationError(_locked_message(claim.locked_until, now, just_locked=True))
+        right = _password_matches(raw, self._dummy_hash if claim is None else claim.password_hash.encode("ascii"))
+        if claim is None or not right:
+            if address is not None:
+                with self.database.write() as conn:
+                    stored.count_address_failure(
+                        conn, address, now, MAX_FAILED_LOGINS_PER_ADDRESS, ADDRESS_WINDOW, LOCK_DURATION
+                    )
+            raise AuthenticationError(LOGIN_FAILED)
+        if isinstance(claim, Refused):
+            raise AuthenticationError(_locked_message(claim.locked_until, now))
         self._confirm_attempt(claim, now, last_login_at=now)
         return self.get_user(claim.client_id, claim.user_id)
 
-    def _claim_attempt(self, now: datetime, **who: object) -> Claim | None:
+    def _check_address(self, address: str, now: datetime) -> None:
+        with self.database.read() as conn:
+            until = stored.address_blocked_until(conn, address, now)
+        if until is not None:
+            raise AuthenticationError(
+                f"too many failed logins from your address: try again after {until.astimezone(timezone.utc):%H:%M} UTC"
+            )
+
+    def _claim_attempt(self, now: datetime, **who: object) -> Claim | Refused | None:
         """Count an attempt as failed before checking it; None when no such user exists.
 
-        Raises AuthenticationError (with the end time) while the account is
-        locked. :meth:`_confirm_attempt` takes the count (and this claim's own
-        lock) back when the password turns out right. A crash between the two
-        leaves the attempt counted, never uncounted.
+        A locked account is :class:`Refused` (uncounted). :meth:`_confirm_attempt`
+        takes the count (and this claim's own lock) back when the password
+        turns out right. A crash between the two leaves the attempt counted,
+        never uncounted.
         """
         with self.database.write() as conn:
-            claim = stored.claim_attempt(conn, now, MAX_FAILED_LOGINS, LOCK_DURATION, **who)
-        if isinstance(claim, Refused):
-            raise AuthenticationError(_locked_message(claim.locked_until, now))
-        return claim
+            return stored.claim_attempt(conn, now, MAX_FAILED_LOGINS, LOCK_DURATION, **who)
 
     def _confirm_attempt(self, claim: Claim, now: datetime, **values: object) -> None:
         """The password was right: clear the count and write ``values``, unless the account got locked meanwhile."""
@@ -177,7 +202,9 @@ class UserService:
         claim = self._claim_attempt(now, client_id=client_id, user_id=user_id)
         if claim is None:
             raise NotFoundError(f"user {user_id} not found for this client")
-        if not _password_matches(raw, claim.password_hash):
+        if isinstance(claim, Refused):
+            raise AuthenticationError(_locked_message(claim.locked_until, now))
+        if not _password_matches(raw, claim.password_hash.encode("ascii")):
             wrong = "the current password is wrong"
             if claim.locked_until is None:
                 raise AuthenticationError(wrong)
@@ -204,9 +231,11 @@ class UserService:
             stored.set_values(conn, client_id, user_id, **values)
 
 
-def _password_matches(raw: bytes, password_hash: str) -> bool:
-    """bcrypt check; a length bcrypt cannot take (or no valid password has) is simply wrong."""
-    return MIN_PASSWORD_BYTES <= len(raw) <= MAX_PASSWORD_BYTES and bcrypt.checkpw(raw, password_hash.encode("ascii"))
+def _password_matches(raw: bytes, password_hash: bytes) -> bool:
+    """One bcrypt check whatever the input: a length no valid password has is checked too (cut to
+    bcrypt's 72 bytes) and then refused, so that it costs what any wrong password costs."""
+    matches = bcrypt.checkpw(raw[:MAX_PASSWORD_BYTES], password_hash)
+    return matches and MIN_PASSWORD_BYTES <= len(raw) <= MAX_PASSWORD_BYTES
 
 
 def _username(username: str) -> str:

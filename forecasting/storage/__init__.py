@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from forecasting.storage.database import (
     Database,
+    DatabaseBusyError,
     DatabaseUnavailableError,
     StorageError,
     default_database_url,
@@ -25,5 +26,5 @@ def open_database(url: str | None = None, migrate: bool = True) -> Database:
 
 
 __all__ = [
-    "Database", "DatabaseUnavailableError", "StorageError", "default_database_url", "open_database", "safe_url", "upgrade",
+    "Database", "DatabaseBusyError", "DatabaseUnavailableError", "StorageError", "default_database_url", "open_database", "safe_url", "upgrade",
 ]

@@ -39,6 +39,15 @@ class DatabaseUnavailableError(ForecastingError):
     """The database cannot be reached or opened (the message names the URL, never the password)."""
 
 
+class DatabaseBusyError(ForecastingError):
+    """SQLite: another write (e.g. a long import) held the database for longer than the busy timeout.
+
+    Nothing of the refused write was done; trying again after the other write ends works.
+    """
+
+    retry_after_s = 30
+
+
 def default_database_url() -> str:
     """``$DATABASE_URL``, else the SQLite file ``data/app.db`` under the project root."""
     return os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
@@ -70,13 +79,15 @@ def _parse(url: str | URL) -> URL:
 class Database:
     """An engine plus the transaction discipline every store uses; one per process and URL."""
 
-    def __init__(self, url: str | URL | None = None):
+    def __init__(self, url: str | URL | None = None, busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S):
+        """``busy_timeout_s``: how long an SQLite write waits for another one to finish before it is refused."""
         self.url = _parse(url if url is not None else default_database_url())
+        self.busy_timeout_s = busy_timeout_s
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
             _make_sqlite_folder(self.url)
         try:
-            self.engine: Engine = _create_engine(self.url)
+            self.engine: Engine = _create_engine(self.url, busy_timeout_s)
         except (NoSuchModuleError, ImportError, ArgumentError) as exc:
             raise DatabaseUnavailableError(f"cannot use database {self.display_url}: {exc}") from None
 
@@ -95,12 +106,23 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A read-write transaction, committed when the block ends and rolled back on error."""
+        """A read-write transaction, committed when the block ends and rolled back on error.
+
+        On SQLite, a write that waited ``busy_timeout_s`` for another writer raises DatabaseBusyError.
+        """
         with self._connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(sqlite_write=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            except OperationalError as exc:
+                if self.dialect == "sqlite" and "database is locked" in str(exc.orig):
+                    raise DatabaseBusyError(
+                        f"the database is busy with another write (such as a large import) for over "
+                        f"{self.busy_timeout_s:g} seconds; nothing was changed: try again in a minute"
+                    ) from None
+                raise
 
     def check(self) -> None:
         """Connect once; raises DatabaseUnavailableError with a clear message when that fails."""
@@ -131,7 +153,7 @@ def _make_sqlite_folder(url: URL) -> None:
             raise DatabaseUnavailableError(f"cannot create the folder of database {safe_url(url)}: {exc}") from None
 
 
-def _create_engine(url: URL) -> Engine:
+def _create_engine(url: URL, busy_timeout_s: float) -> Engine:
     if url.get_backend_name() == "sqlite":
         if sqlite3.sqlite_version_info < MIN_SQLITE:
             raise DatabaseUnavailableError(
@@ -139,7 +161,7 @@ def _create_engine(url: URL) -> Engine:
                 f"this Python has {sqlite3.sqlite_version}"
             )
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+            url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
         )
         _sqlite_transactions(engine)
         return engine

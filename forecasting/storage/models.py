@@ -110,6 +110,17 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class LoginAddress(Base):
+    """Failed logins from one client address (IP) in the current window: the throttle beside each account's lock."""
+
+    __tablename__ = "login_addresses"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Item(Base):
     """A stock-keeping unit of one client, with its replenishment parameters."""
 
@@ -216,6 +227,9 @@ class ForecastRun(Base):
     )
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: when the run's stored results were removed (the client's storage quota or ``prune-runs``); the run
+    #: stays in the history, but it no longer answers requests from the cache
+    results_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ForecastResult(Base):

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.core.history import day_numbers_to_dates
@@ -63,6 +63,8 @@ class RunInfo:
     error: str | None
     data_fingerprint: str
     cache_key: str
+    #: when the stored results were removed (storage quota or pruning), else None
+    results_removed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def find_cached(conn: Connection, client_id: int, cache_key: str) -> RunInfo | N
             _runs.c.cache_key == cache_key,
             _runs.c.status == "succeeded",
             _runs.c.cached.is_(False),
+            _runs.c.results_removed_at.is_(None),
         )
         .order_by(_runs.c.id.desc())
         .limit(1)
@@ -168,6 +171,36 @@ def write_results(
             for pk, d, f, q in zip(item_pk.tolist(), dates, forecast.tolist(), blobs)
         ],
     )
+
+
+def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, now: datetime) -> list[int]:
+    """Remove the stored results of the client's older forecast runs beyond ``keep_values`` values; their ids.
+
+    Runs are kept newest first while their values (items x days x (levels
+    + 1)) add up to at most ``keep_values``; the newest run is always kept.
+    The removed runs stay in the history with ``results_removed_at`` set.
+    """
+    rows = conn.execute(
+        select(_runs.c.id, _runs.c.n_items, _runs.c.horizon, _runs.c.quantiles)
+        .where(_runs.c.client_id == client_id, _runs.c.kind == "forecast", _runs.c.status == "succeeded",
+               _runs.c.cached.is_(False), _runs.c.results_removed_at.is_(None))
+        .order_by(_runs.c.id.desc())
+    ).all()
+    total, removed = 0, []
+    for position, row in enumerate(rows):
+        total += row.n_items * row.horizon * (len(json.loads(row.quantiles)) + 1)
+        if position and total > keep_values:
+            removed.append(int(row.id))
+    for chunk in bulk.chunks(removed):
+        conn.execute(delete(_results).where(_results.c.run_id.in_(chunk)))
+        conn.execute(delete(_choices).where(_choices.c.run_id.in_(chunk)))
+        conn.execute(update(_runs).where(_runs.c.id.in_(chunk)).values(results_removed_at=now))
+    return removed
+
+
+def prune_runs(conn: Connection, client_id: int, before: datetime) -> int:
+    """Delete the client's runs created before ``before``, with their results; how many were deleted."""
+    return conn.execute(delete(_runs).where(_runs.c.client_id == client_id, _runs.c.created_at < before)).rowcount
 
 
 def write_choices(conn: Connection, run_id: int, item_pk: np.ndarray, model: np.ndarray, reason: np.ndarray) -> None:
@@ -261,6 +294,7 @@ def _run_info(row) -> RunInfo:
         error=row["error"],
         data_fingerprint=row["data_fingerprint"],
         cache_key=row["cache_key"],
+        results_removed_at=row["results_removed_at"],
     )
 
 

@@ -10,15 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.storage.clients import get as get_client
 from forecasting.storage.ids import whole_id
-from forecasting.storage.models import Client, User, utcnow
+from forecasting.storage.models import Client, LoginAddress, User, utcnow
 
 _users = User.__table__
 _clients = Client.__table__
+_addresses = LoginAddress.__table__
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,12 @@ class Claim:
 
 @dataclass(frozen=True)
 class Refused:
-    """An attempt refused without being counted: the account is locked until ``locked_until``."""
+    """An attempt refused without being counted: the account is locked until ``locked_until``.
 
+    It carries the hash so that the refusal costs the same bcrypt check as any other attempt.
+    """
+
+    password_hash: str
     locked_until: datetime
 
 
@@ -157,7 +163,7 @@ def claim_attempt(
         .returning(_users.c.locked_until)
     ).first()
     if claimed is None:
-        return Refused(row["locked_until"])
+        return Refused(row["password_hash"], row["locked_until"])
     return Claim(row["id"], row["client_id"], row["password_hash"], claimed.locked_until)
 
 
@@ -174,6 +180,41 @@ def confirm_attempt(conn: Connection, claim: Claim, now: datetime, **values: obj
         .values(failed_logins=0, locked_until=None, **values)
     ).rowcount
     return None if changed else current["locked_until"]
+
+
+def address_blocked_until(conn: Connection, address: str, now: datetime) -> datetime | None:
+    """The end of the address's block, or None when logins from it are allowed now."""
+    until = conn.execute(select(_addresses.c.blocked_until).where(_addresses.c.address == address)).scalar()
+    return until if until is not None and until > now else None
+
+
+def count_address_failure(
+    conn: Connection, address: str, now: datetime, max_failures: int, window: timedelta, block_for: timedelta
+) -> datetime | None:
+    """Count a failed login from the address; the ``max_failures``-th within ``window`` blocks it.
+
+    Returns the end of the block this failure started, else None. Counts
+    older than the window start again from zero.
+    """
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(
+        dialect_insert(_addresses).values(address=address, failures=0, window_started_at=now).on_conflict_do_nothing()
+    )
+    row = conn.execute(
+        select(_addresses.c.failures, _addresses.c.window_started_at)
+        .where(_addresses.c.address == address)
+        .with_for_update()
+    ).one()
+    failures = 1 if row.window_started_at <= now - window else row.failures + 1
+    started = now if failures == 1 else row.window_started_at
+    blocked = now + block_for if failures >= max_failures else None
+    conn.execute(
+        update(_addresses)
+        .where(_addresses.c.address == address)
+        .values(failures=0 if blocked else failures, window_started_at=now if blocked else started,
+                blocked_until=blocked)
+    )
+    return blocked
 
 
 def _select_users():

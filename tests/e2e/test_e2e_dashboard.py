@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import openpyxl
 import pytest
@@ -19,6 +20,7 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.storage import open_database
 from tests.e2e import browser_steps as steps
+from tests.support.cookies import forged_cookies
 from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 
 pytestmark = pytest.mark.browser
@@ -224,6 +226,31 @@ def test_logged_out_cookie_no_longer_logs_in_elsewhere(app_server, browser, page
     expect(page.get_by_text("You have logged out.")).to_be_visible()
     steps.screenshot(page, artifacts, "06_logged_out")
     assert not fresh_browser_with(cookie), "a cookie issued before logout must not log in"
+
+
+#: the forged cookies of the security review (the others are covered by tests/test_login_cookie.py)
+FORGED_KINDS = ("alg none", "RS256", "HS512", "no alg", "missing exp_date", "non-numeric exp_date", "expired",
+                "garbage")
+
+
+def test_a_forged_expired_or_garbage_cookie_shows_the_login_form_and_is_deleted(app_server, browser, artifacts):
+    forged = forged_cookies(app_server.cookie_key, PLANNER.username, time.time())
+    for kind in FORGED_KINDS:
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        try:
+            context.add_cookies([{"name": steps.COOKIE_NAME, "value": forged[kind], "url": app_server.url}])
+            page = context.new_page()
+            for _ in range(2):  # the first visit and a reload: never an error page
+                steps.open_app(page, app_server.url)
+                expect(page.get_by_role("button", name="Log in"), kind).to_be_visible()
+                expect(page.get_by_test_id("stException"), kind).to_have_count(0)
+                expect(page.get_by_text("This app has encountered an error"), kind).to_have_count(0)
+            assert steps.COOKIE_NAME not in {c["name"] for c in context.cookies()}, f"{kind}: cookie not deleted"
+            if kind == FORGED_KINDS[0]:
+                steps.screenshot(page, artifacts, "07_forged_cookie")
+                steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)  # and logging in works
+        finally:
+            context.close()
 
 
 def test_upload_with_a_bad_row_shows_the_row_numbered_error(app_server, page, artifacts, tmp_path):

@@ -32,7 +32,7 @@ PG_ENV = "TEST_DATABASE_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 TABLES = (
     "clients", "users", "items", "sales", "sales_covariates", "inventory_positions", "forecast_runs",
-    "forecast_results", "forecast_choices", "exception_rows", "api_keys",
+    "forecast_results", "forecast_choices", "exception_rows", "api_keys", "login_addresses",
 )
 
 

@@ -93,7 +93,7 @@ class Session:
             message.error("Enter your username and password.")
             return None
         try:
-            user = self.users.authenticate(username, password, address=st.context.ip_address)
+            user = self.users.authenticate(username, password, address=client_address())
         except AuthenticationError as exc:
             message.error(sentence(str(exc)))
             return None
@@ -215,6 +215,15 @@ def require_user(role: str | None = None) -> UserInfo:
         st.error(f"This page is for {role}s only.")
         st.stop()
     return user
+
+
+def client_address() -> str | None:
+    """The browser's address, for the login throttle: Streamlit's TCP peer, or, when that is this host (a
+    reverse proxy here, which Streamlit reports as None), the last ``X-Forwarded-For`` hop the proxy added."""
+    if st.context.ip_address is not None:
+        return st.context.ip_address
+    forwarded = st.context.headers.get("X-Forwarded-For", "")
+    return forwarded.rsplit(",", 1)[-1].strip() or None
 
 
 def _aware(epoch_seconds: float) -> datetime:

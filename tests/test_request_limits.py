@@ -66,7 +66,7 @@ def test_the_attack_requests_of_the_review_are_refused_before_any_work(database,
     assert forecast.status_code == 422
     assert forecast.json()["detail"].startswith(
         "this forecast is too big for one request: 200 items x 365 days x (25 quantile levels + the point "
-        "forecast) = 1,898,000, over this server's limit of 1,000,000"
+        "forecast) = 1,898,000, over this server's limit of 500,000"
     )
     backtest = http.post("/api/v1/backtest", headers=key, json={
         "item_ids": many[:191], "models": ["ma7", "seasonal-naive"], "prediction_length": 7, "windows": 100,

@@ -348,8 +348,9 @@ class DataAccess:
                     runs.write_choices(conn, run_id, item_pk[first], forecast["chosen_model"].to_numpy()[first],
                                        forecast["choice"].to_numpy()[first])
             runs.end_run(conn, client_id, run_id, duration_s)
-            if keep_values is not None:
-                runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
+            removed = [] if keep_values is None else runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
+        if removed:
+            self.database.reclaim(*runs.RESULT_TABLES)
 
     def cached_run(self, client_id: int, cache_key: str) -> RunInfo | None:
         """The newest computed, successful run of the client with this cache key (any kind), if any."""

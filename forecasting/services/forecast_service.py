@@ -8,6 +8,11 @@ from the database without running the model; it is still a run row of its
 own (``cached``, pointing at the run it reused), so the run history shows it.
 New sales for any requested item change the fingerprint, so the cache never
 serves forecasts of stale data.
+
+With :class:`~forecasting.services.limits.RequestLimits` (the app and the API)
+each request is checked against its cost budget before anything is recorded,
+computes only in a free computation slot, and stored forecasts are kept within
+the client's quota; without them (batch jobs) nothing is limited.
 """
 from __future__ import annotations
 

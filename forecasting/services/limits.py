@@ -47,7 +47,7 @@ class RequestLimits:
     #: quantile levels per request
     max_quantile_levels: int = 25
     #: items x horizon x (levels + 1) of one forecast: the values it returns and stores
-    max_forecast_values: int = 1_000_000
+    max_forecast_values: int = 500_000
     #: items x windows x horizon x models x (levels + 1) of one backtest
     max_backtest_values: int = 2_000_000
     #: items x horizon of one reorder plan or exception queue (each item-day is 1,000 sampled paths)
@@ -59,7 +59,7 @@ class RequestLimits:
     #: how long a request waits for a free slot before it is refused
     slot_wait_s: float = 0.0
     #: forecast values (items x days x (levels + 1)) kept per client; older runs' results are removed
-    stored_values_per_client: int = 2_000_000
+    stored_values_per_client: int = 1_000_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **defaults: float) -> RequestLimits:

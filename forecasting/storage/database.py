@@ -124,6 +124,16 @@ class Database:
                     ) from None
                 raise
 
+    def reclaim(self, *tables: str) -> None:
+        """PostgreSQL: make the space of deleted rows reusable now (``VACUUM``), instead of at autovacuum's next
+        pass, so that tables whose rows are replaced quickly do not grow; a table another vacuum holds is skipped.
+        SQLite reuses freed pages by itself."""
+        if self.dialect != "postgresql":
+            return
+        with self._connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql(f"VACUUM (SKIP_LOCKED) {', '.join(tables)}")
+
     def check(self) -> None:
         """Connect once; raises DatabaseUnavailableError with a clear message when that fails."""
         with self.read() as conn:

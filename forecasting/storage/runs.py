@@ -28,6 +28,8 @@ _results = ForecastResult.__table__
 _choices = ForecastChoice.__table__
 _exceptions = ExceptionRow.__table__
 _items = Item.__table__
+#: the tables that hold a forecast run's results (what the storage quota removes)
+RESULT_TABLES = ("forecast_results", "forecast_choices")
 #: the per-item columns of a forecast frame that are stored with the run (auto's choice)
 CHOICE_COLUMNS = ("chosen_model", "choice")
 _users = User.__table__

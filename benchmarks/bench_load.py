@@ -1,0 +1,297 @@
+"""Hostile-load benchmark: worst-case requests against ``serve-api --workers 2`` on PostgreSQL, bounded.
+
+For ``--seconds`` (default 60), ``--concurrency`` threads (default 12) of one
+client ("Attacker", 200 items x 730 days) send the most expensive requests
+the request limits allow (docs/security.md): forecasts of 200 items with 25
+quantile levels, varied so that none is answered from the cache, and as many
+days as the forecast budget allows; backtests of 200 items x 2 models with as
+many 7-day windows as the backtest budget allows; and the over-budget
+requests of the security review (99 levels x 365 days, 100 windows), which
+must be refused at once. Meanwhile another client ("Planner") asks for
+``/health`` and its own cached forecast every 100 ms.
+
+Reported: each worker's peak RSS (VmHWM, from /proc), the growth of the
+database schema (tables, indexes and TOAST), ``/health`` and the other
+client's latency percentiles, and the status counts. Targets: RSS under
+1.5 GB per worker, database growth under 50 MB, ``/health`` p95 under 200 ms.
+Results go to stdout and benchmarks/results/load.md.
+
+    python benchmarks/bench_load.py [--seconds 60] [--concurrency 12] [--workers 2] [--pg-url URL]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_api import LOCAL_PG, SECRET, START_TIMEOUT_S, free_port, pg_schema_url  # noqa: E402
+from forecasting.services.api_keys import ApiKeyService  # noqa: E402
+from forecasting.services.data_access import DataAccess  # noqa: E402
+from forecasting.services.limits import RequestLimits  # noqa: E402
+from forecasting.storage import open_database  # noqa: E402
+
+ATTACKER_ITEMS = [f"X{i:03d}" for i in range(200)]
+PLANNER_ITEMS = [f"P{i:02d}" for i in range(10)]
+DAYS = 730
+LEVELS = 25
+POLL_S = 0.1
+TARGET_RSS_MB = 1536
+TARGET_GROWTH_MB = 50
+TARGET_HEALTH_P95_MS = 200
+
+
+def sales(items: list[str], seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    level = rng.gamma(2.0, 5.0, len(items))
+    quantity = rng.poisson(level[:, None] * np.ones(DAYS)[None, :]).astype(np.float64)
+    return pd.DataFrame({
+        "item_id": np.repeat(np.array(items, dtype=object), DAYS),
+        "date": np.tile(pd.date_range("2024-01-01", periods=DAYS).to_numpy(), len(items)),
+        "quantity": quantity.ravel(),
+    })
+
+
+def prepare(url: str) -> tuple[str, str]:
+    """Both clients' data; their API keys."""
+    database = open_database(url)
+    data, keys = DataAccess(database), ApiKeyService(database)
+    attacker = data.create_client("Attacker").client_id
+    data.import_sales(attacker, sales(ATTACKER_ITEMS, 1))
+    planner = data.create_client("Planner").client_id
+    data.import_sales(planner, sales(PLANNER_ITEMS, 2))
+    out = keys.create(attacker, "bench").key, keys.create(planner, "bench").key
+    database.dispose()
+    return out
+
+
+def schema_bytes(url: str) -> int:
+    """Tables with their indexes and TOAST in the benchmark's schema (the search_path of ``url``)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        size = conn.execute(text(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        )).scalar_one()
+    engine.dispose()
+    return int(size)
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": url, "FORECASTING_JWT_SECRET": SECRET, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "forecasting", "serve-api", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"serve-api exited with {process.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"serve-api did not answer within {START_TIMEOUT_S} s")
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        out += [int(c) for c in children]
+        todo += [int(c) for c in children]
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """uvicorn's worker processes: the server's descendants that run Python with the app (not its helpers)."""
+    pids = []
+    for pid in descendants(server.pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            pids.append(pid)
+    return pids
+
+
+def requests_allowed(limits: RequestLimits) -> tuple[dict, dict, list[dict]]:
+    """The worst forecast and backtest within the limits, and the over-limit requests of the review."""
+    items = len(ATTACKER_ITEMS)
+    horizon = min(365, limits.max_forecast_values // (items * (LEVELS + 1)))
+    windows = min(100, limits.max_backtest_values // (items * 7 * 2 * (LEVELS + 1)))
+    forecast = {"item_ids": ATTACKER_ITEMS, "model": "ma7", "prediction_length": horizon}
+    backtest = {"item_ids": ATTACKER_ITEMS, "models": ["ma7", "seasonal-naive"], "prediction_length": 7,
+                "windows": windows}
+    all_levels = [round(0.01 * i, 2) for i in range(1, 100)]
+    over = [
+        {"path": "/api/v1/forecast", "json": {"item_ids": ATTACKER_ITEMS, "model": "ma7", "prediction_length": 365,
+                                              "quantile_levels": all_levels}},
+        {"path": "/api/v1/backtest", "json": {**backtest, "windows": 100, "quantile_levels": all_levels[:LEVELS]}},
+    ]
+    return forecast, backtest, over
+
+
+def random_levels(rng: random.Random) -> list[float]:
+    """25 distinct levels, new each time (a cache miss for every forecast)."""
+    return sorted(rng.sample(range(1, 1000), LEVELS))
+
+
+def attack(base: str, key: str, stop: float, seed: int, limits: RequestLimits, statuses: collections.Counter,
+           lock: threading.Lock) -> None:
+    forecast, backtest, over = requests_allowed(limits)
+    rng = random.Random(seed)
+    # a new connection per request, so that the kernel spreads them over every worker
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120, limits=fresh) as http:
+        turn = seed
+        while time.monotonic() < stop:
+            kind = ("forecast", "forecast", "backtest", "over")[turn % 4]
+            turn += 1
+            if kind == "forecast":
+                body = {**forecast, "quantile_levels": [v / 1000 for v in random_levels(rng)]}
+                response = http.post("/api/v1/forecast", json=body)
+            elif kind == "backtest":
+                body = {**backtest, "quantile_levels": [v / 1000 for v in random_levels(rng)]}
+                response = http.post("/api/v1/backtest", json=body)
+            else:
+                request = over[turn % len(over)]
+                response = http.post(request["path"], json=request["json"])
+            if response.status_code == 429:
+                time.sleep(float(response.headers.get("retry-after", "1")) / 10)  # an impatient attacker
+            with lock:
+                statuses[f"{kind} {response.status_code}"] += 1
+
+
+def observe(base: str, key: str, stop: float, health_ms: list[float], cached_ms: list[float],
+            statuses: collections.Counter, lock: threading.Lock) -> None:
+    body = {"item_ids": PLANNER_ITEMS, "model": "ma7", "prediction_length": 28, "quantile_levels": [0.1, 0.5, 0.9]}
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as http:
+        assert http.post("/api/v1/forecast", json=body).status_code == 200  # computed once, cached from now on
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            status = http.get("/health").status_code
+            health_ms.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            response = http.post("/api/v1/forecast", json=body)
+            cached_ms.append((time.perf_counter() - start) * 1000)
+            with lock:
+                statuses[f"health {status}"] += 1
+                statuses[f"other client's cached forecast {response.status_code}"] += 1
+            time.sleep(POLL_S)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--concurrency", type=int, default=12, help="attacking threads (8 to 16)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL") or LOCAL_PG)
+    args = parser.parse_args()
+    limits = RequestLimits.from_env()
+    forecast, backtest, _ = requests_allowed(limits)
+    url, drop = pg_schema_url(args.pg_url)
+    try:
+        attacker_key, planner_key = prepare(url)
+        before = schema_bytes(url)
+        port = free_port()
+        server = start_server(url, port, args.workers)
+        base = f"http://127.0.0.1:{port}"
+        statuses: collections.Counter = collections.Counter()
+        lock = threading.Lock()
+        health_ms: list[float] = []
+        cached_ms: list[float] = []
+        try:
+            stop = time.monotonic() + args.seconds
+            threads = [threading.Thread(target=attack, args=(base, attacker_key, stop, i, limits, statuses, lock))
+                       for i in range(args.concurrency)]
+            threads.append(threading.Thread(target=observe,
+                                            args=(base, planner_key, stop, health_ms, cached_ms, statuses, lock)))
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(args.seconds + 300)
+            rss = {pid: peak_rss_mb(pid) for pid in worker_pids(server)}
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        after = schema_bytes(url)
+    finally:
+        drop()
+
+    growth_mb = (after - before) / 1024**2
+    health = np.percentile(health_ms, [50, 95, 99])
+    cached = np.percentile(cached_ms, [50, 95, 99])
+    worst_rss = max(rss.values())
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    lines = [
+        "# Hostile load against `serve-api` on PostgreSQL",
+        "",
+        f"`python benchmarks/bench_load.py --seconds {args.seconds:.0f} --concurrency {args.concurrency} "
+        f"--workers {args.workers}`, {os.cpu_count()} CPUs, PostgreSQL on 127.0.0.1.",
+        "",
+        f"- {args.concurrency} threads of one client send, in turn: forecasts of {len(ATTACKER_ITEMS)} items x "
+        f"{forecast['prediction_length']} days x {LEVELS} new quantile levels each time (never cached; the most the "
+        f"forecast budget of {limits.max_forecast_values:,} values allows), backtests of {len(ATTACKER_ITEMS)} items "
+        f"x 2 models x {backtest['windows']} windows x 7 days x {LEVELS} levels (the backtest budget of "
+        f"{limits.max_backtest_values:,}), and the review's over-budget requests (99 levels x 365 days; 100 windows).",
+        f"- Another client asks for `/health` and its own cached forecast every {POLL_S * 1000:.0f} ms.",
+        f"- Limits: {limits.computations_per_process} computations per worker, {limits.computations_per_client} per "
+        f"client; stored results kept per client: {limits.stored_values_per_client:,} values.",
+        "",
+        "| measure | value | target |",
+        "|---|---|---|",
+        f"| worker peak RSS (each) | {', '.join(f'{v:.0f} MB' for v in rss.values())} | under {TARGET_RSS_MB} MB: "
+        f"{verdict(worst_rss < TARGET_RSS_MB)} |",
+        f"| database growth (tables, indexes, TOAST) | {growth_mb:.1f} MB | under {TARGET_GROWTH_MB} MB: "
+        f"{verdict(growth_mb < TARGET_GROWTH_MB)} |",
+        f"| `/health` p50 / p95 / p99 | {health[0]:.1f} / {health[1]:.1f} / {health[2]:.1f} ms | p95 under "
+        f"{TARGET_HEALTH_P95_MS} ms: {verdict(health[1] < TARGET_HEALTH_P95_MS)} |",
+        f"| other client's cached forecast p50 / p95 / p99 | {cached[0]:.1f} / {cached[1]:.1f} / {cached[2]:.1f} ms | "
+        f"(for information) |",
+        "",
+        "Answers (request kind, HTTP status: count):",
+        "",
+        *[f"- {name}: {count}" for name, count in sorted(statuses.items())],
+    ]
+    text = "\n".join(lines)
+    print(text)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "load.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

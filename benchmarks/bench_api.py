@@ -90,10 +90,15 @@ def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen:
          "--no-access-log"],
         cwd=ROOT, env=env,
     )
+    return wait_healthy(process, port)
+
+
+def wait_healthy(process: subprocess.Popen, port: int) -> subprocess.Popen:
+    """``process`` once the API on ``port`` answers /health (exits if it dies or stays silent)."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"uvicorn exited with {process.returncode}")
+            raise SystemExit(f"the API server exited with {process.returncode}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                 return process
@@ -101,7 +106,7 @@ def start_server(url: str, port: int, workers: int = 1) -> subprocess.Popen:
             pass
         time.sleep(0.2)
     process.kill()
-    raise SystemExit(f"uvicorn did not answer within {START_TIMEOUT_S} s")
+    raise SystemExit(f"the API server did not answer within {START_TIMEOUT_S} s")
 
 
 def load_python(base: str, key: str, seconds: float, concurrency: int) -> dict:

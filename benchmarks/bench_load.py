@@ -37,7 +37,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_api import LOCAL_PG, SECRET, START_TIMEOUT_S, free_port, pg_schema_url  # noqa: E402
+from benchmarks.bench_api import LOCAL_PG, SECRET, free_port, pg_schema_url, wait_healthy  # noqa: E402
 from forecasting.services.api_keys import ApiKeyService  # noqa: E402
 from forecasting.services.data_access import DataAccess  # noqa: E402
 from forecasting.services.limits import RequestLimits  # noqa: E402
@@ -97,18 +97,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
         [sys.executable, "-m", "forecasting", "serve-api", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"serve-api exited with {process.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"serve-api did not answer within {START_TIMEOUT_S} s")
+    return wait_healthy(process, port)
 
 
 def descendants(pid: int) -> list[int]:

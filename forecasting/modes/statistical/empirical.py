@@ -204,8 +204,8 @@ class EmpiricalModel(BaseForecastModel):
         fit = self.fit(history.tail_matrix(), horizon)
         values = paths_from_fit(fit, horizon)
         few = _too_few_trajectories(values)
-        if few.any():  # independent daily draws from the bands instead
-            fallback = super()._sample_paths(history, horizon, max(values.shape[1], MIN_TRAJECTORIES), seed, None)
+        if few.any():  # independent daily draws from the bands instead, as many as a long history has paths
+            fallback = super()._sample_paths(history, horizon, ERROR_ORIGINS, seed, None)
             if values.shape[1] < fallback.shape[1]:
                 pad = fallback.shape[1] - values.shape[1]
                 values = np.concatenate([values, np.full((len(values), pad, horizon), np.nan)], axis=1)

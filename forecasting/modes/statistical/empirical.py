@@ -203,7 +203,7 @@ class EmpiricalModel(BaseForecastModel):
     ) -> np.ndarray:
         fit = self.fit(history.tail_matrix(), horizon)
         values = paths_from_fit(fit, horizon)
-        few = _too_few_trajectories(values)
+        few = too_few_trajectories(values)
         if few.any():  # independent daily draws from the bands instead, as many as a long history has paths
             fallback = super()._sample_paths(history, horizon, ERROR_ORIGINS, seed, None)
             if values.shape[1] < fallback.shape[1]:
@@ -231,6 +231,7 @@ def paths_from_fit(fit: Fit, horizon: int) -> np.ndarray:
     return np.maximum(point[:, None, :] + error_trajectories(fit, horizon), 0.0)
 
 
-def _too_few_trajectories(values: np.ndarray) -> np.ndarray:
+def too_few_trajectories(values: np.ndarray) -> np.ndarray:
+    """Items (rows of paths [items, paths, horizon]) with fewer than MIN_TRAJECTORIES complete paths."""
     complete = np.count_nonzero(~np.isnan(values[:, :, 0]), axis=1) if values.shape[1] else np.zeros(len(values))
     return complete < MIN_TRAJECTORIES

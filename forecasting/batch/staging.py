@@ -32,8 +32,8 @@ from forecasting.io.sales_csv import iter_sales_file, repeated_pairs_error
 
 #: the column a result part is sorted by (dropped when the table is written)
 KEY = "_key"
-#: rows read from each part at a time while merging
-MERGE_ROWS = 50_000
+#: rows per record batch of a result part: what merging holds of each part at a time
+PART_BATCH_ROWS = 4_096
 #: a CSV's rows are estimated from the bytes of its first lines
 SAMPLE_BYTES = 1 << 20
 #: parts hold at least this many rows (a file in random item order would otherwise need a part per few items)
@@ -172,13 +172,13 @@ def write_part(frame: pd.DataFrame, path: Path) -> None:
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
     with ipc.new_file(str(path), table.schema) as writer:
-        writer.write_table(table, max_chunksize=MERGE_ROWS)
+        writer.write_table(table, max_chunksize=PART_BATCH_ROWS)
 
 
 def merge_parts(parts: list[Path], write: Callable[[pd.DataFrame], None]) -> None:
     """Write the rows of sorted parts in :data:`KEY` order (stable: a key's rows keep their part's order).
 
-    Holds about MERGE_ROWS rows of each part at a time: everything up to the
+    Holds a record batch (PART_BATCH_ROWS rows) of each part at a time: everything up to the
     smallest of the parts' last buffered keys can be written, since no part
     still has a smaller key to come.
     """

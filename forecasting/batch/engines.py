@@ -10,10 +10,8 @@ from collections import deque
 from types import TracebackType
 from typing import Protocol
 
-from forecasting.batch.plan import Chunk
+from forecasting.batch.plan import ENGINES, Chunk
 from forecasting.batch.work import ChunkContext, ChunkResult, run_chunk
-
-ENGINES = ("local", "ray")
 
 
 class Engine(Protocol):

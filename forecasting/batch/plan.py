@@ -17,6 +17,8 @@ DEFAULT_CHUNK_ITEMS = 5_000
 #: a chunk whose worker fails unexpectedly is tried this many times in all
 MAX_ATTEMPTS = 3
 KINDS = ("forecast", "reorder", "backtest")
+#: where chunks run: this process, or a Ray cluster (:mod:`forecasting.batch.engines`)
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True)

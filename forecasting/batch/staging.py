@@ -118,19 +118,35 @@ def _estimated_rows(path: str | Path, first_chunk_rows: int) -> float:
 
 
 def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Every part's items and first days; the whole file's repeated (item_id, date) pairs are an error."""
+    """Every part's items and first days; the whole file's repeated (item_id, date) pairs are an error.
+
+    One part at a time, on integer codes of the item ids (no Python object per row).
+    """
+    import pyarrow.compute as pc
+
     problems = Problems()
     item_ids, first_days = [], []
     for part in parts:
-        frame = read_part(part, ("item_id", "day", "_row"))
-        repeated = frame.duplicated(["item_id", "day"], keep=False).to_numpy()
-        if repeated.any():
-            rows = frame["_row"].to_numpy()[repeated]
+        table = _read_table(part, ("item_id", "day", "_row"))
+        encoded = pc.dictionary_encode(table["item_id"]).combine_chunks()
+        codes = encoded.indices.to_numpy().astype(np.int64)
+        names = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        day = table["day"].to_numpy().astype(np.int64)
+        key = (codes << 32) | (day - day.min())
+        order = np.argsort(key, kind="stable")
+        same = key[order][1:] == key[order][:-1]
+        if same.any():
+            repeated = np.zeros(len(key), dtype=bool)
+            repeated[order[1:][same]] = repeated[order[:-1][same]] = True
+            rows = table["_row"].to_numpy()[repeated]
             problems.total += len(rows)
             problems.extend(_row_problems(np.sort(rows)[: InvalidInputError.MAX_LISTED]))
-        first = frame.groupby("item_id", sort=True)["day"].min()
-        item_ids.append(first.index.to_numpy(dtype=object))
-        first_days.append(first.to_numpy(dtype=np.int64))
+        first = np.full(len(names), np.iinfo(np.int64).max)
+        np.minimum.at(first, codes, day)
+        by_id = np.argsort(names)
+        item_ids.append(names[by_id])
+        first_days.append(first[by_id])
+        del table, key, order
     if problems:
         problems.sort(key=lambda p: p.row)
         raise repeated_pairs_error(path, problems[: InvalidInputError.MAX_LISTED], problems.total)
@@ -143,24 +159,24 @@ def _row_problems(rows: np.ndarray) -> list:
     return [RowProblem(int(r), REPEATED_PAIR) for r in rows]
 
 
-def read_part(part: str, columns: tuple[str, ...] | None = None, item_ids: np.ndarray | None = None) -> pd.DataFrame:
-    """A staged part (memory-mapped) as a frame: all its rows, or those of ``item_ids``."""
+def _read_table(part: str, columns: tuple[str, ...] | None = None, item_ids: np.ndarray | None = None):
+    """A staged part as an Arrow table: all its rows, or those of ``item_ids``."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.ipc as ipc
 
-    with pa.memory_map(part) as source:
+    with pa.OSFile(part, "rb") as source:
         table = ipc.open_file(source).read_all()
     if columns is not None:
         table = table.select(list(columns))
     if item_ids is not None:
         table = table.filter(pc.is_in(table["item_id"], value_set=pa.array(list(item_ids), type=pa.string())))
-    return table.to_pandas()
+    return table
 
 
 def sales_frame(part: str, item_ids: np.ndarray) -> pd.DataFrame:
     """The long sales frame (``item_id, date, quantity, <covariates>``) of some items of a part."""
-    frame = read_part(part, None, item_ids)
+    frame = _read_table(part, None, item_ids).to_pandas()
     frame.insert(1, "date", day_numbers_to_dates(frame.pop("day").to_numpy()))
     return frame.drop(columns="_row")
 
@@ -188,7 +204,7 @@ def merge_parts(parts: list[Path], write: Callable[[pd.DataFrame], None]) -> Non
 
     if not parts:
         return
-    files = [pa.memory_map(str(p)) for p in parts]
+    files = [pa.OSFile(str(p), "rb") for p in parts]
     readers = [ipc.open_file(f) for f in files]
     schema = pa.unify_schemas([r.schema for r in readers], promote_options="permissive")
     next_batch = [0] * len(readers)

@@ -13,8 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from forecasting.applications.inventory.inventory_input import validate_service_level
-from forecasting.batch.engines import ENGINES
-from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS
+from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS, ENGINES
 from forecasting.core.errors import ForecastingError
 from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
 

@@ -87,7 +87,8 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
             n_parts = max(1, min(n_parts, MAX_PARTS))
             schema = pa.Schema.from_pandas(frame, preserve_index=False)
             writers = [ipc.new_file(str(folder / f"sales-{p:05d}.arrow"), schema) for p in range(n_parts)]
-        last_day = max(last_day or int(frame["day"].max()), int(frame["day"].max()))
+        newest = int(frame["day"].max())
+        last_day = newest if last_day is None else max(last_day, newest)
         part = pd.util.hash_array(frame["item_id"].to_numpy(dtype=object)) % np.uint64(n_parts)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(n_parts + 1))

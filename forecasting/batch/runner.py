@@ -127,9 +127,10 @@ def run_database_job(
     elif item_ids is not None:
         keys = data.item_keys(client_id, item_ids)
     else:
-        keys = pd.concat(list(data.item_key_pages(client_id, KEY_PAGE)), ignore_index=True)
-        if not len(keys):
+        pages = list(data.item_key_pages(client_id, KEY_PAGE))
+        if not pages:
             raise ForecastingError("the client has no sales yet: import a sales file first")
+        keys = pd.concat(pages, ignore_index=True).sort_values("external_id", kind="stable", ignore_index=True)
     fingerprint = DataFingerprint(client.as_of)
     for s in slices(len(keys), KEY_PAGE):
         fingerprint.add(keys.iloc[s])

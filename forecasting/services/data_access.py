@@ -331,7 +331,10 @@ class DataAccess:
                 _write_forecast(conn, client_id, run_id, forecast, levels)
 
     def item_key_pages(self, client_id: int, page_items: int) -> Iterator[pd.DataFrame]:
-        """The keys (``external_id, pk, sales_version``) of every item with sales, a page at a time, by id."""
+        """The keys (``external_id, pk, sales_version``) of every item with sales, a page at a time.
+
+        Pages come in the database's order of the ids (keyset pagination on its index).
+        """
         after = None
         while True:
             with self.database.read() as conn:

@@ -62,20 +62,18 @@ def write_values(
 def keys_page(conn: Connection, client_id: int, after: str | None, limit: int) -> pd.DataFrame:
     """Keys (``external_id, pk, sales_version``) of the client's next ``limit`` items with sales after ``after``.
 
-    Keyset pagination in code-point order of the ids (PostgreSQL's ``C``
-    collation, SQLite's default), the order every history and result frame
-    sorts its items in, so a catalogue read page by page comes in that order.
+    Keyset pagination on the (client, id) index, in the database's order of
+    the ids (its collation; callers that need code-point order sort the keys).
     """
-    external_id = _items.c.external_id.collate("C") if conn.dialect.name == "postgresql" else _items.c.external_id
     query = (
         select(_items.c.external_id, _items.c.id, _items.c.sales_version)
         .where(
             _items.c.client_id == client_id,
             select(_sales.c.item_id).where(_sales.c.item_id == _items.c.id).exists(),
         )
-        .order_by(external_id)
+        .order_by(_items.c.external_id)
         .limit(limit)
     )
     if after is not None:
-        query = query.where(external_id > after)
+        query = query.where(_items.c.external_id > after)
     return pd.DataFrame(conn.execute(query).all(), columns=["external_id", "pk", "sales_version"])

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from forecasting.applications.inventory.inventory_input import validate_service_level
+from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS, ENGINES
 from forecasting.core.errors import ForecastingError
 from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
 
@@ -75,32 +76,42 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--items", help="database mode: comma-separated item ids (default: all)")
         p.add_argument("--database-url", default=None, help="database mode: default $DATABASE_URL or sqlite:///data/app.db")
 
-    p = sub.add_parser("forecast", help="forecast every item of a sales CSV (or of a client in the database)")
-    p.add_argument("--input", help="sales history CSV (item_id,date,quantity[,covariates])")
+    def batch_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--chunk-items", type=positive_int, default=DEFAULT_CHUNK_ITEMS,
+                       help=f"items per chunk: memory grows with it, not with the catalogue (default {DEFAULT_CHUNK_ITEMS:,})")
+        p.add_argument("--engine", choices=ENGINES, default="local",
+                       help="local: this process (default); ray: a Ray cluster ($RAY_ADDRESS, else a local one)")
+
+    p = sub.add_parser("forecast", help="forecast every item of a sales file (or of a client in the database)")
+    p.add_argument("--input", help="sales history, CSV or Parquet (item_id,date,quantity[,covariates])")
     p.add_argument("--model", required=True, help=f"one of: {model_names}")
     p.add_argument("--horizon", required=True, type=_horizon, help="days to forecast, 1-365")
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES,
                    help="comma-separated levels, e.g. 0.1,0.5,0.9 (the default); '' for none")
-    p.add_argument("--output", help="CSV file to write (default: stdout)")
+    p.add_argument("--output", help="file to write: CSV, or Parquet for a .parquet name (default: CSV to stdout)")
     database_options(p)
+    batch_options(p)
     p.set_defaults(handler=_forecast)
 
     p = sub.add_parser("backtest", help="score models on held-out history (rolling windows)")
-    p.add_argument("--input", required=True, help="sales history CSV")
+    p.add_argument("--input", help="sales history, CSV or Parquet")
     p.add_argument("--model", required=True, help=f"one or more of {model_names}, comma-separated")
     p.add_argument("--horizon", required=True, type=_horizon)
     p.add_argument("--windows", type=positive_int, default=1, help="number of backtest windows (default 1)")
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES, help="as for forecast")
-    p.add_argument("--output")
-    p.set_defaults(handler=lambda a: _file_commands().backtest(a))
+    p.add_argument("--output", help="as for forecast")
+    database_options(p)
+    batch_options(p)
+    p.set_defaults(handler=_backtest)
 
     p = sub.add_parser("reorder", help="reorder table: safety stock, reorder point, order quantity")
-    p.add_argument("--input", help="sales history CSV")
+    p.add_argument("--input", help="sales history, CSV or Parquet")
     p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
     p.add_argument("--model", default="ma7", help=f"one of: {model_names} (default ma7)")
     p.add_argument("--service-level", type=service_level, default=None, help="default for rows without one (0.95)")
-    p.add_argument("--output")
+    p.add_argument("--output", help="as for forecast")
     database_options(p)
+    batch_options(p)
     p.set_defaults(handler=_reorder)
 
     p = sub.add_parser("models", help="every model, and whether it can run here")
@@ -130,6 +141,16 @@ def _forecast(args: argparse.Namespace) -> int:
     if not args.input:
         raise ForecastingError("forecast needs --input SALES.csv (file mode) or --client NAME (database mode)")
     return _file_commands().forecast(args)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    if args.client:
+        from forecasting.cli.db_commands import backtest_from_db
+
+        return backtest_from_db(args)
+    if not args.input:
+        raise ForecastingError("backtest needs --input SALES.csv (file mode) or --client NAME (database mode)")
+    return _file_commands().backtest(args)
 
 
 def _reorder(args: argparse.Namespace) -> int:

@@ -83,38 +83,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def forecast_from_db(args: argparse.Namespace) -> int:
-    """``forecast --client NAME``: the forecast CSV, and ``run N (cached|computed)`` on stderr."""
-    from forecasting.cli.progress import progress_bar
-    from forecasting.io.csv_export import write_csv
+    """``forecast --client NAME``: the forecast CSV (or Parquet), and ``run N (cached|computed)`` on stderr.
 
-    services, client_id = _client_services(args)
-    service = services.forecasts
-    items = _items(args.items) or _all_items(services, client_id)
-    with progress_bar(f"forecast {args.model}") as progress:
-        response = service.forecast(
-            client_id, items, args.model, args.horizon, args.quantiles, progress=progress
-        )
-    write_csv(response.forecast, args.output)
-    print(f"run {response.run_id} ({'cached' if response.cached else 'computed'})", file=sys.stderr)
+    The client's items in chunks, recorded as one run (see :mod:`forecasting.batch.runner`).
+    """
+    from forecasting.batch.plan import BatchJob
+
+    job = BatchJob("forecast", (args.model,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
+    outcome = _batch(args, job, f"forecast {args.model}")
+    print(f"run {outcome.run_id} ({'cached' if outcome.cached else 'computed'})", file=sys.stderr)
+    return 0
+
+
+def backtest_from_db(args: argparse.Namespace) -> int:
+    """``backtest --client NAME``: the metrics of the client's items (or ``--items``), recorded as a run."""
+    from forecasting.batch.plan import BatchJob
+    from forecasting.modes.factory import ModelFactory
+
+    job = BatchJob("backtest", tuple(ModelFactory.parse_names(args.model)), args.horizon, args.quantiles,
+                   windows=args.windows, chunk_items=args.chunk_items)
+    outcome = _batch(args, job, "backtest")
+    print(f"run {outcome.run_id} (computed)", file=sys.stderr)
     return 0
 
 
 def reorder_from_db(args: argparse.Namespace) -> int:
     """``reorder --client NAME``: the reorder table from the items' stored parameters and positions."""
+    from forecasting.batch.plan import BatchJob
+
+    job = BatchJob("reorder", (args.model,), service_level=args.service_level, chunk_items=args.chunk_items)
+    outcome = _batch(args, job, f"reorder {args.model}")
+    if outcome.skipped:
+        print(f"skipped {len(outcome.skipped)} item(s) with too little sales history: "
+              f"{', '.join(outcome.skipped[:10])}", file=sys.stderr)
+    return 0
+
+
+def _batch(args: argparse.Namespace, job, description: str):
+    from forecasting.batch.runner import run_database_job
     from forecasting.cli.progress import progress_bar
-    from forecasting.io.csv_export import write_csv
 
     services, client_id = _client_services(args)
-    with progress_bar(f"reorder {args.model}") as progress:
-        table = services.forecasts.reorder(
-            client_id, _items(args.items), args.model, service_level=args.service_level, progress=progress
-        )
-    write_csv(table, args.output)
-    skipped = table.attrs.get("skipped") or []
-    if skipped:
-        print(f"skipped {len(skipped)} item(s) with too little sales history: {', '.join(skipped[:10])}",
-              file=sys.stderr)
-    return 0
+    with progress_bar(description) as progress:
+        return run_database_job(services, client_id, job, _items(args.items), args.output, args.engine, progress)
 
 
 # --- command handlers -----------------------------------------------------------------------
@@ -221,15 +232,6 @@ def _items(text: str | None) -> list[str] | None:
     if not items:
         raise ForecastingError("--items is empty; give item ids separated by commas")
     return items
-
-
-def _all_items(services: Services, client_id: int) -> list[str]:
-    """Every item of the client that has sales (the default of ``forecast --client`` without --items)."""
-    items = services.data.list_items(client_id)
-    with_sales = items.loc[items["last_date"].notna(), "item_id"].tolist()
-    if not with_sales:
-        raise ForecastingError("the client has no sales yet: import a sales file first")
-    return with_sales
 
 
 def _iso_date(text: str) -> date:

@@ -4,44 +4,39 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.batch.plan import BatchJob
+from forecasting.batch.runner import run_file_job
 from forecasting.cli.progress import progress_bar
-from forecasting.io.csv_export import write_csv
 from forecasting.io.inventory_csv import read_inventory_csv
-from forecasting.io.sales_csv import read_sales_csv
 from forecasting.modes.factory import ModelFactory
-from forecasting.applications.quality.calculator import QualityCalculator
 
 
 def forecast(args: argparse.Namespace) -> int:
+    """Every item of the file, in chunks (docs/cli.md): the same numbers as one run over all items."""
     model = ModelFactory.create(args.model)
-    history = read_sales_csv(args.input)
+    job = BatchJob("forecast", (model.name,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
     with progress_bar(f"forecast {model.name}") as progress:
-        frame = model.forecast(history, args.horizon, args.quantiles, progress=progress)
-    write_csv(frame, args.output)
+        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress)
     return 0
 
 
 def backtest(args: argparse.Namespace) -> int:
     names = ModelFactory.parse_names(args.model)
-    history = read_sales_csv(args.input)
+    job = BatchJob("backtest", tuple(names), args.horizon, args.quantiles, windows=args.windows,
+                   chunk_items=args.chunk_items)
     with progress_bar("backtest") as progress:
-        result = QualityCalculator.backtest(
-            history, names, args.horizon, windows=args.windows, quantiles=args.quantiles, progress=progress
-        )
-    write_csv(result.metrics, args.output)
+        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress)
     return 0
 
 
 def reorder(args: argparse.Namespace) -> int:
     model = ModelFactory.create(args.model)
-    history = read_sales_csv(args.input)
     inventory = read_inventory_csv(
         args.inventory, default_service_level=args.service_level if args.service_level is not None else 0.95
     )
+    job = BatchJob("reorder", (model.name,), chunk_items=args.chunk_items)
     with progress_bar(f"reorder {model.name}") as progress:
-        table = InventoryCalculator.reorder(model, history, inventory, progress=progress)
-    write_csv(table, args.output)
+        run_file_job(job, args.input, args.output, inventory=inventory, engine=args.engine, progress=progress)
     return 0
 
 

@@ -103,7 +103,7 @@ class PreparedHistory:
         """History up to and including each item's ``cutoff_day`` (one per item), for backtests."""
         keep = self.days <= np.repeat(np.asarray(cutoff_day, dtype=np.int64), self.lengths)
         lengths = np.add.reduceat(keep.astype(np.int64), self.starts) if len(keep) else self.lengths
-        _check_min_days(self.item_ids, lengths, min_days)
+        check_min_days(self.item_ids, lengths, min_days)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         return PreparedHistory(
             ids=self.ids[keep],
@@ -177,7 +177,7 @@ def prepare_history(
         ids, days, qty, covariates = _fill_gaps(item_ids, starts, lengths, days, span, qty, covariates)
         starts = np.concatenate([[0], np.cumsum(span)[:-1]])
         lengths = span
-    _check_min_days(item_ids, lengths, min_days)
+    check_min_days(item_ids, lengths, min_days)
     return PreparedHistory(ids, days, qty, item_ids, starts, lengths, covariates)
 
 
@@ -199,7 +199,8 @@ def short_histories(
     return out.loc[out["days"] < min_days].sort_values(["days", "item_id"], kind="stable").reset_index(drop=True)
 
 
-def _check_min_days(item_ids: np.ndarray, lengths: np.ndarray, min_days: int) -> None:
+def check_min_days(item_ids: np.ndarray, lengths: np.ndarray, min_days: int) -> None:
+    """InvalidInputError naming the items (first 20, in the given order) with fewer than ``min_days`` days."""
     short = lengths < min_days
     if short.any():
         listed = ", ".join(f"{i} ({n} days)" for i, n in zip(item_ids[short][:20], lengths[short][:20]))

@@ -40,6 +40,10 @@ def source_name(source: Source) -> str:
     return getattr(source, "name", None) or "upload"
 
 
+#: what :func:`iter_validated` yields when the typed read gave up midway: drop what came before
+RESTART = None
+
+
 def read_validated(
     source: Source,
     kind: str,
@@ -54,16 +58,44 @@ def read_validated(
 ) -> pd.DataFrame:
     """Read ``source`` as text columns, run ``check`` on each chunk, and return the parsed frame.
 
+    The whole frame of :func:`iter_validated`'s chunks (see there for the rules).
+    """
+    parts: list[pd.DataFrame] = []
+    for parsed in iter_validated(
+        source, kind, required, check, max_bytes, max_rows, typed, known, text_columns, stop_early
+    ):
+        if parsed is RESTART:
+            parts.clear()
+        else:
+            parts.append(parsed)
+    return pd.concat(parts, ignore_index=True)
+
+
+def iter_validated(
+    source: Source,
+    kind: str,
+    required: tuple[str, ...],
+    check: ChunkCheck,
+    max_bytes: int | None,
+    max_rows: int | None,
+    typed: dict[str, str] | None = None,
+    known: tuple[str, ...] = (),
+    text_columns: tuple[str, ...] = ("item_id",),
+    stop_early: bool = True,
+) -> Iterator[pd.DataFrame | None]:
+    """The parsed chunks of ``source``, checked by ``check``, for readers that keep only a chunk in memory.
+
     The file is read the way it was written (:mod:`forecasting.io.dialect`:
     encoding, delimiter, decimal commas outside ``text_columns``), and header
     names matching ``required`` or ``known`` columns in another spelling are
     renamed to them. Raises InvalidInputError (first 20 problems, with row
     numbers, and how many more) and, with ``stop_early``, reads nothing further
-    once 20 problems are known. When ``typed`` (column dtypes) is given and the
-    source can be read twice (a regular file, an in-memory upload), pandas'
-    typed reader is tried first with the same ``check``; at the first doubt (a
-    cell pandas cannot type, any problem) the file is read again as text, which
-    names the rows.
+    once 20 problems are known; a caller must treat what it got as void when
+    that happens. When ``typed`` (column dtypes) is given and the source can be
+    read twice (a regular file, an in-memory upload), pandas' typed reader is
+    tried first with the same ``check``; at the first doubt (a cell pandas
+    cannot type, any problem) it yields :data:`RESTART` (forget the chunks so
+    far) and the file is read again as text, which names the rows.
     """
     name = source_name(source)
     max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
@@ -78,12 +110,12 @@ def read_validated(
     dialect = sniff(source)
     names = canonical_header(dialect.header, (*required, *known)) if dialect.header else None
     if typed is not None and size is not None:
-        parsed = _read_typed(source, dialect, names, typed, check, max_rows)
-        if parsed is not None:
-            return parsed
+        complete = yield from _read_typed(source, dialect, names, typed, check, max_rows)
+        if complete:
+            return
+        yield RESTART
     problems: list[RowProblem] = []
     total = 0
-    parts: list[pd.DataFrame] = []
     rows_read = 0
     stopped = False
     try:
@@ -103,24 +135,22 @@ def read_validated(
                 stopped = True
                 break
             if not problems:
-                parts.append(parsed)
+                yield parsed
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{kind} file {name} is not a readable CSV ({_one_line(exc)})") from None
     if problems:
         problems.sort(key=lambda p: p.row)
         where = f" (reading stopped at row {rows_read + 1:,})" if stopped else ""
         raise InvalidInputError(f"{kind} file {name} rejected, nothing imported{where}", problems, total)
-    if not parts or rows_read == 0:
+    if rows_read == 0:
         raise InvalidInputError(f"{kind} file {name} has a header but no data rows")
-    return pd.concat(parts, ignore_index=True)
 
 
 def _read_typed(
     source: Source, dialect: Dialect, names: list[str] | None, dtypes: dict[str, str], check: ChunkCheck, max_rows: int
-) -> pd.DataFrame | None:
-    """The typed read of :func:`read_validated`; None (source rewound) whenever anything is off."""
+) -> Iterator[pd.DataFrame]:
+    """The typed read of :func:`iter_validated`: yields its chunks, returns False (source rewound) at a doubt."""
     start = None if isinstance(source, (str, Path)) else source.tell()
-    parts: list[pd.DataFrame] = []
     rows = 0
     try:
         with warnings.catch_warnings():
@@ -138,15 +168,15 @@ def _read_typed(
                     problems, parsed = check(chunk, chunk.index.to_numpy() + 2)
                     if problems:
                         break
-                    parts.append(parsed)
+                    yield parsed
                 else:
                     if rows:
-                        return pd.concat(parts, ignore_index=True)
+                        return True
     except (ValueError, TypeError, pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError):
         pass
     if start is not None:
         source.seek(start)
-    return None
+    return False
 
 
 def _chunks(

@@ -1,4 +1,7 @@
-"""The sales history CSV: ``item_id,date,quantity`` plus optional numeric covariates (docs/data-formats.md)."""
+"""The sales history file: ``item_id,date,quantity`` plus optional numeric covariates (docs/data-formats.md).
+
+CSV, or Parquet for batch jobs (:func:`iter_sales_file`), with the same rules.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +9,11 @@ import pandas as pd
 
 from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.core.sales import SALES_COLUMNS, parse_sales, repeated_pairs
-from forecasting.io.csv_reader import Source, read_validated, source_name
+from collections.abc import Iterator
+from pathlib import Path
+
+from forecasting.io.csv_reader import Source, iter_validated, read_validated, source_name
+from forecasting.io.parquet_reader import is_parquet, iter_parquet_validated
 
 #: the typed first read of clean files (pandas' C parser types the numbers)
 _TYPED = {"item_id": "str", "date": "str", "quantity": "float64"}
@@ -27,10 +34,25 @@ def read_sales_csv(
     )
     problems = repeated_pairs(frame["item_id"], frame["date"], frame["_row"].to_numpy())
     if problems:
-        raise InvalidInputError(
-            f"sales file {source_name(source)} rejected, nothing imported", problems, problems.total
-        )
+        raise repeated_pairs_error(source, problems, problems.total)
     return frame.drop(columns="_row")
+
+
+def iter_sales_file(path: str | Path) -> Iterator[pd.DataFrame | None]:
+    """The validated chunks of a sales CSV or Parquet file, with the file row of each (``_row``).
+
+    Every row is checked as by :func:`read_sales_csv`; repeated (item_id, date)
+    pairs are left to the caller, who sees the whole file. May yield
+    ``RESTART`` (None): forget the chunks so far (see :func:`iter_validated`).
+    """
+    if is_parquet(path):
+        return iter_parquet_validated(path, "sales", SALES_COLUMNS, _check_chunk)
+    return iter_validated(path, "sales", SALES_COLUMNS, _check_chunk, None, None, _TYPED)
+
+
+def repeated_pairs_error(source: Source, problems: list[RowProblem], total: int) -> InvalidInputError:
+    """The error of a sales file with repeated (item_id, date) pairs (``problems`` sorted by row)."""
+    return InvalidInputError(f"sales file {source_name(source)} rejected, nothing imported", problems, total)
 
 
 def _check_chunk(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[list[RowProblem], pd.DataFrame]:

@@ -42,11 +42,13 @@ import pandas as pd
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import BaseForecastModel, Prediction
 from forecasting.modes.statistical.empirical import (
+    ERROR_ORIGINS,
     EmpiricalModel,
     Fit,
     paths_from_fit,
     predict_from_fit,
     row_quantiles,
+    too_few_trajectories,
 )
 
 #: origins every two weeks over a year: the validation's origins (fewer where the history is shorter)
@@ -172,6 +174,14 @@ class AutoModel(BaseForecastModel):
             values = np.full((block.n_items, max(p.shape[1] for _, p in pieces), horizon), np.nan)
             for rows, p in pieces:
                 values[rows, : p.shape[1]] = p
+            few = np.flatnonzero(too_few_trajectories(values))
+            if len(few):  # as the statistical models do: independent daily draws from the item's bands
+                drawn = BaseForecastModel._sample_paths(self, _only(block, few), horizon, ERROR_ORIGINS, seed, None)
+                if values.shape[1] < drawn.shape[1]:
+                    values = np.pad(values, ((0, 0), (0, drawn.shape[1] - values.shape[1]), (0, 0)),
+                                    constant_values=np.nan)
+                values[few] = np.nan
+                values[few, : drawn.shape[1]] = drawn
             parts.append(values)
         width = max(p.shape[1] for p in parts)
         return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=np.nan)
@@ -327,6 +337,8 @@ class Validation:
         The band of each step is the quantiles of that step's errors over all the
         item's origins, around the forecast (the empirical bands of the models).
         """
+        if not len(self.columns):  # no item of the block is long enough for a single origin
+            return np.full(len(self.usable), np.nan)
         errors = self.errors(fit)
         shift = row_quantiles(np.moveaxis(errors, 1, 2), np.asarray(SCORE_LEVELS))  # [items, horizon, levels]
         if origins is not None:

@@ -11,7 +11,7 @@ this class decides what is read and written together, and checks the input.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -328,29 +328,55 @@ class DataAccess:
         """
         with self.database.write() as conn:
             if forecast is not None and len(forecast):
-                ids = pd.unique(forecast["item_id"])
-                keys = items.resolve(conn, client_id, [str(i) for i in ids])
-                pk_of = dict(zip(keys["external_id"], keys["pk"]))
-                codes, uniques = pd.factorize(forecast["item_id"])
-                item_pk = np.array([pk_of[str(u)] for u in uniques], dtype=np.int64)[codes]
-                columns = [quantile_column(level) for level in levels]
-                quantiles = forecast[columns].to_numpy(dtype=np.float64).reshape(len(forecast), len(columns))
-                runs.write_results(
-                    conn,
-                    run_id,
-                    item_pk,
-                    to_day_numbers(forecast["date"]),
-                    forecast["forecast"].to_numpy(dtype=np.float64),
-                    quantiles,
-                )
-                if all(c in forecast.columns for c in runs.CHOICE_COLUMNS):
-                    first = np.unique(codes, return_index=True)[1]  # each item's first row
-                    runs.write_choices(conn, run_id, item_pk[first], forecast["chosen_model"].to_numpy()[first],
-                                       forecast["choice"].to_numpy()[first])
+                _write_forecast(conn, client_id, run_id, forecast, levels)
             runs.end_run(conn, client_id, run_id, duration_s)
             removed = [] if keep_values is None else runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
         if removed:
             self.database.reclaim(*runs.RESULT_TABLES)
+
+    def store_results(self, client_id: int, run_id: int, forecast: pd.DataFrame, levels: Sequence[float]) -> None:
+        """Store part of a running run's forecast (a batch chunk), replacing what the run held for its items.
+
+        The run stays ``running`` (never served from the cache) until :meth:`complete_run`.
+        """
+        with self.database.write() as conn:
+            runs.get_run(conn, client_id, run_id)
+            if len(forecast):
+                _write_forecast(conn, client_id, run_id, forecast, levels)
+
+    def item_key_pages(self, client_id: int, page_items: int) -> Iterator[pd.DataFrame]:
+        """The keys (``external_id, pk, sales_version``) of every item with sales, a page at a time.
+
+        Pages come in the database's order of the ids (keyset pagination on its index).
+        """
+        after = None
+        while True:
+            with self.database.read() as conn:
+                if after is None:
+                    clients.get(conn, client_id)
+                page = items.keys_page(conn, client_id, after, page_items)
+            if len(page):
+                yield page
+            if len(page) < page_items:
+                return
+            after = str(page["external_id"].iloc[-1])
+
+    def item_keys(self, client_id: int, item_ids: Sequence[str]) -> pd.DataFrame:
+        """Keys of the named items, sorted by id; an unknown one is a NotFoundError."""
+        ids = normalise_item_ids(item_ids)
+        with self.database.read() as conn:
+            return items.resolve(conn, client_id, ids)
+
+    def history_of_keys(self, client_id: int, keys: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
+        """The history frame (as :meth:`history`) of items already resolved to ``keys``, up to ``as_of``."""
+        with self.database.read(snapshot=True) as conn:
+            return reads.history_frame(conn, client_id, keys, None, as_of)
+
+    def results_of_keys(self, client_id: int, run_id: int, keys: pd.DataFrame) -> pd.DataFrame:
+        """The stored forecast of a computed run for the items of ``keys`` only (a batch job reads it in chunks)."""
+        with self.database.read() as conn:
+            run = runs.get_run(conn, client_id, whole_id(run_id, "run id"))
+            return runs.read_results(conn, run, keys, only=True)
 
     def cached_run(self, client_id: int, cache_key: str) -> RunInfo | None:
         """The newest computed, successful run of the client with this cache key (any kind), if any."""
@@ -394,13 +420,34 @@ class DataAccess:
             return runs.prune_runs(conn, client_id, utcnow() - timedelta(days=older_than_days))
 
     def fail_run(self, client_id: int, run_id: int, duration_s: float, error: str) -> None:
+        """Mark a run failed; whatever it stored so far (batch chunks) is removed with it."""
         with self.database.write() as conn:
+            runs.delete_results(conn, client_id, [run_id])
             runs.end_run(conn, client_id, run_id, duration_s, error=error or "failed")
 
     def require_user(self, client_id: int, user_id: int) -> None:
         """NotFoundError unless the user belongs to the client (runs record who asked)."""
         with self.database.read() as conn:
             stored_users.require_member(conn, client_id, user_id)
+
+
+def _write_forecast(conn, client_id: int, run_id: int, forecast: pd.DataFrame, levels: Sequence[float]) -> None:
+    """Store a forecast frame's rows (and auto's choices) under the run."""
+    ids = pd.unique(forecast["item_id"])
+    keys = items.resolve(conn, client_id, [str(i) for i in ids])
+    pk_of = dict(zip(keys["external_id"], keys["pk"]))
+    codes, uniques = pd.factorize(forecast["item_id"])
+    item_pk = np.array([pk_of[str(u)] for u in uniques], dtype=np.int64)[codes]
+    columns = [quantile_column(level) for level in levels]
+    quantiles = forecast[columns].to_numpy(dtype=np.float64).reshape(len(forecast), len(columns))
+    runs.write_results(
+        conn, run_id, item_pk, to_day_numbers(forecast["date"]), forecast["forecast"].to_numpy(dtype=np.float64),
+        quantiles,
+    )
+    if all(c in forecast.columns for c in runs.CHOICE_COLUMNS):
+        first = np.unique(codes, return_index=True)[1]  # each item's first row
+        runs.write_choices(conn, run_id, item_pk[first], forecast["chosen_model"].to_numpy()[first],
+                           forecast["choice"].to_numpy()[first])
 
 
 def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
@@ -413,10 +460,32 @@ def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
     return ids
 
 
+class DataFingerprint:
+    """What items' history depends on: their sales versions and the client's as-of date (the zero days).
+
+    Fed with keys (sorted by id) a page at a time, so that a whole catalogue's
+    run gets the fingerprint (and cache key) a request for all its items would.
+    """
+
+    def __init__(self, as_of: date | None):
+        self._hash = hashlib.sha256(f"{as_of}\n".encode())
+        self._empty = True
+
+    def add(self, keys: pd.DataFrame) -> None:
+        if not len(keys):
+            return
+        text = "\n".join(f"{e}\t{v}" for e, v in zip(keys["external_id"], keys["sales_version"]))
+        self._hash.update((text if self._empty else "\n" + text).encode())
+        self._empty = False
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 def _fingerprint(keys: pd.DataFrame, as_of: date | None) -> str:
-    """What the items' history depends on: their sales versions and the client's as-of date (the zero days)."""
-    text = "\n".join(f"{e}\t{v}" for e, v in zip(keys["external_id"], keys["sales_version"]))
-    return hashlib.sha256(f"{as_of}\n{text}".encode()).hexdigest()
+    fingerprint = DataFingerprint(as_of)
+    fingerprint.add(keys)
+    return fingerprint.hexdigest()
 
 
 def _text(value: object, label: str, required: bool = False, limit: int = TEXT_LENGTH) -> str:

@@ -153,7 +153,7 @@ class ForecastService:
         version = str(instance.version)
 
         def request_for(fingerprint: str, item_keys: tuple[str, ...]) -> RunRequest:
-            return _request("forecast", item_keys, instance.name, version, horizon, levels, {}, fingerprint, user_id)
+            return run_request("forecast", item_keys, instance.name, version, horizon, levels, {}, fingerprint, user_id)
 
         lookup = self.data.lookup_forecast(
             client_id, ids, lambda fingerprint: request_for(fingerprint, tuple(sorted(ids))).cache_key
@@ -231,7 +231,7 @@ class ForecastService:
             model_names = ",".join(m.name for m in instances)
             versions = ",".join(str(m.version) for m in instances)
             parameters = {"windows": int(windows)}
-            request = _request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
+            request = run_request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
                                snapshot.fingerprint, user_id)
             run_id, created_at = self.data.record_run(client_id, request)
             result = self._run(
@@ -292,14 +292,14 @@ class ForecastService:
             service_level = validate_service_level(service_level)
         self._check_user(client_id, user_id)
         _require_available(instance)
-        inventory, skipped = self._positions(client_id, item_ids, instance.min_history_days, overrides)
+        inventory, skipped = self.positions(client_id, item_ids, instance.min_history_days, overrides)
         horizon = InventoryCalculator.required_horizon(inventory)
         if self.limits is not None:
             self.limits.check_reorder(len(inventory), horizon)
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
-            request = _request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (),
+            request = run_request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (),
                                parameters, snapshot.fingerprint, user_id)
             run_id, _ = self.data.record_run(client_id, request)
             plan = self._run(
@@ -332,7 +332,7 @@ class ForecastService:
             raise ForecastingError("the client has no sales yet: import a sales file first")
         latest = self.data.latest_forecast_run(client_id)
         state = f"data {client.data_version}, as of {client.as_of}, forecasts to run {latest}"
-        request = _request("exceptions", (), instance.name, str(instance.version), MIN_COVER_HORIZON, (), {}, state,
+        request = run_request("exceptions", (), instance.name, str(instance.version), MIN_COVER_HORIZON, (), {}, state,
                            user_id)
         source = self.data.cached_run(client_id, request.cache_key)
         if source is not None:
@@ -356,7 +356,7 @@ class ForecastService:
         as_of_day = pd.Timestamp(as_of)
         items["history_days"] = (as_of_day - items["first_date"]).dt.days + 1
         try:
-            inventory, skipped = self._positions(client_id, None, instance.min_history_days, {})
+            inventory, skipped = self.positions(client_id, None, instance.min_history_days, {})
         except ForecastingError:  # no item has a position (with history): only the sales rules apply
             inventory, skipped = None, items.loc[items["on_hand"].notna(), "item_id"].tolist()
         if inventory is not None:
@@ -380,10 +380,13 @@ class ForecastService:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _positions(
+    def positions(
         self, client_id: int, item_ids: Sequence[str] | None, min_days: int, overrides: dict[str, int | None]
     ) -> tuple[pd.DataFrame, list[str]]:
-        """The inventory to plan (with overrides applied) and, for all items, those left out for short history."""
+        """The inventory to plan (with overrides applied) and, for all items, those left out for short history.
+
+        What :meth:`reorder_plan` plans; batch reorder jobs plan the same items.
+        """
         inventory = self.data.inventory(client_id, item_ids)
         skipped: list[str] = []
         if item_ids is None:
@@ -474,7 +477,7 @@ def _days(value: int | None, label: str) -> int | None:
     return int(value)
 
 
-def _request(
+def run_request(
     kind: str,
     item_ids: Sequence[str],
     model: str,
@@ -485,7 +488,7 @@ def _request(
     fingerprint: str,
     user_id: int | None,
 ) -> RunRequest:
-    """The run's record, with the cache key made of everything that decides its numbers."""
+    """The run's record, with the cache key made of everything that decides its numbers (batch jobs' too)."""
     payload = json.dumps(
         [kind, sorted(item_ids), model, version, horizon, list(levels), parameters, fingerprint], sort_keys=True
     )

@@ -39,15 +39,18 @@ def _record_dtype(kinds: Sequence[Kind]) -> np.dtype:
 
 
 def copy_in(
-    conn: Connection, table: str, columns: Sequence[str], kinds: Sequence[str], arrays: Sequence[np.ndarray]
+    conn: Connection, table: str, columns: Sequence[str], kinds: Sequence[Kind], arrays: Sequence[np.ndarray]
 ) -> None:
-    """PostgreSQL: COPY the arrays into ``table`` in binary format (no NULLs; dates as day numbers)."""
+    """PostgreSQL: COPY the arrays into ``table`` in binary format (no NULLs; dates as day numbers).
+
+    A numpy-dtype kind is a fixed-size ``bytea`` of raw values ([rows, values] array), as in :func:`copy_out`.
+    """
     dtype = _record_dtype(kinds)
     n = len(arrays[0]) if arrays else 0
     records = np.empty(n, dtype=dtype)
     records["n"] = len(kinds)
     for i, (kind, values) in enumerate(zip(kinds, arrays)):
-        records[f"len{i}"] = np.dtype(PG_KINDS[kind]).itemsize
+        records[f"len{i}"] = _field_dtype(kind).itemsize
         records[f"v{i}"] = np.asarray(values) - PG_DATE_OFFSET if kind == "date" else values
     payload = io.BytesIO(PG_COPY_HEADER + records.tobytes() + PG_COPY_TRAILER)
     cursor = conn.connection.cursor()

@@ -9,9 +9,10 @@ from sqlalchemy import Connection, bindparam, select, update
 from forecasting.core.errors import NotFoundError, listed
 from forecasting.storage import bulk, reads
 from forecasting.storage.clients import get as get_client
-from forecasting.storage.models import Item
+from forecasting.storage.models import Item, Sale
 
 _items = Item.__table__
+_sales = Sale.__table__
 
 
 def resolve(conn: Connection, client_id: int, ids: Sequence[str]) -> pd.DataFrame:
@@ -56,3 +57,23 @@ def write_values(
             .values({c: bindparam(f"new_{c}") for c in columns})
         )
         conn.execute(statement, rows)
+
+
+def keys_page(conn: Connection, client_id: int, after: str | None, limit: int) -> pd.DataFrame:
+    """Keys (``external_id, pk, sales_version``) of the client's next ``limit`` items with sales after ``after``.
+
+    Keyset pagination on the (client, id) index, in the database's order of
+    the ids (its collation; callers that need code-point order sort the keys).
+    """
+    query = (
+        select(_items.c.external_id, _items.c.id, _items.c.sales_version)
+        .where(
+            _items.c.client_id == client_id,
+            select(_sales.c.item_id).where(_sales.c.item_id == _items.c.id).exists(),
+        )
+        .order_by(_items.c.external_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(_items.c.external_id > after)
+    return pd.DataFrame(conn.execute(query).all(), columns=["external_id", "pk", "sales_version"])

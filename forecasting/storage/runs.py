@@ -151,27 +151,31 @@ def find_cached(conn: Connection, client_id: int, cache_key: str) -> RunInfo | N
 def write_results(
     conn: Connection, run_id: int, item_pk: np.ndarray, day: np.ndarray, forecast: np.ndarray, quantiles: np.ndarray
 ) -> None:
-    """Store one row per (item, day): the point forecast and the quantiles ([rows, levels])."""
+    """Store one row per (item, day): the point forecast and the quantiles ([rows, levels]).
+
+    Rows the run already holds for these items are replaced (a batch chunk written again after a retry).
+    PostgreSQL: binary COPY; SQLite: one executemany.
+    """
     if not (np.isfinite(forecast).all() and np.isfinite(quantiles).all()):
         raise ForecastingError("the model returned non-finite forecast values; nothing was stored")
+    for chunk in bulk.chunks(np.unique(item_pk).tolist()):
+        conn.execute(delete(_results).where(_results.c.run_id == run_id, _results.c.item_id.in_(chunk)))
+        conn.execute(delete(_choices).where(_choices.c.run_id == run_id, _choices.c.item_id.in_(chunk)))
     packed = np.ascontiguousarray(quantiles, dtype="<f8")
+    if conn.dialect.name == "postgresql":
+        bulk.copy_in(
+            conn, "forecast_results", ("run_id", "item_id", "date", "forecast", "quantiles"),
+            ("int4", "int4", "date", "float8", np.dtype(("<f8", (packed.shape[1],)))),
+            (np.full(len(forecast), run_id), item_pk, day, forecast, packed),
+        )
+        return
     width = packed.shape[1] * 8
     raw = packed.tobytes()
     blobs = [raw[i : i + width] for i in range(0, len(raw), width)] if width else [b""] * len(forecast)
-    if conn.dialect.name == "sqlite":
-        bulk.executemany(
-            conn,
-            "INSERT INTO forecast_results (run_id, item_id, date, forecast, quantiles) VALUES (?, ?, ?, ?, ?)",
-            zip([run_id] * len(blobs), item_pk.tolist(), bulk.day_strings(day), forecast.tolist(), blobs),
-        )
-        return
-    dates = np.asarray(day, dtype=np.int64).astype("datetime64[D]").tolist()
-    conn.execute(
-        insert(_results),
-        [
-            {"run_id": run_id, "item_id": pk, "date": d, "forecast": f, "quantiles": q}
-            for pk, d, f, q in zip(item_pk.tolist(), dates, forecast.tolist(), blobs)
-        ],
+    bulk.executemany(
+        conn,
+        "INSERT INTO forecast_results (run_id, item_id, date, forecast, quantiles) VALUES (?, ?, ?, ?, ?)",
+        zip([run_id] * len(blobs), item_pk.tolist(), bulk.day_strings(day), forecast.tolist(), blobs),
     )
 
 
@@ -194,8 +198,7 @@ def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, no
         if position and total > keep_values:
             removed.append(int(row.id))
     for chunk in bulk.chunks(removed):
-        conn.execute(delete(_results).where(_results.c.run_id.in_(chunk)))
-        conn.execute(delete(_choices).where(_choices.c.run_id.in_(chunk)))
+        delete_results(conn, client_id, chunk)
         conn.execute(update(_runs).where(_runs.c.id.in_(chunk)).values(results_removed_at=now))
     return removed
 
@@ -203,6 +206,14 @@ def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, no
 def prune_runs(conn: Connection, client_id: int, before: datetime) -> int:
     """Delete the client's runs created before ``before``, with their results; how many were deleted."""
     return conn.execute(delete(_runs).where(_runs.c.client_id == client_id, _runs.c.created_at < before)).rowcount
+
+
+def delete_results(conn: Connection, client_id: int, run_ids: Sequence[int]) -> None:
+    """Remove what the client's runs stored (a failed batch run keeps no partial results; the quota removes
+    old ones)."""
+    owned = select(_runs.c.id).where(_runs.c.id.in_(run_ids), _runs.c.client_id == client_id)
+    conn.execute(delete(_results).where(_results.c.run_id.in_(owned)))
+    conn.execute(delete(_choices).where(_choices.c.run_id.in_(owned)))
 
 
 def write_choices(conn: Connection, run_id: int, item_pk: np.ndarray, model: np.ndarray, reason: np.ndarray) -> None:
@@ -216,35 +227,45 @@ def write_choices(conn: Connection, run_id: int, item_pk: np.ndarray, model: np.
     )
 
 
-def _read_choices(conn: Connection, run_id: int) -> dict[int, tuple[str, str]]:
-    rows = conn.execute(select(_choices.c.item_id, _choices.c.model, _choices.c.reason).where(
-        _choices.c.run_id == run_id)).all()
+def _read_choices(conn: Connection, run_id: int, pks: np.ndarray | None = None) -> dict[int, tuple[str, str]]:
+    query = select(_choices.c.item_id, _choices.c.model, _choices.c.reason).where(_choices.c.run_id == run_id)
+    if pks is None:
+        rows = conn.execute(query).all()
+    else:
+        rows = [row for chunk in bulk.chunks(pks.tolist())
+                for row in conn.execute(query.where(_choices.c.item_id.in_(chunk))).all()]
     return {row.item_id: (row.model, row.reason) for row in rows}
 
 
-def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataFrame:
+def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame, only: bool = False) -> pd.DataFrame:
     """The forecast frame (docs/data-formats.md) for a computed run of the client, items by id then date.
 
     ``run`` must come from :func:`get_run` (which checks the client) and ``keys``
-    (``external_id, pk``, sorted by external id) must hold the run's items.
+    (``external_id, pk``, sorted by external id) must hold the run's items;
+    ``only``: read just the items of ``keys`` (a batch job reads a run a chunk at a time).
     """
     levels = len(run.quantiles)
+    wanted = keys["pk"].to_numpy(dtype=np.int64) if only else None
     if conn.dialect.name == "postgresql":
         pks, days, forecast, values = bulk.copy_out(
             conn,
             "SELECT item_id, date - DATE '1970-01-01', forecast, quantiles FROM forecast_results "
-            "WHERE run_id = %(run)s ORDER BY item_id, date",
-            {"run": run.run_id},
+            "WHERE run_id = %(run)s" + (" AND item_id = ANY(%(pks)s)" if only else "") + " ORDER BY item_id, date",
+            {"run": run.run_id, "pks": None if wanted is None else wanted.tolist()},
             ("int4", "int4", "float8", np.dtype(("<f8", (levels,)))),
         )
     else:
+        sql = ("SELECT item_id, CAST(julianday(date) - 2440587.5 AS INTEGER), forecast, quantiles "
+               "FROM forecast_results WHERE run_id = ?")
         cursor = conn.connection.cursor()
         try:
-            rows = cursor.execute(
-                "SELECT item_id, CAST(julianday(date) - 2440587.5 AS INTEGER), forecast, quantiles "
-                "FROM forecast_results WHERE run_id = ? ORDER BY item_id, date",
-                (run.run_id,),
-            ).fetchall()
+            if wanted is None:
+                rows = cursor.execute(sql + " ORDER BY item_id, date", (run.run_id,)).fetchall()
+            else:
+                rows = []
+                for chunk in bulk.chunks(np.sort(wanted).tolist()):
+                    rows += cursor.execute(sql + f" AND item_id IN ({','.join('?' * len(chunk))}) "
+                                           "ORDER BY item_id, date", (run.run_id, *chunk)).fetchall()
         finally:
             cursor.close()
         pks, days, forecast, blobs = (list(c) for c in zip(*rows)) if rows else ([], [], [], [])
@@ -260,7 +281,7 @@ def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame) -> pd.DataF
     values = np.asarray(values, dtype=np.float64).reshape(len(order), levels)[order]
     for j, level in enumerate(run.quantiles):
         data[quantile_column(level)] = values[:, j]
-    choices = _read_choices(conn, run.run_id)
+    choices = _read_choices(conn, run.run_id, wanted)
     if choices:
         item_pk = np.asarray(pks, dtype=np.int64)[order]
         data["chosen_model"] = np.array([choices[pk][0] for pk in item_pk.tolist()], dtype=object)

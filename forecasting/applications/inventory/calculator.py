@@ -157,13 +157,16 @@ class InventoryCalculator:
         inventory: pd.DataFrame,
         service_level: float | None = None,
         progress: ProgressCallback | None = None,
+        horizon: int | None = None,
     ) -> pd.DataFrame:
         """Forecast the inventory's items with ``model`` and apply the policy: the reorder table.
 
         History of items outside the inventory is ignored; an inventory item
-        without history is a NotFoundError naming it.
+        without history is a NotFoundError naming it. ``horizon``: the days of
+        sample paths (default :meth:`required_horizon`); a catalogue planned in
+        chunks passes the whole inventory's, so every chunk draws the same paths.
         """
-        return cls.plan(model, history, inventory, service_level, progress).table
+        return cls.plan(model, history, inventory, service_level, progress, horizon).table
 
     @classmethod
     def plan(
@@ -173,10 +176,11 @@ class InventoryCalculator:
         inventory: pd.DataFrame,
         service_level: float | None = None,
         progress: ProgressCallback | None = None,
+        horizon: int | None = None,
     ) -> ReorderPlan:
         """:meth:`reorder` plus each item's projected stock (what the table's numbers come from)."""
         inv = validate_inventory(inventory, service_level)  # fail fast, before the forecast
-        horizon = cls.required_horizon(inventory)
+        horizon = cls.required_horizon(inventory) if horizon is None else horizon
         if horizon > model.max_horizon:
             raise ForecastingError(
                 f"model {model.name} forecasts at most {model.max_horizon} days; "

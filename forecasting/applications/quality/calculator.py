@@ -73,6 +73,8 @@ class BacktestResult:
 
     forecasts: pd.DataFrame
     metrics: pd.DataFrame
+    #: :meth:`QualityCalculator.item_sums` of the scored points (what a backtest in chunks pools)
+    sums: pd.DataFrame | None = None
 
 
 class QualityCalculator:
@@ -88,17 +90,34 @@ class QualityCalculator:
         order, then the model's ``__overall__`` row.
         """
         levels = validate_quantiles(levels)
+        sums = QualityCalculator.item_sums(scored, levels)
+        return _empty_metrics() if sums is None else QualityCalculator.metrics_from_sums(sums, levels)
+
+    @staticmethod
+    def item_sums(scored: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame | None:
+        """The per-(model, item) sums every metric is made of (None for no scored points).
+
+        Indexed by categorical ``model, item_id`` (first-appearance order). Sums
+        of disjoint item sets can be concatenated and given to
+        :meth:`metrics_from_sums`: how a backtest in chunks gets the same
+        ``__overall__`` rows as one over all items.
+        """
+        levels = validate_quantiles(levels)
         qcols = [quantile_column(level) for level in levels]
         missing = [c for c in (*SCORED_COLUMNS, *qcols) if c not in scored.columns]
         if missing:
             raise ForecastingError(f"scored forecasts are missing column(s) {', '.join(missing)}")
         if scored.empty:
-            return _empty_metrics()
+            return None
         if (scored["item_id"] == OVERALL).any():
             raise ForecastingError(f"item_id {OVERALL!r} is reserved for the per-model totals")
-
         terms = _point_terms(scored, levels, qcols)
-        by_item = terms.groupby(["model", "item_id"], observed=True, sort=True)[_SUMS].sum()
+        return terms.groupby(["model", "item_id"], observed=True, sort=True)[_SUMS].sum()
+
+    @staticmethod
+    def metrics_from_sums(by_item: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
+        """The metric rows of :meth:`metrics` from :meth:`item_sums` (rows in the sums' order)."""
+        levels = validate_quantiles(levels)
         item_rows = _finish(by_item, len(levels))
         item_rows["mase"] = by_item["scaled"] / by_item["n_scaled"].where(by_item["n_scaled"] > 0)
 
@@ -158,8 +177,9 @@ class QualityCalculator:
                     progress(done, total)
 
         scored = pd.concat([parts[key] for key in sorted(parts)], ignore_index=True)
-        metrics = QualityCalculator.metrics(scored, levels)
-        return BacktestResult(forecasts=scored.drop(columns="scale"), metrics=metrics)
+        sums = QualityCalculator.item_sums(scored, levels)
+        metrics = _empty_metrics() if sums is None else QualityCalculator.metrics_from_sums(sums, levels)
+        return BacktestResult(forecasts=scored.drop(columns="scale"), metrics=metrics, sums=sums)
 
 
 def _empty_metrics() -> pd.DataFrame:

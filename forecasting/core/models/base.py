@@ -185,9 +185,21 @@ class BaseForecastModel(ABC):
         levels = DISTRIBUTION_LEVELS
         pred = self._predict(history, horizon, levels, None, progress)
         _, qs = _clean(pred.point, pred.quantiles)
-        rng = np.random.default_rng(seed)
-        u = rng.uniform(size=(history.n_items, n_paths, horizon))
+        u = item_uniforms(history.item_ids, seed, (n_paths, horizon))
         return _interp_quantiles(qs, np.asarray(levels), u)
+
+
+def item_uniforms(item_ids: np.ndarray, seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Uniform draws [items, *shape], each item from its own stream (seeded by ``seed`` and its id).
+
+    An item's draws do not depend on the other items forecast with it, so a
+    catalogue forecast in chunks gives the same paths as one forecast of all items.
+    """
+    keys = pd.util.hash_array(np.asarray(item_ids, dtype=object).astype(str).astype(object)).astype(np.uint64)
+    out = np.empty((len(keys), *shape))
+    for i, key in enumerate(keys.tolist()):
+        out[i] = np.random.default_rng([int(seed), key]).uniform(size=shape)
+    return out
 
 
 def _clean(point: np.ndarray, quantiles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -203,9 +203,9 @@ class EmpiricalModel(BaseForecastModel):
     ) -> np.ndarray:
         fit = self.fit(history.tail_matrix(), horizon)
         values = paths_from_fit(fit, horizon)
-        few = _too_few_trajectories(values)
-        if few.any():  # independent daily draws from the bands instead
-            fallback = super()._sample_paths(history, horizon, max(values.shape[1], MIN_TRAJECTORIES), seed, None)
+        few = too_few_trajectories(values)
+        if few.any():  # independent daily draws from the bands instead, as many as a long history has paths
+            fallback = super()._sample_paths(history, horizon, ERROR_ORIGINS, seed, None)
             if values.shape[1] < fallback.shape[1]:
                 pad = fallback.shape[1] - values.shape[1]
                 values = np.concatenate([values, np.full((len(values), pad, horizon), np.nan)], axis=1)
@@ -231,6 +231,7 @@ def paths_from_fit(fit: Fit, horizon: int) -> np.ndarray:
     return np.maximum(point[:, None, :] + error_trajectories(fit, horizon), 0.0)
 
 
-def _too_few_trajectories(values: np.ndarray) -> np.ndarray:
+def too_few_trajectories(values: np.ndarray) -> np.ndarray:
+    """Items (rows of paths [items, paths, horizon]) with fewer than MIN_TRAJECTORIES complete paths."""
     complete = np.count_nonzero(~np.isnan(values[:, :, 0]), axis=1) if values.shape[1] else np.zeros(len(values))
     return complete < MIN_TRAJECTORIES

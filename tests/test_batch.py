@@ -114,12 +114,14 @@ def test_file_backtest_in_chunks_equals_one_backtest(sales_files, tmp_path):
     assert_frame_equal(pd.read_parquet(out), expected, check_exact=True)
 
 
-def test_chronos2_in_chunks_equals_one_run(tiny_chronos_dir, sales_files, tmp_path):
+def test_chronos2_in_chunks_equals_one_run_to_float32_precision(tiny_chronos_dir, sales_files, tmp_path):
+    """Chronos-2 runs in float32 on batches padded to their longest history: which items share a forward pass
+    changes the last bits (as it does in one run over all items, with CHRONOS_BATCH_SIZE), nothing more."""
     out = tmp_path / "chronos.parquet"
     assert main(["forecast", "--input", str(sales_files["parquet"]), "--model", "chronos-2", "--horizon", "14",
                  "--output", str(out), "--chunk-items", "5"]) == 0
     assert_frame_equal(pd.read_parquet(out), _in_memory_forecast("chronos-2", sales_files["history"]),
-                       check_exact=True)
+                       check_exact=False, rtol=1e-6, atol=1e-6)
     history = sales_files["history"]
     ids = sorted(history["item_id"].unique())
     inventory = inventory_frame(ids, lead_time_days=4)
@@ -128,7 +130,7 @@ def test_chronos2_in_chunks_equals_one_run(tiny_chronos_dir, sales_files, tmp_pa
     assert main(["reorder", "--input", str(sales_files["csv"]), "--inventory", str(path), "--model", "chronos-2",
                  "--output", str(out), "--chunk-items", "6"]) == 0
     expected = InventoryCalculator.reorder(ModelFactory.create("chronos-2"), history, read_inventory_csv(path))
-    assert_frame_equal(pd.read_parquet(out), expected, check_exact=True)
+    assert_frame_equal(pd.read_parquet(out), expected, check_exact=False, rtol=1e-5, atol=1e-5)
 
 
 def _error(capsys) -> str:

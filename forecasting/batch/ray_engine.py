@@ -20,6 +20,8 @@ from forecasting.batch.work import ChunkContext, ChunkResult, run_chunk
 
 #: models that want an accelerator
 GPU_MODELS = ("chronos-2",)
+#: how long a failed job waits for its killed actors' chunks to stop
+KILL_WAIT_S = 60
 
 
 class ChunkWorker:
@@ -70,6 +72,8 @@ class RayEngine:
 
         for actor in self._actors:
             ray.kill(actor)
+        if self._running:  # a job that failed: its other chunks stop (killed, or finished) before it is cleaned up
+            ray.wait(list(self._running), num_returns=len(self._running), timeout=KILL_WAIT_S)
         self._actors, self._idle, self._running = [], [], {}
         if self._started:
             ray.shutdown()

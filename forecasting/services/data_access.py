@@ -340,7 +340,8 @@ class DataAccess:
         The run stays ``running`` (never served from the cache) until :meth:`complete_run`.
         """
         with self.database.write() as conn:
-            runs.get_run(conn, client_id, run_id)
+            if not runs.lock_running(conn, client_id, run_id):
+                raise ForecastingError(f"run {run_id} is no longer running (its job failed): nothing stored")
             if len(forecast):
                 _write_forecast(conn, client_id, run_id, forecast, levels)
 

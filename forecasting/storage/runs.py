@@ -131,6 +131,19 @@ def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, er
     )
 
 
+def lock_running(conn: Connection, client_id: int, run_id: int) -> bool:
+    """Whether the client's run is still ``running``, its row locked until the transaction ends (PostgreSQL).
+
+    A batch chunk stores its results only then: a worker that finishes after its job failed writes nothing.
+    """
+    status = conn.execute(
+        select(_runs.c.status).where(_runs.c.id == run_id, _runs.c.client_id == client_id).with_for_update()
+    ).scalar_one_or_none()
+    if status is None:
+        raise NotFoundError(f"run {run_id} not found for this client")
+    return status == "running"
+
+
 def find_cached(conn: Connection, client_id: int, cache_key: str) -> RunInfo | None:
     """The newest computed, successful run of the client with this cache key, if any."""
     row = conn.execute(

@@ -34,6 +34,7 @@ from forecasting.core.errors import ForecastingError, ModelUnavailableError
 from forecasting.core.models.base import (
     DEFAULT_QUANTILES,
     MAX_HORIZON,
+    SAMPLE_PATHS_VERSION,
     BaseForecastModel,
     ProgressCallback,
     validate_horizon,
@@ -490,7 +491,9 @@ def run_request(
 ) -> RunRequest:
     """The run's record, with the cache key made of everything that decides its numbers (batch jobs' too)."""
     payload = json.dumps(
-        [kind, sorted(item_ids), model, version, horizon, list(levels), parameters, fingerprint], sort_keys=True
+        [kind, sorted(item_ids), model, version, horizon, list(levels), parameters, fingerprint,
+         SAMPLE_PATHS_VERSION],
+        sort_keys=True,
     )
     return RunRequest(
         kind=kind, model=model, model_version=version, horizon=horizon, quantiles=tuple(levels),

@@ -28,6 +28,9 @@ MAX_HORIZON = 365
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 #: Levels used to describe a model's whole predictive distribution (Chronos-2's native grid).
 DISTRIBUTION_LEVELS = (0.01, 0.05, *[round(0.1 + 0.05 * i, 2) for i in range(17)], 0.95, 0.99)
+#: raised when the same model and data give other sample paths (2: one random stream per item), so that
+#: runs cached before the change are not served for it (part of every run's cache key)
+SAMPLE_PATHS_VERSION = 2
 
 #: ``progress(done, total)`` is called as work advances (batches, items...).
 ProgressCallback = Callable[[int, int], None]

@@ -165,7 +165,7 @@ def run_database_job(
                            progress, lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
     except BaseException as exc:
-        message = str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"
+        message = _message(exc)
         data.fail_run(client_id, run_id, perf_counter() - started, message)
         if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
             raise

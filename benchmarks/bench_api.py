@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from forecasting.services.data_access import DataAccess  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from forecasting.storage import open_database  # noqa: E402
 from forecasting.services.api_keys import ApiKeyService  # noqa: E402
 
@@ -234,11 +235,7 @@ def main() -> None:
             print(lines[-1], flush=True)
         finally:
             drop()
-    text = "\n".join(lines)
-    print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "api.txt").write_text(text + "\n")
+    publish(lines, "api.txt")
 
 
 if __name__ == "__main__":

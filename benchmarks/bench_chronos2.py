@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench_core import synthetic_sales  # noqa: E402  (same folder: the same synthetic data)
+from benchmarks.report import publish  # noqa: E402
 from forecasting.modes.factory import ModelFactory  # noqa: E402
 from forecasting.modes.ml.loading import get_pipeline  # noqa: E402
 
@@ -150,11 +151,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines.append(f"peak memory (max RSS)                           {peak_mb:8.0f} MB  (target < 3072 MB)")
 
-    text = "\n".join(lines)
-    print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / args.results).write_text(text + "\n")
+    publish(lines, args.results)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from forecasting.modes.factory import ModelFactory  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from forecasting.applications.quality.calculator import QualityCalculator  # noqa: E402
 
 HORIZON = 28
@@ -88,11 +89,7 @@ def main() -> None:
         f"(overall MAE {overall.mae:.3f}, WAPE {overall.wape:.1f}%, coverage 10-90% {overall.coverage:.3f})",
         f"peak memory (max RSS)              {peak_mb:8.0f} MB  (target < 2048 MB)",
     ]
-    text = "\n".join(lines)
-    print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "core.txt").write_text(text + "\n")
+    publish(lines, "core.txt")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_api import LOCAL_PG, SECRET, free_port, pg_schema_url, wait_healthy  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from forecasting.services.api_keys import ApiKeyService  # noqa: E402
 from forecasting.services.data_access import DataAccess  # noqa: E402
 from forecasting.services.limits import RequestLimits  # noqa: E402
@@ -275,11 +276,7 @@ def main() -> None:
         "",
         *[f"- {name}: {count}" for name, count in sorted(statuses.items())],
     ]
-    text = "\n".join(lines)
-    print(text)
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "load.md").write_text(text + "\n")
+    publish(lines, "load.md")
 
 
 if __name__ == "__main__":

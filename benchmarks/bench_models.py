@@ -31,12 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_core import synthetic_sales  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
 from forecasting.core.history import prepare_history  # noqa: E402
 from forecasting.modes.factory import ModelFactory  # noqa: E402
 
 PASTA = ROOT.parent / "shared" / "data" / "pasta" / "sales.csv.gz"
-RESULTS = ROOT / "benchmarks" / "results" / "models.md"
 HORIZON, WINDOWS, LEVELS = 28, 4, (0.1, 0.5, 0.9)
 OURS = ["auto", "ma7", "tsb", "croston-sba", "ses", "weekly-ses", "adida", "imapa", "seasonal-naive"]
 SPEED_LEVELS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95]
@@ -174,9 +174,7 @@ def main() -> None:
         lines += accuracy()
     if not args.skip_speed:
         lines += speed(args.items, args.days)
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.write_text(text + "\n")
+    publish(lines, "models.md")
 
 
 if __name__ == "__main__":

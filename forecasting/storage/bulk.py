@@ -10,7 +10,8 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 #: days between 1970-01-01 (numpy's epoch) and 2000-01-01 (PostgreSQL's binary date epoch)
 PG_DATE_OFFSET = 10957
@@ -86,6 +87,12 @@ def copy_out(conn: Connection, query: str, params: dict, kinds: Sequence[Kind]) 
         values = records[f"v{i}"].astype(field.base.newbyteorder("="))  # a bytea kind gives [rows, values]
         out.append(values + PG_DATE_OFFSET if kind == "date" else values)
     return out
+
+
+def insert_on_conflict(conn: Connection, table: Table):
+    """An INSERT into ``table`` in the connection's dialect, so that it takes ``on_conflict_do_*`` (PostgreSQL or
+    SQLite: both spell the upsert the same way)."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def executemany(conn: Connection, sql: str, rows: Iterable[tuple]) -> None:

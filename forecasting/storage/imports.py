@@ -20,7 +20,6 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from forecasting.applications.inventory.inventory_input import Inventory
 from forecasting.core.history import to_day_numbers
@@ -178,8 +177,7 @@ def write_inventory(conn: Connection, client_id: int, inventory: Inventory, as_o
         updated += conn.execute(
             select(func.count()).where(_positions.c.as_of == as_of, _positions.c.item_id.in_(chunk))
         ).scalar_one()
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(_positions)
+    stmt = bulk.insert_on_conflict(conn, _positions)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[_positions.c.item_id, _positions.c.as_of],

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, insert, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from forecasting.core.errors import ForecastingError, NotFoundError
+from forecasting.storage import bulk
 from forecasting.storage.clients import get as get_client
 from forecasting.storage.ids import whole_id
 from forecasting.storage.models import Client, LoginAddress, User, utcnow
@@ -196,9 +196,10 @@ def count_address_failure(
     Returns the end of the block this failure started, else None. Counts
     older than the window start again from zero.
     """
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(
-        dialect_insert(_addresses).values(address=address, failures=0, window_started_at=now).on_conflict_do_nothing()
+        bulk.insert_on_conflict(conn, _addresses)
+        .values(address=address, failures=0, window_started_at=now)
+        .on_conflict_do_nothing()
     )
     row = conn.execute(
         select(_addresses.c.failures, _addresses.c.window_started_at)

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -248,3 +249,30 @@ def test_a_write_behind_an_import_longer_than_the_busy_timeout_is_refused_cleanl
     assert data.list_runs(acme).empty
     assert len(ForecastService(data).forecast(acme, ITEMS, "ma7", 7, LEVELS).forecast) == 21
     impatient.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_cached_answer_does_not_wait_for_an_import_holding_the_write_lock(db_url, acme):
+    """While an import holds SQLite's write lock, a cached forecast and a cached exception queue are answered
+    (unrecorded, with the computed run's id) instead of waiting for the busy timeout or being refused."""
+    patient = Database(db_url, busy_timeout_s=10)
+    service = ForecastService(DataAccess(patient))
+    computed = service.forecast(acme, ITEMS, "ma7", 7, LEVELS)
+    queue = service.exceptions(acme)
+    importer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")  # what a long import holds until it commits
+    try:
+        during = service.forecast(acme, ITEMS, "ma7", 7, LEVELS)
+        queue_during = service.exceptions(acme)
+    finally:
+        importer.execute("COMMIT")
+        importer.close()
+    assert during.cached and during.run_id == during.source_run_id == computed.run_id
+    assert (during.created_at, during.item_ids) == (computed.created_at, computed.item_ids)
+    assert queue_during.cached and queue_during.run_id == queue.run_id
+    pd.testing.assert_frame_equal(during.forecast, computed.forecast)
+    pd.testing.assert_frame_equal(queue_during.queue, queue.queue)
+    assert service.data.list_runs(acme)["cached"].tolist() == [False, False]  # answered, not recorded
+    after = service.forecast(acme, ITEMS, "ma7", 7, LEVELS)
+    assert after.cached and after.run_id != computed.run_id  # recorded again once the import is over
+    patient.dispose()

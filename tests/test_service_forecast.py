@@ -310,6 +310,34 @@ def test_runs_record_who_asked_and_how_long_it_took(service, database, client):
     assert service.data.list_runs(client, limit=1)["run_id"].tolist() == [runs["run_id"].max()]
 
 
+def test_repeated_cached_answers_share_one_run_row_without_a_copy_of_the_item_list(service, database, client):
+    """A user's repeats of a cached request count on one row (newest time first in the history); the row
+    stores no item list, yet the history and the stored run show the items of the computed run."""
+    pat, sam = (UserService(database, bcrypt_rounds=4).create_user(client, name, "long-enough-1", "planner")
+                for name in ("pat", "sam"))
+    first = service.forecast(client, ["A", "B"], "ma7", 7, user_id=pat.user_id)
+    repeats = [service.forecast(client, ["B", "A"], "ma7", 7, user_id=pat.user_id) for _ in range(5)]
+    other = service.forecast(client, ["A", "B"], "ma7", 7, user_id=sam.user_id)
+    last = service.forecast(client, ["A", "B"], "ma7", 7, user_id=pat.user_id)
+
+    assert {r.run_id for r in repeats} == {last.run_id} and other.run_id not in (first.run_id, last.run_id)
+    assert all(r.cached and r.source_run_id == first.run_id for r in [*repeats, other, last])
+    with database.read() as conn:
+        rows = conn.execute(text(
+            "SELECT id, cached, times_served, item_ids, n_items FROM forecast_runs WHERE client_id = :c ORDER BY id"
+        ), {"c": client}).all()
+    assert [tuple(r) for r in rows] == [
+        (first.run_id, False, 1, '["A", "B"]', 2), (last.run_id, True, 6, "[]", 2), (other.run_id, True, 1, "[]", 2),
+    ]
+    history = service.data.list_runs(client)
+    assert history["run_id"].tolist() == [last.run_id, other.run_id, first.run_id]
+    assert history["user"].tolist() == ["pat", "sam", "pat"] and history["times_served"].tolist() == [6, 1, 1]
+    assert history["items"].tolist() == ["A,B"] * 3 and history["created_at"].iloc[0] == last.created_at
+    stored = service.get_forecast(client, last.run_id)
+    assert stored.cached and stored.item_ids == ("A", "B")
+    pd.testing.assert_frame_equal(stored.forecast, first.forecast)
+
+
 def test_auto_records_each_items_model_stores_it_with_the_run_and_serves_it_from_the_cache(service, data, client):
     first = service.forecast(client, ["A", "B", "C"], "auto", 7)
     assert not first.cached

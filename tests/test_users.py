@@ -245,6 +245,83 @@ def test_an_address_with_20_failures_is_blocked_before_any_account_is_tried(user
     assert users.authenticate("pat", PASSWORD, now=later, address=attacker).username == "pat"
 
 
+class WaveGate:
+    """Wraps the real ``bcrypt.checkpw`` and holds each check until every login thread is either in a check
+    or finished: all attempts in flight reach bcrypt together (the worst interleaving for a throttle that
+    counted after the check), deterministically and without sleeping."""
+
+    def __init__(self, real, threads: int):
+        self.real, self.threads = real, threads
+        self.checks = self.waiting = self.finished = self.wave = 0
+        self.changed = threading.Condition()
+
+    def __call__(self, password: bytes, hashed: bytes) -> bool:
+        with self.changed:
+            self.checks += 1
+            self.waiting += 1
+            wave = self.wave
+            self._release_when_all_arrived()
+            assert self.changed.wait_for(lambda: self.wave != wave, timeout=60), "the checks were never released"
+        return self.real(password, hashed)
+
+    def finish(self) -> None:
+        with self.changed:
+            self.finished += 1
+            self._release_when_all_arrived()
+
+    def _release_when_all_arrived(self) -> None:
+        if self.waiting and self.waiting + self.finished == self.threads:
+            self.waiting, self.wave = 0, self.wave + 1
+            self.changed.notify_all()
+
+
+def test_parallel_failures_from_one_address_get_at_most_20_checks_and_the_block_stays(users, pat, monkeypatch):
+    """16 threads send 80 wrong logins from one address at once: at most 20 reach bcrypt, the rest are
+    refused as blocked, and the address is still blocked afterwards (a counted failure never lifts it)."""
+    threads, attempts = 16, 5
+    gate = WaveGate(bcrypt.checkpw, threads)
+    monkeypatch.setattr(bcrypt, "checkpw", gate)
+    attacker = "203.0.113.9"
+
+    def login_repeatedly(thread: int) -> list[str]:
+        answers = []
+        try:
+            for attempt in range(attempts):
+                try:
+                    users.authenticate(f"guess-{thread}-{attempt}", "wrong-password", address=attacker)
+                except AuthenticationError as exc:
+                    answers.append(str(exc))
+        finally:
+            gate.finish()
+        return answers
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        answers = [a for answers in pool.map(login_repeatedly, range(threads)) for a in answers]
+
+    assert gate.checks == MAX_FAILED_LOGINS_PER_ADDRESS
+    assert answers.count(LOGIN_FAILED) == MAX_FAILED_LOGINS_PER_ADDRESS
+    blocked = [a for a in answers if a.startswith("too many failed logins from your address")]
+    assert len(blocked) == threads * attempts - MAX_FAILED_LOGINS_PER_ADDRESS
+    with pytest.raises(AuthenticationError, match="^too many failed logins from your address"):
+        users.authenticate("pat", PASSWORD, address=attacker)
+    assert gate.checks == MAX_FAILED_LOGINS_PER_ADDRESS
+
+
+def test_a_right_password_takes_its_attempt_back_from_the_address_count(users, pat):
+    """Successful logins from an office's shared address never add up to a block; the 20th failure does."""
+    now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+    office = "198.51.100.7"
+    for i in range(MAX_FAILED_LOGINS_PER_ADDRESS - 1):
+        with pytest.raises(AuthenticationError, match=FAILED):
+            users.authenticate(f"guess-{i}", "wrong-password", now=now, address=office)
+    for _ in range(30):
+        assert users.authenticate("pat", PASSWORD, now=now, address=office).username == "pat"
+    with pytest.raises(AuthenticationError, match=FAILED):
+        users.authenticate("guess-x", "wrong-password", now=now, address=office)
+    with pytest.raises(AuthenticationError, match="^too many failed logins from your address"):
+        users.authenticate("pat", PASSWORD, now=now, address=office)
+
+
 def test_failures_older_than_the_window_start_the_address_count_again(users, pat):
     now = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
     for i in range(MAX_FAILED_LOGINS_PER_ADDRESS - 1):

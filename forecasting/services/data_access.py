@@ -37,6 +37,10 @@ from forecasting.storage.imports import ImportResult
 from forecasting.storage.reads import ITEM_COLUMNS
 from forecasting.storage.runs import RunInfo, RunRequest
 
+#: seconds a cached answer waits to be recorded behind another write (SQLite: an import) before it is
+#: answered unrecorded (docs/security.md)
+CACHED_RECORD_WAIT_S = 0.25
+
 INVENTORY_COLUMNS = [
     "item_id", "on_hand", "on_order", "lead_time_days", "review_period_days", "service_level", "moq", "pack_size",
     "unit_cost", "name", "category", "on_order_due", "as_of",
@@ -305,12 +309,16 @@ class DataAccess:
         source_run_id: int | None = None,
         duration_s: float | None = None,
     ) -> tuple[int, datetime]:
-        """Insert a run: ``running`` for a computation, or a finished cached request pointing at its source."""
+        """Insert a run: ``running`` for a computation, or record a cached request pointing at its source.
+
+        A cached request waits at most :data:`CACHED_RECORD_WAIT_S` for another writer (SQLite during an
+        import) and raises DatabaseBusyError after that: its answer must not wait on the import.
+        """
+        if source_run_id is not None:
+            with self.database.write(wait_s=CACHED_RECORD_WAIT_S) as conn:
+                return runs.record_cached(conn, client_id, request, source_run_id, duration_s)
         with self.database.write() as conn:
-            status = "running" if source_run_id is None else "succeeded"
-            return runs.start_run(
-                conn, client_id, request, status=status, source_run_id=source_run_id, duration_s=duration_s
-            )
+            return runs.start_run(conn, client_id, request, duration_s=duration_s)
 
     def complete_run(
         self,

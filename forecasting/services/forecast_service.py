@@ -4,8 +4,11 @@ Each request is checked first (items of the client, horizon 1..365, a known
 model that can run here, valid quantile levels), then recorded as a
 ``ForecastRun``. A forecast whose client, items, model version, horizon,
 quantile levels and data fingerprint match a stored successful run is answered
-from the database without running the model; it is still a run row of its
-own (``cached``, pointing at the run it reused), so the run history shows it.
+from the database without running the model; it is still recorded as a
+``cached`` run pointing at the run it reused, so the run history shows it
+(a user's repeats of one computed run share that row, which counts them), unless
+another write holds the database (SQLite during an import): then it is answered
+unrecorded, with the computed run's id, rather than wait.
 New sales for any requested item change the fingerprint, so the cache never
 serves forecasts of stale data.
 
@@ -46,7 +49,8 @@ from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_c
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.services.limits import ComputationSlots, RequestLimits
-from forecasting.storage.runs import RunRequest
+from forecasting.storage.database import DatabaseBusyError
+from forecasting.storage.runs import RunInfo, RunRequest
 
 
 
@@ -161,9 +165,7 @@ class ForecastService:
         )
         if lookup.run is not None and lookup.forecast is not None:
             request = request_for(lookup.fingerprint, lookup.item_ids)
-            run_id, created_at = self.data.record_run(
-                client_id, request, source_run_id=lookup.run.run_id, duration_s=perf_counter() - started
-            )
+            run_id, created_at = self._record_cached(client_id, request, lookup.run, started)
             if progress:
                 progress(len(ids), len(ids))
             return ForecastOutcome(
@@ -337,8 +339,7 @@ class ForecastService:
                            user_id)
         source = self.data.cached_run(client_id, request.cache_key)
         if source is not None:
-            run_id, _ = self.data.record_run(client_id, request, source_run_id=source.run_id,
-                                             duration_s=perf_counter() - started)
+            run_id, _ = self._record_cached(client_id, request, source, started)
             return ExceptionsOutcome(run_id=run_id, cached=True, as_of=client.as_of, model=instance.name,
                                      queue=self.data.exceptions_of_run(client_id, source.run_id))
         with self._slot(client_id):
@@ -423,6 +424,17 @@ class ForecastService:
                 raise
             raise ForecastingError(f"run {run_id} failed: {message}") from exc
         return result
+
+    def _record_cached(
+        self, client_id: int, request: RunRequest, source: RunInfo, started: float
+    ) -> tuple[int, datetime]:
+        """Record an answer from ``source``'s results: the cached run's id and time, or, when another write
+        (SQLite: an import) holds the database, the source's own, unrecorded: a cached answer never waits."""
+        try:
+            return self.data.record_run(client_id, request, source_run_id=source.run_id,
+                                        duration_s=perf_counter() - started)
+        except DatabaseBusyError:
+            return source.run_id, source.created_at
 
     def _slot(self, client_id: int) -> AbstractContextManager[None]:
         """A computation slot of the request limits (none needed without limits)."""

@@ -20,7 +20,7 @@ from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.storage import users as stored
 from forecasting.storage.database import Database
 from forecasting.storage.models import ROLES, utcnow
-from forecasting.storage.users import Claim, Refused, UserInfo
+from forecasting.storage.users import AddressClaim, Claim, Refused, UserInfo
 
 __all__ = ["LOGIN_FAILED", "AuthenticationError", "UserInfo", "UserService", "validate_password"]
 
@@ -107,37 +107,40 @@ class UserService:
         the same work: exactly one bcrypt check of the same cost (against the
         user's hash, or a dummy one). Only the right password of a locked
         account learns that it is locked. A wrong password counts a failed
-        login (the 5th in a row locks the account for 15 minutes, counted
-        *before* bcrypt runs, so parallel guesses cannot slip past the lock)
-        and a failure of the client ``address`` (20 in 15 minutes block the
-        address for 15 minutes, before any account is touched).
+        login (the 5th in a row locks the account for 15 minutes) and a failure
+        of the client ``address`` (20 in 15 minutes block the address for 15
+        minutes; a blocked address is refused before any account is touched).
+        Both are counted in one transaction *before* bcrypt runs, so parallel
+        guesses cannot slip past either; a right password takes its counts back.
         """
         now = now or utcnow()
         raw = password.encode("utf-8") if isinstance(password, str) else b""
         address = None if address is None else str(address)[:ADDRESS_LENGTH]
-        if address is not None:
-            self._check_address(address, now)
-        claim = self._claim_attempt(now, username=str(username).strip())
+        with self.database.write() as conn:  # both counts in one short transaction, before bcrypt
+            counted = None
+            if address is not None:
+                counted = stored.claim_address(
+                    conn, address, now, MAX_FAILED_LOGINS_PER_ADDRESS, ADDRESS_WINDOW, LOCK_DURATION
+                )
+                if isinstance(counted, datetime):
+                    raise AuthenticationError(
+                        f"too many failed logins from your address: try again after "
+                        f"{counted.astimezone(timezone.utc):%H:%M} UTC"
+                    )
+            claim = stored.claim_attempt(conn, now, MAX_FAILED_LOGINS, LOCK_DURATION, username=str(username).strip())
         right = _password_matches(raw, self._dummy_hash if claim is None else claim.password_hash.encode("ascii"))
         if claim is None or not right:
-            if address is not None:
-                with self.database.write() as conn:
-                    stored.count_address_failure(
-                        conn, address, now, MAX_FAILED_LOGINS_PER_ADDRESS, ADDRESS_WINDOW, LOCK_DURATION
-                    )
-            raise AuthenticationError(LOGIN_FAILED)
+            raise AuthenticationError(LOGIN_FAILED)  # both counts stay
         if isinstance(claim, Refused):
+            self._uncount_address(counted)  # the right password of a locked account is no guess
             raise AuthenticationError(_locked_message(claim.locked_until, now))
-        self._confirm_attempt(claim, now, last_login_at=now)
+        self._confirm_attempt(claim, now, counted, last_login_at=now)
         return self.get_user(claim.client_id, claim.user_id)
 
-    def _check_address(self, address: str, now: datetime) -> None:
-        with self.database.read() as conn:
-            until = stored.address_blocked_until(conn, address, now)
-        if until is not None:
-            raise AuthenticationError(
-                f"too many failed logins from your address: try again after {until.astimezone(timezone.utc):%H:%M} UTC"
-            )
+    def _uncount_address(self, counted: AddressClaim | None) -> None:
+        if counted is not None:
+            with self.database.write() as conn:
+                stored.uncount_address(conn, counted)
 
     def _claim_attempt(self, now: datetime, **who: object) -> Claim | Refused | None:
         """Count an attempt as failed before checking it; None when no such user exists.
@@ -150,9 +153,14 @@ class UserService:
         with self.database.write() as conn:
             return stored.claim_attempt(conn, now, MAX_FAILED_LOGINS, LOCK_DURATION, **who)
 
-    def _confirm_attempt(self, claim: Claim, now: datetime, **values: object) -> None:
-        """The password was right: clear the count and write ``values``, unless the account got locked meanwhile."""
+    def _confirm_attempt(
+        self, claim: Claim, now: datetime, counted: AddressClaim | None = None, **values: object
+    ) -> None:
+        """The password was right: clear the count and write ``values``, unless the account got locked meanwhile;
+        the address's count (``counted``) is taken back either way."""
         with self.database.write() as conn:
+            if counted is not None:
+                stored.uncount_address(conn, counted)
             locked_until = stored.confirm_attempt(conn, claim, now, **values)
         if locked_until is not None:
             raise AuthenticationError(_locked_message(locked_until, now))

@@ -105,14 +105,18 @@ class Database:
                 yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, wait_s: float | None = None) -> Iterator[Connection]:
         """A read-write transaction, committed when the block ends and rolled back on error.
 
-        On SQLite, a write that waited ``busy_timeout_s`` for another writer raises DatabaseBusyError.
+        On SQLite, a write that waited ``busy_timeout_s`` (or ``wait_s``, for a write that must not keep
+        its caller waiting) for another writer raises DatabaseBusyError.
         """
+        waits = self.busy_timeout_s if wait_s is None else wait_s
         with self._connect() as conn:
             if self.dialect == "sqlite":
                 conn = conn.execution_options(sqlite_write=True)
+                if wait_s is not None:
+                    _sqlite_busy_timeout(conn, wait_s)
             try:
                 with conn.begin():
                     yield conn
@@ -120,9 +124,12 @@ class Database:
                 if self.dialect == "sqlite" and "database is locked" in str(exc.orig):
                     raise DatabaseBusyError(
                         f"the database is busy with another write (such as a large import) for over "
-                        f"{self.busy_timeout_s:g} seconds; nothing was changed: try again in a minute"
+                        f"{waits:g} seconds; nothing was changed: try again in a minute"
                     ) from None
                 raise
+            finally:
+                if self.dialect == "sqlite" and wait_s is not None and not conn.invalidated:
+                    _sqlite_busy_timeout(conn, self.busy_timeout_s)  # the pooled connection's usual wait
 
     def reclaim(self, *tables: str) -> None:
         """PostgreSQL: make the space of deleted rows reusable now (``VACUUM``), instead of at autovacuum's next
@@ -177,6 +184,11 @@ def _create_engine(url: URL, busy_timeout_s: float) -> Engine:
         return engine
     connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_busy_timeout(conn: Connection, seconds: float) -> None:
+    """Set how long this SQLite connection waits for another writer (outside any transaction)."""
+    conn.connection.driver_connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
 def _sqlite_transactions(engine: Engine) -> None:

@@ -214,7 +214,7 @@ class ForecastRun(Base):
     quantiles: Mapped[str] = mapped_column(Text)
     #: JSON object of the other request parameters (windows, overrides...)
     parameters: Mapped[str] = mapped_column(Text)
-    #: JSON list of the requested item ids (external), sorted
+    #: JSON list of the requested item ids (external), sorted; empty for a cached row (its source's)
     item_ids: Mapped[str] = mapped_column(Text)
     n_items: Mapped[int] = mapped_column(Integer)
     data_fingerprint: Mapped[str] = mapped_column(String(64))
@@ -225,6 +225,9 @@ class ForecastRun(Base):
     source_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("forecast_runs.id", ondelete="SET NULL"), nullable=True
     )
+    #: a cached row: how many answers it stands for (a user's repeats of one computed run share one row,
+    #: ``created_at`` being the latest); 1 for a computed run
+    times_served: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: when the run's stored results were removed (the client's storage quota or ``prune-runs``); the run

@@ -3,8 +3,11 @@
 A run row is written when a request starts (status ``running``), and its
 results plus the final status are written together in one transaction when
 the model returns, so a failed or interrupted run never leaves partial
-results. A request answered from the cache is its own run row (``cached``)
-pointing at the computed run whose results it reused.
+results. A request answered from the cache is recorded as a ``cached`` row
+pointing at the computed run whose results it reused, without the item list
+(the computed run holds it): one row per computed run and user, which each
+repeat moves to the time of its answer and counts in ``times_served``, so
+that cached answers cannot grow the history without bound.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ _users = User.__table__
 LISTED_ITEMS = 10
 RUN_COLUMNS = [
     "run_id", "created_at", "user", "kind", "model", "model_version", "items", "n_items", "horizon", "quantiles",
-    "duration_s", "cached", "source_run_id", "status", "error", "chosen_models",
+    "duration_s", "cached", "times_served", "source_run_id", "status", "error", "chosen_models",
 ]
 #: how many of a run's chosen models the run list names before "+N more"
 LISTED_CHOICES = 4
@@ -94,7 +97,8 @@ def start_run(
     source_run_id: int | None = None,
     duration_s: float | None = None,
 ) -> tuple[int, datetime]:
-    """Insert a run row; returns its id and creation time."""
+    """Insert a run row; returns its id and creation time. A cached one (with ``source_run_id``) stores no item
+    list: its source's is the same."""
     created_at = utcnow()
     run_id = conn.execute(
         insert(_runs)
@@ -108,7 +112,7 @@ def start_run(
             horizon=request.horizon,
             quantiles=json.dumps(list(request.quantiles)),
             parameters=json.dumps(request.parameters, sort_keys=True),
-            item_ids=json.dumps(list(request.item_ids)),
+            item_ids=json.dumps([] if source_run_id is not None else list(request.item_ids)),
             n_items=len(request.item_ids),
             data_fingerprint=request.data_fingerprint,
             cache_key=request.cache_key,
@@ -120,6 +124,29 @@ def start_run(
         .returning(_runs.c.id)
     ).scalar_one()
     return int(run_id), created_at
+
+
+def record_cached(
+    conn: Connection, client_id: int, request: RunRequest, source_run_id: int, duration_s: float | None
+) -> tuple[int, datetime]:
+    """Record a request answered from ``source_run_id``'s results; returns the cached row's id and time.
+
+    The user's earlier cached row of the same computed run is moved to now and counted once more; only the
+    first answer inserts one, and it stores no item list (it reads its source's).
+    """
+    now = utcnow()
+    same = (_runs.c.client_id == client_id, _runs.c.cache_key == request.cache_key,  # the (client, key) index
+            _runs.c.source_run_id == source_run_id, _runs.c.cached.is_(True),
+            _runs.c.user_id.is_not_distinct_from(request.user_id))
+    existing = conn.execute(select(func.max(_runs.c.id)).where(*same)).scalar()
+    if existing is not None:
+        conn.execute(
+            update(_runs).where(_runs.c.id == existing)
+            .values(created_at=now, duration_s=duration_s, times_served=_runs.c.times_served + 1)
+        )
+        return int(existing), now
+    return start_run(conn, client_id, request, status="succeeded", source_run_id=source_run_id,
+                     duration_s=duration_s)
 
 
 def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, error: str | None = None) -> None:
@@ -304,7 +331,12 @@ def read_results(conn: Connection, run: RunInfo, keys: pd.DataFrame, only: bool 
 
 def get_run(conn: Connection, client_id: int, run_id: int) -> RunInfo:
     """A run of the client; another client's run is not found, like a missing one."""
-    row = conn.execute(select(_runs).where(_runs.c.id == run_id, _runs.c.client_id == client_id)).mappings().first()
+    source = _runs.alias("source")
+    row = conn.execute(
+        select(_runs, source.c.item_ids.label("source_item_ids"))
+        .outerjoin(source, source.c.id == _runs.c.source_run_id)
+        .where(_runs.c.id == run_id, _runs.c.client_id == client_id)
+    ).mappings().first()
     if row is None:
         raise NotFoundError(f"run {run_id} not found for this client")
     return _run_info(row)
@@ -322,7 +354,7 @@ def _run_info(row) -> RunInfo:
         horizon=row["horizon"],
         quantiles=tuple(json.loads(row["quantiles"])),
         parameters=json.loads(row["parameters"]),
-        item_ids=tuple(json.loads(row["item_ids"])),
+        item_ids=tuple(json.loads(_item_ids(row))),
         status=row["status"],
         cached=bool(row["cached"]),
         source_run_id=row["source_run_id"],
@@ -334,11 +366,20 @@ def _run_info(row) -> RunInfo:
     )
 
 
+def _item_ids(row) -> str:
+    """The run's item list as stored: a cached run's is its source's (``source_item_ids``; none once pruned)."""
+    if row["cached"]:
+        return row.get("source_item_ids") or "[]"
+    return row["item_ids"]
+
+
 def list_runs(conn: Connection, client_id: int, limit: int = 50) -> pd.DataFrame:
     """The client's newest runs first (:data:`RUN_COLUMNS`): who, when, what, how long, cached, outcome."""
+    source = _runs.alias("source")
     rows = conn.execute(
-        select(_runs, _users.c.username)
+        select(_runs, _users.c.username, source.c.item_ids.label("source_item_ids"))
         .outerjoin(_users, _users.c.id == _runs.c.user_id)
+        .outerjoin(source, source.c.id == _runs.c.source_run_id)
         .where(_runs.c.client_id == client_id)
         .order_by(_runs.c.created_at.desc(), _runs.c.id.desc())  # the (client_id, created_at) index
         .limit(limit)
@@ -353,12 +394,13 @@ def list_runs(conn: Connection, client_id: int, limit: int = 50) -> pd.DataFrame
                 "kind": r["kind"],
                 "model": r["model"],
                 "model_version": r["model_version"],
-                "items": _listed(json.loads(r["item_ids"])),
+                "items": _listed(json.loads(_item_ids(r))),
                 "n_items": r["n_items"],
                 "horizon": r["horizon"],
                 "quantiles": ",".join(f"{q:g}" for q in json.loads(r["quantiles"])),
                 "duration_s": r["duration_s"],
                 "cached": bool(r["cached"]),
+                "times_served": r["times_served"],
                 "source_run_id": r["source_run_id"],
                 "status": r["status"],
                 "error": r["error"] or "",

@@ -182,19 +182,29 @@ def confirm_attempt(conn: Connection, claim: Claim, now: datetime, **values: obj
     return None if changed else current["locked_until"]
 
 
-def address_blocked_until(conn: Connection, address: str, now: datetime) -> datetime | None:
-    """The end of the address's block, or None when logins from it are allowed now."""
-    until = conn.execute(select(_addresses.c.blocked_until).where(_addresses.c.address == address)).scalar()
-    return until if until is not None and until > now else None
+@dataclass(frozen=True)
+class AddressClaim:
+    """A login attempt from an address, counted as failed before its password is checked.
+
+    ``window_started_at`` names the count it went into; ``blocked_until`` is set when this very attempt
+    reached the limit and blocked the address (:func:`uncount_address` takes both back on a success).
+    """
+
+    address: str
+    window_started_at: datetime
+    blocked_until: datetime | None
 
 
-def count_address_failure(
+def claim_address(
     conn: Connection, address: str, now: datetime, max_failures: int, window: timedelta, block_for: timedelta
-) -> datetime | None:
-    """Count a failed login from the address; the ``max_failures``-th within ``window`` blocks it.
+) -> AddressClaim | datetime:
+    """Count a login attempt from the address as failed, before any password is checked; or the end of its block.
 
-    Returns the end of the block this failure started, else None. Counts
-    older than the window start again from zero.
+    One locked row per address (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction locks the file), so
+    parallel attempts are counted one after the other: the ``max_failures``-th within ``window`` blocks the
+    address for ``block_for`` and every later one is refused uncounted until the block ends. A count older
+    than the window, or one that ended in a block that is over, starts again from zero. Counting never lifts
+    a block.
     """
     conn.execute(
         bulk.insert_on_conflict(conn, _addresses)
@@ -202,20 +212,35 @@ def count_address_failure(
         .on_conflict_do_nothing()
     )
     row = conn.execute(
-        select(_addresses.c.failures, _addresses.c.window_started_at)
+        select(_addresses.c.failures, _addresses.c.window_started_at, _addresses.c.blocked_until)
         .where(_addresses.c.address == address)
         .with_for_update()
     ).one()
-    failures = 1 if row.window_started_at <= now - window else row.failures + 1
-    started = now if failures == 1 else row.window_started_at
-    blocked = now + block_for if failures >= max_failures else None
+    if row.blocked_until is not None and row.blocked_until > now:
+        return row.blocked_until
+    fresh = row.window_started_at <= now - window or row.failures >= max_failures
+    failures = 1 if fresh else row.failures + 1
+    started = now if fresh else row.window_started_at
+    values: dict[str, object] = {"failures": failures, "window_started_at": started}
+    if failures >= max_failures:
+        values["blocked_until"] = now + block_for
+    conn.execute(update(_addresses).where(_addresses.c.address == address).values(**values))
+    return AddressClaim(address, started, values.get("blocked_until"))
+
+
+def uncount_address(conn: Connection, claim: AddressClaim) -> None:
+    """The attempt's password was right: take it out of the address's count (and lift the block it set).
+
+    Only the count it went into is changed; a block set by another attempt stays.
+    """
+    lift = case((_addresses.c.blocked_until == claim.blocked_until, None), else_=_addresses.c.blocked_until)
     conn.execute(
         update(_addresses)
-        .where(_addresses.c.address == address)
-        .values(failures=0 if blocked else failures, window_started_at=now if blocked else started,
-                blocked_until=blocked)
+        .where(_addresses.c.address == claim.address, _addresses.c.window_started_at == claim.window_started_at,
+               _addresses.c.failures > 0)
+        .values(failures=_addresses.c.failures - 1,
+                blocked_until=_addresses.c.blocked_until if claim.blocked_until is None else lift)
     )
-    return blocked
 
 
 def _select_users():

@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from app import config
-from app.widgets import STALE_DATA_DAYS, problems_frame
+from app.widgets import STALE_DATA_DAYS, problems_frame, sentence
+from forecasting.core.as_of import AsOfMove
 from forecasting.core.errors import InvalidInputError
 from forecasting.modes.factory import ModelFactory
 from forecasting.io.inventory_csv import read_inventory_csv
@@ -96,6 +97,18 @@ def inventory_after_sales(as_of: date | None, today: date | None = None) -> str 
     return (f"This stock position is dated today, {gap} days after the last sales ({as_of:%Y-%m-%d}): the sales "
             "in between are not in the data, so forecasts start too early and the reorder plan overstates stock. "
             "Import the newer sales first.")
+
+
+def as_of_move_warning(move: AsOfMove) -> str:
+    """The validation report's warning that a sales file moves the as-of date of items it does not contain."""
+    return (f"{sentence(move.message())} Nothing is imported until you confirm below; to cancel, remove the file "
+            "(or upload the other items' sales up to the new date with it).")
+
+
+def as_of_move_confirmation(move: AsOfMove) -> str:
+    """The label of the checkbox that confirms the move (the numbers again, so nobody confirms blind)."""
+    return (f"Move the as-of date to {move.new:%Y-%m-%d} and give {move.items:,} other item(s) "
+            f"{move.days:,} day(s) of zero sales")
 
 
 def short_view(short: pd.DataFrame) -> pd.DataFrame:

@@ -199,6 +199,38 @@ def test_upload_preview_then_import(backend):
     assert any(o.startswith("NEW-1") for o in at.multiselect(key="fc_items").options)
 
 
+def test_upload_that_moves_the_as_of_date_says_so_and_imports_only_once_confirmed(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    items = backend.data.list_items(client)
+    others = int(items["first_date"].notna().sum()) - 2
+    days = pd.date_range(as_of + pd.Timedelta(days=1), periods=7)
+    text = "item_id,date,quantity\n" + "".join(f"{i},{d:%Y-%m-%d},1\n" for i in ITEMS[:2] for d in days)
+    version = backend.data.data_version(client)
+    at = _upload(_planner_on("data"), "sales", "late.csv", text)
+    warning = [w for w in texts(at.warning) if "as-of date" in w]
+    assert warning == [
+        f"This upload moves the data's as-of date from {as_of:%Y-%m-%d} to {days[-1]:%Y-%m-%d} (7 days): {others:,} "
+        f"item(s) not in the file would get 7 more days of zero sales each ({others * 7:,} zero-sales days in all), "
+        "which changes their forecasts and plans. Nothing is imported until you confirm below; to cancel, remove the "
+        "file (or upload the other items' sales up to the new date with it)."
+    ]
+    assert at.button(key="data_import").disabled
+    confirm = [c for c in at.checkbox if c.key.startswith("data_move_as_of")]
+    assert [c.label for c in confirm] == [
+        f"Move the as-of date to {days[-1]:%Y-%m-%d} and give {others:,} other item(s) 7 day(s) of zero sales"
+    ]
+    assert backend.data.data_version(client) == version  # nothing imported yet
+
+    confirm[0].check()
+    at = at.run()
+    assert not at.button(key="data_import").disabled
+    at.button(key="data_import").click()
+    at = at.run()
+    assert texts(at.success)[-1].startswith("Imported sales: 14 rows (14 inserted, 0 updated) for 2 items (0 new)")
+    assert backend.data.get_client(client).as_of == days[-1].date()
+
+
 def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_import(backend):
     client = backend.client_id("Demo Foods")
     as_of = backend.data.get_client(client).as_of

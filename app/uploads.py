@@ -183,8 +183,9 @@ def items_column_config() -> dict[str, Any]:
         "total_quantity": st.column_config.NumberColumn("Units sold", format="%.0f"),
         "recent_quantity": st.column_config.NumberColumn("Last 28 days", format="%.0f"),
         "demand_class": st.column_config.TextColumn(
-            "Demand pattern", help="Syntetos-Boylan class from ADI (mean days between sales; >= 1.32: "
-            "intermittent) and CV^2 (variability of the amounts sold; >= 0.49: erratic or lumpy)"),
+            "Demand pattern", help="Syntetos-Boylan class over the last year from ADI (mean days between sales; "
+            ">= 1.32: intermittent) and CV^2 (variability of the amounts sold; >= 0.49: erratic or lumpy); no "
+            "recent demand: stopped selling (no sale for 13 weeks and 4 of its usual intervals)"),
         "adi": st.column_config.NumberColumn("ADI", format="%.2f", help="Mean days between days with sales"),
         "cv2": st.column_config.NumberColumn("CV²", format="%.2f",
                                              help="Squared coefficient of variation of the amounts sold"),

@@ -290,6 +290,24 @@ def test_run_history_lists_who_ran_what(backend):
     ]
 
 
+def test_a_dead_item_shows_as_no_recent_demand_on_the_data_page_and_in_the_pickers(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    days = pd.date_range(end=as_of - pd.Timedelta(days=120), periods=200)  # sold daily, then 120 days nothing
+    backend.data.import_sales(client, pd.DataFrame({"item_id": "GONE-1", "date": days, "quantity": 4.0}))
+    at = _planner_on("data")
+    items = table_with(at, "demand_class").set_index("item_id")
+    assert items.loc["GONE-1", "demand_class"] == "no recent demand"
+    at = open_page(at, "forecast")
+    assert "no recent demand" in at.multiselect(key="fc_classes").options
+    at.multiselect(key="fc_classes").set_value(["no recent demand"])
+    at = at.run()
+    classes = backend.forecasts.demand_classes(client).set_index("item_id")["demand_class"]
+    dead = sorted(classes[classes == "no recent demand"].index)
+    assert "GONE-1" in dead and "DF-0001" not in dead  # the demo has discontinued items too
+    assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead
+
+
 def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
     at = _planner_on("data")
     assert len(table_with(at, "recent_quantity")) == 200

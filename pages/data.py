@@ -63,7 +63,8 @@ def _upload(user, services) -> None:
     confirmed = False
     if move is not None:
         st.warning(uploads.as_of_move_warning(move), icon=":material/event_upcoming:")
-        confirmed = st.checkbox(uploads.as_of_move_confirmation(move), key=f"{KEY}_move_as_of_{move.new:%Y%m%d}_{move.items}")
+        confirmed = st.checkbox(uploads.as_of_move_confirmation(move),
+                                key=f"{KEY}_move_as_of_{move.new:%Y%m%d}_{move.items}")
     if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import",
                  disabled=move is not None and not confirmed):
         with widgets.user_errors("Import"):

@@ -166,7 +166,9 @@ def _import_sales(args: argparse.Namespace) -> int:
     try:
         result = data.import_sales(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of)
     except AsOfMoveError as exc:
-        raise ForecastingError(f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway") from None
+        raise ForecastingError(
+            f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway"
+        ) from None
     print(result.summary())
     return 0
 

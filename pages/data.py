@@ -59,10 +59,17 @@ def _upload(user, services) -> None:
                    "and listed on the Attention page.", icon=":material/short_text:")
         st.dataframe(uploads.short_view(short), hide_index=True, key=f"{KEY}_short")
     st.dataframe(check.frame.head(20), hide_index=True, key=f"{KEY}_preview")
-    if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import"):
+    move = services.data.sales_as_of_move(user.client_id, check.frame) if kind == "sales" else None
+    confirmed = False
+    if move is not None:
+        st.warning(uploads.as_of_move_warning(move), icon=":material/event_upcoming:")
+        confirmed = st.checkbox(uploads.as_of_move_confirmation(move),
+                                key=f"{KEY}_move_as_of_{move.new:%Y%m%d}_{move.items}")
+    if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import",
+                 disabled=move is not None and not confirmed):
         with widgets.user_errors("Import"):
             if kind == "sales":
-                result = services.data.import_sales(user.client_id, check.frame)
+                result = services.data.import_sales(user.client_id, check.frame, move_as_of=confirmed)
             else:
                 result = services.data.import_inventory(user.client_id, check.frame)
             st.success(f"Imported {result.summary()}.")

@@ -199,6 +199,38 @@ def test_upload_preview_then_import(backend):
     assert any(o.startswith("NEW-1") for o in at.multiselect(key="fc_items").options)
 
 
+def test_upload_that_moves_the_as_of_date_says_so_and_imports_only_once_confirmed(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    items = backend.data.list_items(client)
+    others = int(items["first_date"].notna().sum()) - 2
+    days = pd.date_range(as_of + pd.Timedelta(days=1), periods=7)
+    text = "item_id,date,quantity\n" + "".join(f"{i},{d:%Y-%m-%d},1\n" for i in ITEMS[:2] for d in days)
+    version = backend.data.data_version(client)
+    at = _upload(_planner_on("data"), "sales", "late.csv", text)
+    warning = [w for w in texts(at.warning) if "as-of date" in w]
+    assert warning == [
+        f"This upload moves the data's as-of date from {as_of:%Y-%m-%d} to {days[-1]:%Y-%m-%d} (7 days): {others:,} "
+        f"item(s) not in the file would get 7 more days of zero sales each ({others * 7:,} zero-sales days in all), "
+        "which changes their forecasts and plans. Nothing is imported until you confirm below; to cancel, remove the "
+        "file (or upload the other items' sales up to the new date with it)."
+    ]
+    assert at.button(key="data_import").disabled
+    confirm = [c for c in at.checkbox if c.key.startswith("data_move_as_of")]
+    assert [c.label for c in confirm] == [
+        f"Move the as-of date to {days[-1]:%Y-%m-%d} and give {others:,} other item(s) 7 day(s) of zero sales"
+    ]
+    assert backend.data.data_version(client) == version  # nothing imported yet
+
+    confirm[0].check()
+    at = at.run()
+    assert not at.button(key="data_import").disabled
+    at.button(key="data_import").click()
+    at = at.run()
+    assert texts(at.success)[-1].startswith("Imported sales: 14 rows (14 inserted, 0 updated) for 2 items (0 new)")
+    assert backend.data.get_client(client).as_of == days[-1].date()
+
+
 def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_import(backend):
     client = backend.client_id("Demo Foods")
     as_of = backend.data.get_client(client).as_of
@@ -256,6 +288,24 @@ def test_run_history_lists_who_ran_what(backend):
     assert runs.iloc[0][["user", "kind", "model", "n_items", "cached", "status"]].tolist() == [
         PLANNER.username, "forecast", "MA7", 2, False, "succeeded"
     ]
+
+
+def test_a_dead_item_shows_as_no_recent_demand_on_the_data_page_and_in_the_pickers(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    days = pd.date_range(end=as_of - pd.Timedelta(days=120), periods=200)  # sold daily, then 120 days nothing
+    backend.data.import_sales(client, pd.DataFrame({"item_id": "GONE-1", "date": days, "quantity": 4.0}))
+    at = _planner_on("data")
+    items = table_with(at, "demand_class").set_index("item_id")
+    assert items.loc["GONE-1", "demand_class"] == "no recent demand"
+    at = open_page(at, "forecast")
+    assert "no recent demand" in at.multiselect(key="fc_classes").options
+    at.multiselect(key="fc_classes").set_value(["no recent demand"])
+    at = at.run()
+    classes = backend.forecasts.demand_classes(client).set_index("item_id")["demand_class"]
+    dead = sorted(classes[classes == "no recent demand"].index)
+    assert "GONE-1" in dead and "DF-0001" not in dead  # the demo has discontinued items too
+    assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead
 
 
 def test_items_are_read_only_for_planners_and_editable_for_admins(backend):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
-from forecasting.modes.auto import ENSEMBLE, AutoModel
+from forecasting.modes.auto import ENSEMBLE, NO_DEMAND, AutoModel
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
 from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponentialSmoothing, WeeklyExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
@@ -20,6 +20,8 @@ from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, Crosto
 
 #: the label of auto's median ensemble (not a registered model: a choice auto makes per item)
 ENSEMBLE_LABEL = "Median ensemble"
+#: the label of auto's choice for a dead item (zero demand, zero-width bands)
+NO_DEMAND_LABEL = "No demand (dead item)"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class ModelFactory:
             return ", ".join(cls.label(part) for part in key.split(","))
         if key == ENSEMBLE:
             return ENSEMBLE_LABEL
+        if key == NO_DEMAND:
+            return NO_DEMAND_LABEL
         base, bracket, parameters = key.partition("(")
         spec = cls._specs.get(base)
         if spec is None:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from forecasting.applications.inventory.inventory_input import validate_inventory
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
+from forecasting.core.as_of import AsOfMove
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
@@ -210,10 +211,28 @@ class DataAccess:
             as_of = last if as_of is None else max(pd.Timestamp(as_of), last)
         return short_histories(first, as_of)
 
+    def sales_as_of_move(self, client_id: int, upload: pd.DataFrame) -> AsOfMove | None:
+        """How a validated sales upload would move the as-of date of the items it does not contain (None: not).
+
+        For the validation report, before the planner confirms the import.
+        """
+        with self.database.read(snapshot=True) as conn:
+            return imports.sales_as_of_move(conn, client_id, upload)
+
     def import_sales(
-        self, client_id: int, source: Source | pd.DataFrame, max_bytes: int | None = None, max_rows: int | None = None
+        self,
+        client_id: int,
+        source: Source | pd.DataFrame,
+        max_bytes: int | None = None,
+        max_rows: int | None = None,
+        move_as_of: bool = False,
     ) -> ImportResult:
-        """Validate a sales CSV (or frame) in full, then upsert it in one transaction."""
+        """Validate a sales CSV (or frame) in full, then upsert it in one transaction.
+
+        An upload that would move the as-of date of stored items it does not
+        contain (adding zero-sales days to their history) is refused with an
+        :class:`AsOfMoveError` naming the numbers, unless ``move_as_of`` confirms it.
+        """
         if isinstance(source, pd.DataFrame):
             frame = validate_sales_frame(source)
         else:
@@ -224,7 +243,7 @@ class DataAccess:
         _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
                       COVARIATE_NAME_LENGTH)
         with self.database.write() as conn:
-            return imports.write_sales(conn, client_id, frame)
+            return imports.write_sales(conn, client_id, frame, move_as_of=move_as_of)
 
     def import_inventory(
         self,

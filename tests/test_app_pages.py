@@ -510,3 +510,33 @@ def test_attention_filters_that_match_nothing_say_so(backend):
     at = at.run()
     assert texts(at.info) == ["No item has the chosen reasons in the chosen categories."]
     assert not [s for s in at.selectbox if s.key == "att_item"]
+
+
+def test_attention_totals_follow_the_filters_and_agree_with_the_reorder_table(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    client = backend.client_id("Demo Foods")
+    queue = backend.forecasts.exceptions(client).queue
+    reorder = backend.forecasts.reorder(client)  # the Reorder page's default model, MA7, like the queue's
+    urgent = queue["reason"].isin(["stock-out before an order arrives", "below reorder point"])
+    assert set(queue.loc[urgent, "item_id"]) == set(reorder.loc[reorder["action"] == "reorder", "item_id"])
+    assert not queue["detail"].str.contains(r"(?<![\d-])-0\b").any()
+    value = queue["value_at_risk"]
+    excess = queue["reason"].isin(["excess stock", "no sales for a long time"])
+    assert [m.value for m in at.metric] == [
+        f"{len(queue):,}", f"{(reorder['action'] == 'reorder').sum():,}",
+        f"{value[urgent].sum():,.2f}", f"{value[excess].sum():,.2f}",
+    ]
+
+    category = queue["category"].value_counts().index[0]
+    at.multiselect(key="att_categories").set_value([category])
+    at = at.run()
+    mine = queue[queue["category"] == category]
+    assert at.metric[0].value == f"{len(mine):,}" and len(mine) < len(queue)
+    assert at.metric[1].value == f"{mine['reason'].isin(queue.loc[urgent, 'reason'].unique()).sum():,}"
+
+    at.number_input(key="att_min_value").set_value(50.0)
+    at = at.run()
+    kept = mine[~(mine["value_at_risk"] < 50)]
+    shown = table_with(at, "reason", "value_at_risk")
+    assert shown["item_id"].tolist() == kept["item_id"].tolist() and 0 < len(kept) < len(mine)
+    assert at.metric[0].value == f"{len(kept):,}"

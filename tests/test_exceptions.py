@@ -148,3 +148,16 @@ def test_the_urgent_items_are_exactly_the_reorder_tables_order_now_items():
     assert dict(action) == {"short": "reorder", "almost": "ok", "refilled": "ok", "low": "reorder"}
     assert urgent == {"short", "low"} == set(action[action == "reorder"].index)
     assert not queue["detail"].str.contains(r"(?<![\d-])-0\b").any()  # "-0 units", not a date's "-03"
+
+
+def test_totals_split_shortage_from_excess_value_and_the_filters_keep_unknown_values():
+    queue = pd.DataFrame({
+        "item_id": list("abcdef"), "category": list("xxyyxy"),
+        "reason": [rules.STOCKOUT, rules.BELOW_ROP, rules.EXCESS, rules.SILENT, rules.BIAS, rules.EXCESS],
+        "value_at_risk": [100.0, 2.0, 30.0, 5.0, 7.0, np.nan],
+    })
+    assert rules.queue_totals(queue) == {"items": 6, "urgent": 2, "shortage_value": 102.0, "excess_value": 35.0,
+                                         "no_cost": 1}
+    assert rules.filter_queue(queue, min_value=6.0)["item_id"].tolist() == ["a", "c", "e", "f"]  # f: unknown
+    assert rules.filter_queue(queue, [rules.EXCESS], ["y"])["item_id"].tolist() == ["c", "f"]
+    assert rules.queue_totals(rules.filter_queue(queue, categories=["x"]))["excess_value"] == 0.0

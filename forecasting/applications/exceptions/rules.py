@@ -28,9 +28,12 @@ of stored forecasts with the actuals that have since come in (see
 
 An item appears once, under its most urgent reason; its other reasons are
 listed beside. The queue is ranked by urgency, then value at risk, then units.
+Its value at risk is shortage value (rules 1-2: stock lacking) or excess value
+(rules 4-5: stock that may not sell); bias and short histories are neither.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +51,9 @@ SHORT = "history too short to forecast"
 REASONS = (STOCKOUT, BELOW_ROP, BIAS, SILENT, EXCESS, SHORT)
 #: the reasons to order now: together exactly the items the reorder table marks ``reorder`` (its ``order_now``)
 URGENT = (STOCKOUT, BELOW_ROP)
+#: reasons whose value at risk is stock lacking (shortage) or stock too much (excess); the others are neither
+SHORTAGE_REASONS = URGENT
+EXCESS_REASONS = (SILENT, EXCESS)
 
 SILENT_DAYS = 56
 EXCESS_FACTOR = 2.0
@@ -188,6 +194,40 @@ def exception_queue(flags: list[Flag], items: pd.DataFrame) -> pd.DataFrame:
     )
     queue["rank"] = np.arange(1, len(queue) + 1)
     return queue[EXCEPTION_COLUMNS].reset_index(drop=True)
+
+
+def filter_queue(
+    queue: pd.DataFrame, reasons: Sequence[str] = (), categories: Sequence[str] = (), min_value: float = 0.0
+) -> pd.DataFrame:
+    """The queue's rows with one of ``reasons`` and ``categories`` (empty: all) and a value at risk >= ``min_value``.
+
+    Rows without a value at risk (no unit cost) stay: their value is unknown, not trivial.
+    """
+    keep = pd.Series(True, index=queue.index)
+    if reasons:
+        keep &= queue["reason"].isin(list(reasons))
+    if categories:
+        keep &= queue["category"].isin(list(categories))
+    if min_value > 0:
+        keep &= ~(queue["value_at_risk"] < min_value)
+    return queue[keep]
+
+
+def queue_totals(queue: pd.DataFrame) -> dict[str, float | int]:
+    """The headline numbers of (a filtered) queue: items, urgent ones, shortage value and excess value at risk.
+
+    ``urgent``: items to order now (:data:`URGENT`); ``shortage_value``: value at
+    risk of :data:`SHORTAGE_REASONS`; ``excess_value``: of :data:`EXCESS_REASONS`;
+    ``no_cost``: items without a unit cost (not in either value).
+    """
+    value = queue["value_at_risk"].astype(float)
+    return {
+        "items": len(queue),
+        "urgent": int(queue["reason"].isin(URGENT).sum()),
+        "shortage_value": float(value[queue["reason"].isin(SHORTAGE_REASONS)].sum(skipna=True)),
+        "excess_value": float(value[queue["reason"].isin(EXCESS_REASONS)].sum(skipna=True)),
+        "no_cost": int(value.isna().sum()),
+    }
 
 
 def attention_queue(

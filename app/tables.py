@@ -50,7 +50,8 @@ REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "order_value": ("Order value", "Order quantity x unit cost (empty: no unit cost known)", "%.2f"),
     "on_hand": ("On hand", "", "%.0f"),
     "on_order": ("On order", "", "%.0f"),
-    "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time)", None),
+    "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time); empty when "
+                     "nothing is on order", None),
     "inventory_position": ("Position", "On hand + on order", "%.0f"),
     "reorder_point": ("Reorder point", "Service-level quantile of total demand over the lead time", "%.1f"),
     "safety_stock": ("Safety stock", "Order-up-to level minus expected demand over lead time + review period",
@@ -148,7 +149,10 @@ def reorder_view(
     order = (out["action"] != "reorder").astype(int)
     out = out.assign(_order=order).sort_values(["_order", "days_of_cover"], kind="stable", na_position="last")
     columns = [c for c in REORDER_COLUMNS if c in out.columns]
-    return out[columns].reset_index(drop=True)
+    view = out[columns].reset_index(drop=True)
+    if "model" in view:
+        view["model"] = view["model"].map(ModelFactory.label)  # "MA7", as every other table names it
+    return view
 
 
 def reorder_column_config() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Compare, Reorder, Data and Admin pages through AppTest, checked against the services on the same database."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -442,8 +442,9 @@ def test_attention_is_the_landing_page_with_the_services_queue_and_its_filters(b
     np.testing.assert_allclose(shown["value_at_risk"], expected["value_at_risk"], equal_nan=True)
     assert shown["chart"].iloc[0] == f"forecast?item={expected['item_id'].iloc[0]}"
     assert at.metric[0].value == f"{len(expected):,}"
-    assert "Data as of **2025-12-31**" in texts(at.sidebar.markdown)
-    assert any("days old" in w.value for w in at.sidebar.warning)  # the demo data ends on 2025-12-31
+    yesterday = date.today() - timedelta(days=1)  # the demo data ends yesterday: no "days old" warning
+    assert f"Data as of **{yesterday:%Y-%m-%d}**" in texts(at.sidebar.markdown)
+    assert not at.sidebar.warning
 
     at.multiselect(key="att_reasons").set_value(["excess stock"])
     at = at.run()
@@ -497,6 +498,16 @@ def test_attention_for_a_client_without_sales_says_what_to_do(backend):
     assert texts(at.title) == ["Attention"]
     assert texts(at.info) == ["No sales yet: upload a sales file on the Data page."]
     assert "No sales data yet" in texts(at.sidebar.caption)
+
+
+def test_real_data_weeks_old_gets_the_stale_data_warning(backend):
+    client = backend.data.create_client("Old Data Co").client_id
+    backend.data.import_sales(client, pd.DataFrame({"item_id": "A", "date": pd.date_range("2024-01-01", periods=30),
+                                                    "quantity": 3.0}))
+    backend.users.create_user(client, "oldie", "oldie-pass-1")
+    at = login("oldie", "oldie-pass-1")
+    assert "Data as of **2024-01-30**" in texts(at.sidebar.markdown)
+    assert any("days old" in w.value for w in at.sidebar.warning)
 
 
 def test_attention_filters_that_match_nothing_say_so(backend):

@@ -374,6 +374,23 @@ def _edit_items(at, edited_rows: dict):
     return at.run()
 
 
+def test_service_level_is_a_percentage_on_the_items_table_too(backend):
+    client = backend.client_id("Demo Foods")
+    stored = backend.data.list_items(client).set_index("item_id")["service_level"]
+    shown = table_with(_planner_on("data"), "recent_quantity").set_index("item_id")["service_level"]
+    np.testing.assert_allclose(shown.loc[stored.index], stored * 100)  # 0.95 stored, 95 (%) shown
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    admin = _edit_items(admin, {0: {"service_level": 97.5}})
+    assert texts(admin.success) == ["Saved 1 item(s)."]
+    assert backend.data.list_items(client).set_index("item_id").loc["DF-0001", "service_level"] == 0.975
+    admin = _edit_items(admin, {0: {"service_level": 150.0}, 1: {"unit_cost": 1.0}})
+    assert texts(admin.error) == [
+        "Nothing was saved: item DF-0001: the service level must be above 0% and below 100%, got 150%. "
+        "Your edits are kept in the table; fix them and save again."
+    ]
+    assert backend.data.list_items(client).set_index("item_id").loc["DF-0002", "unit_cost"] != 1.0
+
+
 def test_admin_edits_item_parameters(backend):
     client = backend.client_id("Demo Foods")
     version = backend.data.data_version(client)
@@ -392,11 +409,9 @@ def test_a_bad_item_edit_saves_nothing_and_keeps_the_edits(backend):
     before = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     admin = open_page(login(ADMIN.username, ADMIN.password), "data")
     # the good edits of DF-0001 and DF-0003 come before and after the bad one: none is saved
-    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"service_level": 1.5}, 2: {"category": "Specials"}})
-    assert texts(admin.error) == [
-        "Nothing was saved: bad item changes: item DF-0002: service_level must be a number strictly between 0 and 1, "
-        "got 1.5. Your edits are kept in the table; fix them and save again."
-    ]
+    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"lead_time_days": -2}, 2: {"category": "Specials"}})
+    assert len(admin.error) == 1 and admin.error[0].value.startswith(
+        "Nothing was saved: bad item changes: item DF-0002: lead_time_days")
     assert not admin.success
     after = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     pd.testing.assert_frame_equal(after, before)

@@ -150,6 +150,8 @@ def reorder_view(
     out = out.assign(_order=order).sort_values(["_order", "days_of_cover"], kind="stable", na_position="last")
     columns = [c for c in REORDER_COLUMNS if c in out.columns]
     view = out[columns].reset_index(drop=True)
+    if "on_order_due" in view:  # nothing on order: nothing arrives, so no date (the table says when it would)
+        view["on_order_due"] = view["on_order_due"].where(view["on_order"] > 0)
     if "model" in view:
         view["model"] = view["model"].map(ModelFactory.label)  # "MA7", as every other table names it
     return view

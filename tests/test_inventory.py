@@ -457,13 +457,6 @@ def test_projection_by_hand_with_stock_on_order_arriving_on_its_due_date():
     assert table.loc["b", "days_of_cover"] == 3 and table.loc["b", "on_order_due"] == pd.Timestamp("2024-03-04")
 
 
-def test_nothing_on_order_has_no_arrival_date():
-    inv = inventory(item_id=["none", "some"], on_hand=5.0, on_order=[0.0, 10.0], lead_time_days=4)
-    table = by_item(InventoryCalculator.from_paths(constant_paths(["none", "some"], 2.0), inv, "test"))
-    assert pd.isna(table.loc["none", "on_order_due"])
-    assert table.loc["some", "on_order_due"] == pd.Timestamp("2024-03-04")  # after the lead time
-
-
 def test_overdue_stock_on_order_counts_from_the_first_day_and_bad_due_dates_are_named():
     inv = inventory(item_id=["a"], on_hand=0.0, on_order=6.0, on_order_due=["2024-01-15"])
     plan = InventoryCalculator.plan_from_paths(constant_paths(["a"], 2.0), inv, "test")

@@ -164,8 +164,7 @@ class InventoryCalculator:
                 "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
                 "action": np.where(order_now(position, reorder_point, shortfall_on_arrival(stock, lead)), "reorder",
                                    "ok"),
-                # nothing on order: nothing arrives, so no date
-                "on_order_due": (first_date + pd.to_timedelta(on_order_day - 1, unit="D")).where(inv.on_order > 0),
+                "on_order_due": first_date + pd.to_timedelta(on_order_day - 1, unit="D"),
             },
             columns=REORDER_COLUMNS,
         )

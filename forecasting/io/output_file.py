@@ -50,14 +50,14 @@ def output_file(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     check_output_path(target)
     temp = target.parent / f".{target.name}.{secrets.token_hex(8)}.tmp"
-    try:
-        os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except PermissionError:
-        raise OutputPathError(f"cannot write {target}: permission denied in {target.parent}") from None
-    try:
-        with scratch.registered(temp):
+    with scratch.registered(temp):  # before the file exists: a kill at any point leaves nothing unrecorded
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except PermissionError:
+            raise OutputPathError(f"cannot write {target}: permission denied in {target.parent}") from None
+        try:
             yield temp
             check_output_path(target)  # again: something may have been put there while the job ran
             os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+        finally:
+            temp.unlink(missing_ok=True)

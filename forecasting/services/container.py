@@ -1,6 +1,7 @@
 """The one place the services are built: the app, the API and the CLI all call :func:`build_services`."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from forecasting.services.api_keys import ApiKeyService
@@ -9,7 +10,7 @@ from forecasting.services.forecast_service import ForecastService
 from forecasting.services.limits import RequestLimits
 from forecasting.services.run_recovery import recover
 from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
-from forecasting.storage import Database, open_database
+from forecasting.storage import Database, DatabaseBusyError, DatabaseUnavailableError, open_database
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,9 @@ def build_services(
     ``limits``: the request limits of the app and the API (None: a batch job's, unlimited).
     """
     db = database if isinstance(database, Database) else open_database(database)
-    recover(db)
+    try:
+        recover(db)
+    except (DatabaseUnavailableError, DatabaseBusyError) as exc:  # the API starts anyway (503 until it is back)
+        logging.getLogger(__name__).warning("abandoned runs not checked: %s", exc)
     data = DataAccess(db)
     return Services(db, data, ForecastService(data, limits), UserService(db, bcrypt_rounds), ApiKeyService(db))

@@ -200,13 +200,13 @@ def test_another_hosts_run_is_failed_only_when_its_lease_expired(data):
     with data.database.write() as conn:
         conn.execute(text("UPDATE forecast_runs SET created_at = :t WHERE id = :r"),
                      {"t": (utcnow() - timedelta(seconds=LEASE_S + 1)).replace(tzinfo=None), "r": legacy})
-    assert recover(data.database).run_ids == (stale, legacy)
+    assert recover(data.database) == (stale, legacy)
     states = runs_of(data.database, client)
     assert states[fresh] == ("running", None, 7)
     assert states[stale][0] == "failed" and states[stale][1].startswith("abandoned: the process computing it "
                                                                           "(elsewhere:123:456)")
     assert states[stale][2] == states[legacy][2] == 0
-    assert recover(data.database).run_ids == ()
+    assert recover(data.database) == ()
 
 
 def test_the_lease_is_renewed_while_the_run_lasts_and_a_swept_run_cannot_complete(data, monkeypatch):
@@ -228,10 +228,10 @@ def test_the_lease_is_renewed_while_the_run_lasts_and_a_swept_run_cannot_complet
     while heartbeat() == before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert heartbeat() != before  # renewed: another host would not take it for abandoned
-    assert recover(data.database).run_ids == ()
+    assert recover(data.database) == ()
     # a run marked failed meanwhile (its process taken for dead) stores nothing when it finishes
     set_lease(data.database, run_id, "elsewhere:1:1", LEASE_S + 60)
-    assert recover(data.database).run_ids == (run_id,)
+    assert recover(data.database) == (run_id,)
     frame = data.history(client, ["A"]).assign(forecast=1.0).head(7)[["item_id", "date", "forecast"]]
     with pytest.raises(ValueError, match="was marked failed while it ran"):
         data.complete_run(client, run_id, 1.0, frame, ())

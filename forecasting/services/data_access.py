@@ -26,8 +26,8 @@ from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
-from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.core.process import this_process
+from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.services.run_recovery import LeaseKeeper
 from forecasting.storage import clients, imports, items, reads, runs
 from forecasting.storage import users as stored_users

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 from forecasting.core.process import Owner, is_gone, this_host, this_process
@@ -38,17 +37,10 @@ ABANDONED = "abandoned: the process computing it ({owner}) ended before it finis
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Recovered:
-    """What :func:`recover` did: the runs it marked failed, and the temporary files or folders it removed."""
-
-    run_ids: tuple[int, ...]
-    files: int
-
-
-def recover(database: Database) -> Recovered:
-    """Mark the abandoned runs of ``database`` failed (results removed) and sweep this host's stale temp files."""
-    files = scratch.sweep()
+def recover(database: Database) -> tuple[int, ...]:
+    """Mark the abandoned runs of ``database`` failed (results removed), sweep this host's stale temp files;
+    the ids of the runs failed."""
+    scratch.sweep()
     with database.read() as conn:
         rows = runs.running_runs(conn)
     cutoff = utcnow() - timedelta(seconds=LEASE_S)
@@ -71,7 +63,7 @@ def recover(database: Database) -> Recovered:
                             row.id, row.client_id, row.owner or "unknown")
     if failed:
         database.reclaim(*runs.RESULT_TABLES)
-    return Recovered(tuple(failed), files)
+    return tuple(failed)
 
 
 class LeaseKeeper:

@@ -16,6 +16,7 @@ from forecasting.applications.inventory.inventory_input import validate_service_
 from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS, ENGINES
 from forecasting.core.errors import ForecastingError
 from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
+from forecasting.io import scratch
 
 EXIT_BAD_INPUT = 2
 
@@ -168,6 +169,7 @@ def _reorder(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        scratch.sweep()  # temporary files a killed job left (database commands also recover its run)
         return int(args.handler(args))
     except ForecastingError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,12 +1,12 @@
 """Writing CSV for people and spreadsheets: formula-safe, ISO dates, atomic files."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from forecasting.io.output_file import output_file
 
 #: a text cell starting with one of these is read as a formula by spreadsheets
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -45,19 +45,11 @@ def to_csv_bytes(frame: pd.DataFrame, decimals: int = FLOAT_DECIMALS) -> bytes:
 
 
 def write_csv(frame: pd.DataFrame, output: str | Path | None) -> None:
-    """Write to ``output`` atomically (no partial file on failure), or to stdout when None."""
+    """Write to ``output`` atomically (:mod:`forecasting.io.output_file`), or to stdout when None."""
     prepared = safe_and_rounded(frame)
     if output is None:
         prepared.to_csv(sys.stdout, index=False, lineterminator="\n")
         sys.stdout.flush()
         return
-    target = Path(output)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            prepared.to_csv(handle, index=False, lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with output_file(output) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        prepared.to_csv(handle, index=False, lineterminator="\n")

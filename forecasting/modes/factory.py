@@ -18,6 +18,18 @@ from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponent
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
 
 
+#: what a model costs to run, in units of about 1 ms of one CPU: (per item, per call); a call is a
+#: forecast, or one window of a backtest. Measured by benchmarks/bench_costs.py (results in
+#: benchmarks/results/costs.md) and rounded up; the request budget (forecasting/services/limits.py)
+#: counts them. A model not listed (a test's, a plug-in's) costs DEFAULT_COST_WEIGHT.
+COST_WEIGHTS: dict[str, tuple[int, int]] = {
+    "ma7": (1, 2), "seasonal-naive": (1, 10), "ses": (1, 450), "holt": (48, 98), "weekly-ses": (1, 175),
+    "croston-sba": (1, 27), "tsb": (1, 18), "adida": (3, 345), "imapa": (4, 387), "auto": (14, 3285),
+    # on CPU, benchmarks/results/chronos2.txt (256 items in 36 s, the model loaded once per process)
+    "chronos-2": (141, 0),
+}
+DEFAULT_COST_WEIGHT = (1, 0)
+
 #: the label of auto's median ensemble (not a registered model: a choice auto makes per item)
 ENSEMBLE_LABEL = "Median ensemble"
 
@@ -89,6 +101,12 @@ class ModelFactory:
         if spec is None:
             return str(name)
         return f"{spec.label} ({parameters}" if bracket else spec.label
+
+    @classmethod
+    def cost(cls, name: str, items: int, calls: int = 1) -> int:
+        """What ``calls`` calls of the model on ``items`` items cost (COST_WEIGHTS): what request budgets count."""
+        per_item, per_call = COST_WEIGHTS.get(cls._known(name), DEFAULT_COST_WEIGHT)
+        return calls * (items * per_item + per_call)
 
     @classmethod
     def create(cls, name: str) -> BaseForecastModel:

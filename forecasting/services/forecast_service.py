@@ -45,7 +45,7 @@ from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
 from forecasting.applications.quality.calculator import QualityCalculator
-from forecasting.services.limits import ComputationSlots, RequestLimits
+from forecasting.services.limits import CancelToken, ComputationSlots, RequestLimits
 from forecasting.storage.runs import RunRequest
 
 
@@ -141,8 +141,12 @@ class ForecastService:
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> ForecastOutcome:
-        """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed."""
+        """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed.
+
+        ``cancel`` (set from another thread) stops the computation at its next check: the run fails.
+        """
         started = perf_counter()
         instance = _model(model)
         horizon = validate_horizon(horizon, min(instance.max_horizon, MAX_HORIZON))
@@ -150,6 +154,7 @@ class ForecastService:
         ids = normalise_item_ids(item_ids)
         if self.limits is not None:
             self.limits.check_forecast(len(ids), horizon, len(levels))
+        self._check_cost("forecast", [instance.name], len(ids))
         self._check_user(client_id, user_id)
         version = str(instance.version)
 
@@ -183,9 +188,10 @@ class ForecastService:
                 client_id,
                 run_id,
                 started,
-                lambda: instance.forecast(snapshot.frame, horizon, levels, progress=progress),
+                lambda: instance.forecast(snapshot.frame, horizon, levels, progress=_watched(progress, cancel)),
                 save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
                                                                     keep_values=keep),
+                cancel=cancel,
             )
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
@@ -211,6 +217,7 @@ class ForecastService:
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> BacktestOutcome:
         """Score models on the items' last ``windows`` x ``horizon`` days (hidden from the models)."""
         started = perf_counter()
@@ -223,6 +230,7 @@ class ForecastService:
         ids = normalise_item_ids(item_ids)
         if self.limits is not None:
             self.limits.check_backtest(len(ids), horizon, int(windows), len(instances), len(levels))
+        self._check_cost("backtest", names, len(ids), int(windows))
         self._check_user(client_id, user_id)
         for instance in instances:
             _require_available(instance)
@@ -239,7 +247,9 @@ class ForecastService:
                 client_id,
                 run_id,
                 started,
-                lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels, progress),
+                lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels,
+                                                   _watched(progress, cancel)),
+                cancel=cancel,
             )
         return BacktestOutcome(
             run_id=run_id, models=tuple(names), horizon=horizon, windows=int(windows), quantiles=levels,
@@ -256,10 +266,11 @@ class ForecastService:
         lead_time_days: int | None = None,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> pd.DataFrame:
         """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped`` and ``as_of``."""
         outcome = self.reorder_plan(client_id, item_ids, model, service_level, review_period_days, lead_time_days,
-                                    user_id, progress)
+                                    user_id, progress, cancel)
         table = outcome.table
         table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of)
         return table
@@ -274,6 +285,7 @@ class ForecastService:
         lead_time_days: int | None = None,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> ReorderOutcome:
         """The reorder table (docs/inventory-policy.md) and the projected stock it comes from.
 
@@ -297,6 +309,7 @@ class ForecastService:
         horizon = InventoryCalculator.required_horizon(inventory)
         if self.limits is not None:
             self.limits.check_reorder(len(inventory), horizon)
+        self._check_cost("reorder plan", [instance.name], len(inventory))
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
@@ -308,14 +321,21 @@ class ForecastService:
                 run_id,
                 started,
                 lambda: InventoryCalculator.plan(
-                    instance, snapshot.frame, inventory.drop(columns="as_of"), service_level, progress
+                    instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
+                    _watched(progress, cancel),
                 ),
+                cancel=cancel,
             )
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
                               projection=plan.projection)
 
     def exceptions(
-        self, client_id: int, model: str = "ma7", user_id: int | None = None, progress: ProgressCallback | None = None
+        self,
+        client_id: int,
+        model: str = "ma7",
+        user_id: int | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> ExceptionsOutcome:
         """What needs attention today (docs/inventory-policy.md, exceptions): the ranked queue of every item.
 
@@ -344,8 +364,9 @@ class ForecastService:
         with self._slot(client_id):
             run_id, _ = self.data.record_run(client_id, request)
             self._run(client_id, run_id, started,
-                      lambda: self._attention(client_id, client.as_of, instance, progress),
-                      save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue))
+                      lambda: self._attention(client_id, client.as_of, instance, _watched(progress, cancel)),
+                      save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue),
+                      cancel=cancel)
         return ExceptionsOutcome(run_id=run_id, cached=False, as_of=client.as_of, model=instance.name,
                                  queue=self.data.exceptions_of_run(client_id, run_id))
 
@@ -363,6 +384,7 @@ class ForecastService:
         if inventory is not None:
             if self.limits is not None:
                 self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
+            self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
             plan = InventoryCalculator.plan(instance, history, inventory.drop(columns="as_of"), None, progress)
             table, projection = plan.table, plan.projection
@@ -404,11 +426,17 @@ class ForecastService:
         started: float,
         work: Callable[[], object],
         save: Callable[[object, float], None] | None = None,
+        cancel: CancelToken | None = None,
     ):
         """Do the work; record success (and its results, with ``save(result, seconds)`` in the same
-        transaction as the status) or failure, then return or raise."""
+        transaction as the status) or failure, then return or raise. A ``cancel`` set before the
+        results are saved fails the run (nothing stored)."""
         try:
+            if cancel is not None:
+                cancel.check()
             result = work()
+            if cancel is not None:
+                cancel.check()
             if save is not None:
                 save(result, perf_counter() - started)
             else:
@@ -423,6 +451,14 @@ class ForecastService:
                 raise
             raise ForecastingError(f"run {run_id} failed: {message}") from exc
         return result
+
+    def _check_cost(self, kind: str, models: Sequence[str], items: int, windows: int = 1) -> None:
+        """The cost budget of the request limits: each model's calls (one per window) on ``items``."""
+        if self.limits is None:
+            return
+        cost = sum(ModelFactory.cost(name, items, windows) for name in models)
+        per_window = f" x {windows} windows" if kind == "backtest" else ""
+        self.limits.check_cost(kind, cost, f"{items:,} items{per_window} of {', '.join(models)}")
 
     def _slot(self, client_id: int) -> AbstractContextManager[None]:
         """A computation slot of the request limits (none needed without limits)."""
@@ -454,6 +490,19 @@ def _model(name: str) -> BaseForecastModel:
     if not isinstance(name, str):
         raise ForecastingError(f"model must be a name such as 'ma7', got {name!r}")
     return ModelFactory.create(name)
+
+
+def _watched(progress: ProgressCallback | None, cancel: CancelToken | None) -> ProgressCallback | None:
+    """``progress`` that first checks ``cancel``: models and backtests report between blocks and windows."""
+    if cancel is None:
+        return progress
+
+    def report(done: int, total: int) -> None:
+        cancel.check()
+        if progress:
+            progress(done, total)
+
+    return report
 
 
 def _require_available(model: BaseForecastModel) -> None:

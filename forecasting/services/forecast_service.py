@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -28,9 +29,21 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.exceptions.rules import BIAS_DAYS, attention_queue
-from forecasting.applications.inventory.calculator import MIN_COVER_HORIZON, REORDER_COLUMNS, InventoryCalculator
+from forecasting.applications.inventory.calculator import (
+    MIN_COVER_HORIZON,
+    REORDER_COLUMNS,
+    InventoryCalculator,
+    ReorderPlan,
+)
 from forecasting.applications.inventory.inventory_input import validate_service_level
-from forecasting.core.errors import ForecastingError, ModelUnavailableError
+from forecasting.core.errors import (
+    ForecastingError,
+    ModelUnavailableError,
+    NonFiniteResultError,
+    database_error_message,
+    is_database_error,
+    listed,
+)
 from forecasting.core.models.base import (
     DEFAULT_QUANTILES,
     MAX_HORIZON,
@@ -47,6 +60,10 @@ from forecasting.services.data_access import DataAccess, HistorySnapshot, normal
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.services.limits import CancelToken, ComputationSlots, RequestLimits
 from forecasting.storage.runs import RunRequest
+
+log = logging.getLogger("forecasting.service")
+#: the projection columns the exception rules read (an empty plan has just these)
+PROJECTION_COLUMNS = ["item_id", "date", "projected_stock"]
 
 
 
@@ -320,10 +337,10 @@ class ForecastService:
                 client_id,
                 run_id,
                 started,
-                lambda: InventoryCalculator.plan(
+                lambda: _finite_plan(InventoryCalculator.plan(
                     instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
                     _watched(progress, cancel),
-                ),
+                )),
                 cancel=cancel,
             )
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
@@ -386,11 +403,11 @@ class ForecastService:
                 self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
             self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
-            plan = InventoryCalculator.plan(instance, history, inventory.drop(columns="as_of"), None, progress)
+            plan = _plan_of_finite_items(instance, history, inventory.drop(columns="as_of"), progress)
             table, projection = plan.table, plan.projection
         else:
             table = pd.DataFrame(columns=REORDER_COLUMNS)
-            projection = pd.DataFrame(columns=["item_id", "date", "projected_stock"])
+            projection = pd.DataFrame(columns=PROJECTION_COLUMNS)
         since = (as_of_day - pd.Timedelta(days=BIAS_DAYS - 1)).date()
         stored = self.data.stored_forecasts(client_id, since, as_of)
         if len(stored):
@@ -399,7 +416,12 @@ class ForecastService:
             compared = compared.rename(columns={"quantity": "actual"})
         else:
             compared = pd.DataFrame(columns=["item_id", "date", "forecast", "actual"])
-        return attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days)
+        queue = attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days)
+        overflow = np.isinf(queue["value_at_risk"].to_numpy(dtype=np.float64))
+        if overflow.any():  # units x a unit cost past the float range: unknown, like a missing unit cost
+            log.warning("exception queue: value at risk beyond the float range for %s", listed(queue["item_id"][overflow]))
+            queue.loc[overflow, "value_at_risk"] = np.nan
+        return queue
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -443,11 +465,14 @@ class ForecastService:
                 self.data.complete_run(client_id, run_id, perf_counter() - started)
         except BaseException as exc:
             message = str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"
+            if is_database_error(exc):  # its text holds SQL: logged here, never shown to the caller
+                log.exception("run %s of client %s failed in the database", run_id, client_id)
+                message = database_error_message(exc)
             try:
                 self.data.fail_run(client_id, run_id, perf_counter() - started, message)
             except Exception:  # the original error matters more than the bookkeeping
                 pass
-            if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
+            if isinstance(exc, ForecastingError) or is_database_error(exc) or not isinstance(exc, Exception):
                 raise
             raise ForecastingError(f"run {run_id} failed: {message}") from exc
         return result
@@ -490,6 +515,41 @@ def _model(name: str) -> BaseForecastModel:
     if not isinstance(name, str):
         raise ForecastingError(f"model must be a name such as 'ma7', got {name!r}")
     return ModelFactory.create(name)
+
+
+def _finite_plan(plan: ReorderPlan) -> ReorderPlan:
+    """The plan, refused when a number left the float range (e.g. order quantity x a huge unit cost)."""
+    numbers = plan.table.select_dtypes("number")
+    bad = np.isinf(numbers.to_numpy(dtype=np.float64)).any(axis=1)
+    if bad.any():
+        items = plan.table.loc[bad, "item_id"].tolist()
+        raise NonFiniteResultError(
+            f"the reorder plan of item(s) {listed(items)} has numbers beyond the float range: check their unit cost, "
+            f"stock and sales", items)
+    return plan
+
+
+def _plan_of_finite_items(
+    model: BaseForecastModel, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None
+) -> ReorderPlan:
+    """The exception queue's reorder plan without the items whose sales overflow the model (logged), so
+    that one item's absurd data cannot fail the client's whole queue; an order value past the float
+    range (a huge unit cost) is unknown (NaN), as with no unit cost."""
+    try:
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress)
+    except NonFiniteResultError as exc:
+        log.warning("exception queue: %s", exc)
+        keep = ~inventory["item_id"].astype(str).isin(exc.item_ids)
+        if keep.all():
+            raise
+        if not keep.any():
+            return ReorderPlan(pd.DataFrame(columns=REORDER_COLUMNS), pd.DataFrame(columns=PROJECTION_COLUMNS))
+        inventory = inventory.loc[keep].reset_index(drop=True)
+        history = history[history["item_id"].isin(inventory["item_id"])]
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress)
+    numbers = plan.table.select_dtypes("number").columns
+    plan.table[numbers] = plan.table[numbers].where(~np.isinf(plan.table[numbers].to_numpy(dtype=np.float64)))
+    return plan
 
 
 def _watched(progress: ProgressCallback | None, cancel: CancelToken | None) -> ProgressCallback | None:

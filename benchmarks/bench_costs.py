@@ -7,7 +7,8 @@ millisecond of one CPU of the machine below. This benchmark times one forecast
 (7 days, 3 quantile levels, after a warm-up call, best of 3) of every registered model
 that can run here on SMALL and --items synthetic items (benchmarks/bench_core.py's
 data): the per-item weight is the slope, the per-call weight what is left at
-SMALL items. forecasting/modes/factory.py's COST_WEIGHTS are these rounded up.
+SMALL items. forecasting/modes/factory.py's COST_WEIGHTS are the largest of a few runs, rounded up
+(the per-call figures vary most from run to run on a shared machine).
 
     python benchmarks/bench_costs.py [--items 200] [--days 730]
 

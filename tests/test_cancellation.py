@@ -147,3 +147,21 @@ def test_a_client_that_disconnects_stops_its_forecast_and_the_run_fails(database
     runs = _wait_for(database, lambda runs: runs[0][0] != "running")
     assert runs == [("failed", "cancelled: the client disconnected")]
     assert _results(database) == 0
+
+
+def test_a_run_the_app_abandons_by_a_rerun_stops_and_fails_as_cancelled(database, data, acme):
+    """Streamlit stops an abandoned script by raising RerunException (a BaseException) from its next
+    element update: here the progress bar's, between two backtest windows."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    calls = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        raise RerunException(RerunData())
+
+    with pytest.raises(RerunException):
+        ForecastService(data, RequestLimits()).backtest(acme, ITEMS, "ma7", 7, 5, progress=progress)
+    assert calls == [1]
+    assert _runs(database) == [("failed", "cancelled: the run was abandoned (RerunException)")]

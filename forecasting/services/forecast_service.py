@@ -465,7 +465,9 @@ class ForecastService:
                 self.data.complete_run(client_id, run_id, perf_counter() - started)
         except BaseException as exc:
             message = str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"
-            if is_database_error(exc):  # its text holds SQL: logged here, never shown to the caller
+            if not isinstance(exc, Exception):  # interrupted, or the app's rerun/stop of an abandoned run
+                message = f"cancelled: the run was abandoned ({type(exc).__name__})"
+            elif is_database_error(exc):  # its text holds SQL: logged here, never shown to the caller
                 log.exception("run %s of client %s failed in the database", run_id, client_id)
                 message = database_error_message(exc)
             try:

@@ -129,6 +129,22 @@ def test_the_cost_budget_is_exact_at_its_limit_and_counts_forecasts_and_reorder_
         tight.exceptions(acme)
 
 
+def test_the_items_of_one_request_are_capped_to_bound_its_memory(data, acme):
+    """A 10,000-item forecast of 2 years' history adds about 0.8 GB (benchmarks/results/memory.md)."""
+    at_limit = _service(data, max_items=3)
+    assert len(at_limit.forecast(acme, ITEMS, "ma7", 7).item_ids) == 3
+    over = _service(data, max_items=2)
+    message = r"^3 items asked for; this server computes at most 2 in one request \(max_items\)"
+    with pytest.raises(LimitExceededError, match=message):
+        over.forecast(acme, ITEMS, "ma7", 7)
+    with pytest.raises(LimitExceededError, match=message):
+        over.backtest(acme, ITEMS, "ma7", 7)
+    with pytest.raises(LimitExceededError, match=message):
+        over.reorder(acme)
+    with pytest.raises(LimitExceededError, match=message):
+        over.exceptions(acme)
+
+
 def test_each_budget_is_exact_at_its_limit(data, acme):
     at_limit = _service(data, max_forecast_values=3 * 7 * 4, max_reorder_item_days=3 * 28)
     assert len(at_limit.forecast(acme, ITEMS, "ma7", 7, LEVELS).forecast) == 21  # 3 x 7 x (3 + 1): allowed

@@ -78,6 +78,8 @@ class RequestLimits:
 
     #: quantile levels per request
     max_quantile_levels: int = 25
+    #: items of one request: what bounds its memory (history is loaded whole; benchmarks/results/memory.md)
+    max_items: int = 10_000
     #: items x horizon x (levels + 1) of one forecast: the values it returns and stores
     max_forecast_values: int = 500_000
     #: items x windows x horizon x models x (levels + 1) of one backtest
@@ -122,14 +124,23 @@ class RequestLimits:
                 f"{levels} quantile levels asked for; this server computes at most {self.max_quantile_levels}"
             )
 
+    def check_items(self, items: int) -> None:
+        if items > self.max_items:
+            raise LimitExceededError(
+                f"{items:,} items asked for; this server computes at most {self.max_items:,} in one request "
+                f"(max_items): ask for fewer (or run it as a batch job with `python -m forecasting`)"
+            )
+
     def check_forecast(self, items: int, horizon: int, levels: int) -> None:
         """A forecast of ``items`` x ``horizon`` days with ``levels`` quantile levels."""
+        self.check_items(items)
         self.check_levels(levels)
         _check("forecast", items * horizon * (levels + 1), self.max_forecast_values,
                f"{items:,} items x {horizon} days x ({levels} quantile levels + the point forecast)")
 
     def check_backtest(self, items: int, horizon: int, windows: int, models: int, levels: int) -> None:
         """A backtest of ``models`` on ``windows`` x ``horizon`` days of ``items``."""
+        self.check_items(items)
         self.check_levels(levels)
         self.check_windows(windows)
         _check("backtest", items * windows * horizon * models * (levels + 1), self.max_backtest_values,
@@ -153,6 +164,7 @@ class RequestLimits:
 
     def check_reorder(self, items: int, horizon: int) -> None:
         """A reorder plan (or exception queue) of ``items`` projected ``horizon`` days ahead."""
+        self.check_items(items)
         _check("reorder plan", items * horizon, self.max_reorder_item_days, f"{items:,} items x {horizon} days")
 
 

@@ -163,8 +163,8 @@ class BaseForecastModel(ABC):
         if not finite.all():
             bad = history.item_ids[~finite]
             raise NonFiniteResultError(
-                f"model {self.name} cannot compute finite numbers for item(s) {listed(bad)}: their sales are too "
-                f"large to compute with; correct them and import the sales again", bad)
+                f"model {self.name} gave non-finite numbers for item(s) {listed(bad)}: their sales are probably "
+                f"too large to compute with; correct them and import the sales again", bad)
 
     def _require_available(self) -> None:
         status = self.availability()

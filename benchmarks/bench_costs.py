@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--days", type=int, default=730)
     args = parser.parse_args()
+    load = os.getloadavg()[0]  # the weights are only as good as the machine was quiet
     small = prepare_history(synthetic_sales(SMALL, args.days), 1)
     large = prepare_history(synthetic_sales(args.items, args.days), 1)
     weights: dict[str, tuple[float, float]] = {}
@@ -67,7 +68,7 @@ def main() -> None:
         weights[name] = (1000 * per_item, 1000 * max(t_small - SMALL * per_item, 0.0))
     lines = [
         f"# Model cost weights ({SMALL} and {args.items} items x {args.days} days, one {HORIZON}-day forecast "
-        f"with {len(LEVELS)} levels; {platform.machine()}, {os.cpu_count()} CPUs, shared)",
+        f"with {len(LEVELS)} levels; {platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f})",
         "",
         "| model | per item (ms) | per call (ms) | COST_WEIGHTS (per item, per call) |",
         "|---|---:|---:|---:|",

@@ -20,7 +20,8 @@ from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, Crosto
 
 #: what a model costs to run, in units of about 1 ms of one CPU: (per item, per call); a call is a
 #: forecast, or one window of a backtest. Measured by benchmarks/bench_costs.py (results in
-#: benchmarks/results/costs.md): the largest of three runs on a shared 2-CPU machine, rounded up.
+#: benchmarks/results/costs.md, whose latest run was on a busy machine): the largest of three runs on
+#: a shared 2-CPU machine at a lower load, rounded up.
 #: The request budget (forecasting/services/limits.py) counts them. A model not listed (a test's,
 #: a plug-in's) costs DEFAULT_COST_WEIGHT.
 COST_WEIGHTS: dict[str, tuple[int, int]] = {

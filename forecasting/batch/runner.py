@@ -21,6 +21,7 @@ small (ids and keys; a backtest's metric sums), whatever the catalogue's size.
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,14 @@ from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
-from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError, listed
+from forecasting.core.errors import (
+    ForecastingError,
+    ModelUnavailableError,
+    NotFoundError,
+    database_error_message,
+    is_database_error,
+    listed,
+)
 from forecasting.core.history import check_min_days
 from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, validate_horizon
 from forecasting.io.scratch import work_dir
@@ -45,6 +53,8 @@ from forecasting.modes.factory import ModelFactory
 
 #: items per page when reading a client's item keys
 KEY_PAGE = 10_000
+
+log = logging.getLogger("forecasting.batch")
 
 
 class ChunkFailed(ForecastingError):
@@ -267,4 +277,7 @@ def _rows_of(inventory: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
 
 
 def _message(exc: BaseException) -> str:
+    if is_database_error(exc):  # its text may hold SQL: logged, not shown
+        log.error("batch chunk failed in the database", exc_info=exc)
+        return database_error_message(exc)
     return str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"

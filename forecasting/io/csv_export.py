@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from forecasting.io.output_file import output_file
@@ -34,7 +35,9 @@ def safe_and_rounded(frame: pd.DataFrame, decimals: int = FLOAT_DECIMALS, dates_
             if dates_as_text:
                 out[column] = out[column].dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].round(decimals)
+            # floats from 2**52 up have no fraction to round, and rounding them could overflow to inf
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[column] = out[column].where(out[column].abs() >= 2.0**52, out[column].round(decimals))
     return out
 
 

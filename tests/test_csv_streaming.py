@@ -180,17 +180,61 @@ def test_a_file_over_the_row_limit_is_refused_by_the_streamed_read_not_after_a_t
         read_sales_csv(path)
 
 
-def test_import_sales_refuses_a_file_over_the_row_limit_and_imports_nothing(db_url, monkeypatch, tmp_path, capsys):
-    """``import-sales`` reads a file whole (one transaction): over the limit it stops early, with the limit named."""
+def test_import_sales_streams_a_file_over_the_row_limit_in_parts_as_one_import(
+    db_url, small_blocks, monkeypatch, tmp_path, capsys
+):
+    """``import-sales`` takes a file of any size: split by item, validated whole, written a part at a time."""
+    from forecasting.batch import plan, staging
     from forecasting.storage import Database
     from tests.support.db import database_state
 
-    assert main(["create-client", "Acme Foods", "--database-url", db_url]) == 0
-    before = database_state(Database(db_url))
     monkeypatch.setattr(csv_reader, "DEFAULT_MAX_ROWS", 500)
+    monkeypatch.setattr(plan, "DEFAULT_CHUNK_ITEMS", 3)  # several parts
+    monkeypatch.setattr(staging, "MIN_PART_ROWS", 100)
+    database = Database(db_url)
+    assert main(["create-client", "Acme Foods", "--database-url", db_url]) == 0
+    before = database_state(database)
+    frame = catalogue(20, 60)
+    frame.loc[frame["item_id"] == "SKU-0007", "promo"] = 0.0
     path = tmp_path / "sales.csv"
-    path.write_bytes(spreadsheet(catalogue(20, 60), "comma"))
+    path.write_bytes(spreadsheet(frame, "excel-europe"))
+    capsys.readouterr()
+    assert main(["import-sales", "--client", "Acme Foods", str(path), "--database-url", db_url]) == 0
+    assert capsys.readouterr().out == "sales: 1,200 rows (1,200 inserted, 0 updated) for 20 items (20 new)\n"
+    after = database_state(database)
+    assert [v for _, v in after["versions"]] == [v + 1 for _, v in before["versions"]]  # one import
+    stored = pd.DataFrame(after["sales"], columns=["item", "date", "quantity"])
+    ids = dict((pk, external) for pk, external, *_ in after["items"])
+    stored = stored.assign(item_id=stored["item"].map(ids), date=pd.to_datetime(stored["date"]))
+    stored = stored.sort_values(["item_id", "date"]).reset_index(drop=True)
+    np.testing.assert_array_equal(stored["item_id"], frame["item_id"])
+    np.testing.assert_array_equal(stored["date"], frame["date"])
+    np.testing.assert_allclose(stored["quantity"], frame["quantity"])
+    assert after["counts"]["sales_covariates"] == int((frame["promo"] != 0).sum())
+
+
+@pytest.mark.parametrize("bad", ["repeated pair", "negative quantity"])
+def test_import_sales_of_a_bad_big_file_imports_nothing(bad, db_url, small_blocks, monkeypatch, tmp_path, capsys):
+    from forecasting.batch import plan, staging
+    from forecasting.storage import Database
+    from tests.support.db import database_state
+
+    monkeypatch.setattr(plan, "DEFAULT_CHUNK_ITEMS", 3)
+    monkeypatch.setattr(staging, "MIN_PART_ROWS", 100)
+    database = Database(db_url)
+    assert main(["create-client", "Acme Foods", "--database-url", db_url]) == 0
+    before = database_state(database)
+    frame = catalogue(20, 60).assign(date=lambda f: f["date"].dt.strftime("%Y-%m-%d"))
+    if bad == "repeated pair":
+        frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
+        message = "repeated (item_id, date) pair at rows 5, 1202"
+    else:
+        frame.loc[1100, "quantity"] = -1.0
+        message = "negative quantity at row 1102"
+    path = tmp_path / "sales.csv"
+    frame.to_csv(path, index=False)
     capsys.readouterr()
     assert main(["import-sales", "--client", "Acme Foods", str(path), "--database-url", db_url]) == 2
-    assert capsys.readouterr().err == f"error: sales file {path} has more than 500 rows (the limit)\n"
-    assert database_state(Database(db_url)) == before
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: sales file {path} rejected, nothing imported") and message in err
+    assert database_state(database) == before

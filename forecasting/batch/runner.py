@@ -72,7 +72,7 @@ def run_file_job(
 ) -> BatchOutcome:
     """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout)."""
     models = _models(job)
-    with _work_dir() as work:
+    with work_dir() as work:
         staged = stage_sales(sales, work / "sales", job.chunk_items)
         inventory_ids = None if inventory is None else inventory["item_id"].astype(str).to_numpy()
         if inventory_ids is not None:
@@ -160,7 +160,7 @@ def run_database_job(
                   inventory=None if inventory is None else _rows_of(inventory, keys["external_id"].to_numpy()[s]))
             for i, s in enumerate(slices(len(keys), job.chunk_items))
         ]
-        with _work_dir() as work:
+        with work_dir() as work:
             _run_and_write(ChunkContext(job, models, source, horizon), chunks, engine, work / "results", output,
                            progress, lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
@@ -273,7 +273,7 @@ def _message(exc: BaseException) -> str:
 
 
 @contextmanager
-def _work_dir() -> Iterator[Path]:
+def work_dir() -> Iterator[Path]:
     """A temporary folder under $FORECASTING_BATCH_DIR (else the system's), removed afterwards."""
     root = os.environ.get(WORK_DIR_ENV) or None
     if root:

@@ -158,7 +158,7 @@ def _create_client(args: argparse.Namespace) -> int:
 
 def _import_sales(args: argparse.Namespace) -> int:
     data = services_from_args(args).data
-    result = data.import_sales(data.client_by_name(args.client).client_id, args.file)
+    result = data.import_sales_file(data.client_by_name(args.client).client_id, args.file)
     print(result.summary())
     return 0
 

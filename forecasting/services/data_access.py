@@ -222,6 +222,30 @@ class DataAccess:
         with self.database.write() as conn:
             return imports.write_sales(conn, client_id, frame)
 
+    def import_sales_file(self, client_id: int, path: str | Path) -> ImportResult:
+        """A sales file (CSV or Parquet) of any size, in bounded memory, upserted in one transaction.
+
+        The file is split by item on disk and validated whole first, as a batch
+        job's input is (every row, repeated pairs), then written a part at a time.
+        """
+        from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS
+        from forecasting.batch.runner import work_dir
+        from forecasting.batch.staging import sales_frame, stage_sales
+
+        with work_dir() as folder:
+            staged = stage_sales(path, folder / "sales", DEFAULT_CHUNK_ITEMS)
+            _check_length("item_id", np.concatenate(staged.item_ids), ID_LENGTH)
+
+            def parts() -> Iterator[pd.DataFrame]:
+                for part, item_ids in zip(staged.parts, staged.item_ids):
+                    frame = sales_frame(part, item_ids)
+                    _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
+                                  COVARIATE_NAME_LENGTH)
+                    yield frame
+
+            with self.database.write() as conn:
+                return imports.write_sales_parts(conn, client_id, parts())
+
     def import_inventory(
         self,
         client_id: int,

@@ -14,6 +14,7 @@ see treats a missing covariate value as 0, so zeros need no row.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -70,9 +71,12 @@ def ensure_items(conn: Connection, client_id: int, external_ids: np.ndarray) -> 
     return pks, created
 
 
-def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame) -> ImportResult:
-    """Upsert a validated sales frame (item_id, date, quantity, covariates...) for the client."""
-    version = bump_data_version(conn, client_id)
+def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame, version: int | None = None) -> ImportResult:
+    """Upsert a validated sales frame (item_id, date, quantity, covariates...) for the client.
+
+    ``version``: the data version already taken by an import of several parts (:func:`write_sales_parts`).
+    """
+    version = bump_data_version(conn, client_id) if version is None else version
     codes, uniques = pd.factorize(frame["item_id"], sort=False)
     pks, created = ensure_items(conn, client_id, np.asarray(uniques, dtype=object))
     item = pks[codes]
@@ -127,6 +131,14 @@ def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame) -> Import
         items_created=int(created.sum()),
         data_version=version,
     )
+
+
+def write_sales_parts(conn: Connection, client_id: int, parts: Iterable[pd.DataFrame]) -> ImportResult:
+    """Upsert a sales file a part at a time (each a validated frame of items no other part has), as one import."""
+    version = bump_data_version(conn, client_id)
+    results = [write_sales(conn, client_id, part, version) for part in parts]
+    counts = ("rows", "inserted", "updated", "items", "items_created")
+    return ImportResult("sales", *(sum(getattr(r, c) for r in results) for c in counts), data_version=version)
 
 
 def write_inventory(conn: Connection, client_id: int, inventory: Inventory, as_of: date) -> ImportResult:

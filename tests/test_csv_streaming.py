@@ -184,12 +184,13 @@ def test_import_sales_streams_a_file_over_the_row_limit_in_parts_as_one_import(
     db_url, small_blocks, monkeypatch, tmp_path, capsys
 ):
     """``import-sales`` takes a file of any size: split by item, validated whole, written a part at a time."""
-    from forecasting.batch import plan, staging
+    from forecasting.batch import staging
+    from forecasting.services import data_access
     from forecasting.storage import Database
     from tests.support.db import database_state
 
     monkeypatch.setattr(csv_reader, "DEFAULT_MAX_ROWS", 500)
-    monkeypatch.setattr(plan, "DEFAULT_CHUNK_ITEMS", 3)  # several parts
+    monkeypatch.setattr(data_access, "IMPORT_PART_ITEMS", 3)  # several parts
     monkeypatch.setattr(staging, "MIN_PART_ROWS", 100)
     database = Database(db_url)
     assert main(["create-client", "Acme Foods", "--database-url", db_url]) == 0
@@ -215,11 +216,12 @@ def test_import_sales_streams_a_file_over_the_row_limit_in_parts_as_one_import(
 
 @pytest.mark.parametrize("bad", ["repeated pair", "negative quantity"])
 def test_import_sales_of_a_bad_big_file_imports_nothing(bad, db_url, small_blocks, monkeypatch, tmp_path, capsys):
-    from forecasting.batch import plan, staging
+    from forecasting.batch import staging
+    from forecasting.services import data_access
     from forecasting.storage import Database
     from tests.support.db import database_state
 
-    monkeypatch.setattr(plan, "DEFAULT_CHUNK_ITEMS", 3)
+    monkeypatch.setattr(data_access, "IMPORT_PART_ITEMS", 3)
     monkeypatch.setattr(staging, "MIN_PART_ROWS", 100)
     database = Database(db_url)
     assert main(["create-client", "Acme Foods", "--database-url", db_url]) == 0

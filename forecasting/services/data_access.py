@@ -43,6 +43,8 @@ INVENTORY_COLUMNS = [
 ]
 
 Source = str | Path | BinaryIO
+#: items per part of a streamed sales import (:meth:`DataAccess.import_sales_file`): what one write holds
+IMPORT_PART_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -228,12 +230,11 @@ class DataAccess:
         The file is split by item on disk and validated whole first, as a batch
         job's input is (every row, repeated pairs), then written a part at a time.
         """
-        from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS
         from forecasting.batch.runner import work_dir
         from forecasting.batch.staging import sales_frame, stage_sales
 
         with work_dir() as folder:
-            staged = stage_sales(path, folder / "sales", DEFAULT_CHUNK_ITEMS)
+            staged = stage_sales(path, folder / "sales", IMPORT_PART_ITEMS)
             _check_length("item_id", np.concatenate(staged.item_ids), ID_LENGTH)
 
             def parts() -> Iterator[pd.DataFrame]:

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_batch import measure  # noqa: E402
-from report import publish  # noqa: E402
+from bench_batch import measure
+from report import publish
 
 #: items generated at a time
 GEN_ITEMS = 5_000
@@ -122,36 +122,36 @@ def main() -> None:
     publish([
         "# Reading catalogue-size CSV files",
         "",
-        f"`python benchmarks/bench_csv.py --items {args.items} --days {args.days}` on this machine (2 cores shared "
-        "with other work, 24 GiB). The file: "
-        f"{args.items:,} items x {args.days} days = {rows['pyarrow.csv.read_csv']:,} rows, {mb:,.0f} MB "
-        "(`item_id,date,quantity`, sorted by item and date).",
+        (f"`python benchmarks/bench_csv.py --items {args.items} --days {args.days}` on this machine (2 cores shared "
+         "with other work, 24 GiB). The file: "
+         f"{args.items:,} items x {args.days} days = {rows['pyarrow.csv.read_csv']:,} rows, {mb:,.0f} MB "
+         "(`item_id,date,quantity`, sorted by item and date)."),
         "",
         "| reader | best of " + str(args.rounds) + " (s) | MB/s |",
         "|---|---:|---:|",
-        f"| `pyarrow.csv.read_csv` (parse only, whole table in memory) | {best['pyarrow.csv.read_csv']:.1f} | "
-        f"{arrow_mbs:.0f} |",
-        f"| `iter_sales_file` (streamed blocks, every row validated) | {best['iter_sales_file (ours)']:.1f} | "
-        f"{ours_mbs:.0f} |",
+        (f"| `pyarrow.csv.read_csv` (parse only, whole table in memory) | {best['pyarrow.csv.read_csv']:.1f} | "
+         f"{arrow_mbs:.0f} |"),
+        (f"| `iter_sales_file` (streamed blocks, every row validated) | {best['iter_sales_file (ours)']:.1f} | "
+         f"{ours_mbs:.0f} |"),
         "",
         f"Ratio ours / pyarrow: {ours_mbs / arrow_mbs:.2f} (same file, same process, alternating rounds).",
         "",
-        "Batch forecast of the file, `python -m forecasting forecast --input FILE --model ma7 --horizon 28 "
-        "--output forecast.parquet` (default quantiles), in a fresh process:",
+        ("Batch forecast of the file, `python -m forecasting forecast --input FILE --model ma7 --horizon 28 "
+         "--output forecast.parquet` (default quantiles), in a fresh process:"),
         "",
         "| wall s | peak MB (process tree) | exit | forecast rows |",
         "|---:|---:|---:|---:|",
         f"| {run['seconds']:.1f} | {run['peak_mb']:.0f} | {run['rc']} | {forecast_rows:,} |",
         "",
-        "Import of the file into a new client of a SQLite database, `python -m forecasting import-sales --client "
-        "bench FILE` (split by item, validated whole, written a part at a time in one transaction):",
+        ("Import of the file into a new client of a SQLite database, `python -m forecasting import-sales --client "
+         "bench FILE` (split by item, validated whole, written a part at a time in one transaction):"),
         "",
         "| wall s | peak MB (process tree) | exit |",
         "|---:|---:|---:|",
         f"| {imported['seconds']:.1f} | {imported['peak_mb']:.0f} | {imported['rc']} |",
         "",
-        "Before the streamed reader (issue 21) the same file read for 147 s and was then refused: "
-        "\"more than 20,000,000 rows (the limit)\".",
+        ("Before the streamed reader (issue 21) the same file read for 147 s and was then refused: "
+         "\"more than 20,000,000 rows (the limit)\"."),
         *([f"forecast stderr: {run['stderr']}"] if run["rc"] else []),
         *([f"import stderr: {imported['stderr']}"] if imported["rc"] else []),
     ], "csv.md")

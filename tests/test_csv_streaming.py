@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -205,7 +204,7 @@ def test_import_sales_streams_a_file_over_the_row_limit_in_parts_as_one_import(
     after = database_state(database)
     assert [v for _, v in after["versions"]] == [v + 1 for _, v in before["versions"]]  # one import
     stored = pd.DataFrame(after["sales"], columns=["item", "date", "quantity"])
-    ids = dict((pk, external) for pk, external, *_ in after["items"])
+    ids = {pk: external for pk, external, *_ in after["items"]}
     stored = stored.assign(item_id=stored["item"].map(ids), date=pd.to_datetime(stored["date"]))
     stored = stored.sort_values(["item_id", "date"]).reset_index(drop=True)
     np.testing.assert_array_equal(stored["item_id"], frame["item_id"])

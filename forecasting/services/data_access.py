@@ -50,6 +50,8 @@ INVENTORY_COLUMNS = [
 ]
 
 Source = str | Path | BinaryIO
+#: items per part of a streamed sales import (:meth:`DataAccess.import_sales_file`): what one write holds
+IMPORT_PART_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,33 @@ class DataAccess:
                       COVARIATE_NAME_LENGTH)
         with self.database.write() as conn:
             return imports.write_sales(conn, client_id, frame, move_as_of=move_as_of)
+
+    def import_sales_file(self, client_id: int, path: str | Path, move_as_of: bool = False) -> ImportResult:
+        """A sales file (CSV or Parquet) of any size, in bounded memory, upserted in one transaction.
+
+        The file is split by item on disk and validated whole first, as a batch
+        job's input is (every row, repeated pairs), then written a part at a time.
+        The as-of rule of :meth:`import_sales` applies (``move_as_of`` confirms a move).
+        """
+        from forecasting.batch.staging import sales_frame, stage_sales
+        from forecasting.core.history import day_numbers_to_dates
+        from forecasting.io.scratch import work_dir
+
+        with work_dir() as folder:
+            staged = stage_sales(path, folder / "sales", IMPORT_PART_ITEMS)
+            item_ids = np.concatenate(staged.item_ids)
+            _check_length("item_id", item_ids, ID_LENGTH)
+            last = pd.Timestamp(day_numbers_to_dates(np.array([staged.as_of]))[0]).date()
+
+            def parts() -> Iterator[pd.DataFrame]:
+                for part, part_ids in zip(staged.parts, staged.item_ids):
+                    frame = sales_frame(part, part_ids)
+                    _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
+                                  COVARIATE_NAME_LENGTH)
+                    yield frame
+
+            with self.database.write() as conn:
+                return imports.write_sales_parts(conn, client_id, parts(), last, item_ids, move_as_of=move_as_of)
 
     def import_inventory(
         self,

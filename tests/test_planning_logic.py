@@ -7,7 +7,11 @@ import pytest
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
 from forecasting.applications.planning.fva import fva_table, plan_in_force
-from forecasting.applications.planning.overrides import adjust_paths, final_forecast, shift_to_mean
+from forecasting.applications.planning.overrides import (
+    adjust_paths,
+    final_forecast,
+    shift_to_mean,
+)
 from forecasting.core.models.base import SamplePaths
 
 START = pd.Timestamp("2024-03-01")

@@ -23,6 +23,7 @@ Quantiles use numpy's default linear interpolation between path totals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,14 @@ from forecasting.applications.inventory.policy import (
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
+
+class PathAdjustment(Protocol):
+    """Moves a model's sample paths (a published plan's overrides) and names the result for the table."""
+
+    label: str
+
+    def adjust(self, paths: SamplePaths) -> SamplePaths: ...
+
 
 REORDER_COLUMNS = [
     "item_id", "name", "category", "model", "service_level", "lead_time_days", "review_period_days", "on_hand",
@@ -207,6 +216,7 @@ class InventoryCalculator:
         service_level: float | None = None,
         progress: ProgressCallback | None = None,
         horizon: int | None = None,
+        demand: PathAdjustment | None = None,
     ) -> ReorderPlan:
         """:meth:`reorder` plus each item's projected stock (what the table's numbers come from)."""
         inv = validate_inventory(inventory, service_level)  # fail fast, before the forecast
@@ -218,7 +228,9 @@ class InventoryCalculator:
             )
         scoped = _restrict(history, inv.item_ids, model.min_history_days)
         paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
-        return cls.plan_from_paths(paths, inventory, model.name, service_level)
+        if demand is not None:  # the published plan's overrides (forecasting.services.planning.DemandSource)
+            paths = demand.adjust(paths)
+        return cls.plan_from_paths(paths, inventory, model.name if demand is None else demand.label, service_level)
 
 
 def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarray, np.ndarray]:

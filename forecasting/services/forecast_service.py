@@ -386,9 +386,10 @@ class ForecastService:
         if client.as_of is None:
             raise ForecastingError("the client has no sales yet: import a sales file first")
         latest = self.data.latest_forecast_run(client_id)
-        state = f"data {client.data_version}, as of {client.as_of}, forecasts to run {latest}{source.key}"
-        request = run_request("exceptions", (), source.label, str(instance.version), MIN_COVER_HORIZON, (), {},
-                              state, user_id)
+        state = f"data {client.data_version}, as of {client.as_of}, forecasts to run {latest}"
+        parameters = {"plan": source.key} if source.plan is not None else {}
+        request = run_request("exceptions", (), source.label, str(instance.version), MIN_COVER_HORIZON, (),
+                              parameters, state, user_id)
         stored = self.data.cached_run(client_id, request.cache_key)
         if stored is not None:
             run_id, _ = self._record_cached(client_id, request, stored, started)

@@ -165,7 +165,7 @@ class PlanningService:
     def final(self, client_id: int, item_ids: list[str] | None = None) -> tuple[PlanInfo, pd.DataFrame]:
         """The current plan and its final forecast: ``item_id, date, baseline, final``, the final's quantiles,
         and the deciding ``override_id`` and ``kind``."""
-        plan = self._require_plan(client_id)
+        plan = self.require_plan(client_id)
         _, baseline = self.data.run_forecast(client_id, plan.run_id)
         if item_ids is not None:
             baseline = baseline[baseline["item_id"].isin(item_ids)]
@@ -194,7 +194,7 @@ class PlanningService:
         """Validate ``rows`` (OVERRIDE_FILE_COLUMNS; a ``category`` instead of an ``item_id`` means every item
         of it) in full, then store them in one transaction: every problem in one InvalidInputError, nothing
         stored. Each stores the range's final total before and after it."""
-        plan = self._require_plan(client_id)
+        plan = self.require_plan(client_id)
         checked = self._validated(client_id, plan, rows, source)
         _, baseline = self.data.run_forecast(client_id, plan.run_id)
         with self.data.database.write() as conn:
@@ -279,7 +279,8 @@ class PlanningService:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _require_plan(self, client_id: int) -> PlanInfo:
+    def require_plan(self, client_id: int) -> PlanInfo:
+        """The current plan; NotFoundError before the first."""
         plan = self.current_plan(client_id)
         if plan is None:
             raise NotFoundError("the client has no published plan yet: make one first (plan)")

@@ -5,7 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.applications.inventory.calculator import N_PATHS, SEED, InventoryCalculator
+from forecasting.applications.inventory.calculator import (
+    N_PATHS,
+    SEED,
+    InventoryCalculator,
+)
 from forecasting.core.errors import InvalidInputError, NotFoundError
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.planning import PlanningService

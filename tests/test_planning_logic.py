@@ -7,7 +7,9 @@ import pytest
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
 from forecasting.applications.planning.fva import fva_table, plan_in_force
+from forecasting.applications.planning.grid import edits_to_overrides, weekly
 from forecasting.applications.planning.overrides import (
+    OVERRIDE_COLUMNS,
     adjust_paths,
     final_forecast,
     shift_to_mean,
@@ -118,3 +120,17 @@ def test_a_day_is_scored_against_the_plan_in_force_before_it():
     dates = pd.Series(pd.to_datetime(["2024-01-07", "2024-01-08", "2024-01-14", "2024-01-15"]))
     assert plan_in_force(plans, dates).tolist()[1:] == [11, 11, 12]
     assert np.isnan(plan_in_force(plans, dates).iloc[0])
+
+
+def test_the_weekly_grid_and_an_edited_cell_becomes_a_total_override_of_that_week():
+    final = final_forecast(baseline({"A": [1.0] * 10, "B": [2.0] * 10}), pd.DataFrame(columns=OVERRIDE_COLUMNS))
+    grid = weekly(final)
+    assert list(grid.columns) == ["2024-03-01", "2024-03-08"]
+    assert grid.loc["A"].tolist() == [7.0, 3.0] and grid.loc["B"].tolist() == [14.0, 6.0]
+    edited = grid.copy()
+    edited.loc["A", "2024-03-08"] = 30.0
+    rows = edits_to_overrides(grid, edited, pd.Timestamp("2024-03-10"), "promotion", "n")
+    assert rows.to_dict("records") == [{"item_id": "A", "start_date": "2024-03-08", "end_date": "2024-03-10",
+                                        "change": "30.0", "kind": "total", "reason": "promotion", "note": "n"}]
+    applied = final_forecast(baseline({"A": [1.0] * 10}), rows.assign(override_id=1, change=30.0))
+    assert weekly(applied).loc["A"].tolist() == [7.0, 30.0]

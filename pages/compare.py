@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, results, tables, widgets
+from app import charts, plan_view, results, tables, widgets
 from app.auth import require_user
 from app.services import client_categories, client_items_with_classes, get_services, prepare_models
 from forecasting.modes.factory import ModelFactory
@@ -54,6 +54,7 @@ def render() -> None:
     result = st.session_state.get(f"{KEY}_result")
     if result is not None:
         _show(result, items)
+    plan_view.render_fva(user, services, services.data.get_client(user.client_id).as_of)
 
 
 def _show(result: results.Backtest, items) -> None:

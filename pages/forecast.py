@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, results, tables, widgets
+from app import charts, plan_view, results, tables, widgets
 from app.auth import require_user
 from app.services import (
     client_categories,
@@ -29,6 +29,8 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
+    plan_view.render_plan(user, services, items, [])
+    st.subheader("Run a model")
     linked = widgets.pick_from_link(items, KEY)
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
     horizon_col, model_col, bands_col, score_col, run_col = st.columns([1.4, 1.6, 1.9, 2, 1.3],

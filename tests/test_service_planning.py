@@ -181,3 +181,20 @@ def test_a_second_client_never_sees_changes_or_counts_the_first_clients_override
         plans.add_overrides(client, override_rows(("C", day(1), day(2), 5, "total", "event", "")), "ann")
     data.import_sales(other, constant_sales({"A": 15.0, "C": 3.0}, 7, AS_OF + pd.Timedelta(days=1)))
     assert plans.fva(other)[lambda t: t["level"] == "user"].empty
+
+
+def test_a_plans_run_is_kept_by_the_stored_results_quota_and_prune_runs(planning, data, service):
+    from forecasting.storage import runs
+    from forecasting.storage.models import utcnow
+
+    client, plans = planning
+    plan = plans.make_plan(client, "ma7", 28).plan
+    other = service.forecast(client, ["B"], "seasonal-naive", 7).run_id
+    newest = service.forecast(client, ["A"], "ma7", 14).run_id
+    with data.database.write() as conn:
+        removed = runs.remove_results_beyond(conn, client, keep_values=1, now=utcnow())
+    assert removed == [other]  # the newest is always kept, the plan's run is exempt
+    assert newest != plan.run_id and len(data.run_forecast(client, plan.run_id)[1]) == 2 * 28
+    assert data.prune_runs(client, 0) >= 1
+    assert len(data.run_forecast(client, plan.run_id)[1]) == 2 * 28
+    assert plans.current_plan(client).plan_id == plan.plan_id

@@ -17,6 +17,9 @@ from forecasting.applications.inventory.parameters import (
     DUE_COLUMN,
     REQUIRED,
     RULES,
+    SERVICE_TYPE_COLUMN,
+    SERVICE_TYPE_PROBLEM,
+    SERVICE_TYPE_VALUES,
     cycle_too_long,
 )
 from forecasting.core.cells import open_unit_interval, parse_dates
@@ -40,6 +43,12 @@ class Inventory:
     unit_cost: np.ndarray
     #: when the stock on order arrives (datetime64[ns]; NaT: after the lead time)
     on_order_due: np.ndarray
+    #: standard deviation of the lead time in days (0: fixed lead time)
+    lead_time_std_days: np.ndarray
+    #: the planner's phase-out flag (bool): the item is dead for the policy
+    phase_out: np.ndarray
+    #: "cycle", "fill" or "" (the item's class decides)
+    service_type: np.ndarray
 
     def take(self, order: np.ndarray) -> "Inventory":
         """The same items in another order."""
@@ -51,9 +60,13 @@ def validate_service_level(level: float) -> float:
     return open_unit_interval(level, "service level")
 
 
-def validate_inventory(inventory: pd.DataFrame, service_level: float | None = None) -> Inventory:
+def validate_inventory(
+    inventory: pd.DataFrame, service_level: float | None = None, levels_from_class: bool = False
+) -> Inventory:
     """Per-item arrays of a checked inventory; ``service_level`` overrides the column.
 
+    ``levels_from_class``: an absent ``service_level`` column or an empty cell
+    is NaN (the item's class decides, see targets.py) instead of the default.
     Raises InvalidInputError naming the column, the rule and the items that break it.
     """
     ids = item_ids(inventory)
@@ -61,7 +74,7 @@ def validate_inventory(inventory: pd.DataFrame, service_level: float | None = No
     if service_level is not None:
         level = np.full(len(ids), validate_service_level(service_level))
     else:
-        level = _checked(inventory, "service_level", ids)
+        level = _checked(inventory, "service_level", ids, empty_ok=levels_from_class)
     return Inventory(
         item_ids=ids,
         name=_text(inventory, "name"),
@@ -75,6 +88,9 @@ def validate_inventory(inventory: pd.DataFrame, service_level: float | None = No
         pack_size=_checked(inventory, "pack_size", ids),
         unit_cost=_checked(inventory, "unit_cost", ids),
         on_order_due=_due_dates(inventory, ids),
+        lead_time_std_days=_checked(inventory, "lead_time_std_days", ids),
+        phase_out=_checked(inventory, "phase_out", ids) == 1,
+        service_type=_service_types(inventory, ids),
     )
 
 
@@ -104,22 +120,27 @@ def lead_and_review(inventory: pd.DataFrame, ids: np.ndarray | None = None) -> t
     ids = item_ids(inventory) if ids is None else ids
     lead = _checked(inventory, "lead_time_days", ids).astype(np.int64)
     review = _checked(inventory, "review_period_days", ids).astype(np.int64)
-    too_long = cycle_too_long(lead, review)
+    too_long = cycle_too_long(lead, review, _checked(inventory, "lead_time_std_days", ids))
     if too_long.any():
         raise InvalidInputError(f"inventory {CYCLE_PROBLEM}; bad for item(s) {listed(ids[too_long])}")
     return lead, review
 
 
-def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarray:
-    """A column's numbers (its rule's default when the column is absent), every one passing its rule."""
+def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray, empty_ok: bool = False) -> np.ndarray:
+    """A column's numbers (its rule's default when the column is absent), every one passing its rule.
+
+    ``empty_ok``: an absent column or an empty cell is NaN instead.
+    """
     rule = RULES[column]
     if column not in inventory.columns:
-        return np.full(len(ids), rule.default, dtype=np.float64)
+        return np.full(len(ids), np.nan if empty_ok else rule.default, dtype=np.float64)
     raw = inventory[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64) if raw.dtype != bool \
         else np.full(len(raw), np.nan)
     given = raw.notna().to_numpy() & ~(raw.astype(str).str.strip() == "").to_numpy()
     bad = rule.bad(values) | (given & np.isnan(values))  # text that is no number is bad even where empty is fine
+    if empty_ok:
+        bad &= given
     if bad.any():
         raise InvalidInputError(f"inventory {rule.problem()}; bad for item(s) {listed(ids[bad])}")
     return values
@@ -140,6 +161,17 @@ def _due_dates(inventory: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
         raise InvalidInputError(f"inventory {DUE_COLUMN} must be empty or a date YYYY-MM-DD; bad for item(s) "
                                 f"{listed(bad)}")
     return dates
+
+
+def _service_types(inventory: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """``service_type`` as "cycle", "fill" or "" (not set)."""
+    if SERVICE_TYPE_COLUMN not in inventory.columns:
+        return np.full(len(ids), "", dtype=object)
+    kind = inventory[SERVICE_TYPE_COLUMN].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    bad = ~np.isin(kind, SERVICE_TYPE_VALUES)
+    if bad.any():
+        raise InvalidInputError(f"inventory {SERVICE_TYPE_PROBLEM}; bad for item(s) {listed(ids[bad])}")
+    return kind
 
 
 def _text(inventory: pd.DataFrame, column: str) -> np.ndarray:

@@ -163,3 +163,41 @@ def test_reorder_classifies_from_history():
     assert table.loc["live", "service_level"] == 0.98
     assert table.loc["gone", "lifecycle"] == "dead"
     assert table.loc["gone", "order_qty"] == 0 and table.loc["gone", "excess_qty"] == 30.0
+
+
+def test_cli_reorder_reports_classes_and_targets(tmp_path, capsys):
+    from tests.test_cli_file_mode import run, write_sales
+
+    # A: 400 days of 10 (A/X, active); D: sold 5/day until 200 days ago (dead)
+    sales = write_sales(tmp_path / "s.csv", {"A": [10] * 400, "D": [5] * 200 + [0] * 200})
+    inv = tmp_path / "inv.csv"
+    inv.write_text("item_id,on_hand,on_order,lead_time_days,service_type,lead_time_std_days\n"
+                   "A,0,0,7,,0\nD,30,0,7,fill,1.5\n")
+    code, out, err = run(["reorder", "--input", str(sales), "--inventory", str(inv)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(__import__("io").StringIO(out), keep_default_na=False).set_index("item_id")
+    assert table.loc["A", ["abc", "xyz", "lifecycle", "service_type"]].tolist() == ["A", "X", "active", "cycle"]
+    assert float(table.loc["A", "service_level"]) == 0.98  # the A/X cell of the default matrix
+    assert table.loc["D", ["lifecycle", "service_type"]].tolist() == ["dead", "fill"]
+    assert float(table.loc["D", "order_qty"]) == 0 and float(table.loc["D", "excess_qty"]) == 30
+    assert float(table.loc["D", "lead_time_std_days"]) == 1.5
+    code, out, err = run(["reorder", "--input", str(sales), "--inventory", str(inv), "--service-type", "fill",
+                          "--service-level", "0.9"], capsys)
+    table = pd.read_csv(__import__("io").StringIO(out), keep_default_na=False).set_index("item_id")
+    assert table.loc["A", "service_type"] == "fill" and float(table.loc["A", "service_level"]) == 0.9
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--service-type", "always"], "argument --service-type: invalid choice: 'always'"),
+])
+def test_cli_bad_service_type_exits_2(extra, message, tmp_path, capsys):
+    from tests.test_cli_file_mode import run, write_sales
+
+    sales = write_sales(tmp_path / "s.csv", {"A": [1] * 30})
+    inv = tmp_path / "inv.csv"
+    inv.write_text("item_id,on_hand,on_order,lead_time_days\nA,0,0,7\n")
+    code, _, err = run(["reorder", "--input", str(sales), "--inventory", str(inv), *extra], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    inv.write_text("item_id,on_hand,on_order,lead_time_days,service_type\nA,0,0,7,often\n")
+    code, _, err = run(["reorder", "--input", str(sales), "--inventory", str(inv)], capsys)
+    assert code == 2 and "service_type must be empty, cycle or fill" in err and err.count("\n") == 1

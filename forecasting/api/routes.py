@@ -142,6 +142,7 @@ def reorder(
         review_period_days=body.review_period_days,
         lead_time_days=body.lead_time_days,
         user_id=principal.user_id,
+        service_type=body.service_type,
     )
     run_id = int(table.attrs["run_id"])
     if prefers_csv(request.headers.get("accept")):

@@ -123,6 +123,8 @@ def run_database_job(
     if job.kind == "reorder":
         inventory, skipped = services.forecasts.positions(client_id, item_ids, models[0].min_history_days, {})
         inventory = inventory.drop(columns="as_of")
+        if job.service_type is not None:
+            inventory["service_type"] = job.service_type
         keys = data.item_keys(client_id, inventory["item_id"].tolist())
     elif item_ids is not None:
         keys = data.item_keys(client_id, item_ids)
@@ -140,8 +142,9 @@ def run_database_job(
     parameters: dict = {}
     if job.kind == "backtest":
         parameters = {"windows": job.windows}
-    elif job.kind == "reorder" and job.service_level is not None:
-        parameters = {"service_level": job.service_level}
+    elif job.kind == "reorder":
+        parameters = {k: v for k, v in {"service_level": job.service_level, "service_type": job.service_type}.items()
+                      if v is not None}
     levels = job.quantiles if job.kind != "reorder" else ()
     request = run_request(job.kind, tuple(keys["external_id"]), names, versions, horizon, levels, parameters,
                           fingerprint.hexdigest(), user_id)

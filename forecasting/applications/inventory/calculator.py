@@ -116,7 +116,7 @@ class InventoryCalculator:
     @staticmethod
     def required_horizon(inventory: pd.DataFrame) -> int:
         """Days of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + ceil(3 x lead-time std) + R)."""
-        inv = validate_inventory(inventory)
+        inv = validate_inventory(inventory, levels_from_class=True)
         longest = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
         return max(MIN_COVER_HORIZON, int(longest.max()))
 

@@ -24,14 +24,15 @@ import tempfile
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.classification.item_classes import abc_classes
+from forecasting.applications.inventory.calculator import InventoryCalculator, classify_inventory
 from forecasting.batch.engines import create_engine
 from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
@@ -176,6 +177,23 @@ def run_database_job(
     return BatchOutcome(run_id, False, tuple(skipped))
 
 
+def _classes_over_chunks(context: ChunkContext, chunks: list[Chunk]) -> pd.DataFrame:
+    """Every item's classes with ABC ranked over all chunks (what one reorder over all items gives).
+
+    XYZ and lifecycle are per item; ABC needs every item's value, so each
+    chunk's history is read once more here, before the forecasts.
+    """
+    no_cost = any(c.inventory is not None and "unit_cost" in c.inventory
+                  and c.inventory["unit_cost"].isna().any() for c in chunks)
+    frames = []
+    for chunk in chunks:
+        inventory = chunk.inventory.assign(unit_cost=np.nan) if no_cost else chunk.inventory
+        frames.append(classify_inventory(context.source.load(chunk, context.min_days), inventory))
+    classes = pd.concat(frames, ignore_index=True)
+    classes["abc"] = abc_classes(classes["value_52w"].to_numpy())
+    return classes
+
+
 def database_url(database) -> str:
     """The URL workers open the same database with (password included: they need it)."""
     return database.url.render_as_string(hide_password=False)
@@ -207,6 +225,8 @@ def _run_and_write(
 ) -> None:
     """Run every chunk (with retries), then write the output in order from the chunks' parts."""
     folder.mkdir(parents=True, exist_ok=True)
+    if context.job.kind == "reorder" and len(chunks) > 1:
+        context = replace(context, classes=_classes_over_chunks(context, chunks))
     job = context.job
     parts: dict[int, Path] = {}
     sums: dict[int, pd.DataFrame] = {}

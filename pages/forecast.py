@@ -144,5 +144,7 @@ def _show(result: results.Forecast | results.Backtest, history, items, client_na
 
     if isinstance(result, results.Backtest):
         st.subheader("Accuracy on the held-out days")
-        tables.show(tables.metrics_table(result.response.metrics, names), f"{KEY}_metrics",
-                    tables.metrics_column_config(result.band_width))
+        metrics = tables.metrics_table(result.response.metrics, names)
+        tables.show(metrics, f"{KEY}_metrics", tables.metrics_column_config(result.band_width))
+        widgets.download_buttons(metrics, "metrics", client_name, as_of, f"{KEY}_metrics_download",
+                                 extra=result.model, about={"Model": result.label, "Run": result.response.run_id})

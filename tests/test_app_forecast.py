@@ -235,3 +235,21 @@ def test_auto_with_scoring_shows_chart_choices_and_metrics(page, backend):
     metrics = next(f.value for f in at.dataframe if "mae" in f.value.columns)
     assert metrics["item_id"].tolist() == ITEMS[:2] + ["All items"]
     assert any(c.value == f"Auto used **{ModelFactory.label(chosen[ITEMS[0]])}** for {ITEMS[0]}." for c in at.caption)
+
+
+def test_a_failure_while_showing_a_result_is_a_message_not_a_crashed_page(page, backend, monkeypatch):
+    """The run itself succeeded (the history says so, truthfully); the page says showing it failed, and stays."""
+    from app import tables
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a display bug")
+
+    monkeypatch.setattr(tables, "metrics_table", broken)
+    at = _run(page, items=ITEMS[:1], score=True)
+    assert not at.exception
+    assert texts(at.error) == ["Showing the result failed because of an internal error; it has been logged. "
+                               "Your inputs are kept."]
+    assert [t["name"] for t in plotly_traces(at)][-1] == "Held-out actuals"  # what was drawn before stays
+    assert at.button(key="fc_run").disabled is False
+    runs = backend.data.list_runs(backend.client_id("Demo Foods"))
+    assert runs.iloc[0][["kind", "status"]].tolist() == ["backtest", "succeeded"]

@@ -35,6 +35,12 @@ def _table_boxes(page) -> list[dict]:
       })""")
 
 
+def _scroll_to(page, heading: str) -> None:
+    """The heading at the top of the window (the tables below it in view for the screenshot)."""
+    page.get_by_role("heading", name=heading).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+
+
 def test_forecast_reload_keeps_selections_and_result(app_server, wide_page, artifacts):
     page = wide_page
     steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
@@ -46,6 +52,7 @@ def test_forecast_reload_keeps_selections_and_result(app_server, wide_page, arti
     steps.run_forecast(page)
     expect(page.get_by_role("heading", name="Accuracy on the held-out days")).to_be_visible()
     assert "shown=fc" in page.url and "score=1" in page.url
+    _scroll_to(page, "Accuracy on the held-out days")
     steps.screenshot(page, artifacts, "13_forecast_scored_1440")
     # the 21-row metrics table (20 items and all items) is one box without ten-row scrolling or cut columns
     boxes = _table_boxes(page)
@@ -82,8 +89,10 @@ def test_compare_at_1440_px_shows_whole_tables_and_survives_a_reload(app_server,
     expect(page.get_by_role("heading", name="All items: metrics side by side")).to_be_visible()
     chosen_models = steps.chips(page, "Models")
     assert len(chosen_models) == 4
-    page.get_by_role("heading", name="Best for", exact=False).scroll_into_view_if_needed()
+    _scroll_to(page, "Best for")
     steps.screenshot(page, artifacts, "13c_compare_tables_1440")
+    _scroll_to(page, "All items: metrics side by side")
+    steps.screenshot(page, artifacts, "13d_compare_more_tables_1440")
     boxes = _table_boxes(page)
     assert len(boxes) >= 3
     for box in boxes:  # every row and column in view: no ten-row box, no sideways scrolling

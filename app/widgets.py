@@ -3,7 +3,8 @@
 Widget values live in ``st.session_state`` under page-specific keys, so a
 failed run leaves every input as the user set it. The chosen items are also
 kept under one shared key, so the Compare and Reorder pages start from the
-items last picked on any page.
+items last picked on any page. Pages keep their settings in the address too
+(:func:`restore_from_url`, :func:`save_to_url`), so a browser reload restores them.
 """
 from __future__ import annotations
 

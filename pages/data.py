@@ -26,7 +26,9 @@ def render() -> None:
     with runs_tab:
         with widgets.user_errors("Loading the run history"):
             runs = uploads.runs_view(services.data.list_runs(user.client_id, 200))
-            tables.show(runs, f"{KEY}_runs", uploads.runs_column_config())
+            # the long list of items last, where the table may cut it (every other column fits 1440 px)
+            tables.show(runs, f"{KEY}_runs", uploads.runs_column_config(),
+                        column_order=[c for c in runs.columns if c != "items"] + ["items"])
             widgets.download_buttons(runs, "runs", user.client_name, services.data.get_client(user.client_id).as_of,
                                      f"{KEY}_runs_download")
 

@@ -91,8 +91,8 @@ def _url_fields(items) -> list[widgets.UrlField]:
         widgets.UrlField("items", f"{KEY}_items", list, choices=ids),
         widgets.UrlField("model", f"{KEY}_model", choices=ModelFactory.names()),
         widgets.UrlField("service_level", f"{KEY}_service_level", float),
-        widgets.UrlField("review", f"{KEY}_review", int),
-        widgets.UrlField("lead", f"{KEY}_lead", int),
+        widgets.UrlField("review", f"{KEY}_review", int, choices=range(MAX_HORIZON + 1)),  # the inputs' bounds
+        widgets.UrlField("lead", f"{KEY}_lead", int, choices=range(MAX_HORIZON + 1)),
         widgets.UrlField("only", f"{KEY}_only", bool),
         widgets.UrlField("categories", f"{KEY}_filter_categories", list),
         widgets.UrlField("search", f"{KEY}_search"),

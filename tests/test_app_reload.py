@@ -109,3 +109,13 @@ def test_reorder_and_attention_reload_keep_their_filters(backend):
     assert again.multiselect(key="att_reasons").value == [reason]
     assert set(table_with(again, "reason", "detail")["reason"]) == {reason}
     assert texts(again.error) == []
+
+
+def test_an_edited_reorder_address_never_breaks_the_page(backend):
+    at = _planner_on("reorder", {"scope": "Chosen items", "items": "DF-0001", "lead": "9999", "review": "-3",
+                                 "service_level": "nan", "only": "1", "shown": "ro"})
+    assert not at.exception and not at.error
+    assert at.radio(key="ro_scope").value == "Chosen items" and at.multiselect(key="ro_items").value == ["DF-0001"]
+    assert at.number_input(key="ro_lead").value is None and at.number_input(key="ro_review").value is None
+    assert at.number_input(key="ro_service_level").value is None and at.toggle(key="ro_only").value is True
+    assert table_with(at, "reorder_point", "action")["item_id"].tolist() in (["DF-0001"], [])

@@ -106,3 +106,19 @@ def test_compare_at_1440_px_shows_whole_tables_and_survives_a_reload(app_server,
     expect(page.get_by_role("heading", name="All items: metrics side by side")).to_be_visible()
     assert steps.chips(page, "Models") == chosen_models
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_run_history_at_1440_px_shows_every_column(app_server, wide_page, artifacts):
+    page = wide_page
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    steps.go_to(page, "Forecast")
+    steps.pick_top(page, 5)
+    steps.run_forecast(page)
+    steps.go_to(page, "Data")
+    page.get_by_role("tab", name="Run history").click()
+    steps.wait_idle(page)
+    steps.screenshot(page, artifacts, "13e_run_history_1440")
+    boxes = _table_boxes(page)
+    assert boxes and all(b["scrollWidth"] <= b["clientWidth"] + 1 for b in boxes), boxes
+    expect(page.get_by_role("button", name="CSV", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Excel", exact=True)).to_be_visible()

@@ -42,7 +42,8 @@ def _upload(user, services) -> None:
         st.error(f"{widgets.sentence(check.message)} Fix the file and upload it again.")
         if check.problems is not None:
             table, _ = st.columns([3, 2])
-            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem"})
+            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem",
+                                                       "value": "Value"})
                         .set_index("Row (file line)"))
         return
     known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])

@@ -216,7 +216,7 @@ def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_imp
 def test_upload_report_counts_every_problem_beyond_the_first_twenty(backend):
     text = "item_id,date,quantity\n" + "".join(f"NEW-1,2025-06-{d:02d},-1\n" for d in range(1, 31))
     at = _upload(_planner_on("data"), "sales", "bad.csv", text)
-    assert at.error[0].value.endswith("(and 10 more problems). Fix the file and upload it again.")
+    assert at.error[0].value.endswith('and 10 more ("-1") (30 problems in all). Fix the file and upload it again.')
     assert len(at.table[0].value) == 20
 
 

@@ -140,8 +140,9 @@ def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.nda
             repeated = np.zeros(len(key), dtype=bool)
             repeated[order[1:][same]] = repeated[order[:-1][same]] = True
             rows = table["_row"].to_numpy()[repeated]
+            first = np.argsort(rows, kind="stable")[: InvalidInputError.MAX_LISTED]
             problems.total += len(rows)
-            problems.extend(_row_problems(np.sort(rows)[: InvalidInputError.MAX_LISTED]))
+            problems.extend(_row_problems(rows[first], names[codes[repeated][first]], day[repeated][first]))
         first = np.full(len(names), np.iinfo(np.int64).max)
         np.minimum.at(first, codes, day)
         by_id = np.argsort(names)
@@ -154,10 +155,13 @@ def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.nda
     return tuple(item_ids), tuple(first_days)
 
 
-def _row_problems(rows: np.ndarray) -> list:
+def _row_problems(rows: np.ndarray, item_ids: np.ndarray, days: np.ndarray) -> list:
+    """The repeated pairs' problems, each pair quoted as the whole-file reader quotes it."""
     from forecasting.core.errors import RowProblem
 
-    return [RowProblem(int(r), REPEATED_PAIR) for r in rows]
+    dates = day_numbers_to_dates(days.astype(np.int64))
+    return [RowProblem(int(r), REPEATED_PAIR, f"{i}, {pd.Timestamp(d):%Y-%m-%d}")
+            for r, i, d in zip(rows, item_ids, dates)]
 
 
 def _read_table(part: str, columns: tuple[str, ...] | None = None, item_ids: np.ndarray | None = None):

@@ -24,17 +24,17 @@ def read_sales_csv(
 ) -> pd.DataFrame:
     """Validated sales frame: item_id (str), date (datetime64[ns]), quantity (float), covariates (float).
 
-    Any bad row rejects the whole file (InvalidInputError naming rows): an
-    unparsable date, a negative, non-numeric or missing quantity, an empty
-    item_id, a non-numeric covariate, or a repeated (item_id, date) pair.
-    ``stop_early=False`` reads the whole file to count every problem (uploads).
+    Any bad row rejects the whole file (InvalidInputError naming every kind of
+    problem with its rows and values): an unparsable date, a negative,
+    non-numeric, missing or too large quantity, an empty item_id or one with a
+    control character, a non-numeric covariate, or a repeated (item_id, date)
+    pair. ``stop_early=False`` reads the whole file however many problems it
+    has, to count them all (uploads).
     """
     frame = read_validated(
-        source, "sales", SALES_COLUMNS, _check_chunk, max_bytes, max_rows, _TYPED, stop_early=stop_early
+        source, "sales", SALES_COLUMNS, _check_chunk, max_bytes, max_rows, _TYPED, stop_early=stop_early,
+        whole=lambda frame: repeated_pairs(frame["item_id"], frame["date"], frame["_row"].to_numpy()),
     )
-    problems = repeated_pairs(frame["item_id"], frame["date"], frame["_row"].to_numpy())
-    if problems:
-        raise repeated_pairs_error(source, problems, problems.total)
     return frame.drop(columns="_row")
 
 

@@ -33,7 +33,8 @@ def render() -> None:
 def _upload(user, services) -> None:
     kind = st.radio("File", list(uploads.KINDS), horizontal=True, key=f"{KEY}_kind",
                     format_func=lambda k: uploads.KINDS[k].label)
-    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_MB} MB and {config.MAX_UPLOAD_ROWS:,} rows.")
+    # the size limit is the uploader's own (it states it beside the button): not repeated here
+    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_ROWS:,} rows.")
     file = st.file_uploader("CSV file", type=["csv"], key=f"{KEY}_{kind}_file")
     if file is None:
         return

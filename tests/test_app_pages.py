@@ -510,3 +510,13 @@ def test_attention_filters_that_match_nothing_say_so(backend):
     at = at.run()
     assert texts(at.info) == ["No item has the chosen reasons in the chosen categories."]
     assert not [s for s in at.selectbox if s.key == "att_item"]
+
+
+def test_the_upload_limit_is_stated_once_and_is_the_uploaders_own(backend):
+    """One limit: Streamlit's server.maxUploadSize (the uploader states it) is the app's check; no second figure."""
+    from app import config
+
+    at = _planner_on("data")
+    uploader = at.file_uploader(key="data_sales_file")
+    assert uploader.proto.max_upload_size_mb == config.MAX_UPLOAD_MB == 50
+    assert not [c.value for c in at.caption if "MB" in c.value]

@@ -41,10 +41,13 @@ def listed(ids) -> str:
 
 def quoted(value: object) -> str:
     """A value in double quotes on one line: line breaks, NUL and other control characters escaped, long ones cut."""
+    return json.dumps(shortened(value), ensure_ascii=False)
+
+
+def shortened(value: object) -> str:
+    """A value as text, cut to QUOTED_LENGTH characters (a message names a cell, it does not copy it)."""
     text = str(value)
-    if len(text) > QUOTED_LENGTH:
-        text = text[: QUOTED_LENGTH - 3] + "..."
-    return json.dumps(text, ensure_ascii=False)
+    return text if len(text) <= QUOTED_LENGTH else text[: QUOTED_LENGTH - 3] + "..."
 
 
 def one_line(text: str) -> str:

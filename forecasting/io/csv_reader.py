@@ -9,6 +9,7 @@ as a spreadsheet shows them.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.cells import Problems, header_problem
-from forecasting.core.errors import InvalidInputError, RowProblem
+from forecasting.core.errors import InvalidInputError, RowProblem, shortened
 from forecasting.io.dialect import Dialect, canonical_header, decimal_commas_to_points, guarded, nul_back, sniff
 
 CHUNK_ROWS = 200_000
@@ -193,8 +194,9 @@ def _read_typed(
                 else:
                     if rows:
                         return True
-    except (ValueError, TypeError, pd.errors.ParserError, pd.errors.ParserWarning, UnicodeDecodeError):
-        pass
+    except (ValueError, TypeError, pd.errors.ParserError, pd.errors.ParserWarning, OSError, EOFError,
+            lzma.LZMAError):
+        pass  # the text read names what is wrong
     if start is not None:
         source.seek(start)
     return False
@@ -225,6 +227,10 @@ def _chunks(
         raise InvalidInputError(f"{kind} file {name} does not exist") from None
     except IsADirectoryError:
         raise InvalidInputError(f"{kind} file {name} is a folder, not a file") from None
+    except InvalidInputError:
+        raise
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:  # a damaged compressed file, bytes pandas refuses
+        raise InvalidInputError(f"{kind} file {name} is not a readable CSV file ({_one_line(exc)})") from None
 
 
 def _checked_chunks(
@@ -240,7 +246,7 @@ def _checked_chunks(
                 chunk.columns = [str(c).strip() for c in chunk.columns]
                 missing = [c for c in required if c not in chunk.columns]
                 if missing:
-                    found = ", ".join(map(repr, chunk.columns[:8]))
+                    found = ", ".join(repr(shortened(c)) for c in chunk.columns[:8])
                     raise InvalidInputError(
                         f"{kind} file {name} is missing required column(s) {', '.join(missing)} "
                         f"(expected {','.join(required)}; found {found}, read with delimiter "

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.cells import Problems, header_problem
-from forecasting.core.errors import InvalidInputError
+from forecasting.core.errors import InvalidInputError, shortened
 from forecasting.io.csv_reader import CHUNK_ROWS, ChunkCheck, rejected
 from forecasting.io.dialect import canonical_header
 
@@ -29,7 +29,12 @@ def is_parquet(path: str | Path | None) -> bool:
 
 
 def iter_parquet_validated(
-    path: str | Path, kind: str, required: tuple[str, ...], check: ChunkCheck, known: tuple[str, ...] = ()
+    path: str | Path,
+    kind: str,
+    required: tuple[str, ...],
+    check: ChunkCheck,
+    known: tuple[str, ...] = (),
+    problems: Problems | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The parsed batches of a Parquet file, each checked by ``check`` (see :func:`iter_validated`).
 
@@ -55,12 +60,13 @@ def iter_parquet_validated(
         raise InvalidInputError(f"{kind} file {name} {wrong}")
     missing = [c for c in required if c not in columns]
     if missing:
-        found = ", ".join(map(repr, columns[:8]))
+        found = ", ".join(repr(shortened(c)) for c in columns[:8])
         raise InvalidInputError(
             f"{kind} file {name} is missing required column(s) {', '.join(missing)} "
             f"(expected {','.join(required)}; found {found})"
         )
-    problems = Problems()
+    collect = problems is not None
+    problems = Problems() if problems is None else problems
     rows_read = 0
     for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
         if problems:  # as the CSV reader: not past the first batch with a problem
@@ -74,9 +80,9 @@ def iter_parquet_validated(
         rows_read += len(frame)
         found, parsed = check(frame, rows)
         problems.add(found)
-        if not problems:
+        if collect or not problems:
             yield parsed
-    if problems:
+    if problems and not collect:
         raise rejected(kind, name, problems)
     if rows_read == 0:
         raise InvalidInputError(f"{kind} file {name} has a header but no data rows")

@@ -79,11 +79,17 @@ def flag(
 ) -> None:
     """Add ``problem`` for the rows where ``mask`` holds (at most the first 20 of them; all are counted).
 
-    ``values`` (the cells as given, aligned with ``rows``) quotes each offending value in the message.
+    ``values`` (the cells as given, aligned with ``rows``: a Series or an
+    array) quotes each offending value in the message; only those are converted.
     """
     mask = np.asarray(mask, dtype=bool)
     where = np.flatnonzero(mask)[: InvalidInputError.MAX_LISTED]
-    cells = np.asarray(values, dtype=object)[where] if values is not None else [None] * len(where)
+    if values is None:
+        cells = [None] * len(where)
+    elif isinstance(values, pd.Series):
+        cells = values.iloc[where].to_numpy(dtype=object)
+    else:
+        cells = np.asarray(values, dtype=object)[where]
     problems.extend(RowProblem(int(rows[i]), problem, _shown(v)) for i, v in zip(where, cells))
     if isinstance(problems, Problems):
         problems.count(problem, int(mask.sum()))
@@ -113,7 +119,7 @@ def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProble
     out = ids.to_numpy(dtype=object)
     if _CONTROL.search("".join(out)):  # one scan of the block; row by row only when there is one
         control = ids.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
-        flag(problems, rows, control, CONTROL_IN_ID, values.to_numpy(dtype=object))
+        flag(problems, rows, control, CONTROL_IN_ID, values)
     return out
 
 
@@ -140,9 +146,8 @@ def parse_dates(values: pd.Series, rows: np.ndarray, problems: list[RowProblem])
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
     bad = dates.isna().to_numpy() | (dates != dates.dt.normalize()).fillna(False).to_numpy(dtype=bool)
-    cells = values.to_numpy(dtype=object)
-    flag(problems, rows, slashed, SLASHED_DATE, cells)
-    flag(problems, rows, bad & ~slashed, UNPARSABLE_DATE, cells)
+    flag(problems, rows, slashed, SLASHED_DATE, values)
+    flag(problems, rows, bad & ~slashed, UNPARSABLE_DATE, values)
     return dates.to_numpy(dtype="datetime64[ns]")
 
 
@@ -159,7 +164,6 @@ def parse_number(
     (``missing``); text that is not a number, an infinite value and one beyond
     :data:`MAX_QUANTITY` (either sign) are problems too.
     """
-    cells = values.to_numpy(dtype=object)
     if pd.api.types.is_bool_dtype(values):
         parsed = np.full(len(values), np.nan)
         empty = np.zeros(len(values), dtype=bool)
@@ -183,11 +187,11 @@ def parse_number(
         text = values.astype("string").str.strip()
         two_marks = (text.str.contains(",", regex=False) & text.str.contains(".", regex=False)).fillna(False)
         mixed = non_numeric & two_marks.to_numpy(dtype=bool)
-        flag(problems, rows, mixed, f"non-numeric {label} (a thousands separator? write 1234.5)", cells)
+        flag(problems, rows, mixed, f"non-numeric {label} (a thousands separator? write 1234.5)", values)
         non_numeric &= ~mixed
-    flag(problems, rows, non_numeric, f"non-numeric {label}", cells)
-    flag(problems, rows, np.isinf(parsed), f"{label} must be a finite number", cells)
-    flag(problems, rows, too_large(parsed), too_large_problem(label), cells)
+    flag(problems, rows, non_numeric, f"non-numeric {label}", values)
+    flag(problems, rows, np.isinf(parsed), f"{label} must be a finite number", values)
+    flag(problems, rows, too_large(parsed), too_large_problem(label), values)
     return parsed
 
 

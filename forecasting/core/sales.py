@@ -57,7 +57,7 @@ def parse_sales(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[list[RowProblem]
 def quantity_values(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
     """Quantities as numbers; missing, non-numeric, infinite and negative ones are problems."""
     quantity = parse_number(values, rows, "quantity", problems)
-    flag(problems, rows, quantity < 0, "negative quantity", values.to_numpy(dtype=object))
+    flag(problems, rows, quantity < 0, "negative quantity", values)
     return quantity
 
 

@@ -113,8 +113,8 @@ def iter_validated(
     fail, and every kind of problem in the rows read is reported at once. A
     caller must treat what it got as void when that happens. Given
     ``problems``, bad rows are added to it instead, every chunk is yielded, and
-    the caller raises (with what needs the whole file). When ``typed`` (column dtypes) is given and the source can be
-    read twice (a regular file, an in-memory upload), pandas' typed reader is
+    the caller raises (with what needs the whole file). When ``typed`` (column
+    dtypes) is given and the source can be read twice (a regular file, an in-memory upload), pandas' typed reader is
     tried first with the same ``check``; at the first doubt (a cell pandas
     cannot type, any problem) it yields :data:`RESTART` (forget the chunks so
     far) and the file is read again as text, which names the rows.

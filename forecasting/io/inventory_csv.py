@@ -52,7 +52,7 @@ def _repeated_items(frame: pd.DataFrame) -> Problems:
     ids = frame["item_id"]
     problems = Problems()
     flag(problems, frame["_row"].to_numpy(), (ids.duplicated(keep=False) & (ids != "")).to_numpy(),
-         "repeated item_id", ids.to_numpy(dtype=object))
+         "repeated item_id", ids)
     return problems
 
 
@@ -67,7 +67,7 @@ def _check_chunk(
             parsed[column] = np.full(len(chunk), default, dtype=np.float64)
             continue
         values = parse_number(chunk[column], rows, column, problems, default=default)
-        flag(problems, rows, np.isfinite(values) & rule.bad(values), rule.problem(), chunk[column].to_numpy())
+        flag(problems, rows, np.isfinite(values) & rule.bad(values), rule.problem(), chunk[column])
         parsed[column] = values
     flag(problems, rows, cycle_too_long(parsed["lead_time_days"], parsed["review_period_days"]), CYCLE_PROBLEM)
     if DUE_COLUMN in chunk.columns:

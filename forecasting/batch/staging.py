@@ -26,9 +26,8 @@ from forecasting.core.cells import Problems
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import day_numbers_to_dates, to_day_numbers
 from forecasting.core.sales import REPEATED_PAIR
-from forecasting.io.csv_reader import RESTART
+from forecasting.io.csv_reader import RESTART, rejected
 from forecasting.io.parquet_reader import is_parquet
-from forecasting.io.csv_reader import rejected
 from forecasting.io.sales_csv import iter_sales_file
 
 #: the column a result part is sorted by (dropped when the table is written)

@@ -201,3 +201,18 @@ def test_cli_bad_service_type_exits_2(extra, message, tmp_path, capsys):
     inv.write_text("item_id,on_hand,on_order,lead_time_days,service_type\nA,0,0,7,often\n")
     code, _, err = run(["reorder", "--input", str(sales), "--inventory", str(inv)], capsys)
     assert code == 2 and "service_type must be empty, cycle or fill" in err and err.count("\n") == 1
+
+
+def test_api_reorder_takes_and_reports_the_service_type(api):
+    headers = {"X-API-Key": api.key_a}
+    request = {"item_ids": ["A1", "A2"], "service_level": 0.9, "service_type": "fill"}
+    answer = api.http.post("/api/v1/reorder", json=request, headers=headers)
+    assert answer.status_code == 200, answer.text
+    rows = pd.DataFrame(answer.json()["items"]).set_index("item_id").sort_index()
+    expected = api.service.reorder(api.a, ["A1", "A2"], "ma7", service_level=0.9, service_type="fill")
+    expected = expected.set_index("item_id").sort_index()
+    assert set(rows["service_type"]) == {"fill"} and set(rows["service_level"]) == {0.9}
+    np.testing.assert_allclose(rows["order_up_to"], expected["order_up_to"], rtol=1e-12)
+    assert set(rows["lifecycle"]) <= {"new", "active", "dead"} and set(rows["abc"]) <= {"A", "B", "C"}
+    bad = api.http.post("/api/v1/reorder", json={**request, "service_type": "often"}, headers=headers)
+    assert bad.status_code == 422 and "Traceback" not in bad.text

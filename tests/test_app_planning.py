@@ -87,3 +87,21 @@ def test_another_client_never_sees_the_first_clients_plan_or_overrides(backend, 
     assert not at.exception
     assert any("No published plan yet" in i.value for i in at.info)
     assert "secret" not in str([d.value for d in at.dataframe])
+
+
+def test_the_attention_page_uses_the_plan_and_recomputes_after_an_override(backend):
+    planning = PlanningService(backend.data, backend.forecasts)
+    demo = backend.client_id("Demo Foods")
+    plan = planning.make_plan(demo, "ma7", 28).plan
+    at = open_page(login(PLANNER.username, PLANNER.password), "attention")
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "Run #" in c.value)
+    assert f"demand from the published plan {plan.plan_id} (ma7" in caption
+    item = planning.final(demo)[1]["item_id"].iloc[0]
+    first = str(plan.as_of + pd.Timedelta(days=1))[:10]
+    planning.add_overrides(demo, pd.DataFrame([{"item_id": item, "start_date": first, "end_date": first,
+                                                "change": "0", "kind": "total", "reason": "event", "note": ""}]),
+                           "ann")
+    at = open_page(at, "attention")
+    caption = next(c.value for c in at.caption if "Run #" in c.value)
+    assert "computed now" in caption

@@ -124,6 +124,16 @@ class PlanningService:
             clients.get(conn, client_id)
             return plans.current(conn, client_id)
 
+    def version(self, client_id: int) -> str:
+        """Changes whenever the plan or its overrides change (a new plan, an override, a revert): with the
+        client's data version, a cache key for what the app derives from the plan (the attention queue)."""
+        with self.data.database.read(snapshot=True) as conn:
+            plan = plans.current(conn, client_id)
+            overrides = plans.read_overrides(conn, client_id)
+        if plan is None:
+            return ""
+        return f"plan {plan.plan_id}, {len(overrides)} overrides, {int(overrides['reverted'].sum())} reverted"
+
     def make_plan(
         self,
         client_id: int,

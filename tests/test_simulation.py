@@ -9,7 +9,11 @@ import pytest
 
 from forecasting.applications.inventory.simulation import simulate, summarise
 from forecasting.core.errors import InvalidInputError
-from forecasting.core.history import PreparedHistory, day_numbers_to_dates, prepare_history
+from forecasting.core.history import (
+    PreparedHistory,
+    day_numbers_to_dates,
+    prepare_history,
+)
 from forecasting.core.models.base import SamplePaths
 
 END = pd.Timestamp("2024-06-30")

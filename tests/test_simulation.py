@@ -211,3 +211,21 @@ def test_summary_per_class():
     assert by_class.loc["A", "items"] == 2 and by_class.loc["A", "served"] == 200
     assert by_class.loc["A", "fill_rate"] == pytest.approx(200 / 280)
     assert by_class.loc["C", "fill_rate"] == 1.0  # 2 a day against S = 50
+
+
+def test_variants_side_by_side_equal_separate_runs():
+    rng = np.random.default_rng(5)
+    demand = {f"I{k}": rng.poisson(4.0, 120).astype(float) for k in range(3)}
+    hist = history_of(demand)
+    inv = inventory(list(demand), lead_time_days=[2, 5, 7], pack_size=[1.0, 3.0, 1.0], unit_cost=2.0)
+    both = simulate(hist, inv, random_forecaster(), "test", reviews=5,
+                    variants=[{"service_level": 0.8}, {"service_level": 0.99}])
+    summary = summarise(both.items).set_index("variant")
+    for v, level in enumerate([0.8, 0.99]):
+        alone = simulate(hist, inv, random_forecaster(), "test", reviews=5, service_level=level).items
+        pd.testing.assert_frame_equal(both.items[both.items["variant"] == v].drop(columns="variant")
+                                      .reset_index(drop=True), alone.drop(columns="variant"))
+    assert summary.loc[1, "avg_stock"] > summary.loc[0, "avg_stock"]
+    assert summary.loc[1, "fill_rate"] >= summary.loc[0, "fill_rate"]
+    with pytest.raises(InvalidInputError, match="variants"):
+        simulate(hist, inv, random_forecaster(), "test", variants=[{"lead_time_days": 3}])

@@ -29,7 +29,7 @@ one loop over days, one forecaster call per distinct review day.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,7 +58,7 @@ SUMMARY_COLUMNS = [c for c in ITEM_COLUMNS if c != "item_id"]
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Per-item results (ITEM_COLUMNS, plus ``unit_cost`` and the class column when given)."""
+    """Per-item results: ITEM_COLUMNS, ``unit_cost`` and ``variant`` (one block of rows per variant)."""
 
     items: pd.DataFrame
 
@@ -78,56 +78,57 @@ def simulate(
     reviews: int = DEFAULT_REVIEWS,
     service_level: float | None = None,
     progress: ProgressCallback | None = None,
+    variants: Sequence[Mapping[str, object]] = ({},),
 ) -> SimulationResult:
     """Replay the policy of ``inventory`` (its per-item parameters, passed to the calculator unchanged).
 
     ``history`` must hold every inventory item, each running to the data's
     as-of day; ``on_hand``/``on_order`` of the inventory are replaced by the
     simulated stock at each review. ``service_level`` overrides every item's.
+    ``variants``: policies replayed side by side on the same forecasts, each
+    a set of inventory columns to override (e.g. ``{"service_level": 0.9}``);
+    the result's ``variant`` column numbers them. They cannot change lead
+    time or review period (the review days and arrivals are shared).
     """
     reviews = validate_reviews(reviews)
-    inv = validate_inventory(inventory, service_level)
+    if not variants or any({"lead_time_days", "review_period_days"} & set(v) for v in variants):
+        raise InvalidInputError("simulator variants must be one or more sets of policy columns other than "
+                                "lead_time_days and review_period_days")
+    base = inventory.reset_index(drop=True).copy()
+    if service_level is not None:
+        base["service_level"] = service_level
+    inv = validate_inventory(base)
+    bases = [base.assign(**dict(v)) for v in variants]
+    for frame in bases:
+        validate_inventory(frame)  # a bad variant fails before any forecast
     hist_ids = history.item_ids.astype(str)
     row = pd.Index(hist_ids).get_indexer(inv.item_ids)
     if (row < 0).any():
         raise InvalidInputError(f"inventory item(s) without sales history: {list(inv.item_ids[row < 0][:10])}")
     history = history.subset(np.isin(hist_ids, inv.item_ids))
     row = pd.Index(history.item_ids.astype(str)).get_indexer(inv.item_ids)
-    base = inventory.reset_index(drop=True).copy()
-    base["item_id"] = inv.item_ids
-    if "on_order_due" in base.columns:
-        base["on_order_due"] = pd.NaT
+    for frame in bases:
+        frame["item_id"] = inv.item_ids
+        if "on_order_due" in frame.columns:
+            frame["on_order_due"] = pd.NaT
     lead = inv.lead_time_days.astype(np.int64)
     review = inv.review_period_days.astype(np.int64)
     if (review < 1).any():
         raise InvalidInputError("the simulator needs a review period of at least 1 day for every item")
-    n = len(inv.item_ids)
+    n, n_var = len(inv.item_ids), len(bases)
     end = int(history.last_day.max())
     start = end - reviews * review  # the first review day per item
     first = int(start.min())
     total_days = end - first
     horizon = InventoryCalculator.required_horizon(base)
-    # real demand per item and day first+1 .. end (+ nothing after: NaN beyond the data)
-    demand = np.zeros((n, total_days))
-    days_all = history.days
-    for i, r in enumerate(row):
-        lo, ln = history.starts[r], history.lengths[r]
-        d = days_all[lo:lo + ln] - (first + 1)
-        inside = (d >= 0) & (d < total_days)
-        demand[i, d[inside]] = history.quantity[lo:lo + ln][inside]
+    demand = _daily_demand(history, row, first, total_days)  # [items, days first+1 .. end]
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
     active = (np.arange(total_days)[None, :] + first + 1) > start[:, None]  # day inside the item's window
-    arrivals = np.zeros((n, total_days + int(lead.max()) + 2))
-    on_hand = np.zeros(n)
-    on_order = np.zeros(n)
-    stock_sum = np.zeros(n)
-    served = np.zeros(n)
-    lost = np.zeros(n)
-    days_out = np.zeros(n, dtype=np.int64)
-    orders = np.zeros(n, dtype=np.int64)
-    cycle_lost = np.zeros(n, dtype=bool)
-    cycles_clean = np.zeros(n, dtype=np.int64)
-    checked = np.zeros(n, dtype=np.int64)
-    covered = np.zeros(n, dtype=np.int64)
+    shape = (n_var, n)
+    arrivals = np.zeros((n_var, n, total_days + int(lead.max()) + 2))
+    on_hand, on_order, stock_sum, served, lost = (np.zeros(shape) for _ in range(5))
+    days_out, orders, cycles_clean, checked, covered = (np.zeros(shape, dtype=np.int64) for _ in range(5))
+    cycle_lost = np.zeros(shape, dtype=bool)
     review_days = sorted({int(s + k * r) for s, r in zip(start, review) for k in range(reviews)})
     done = 0
 
@@ -137,33 +138,29 @@ def simulate(
         if not due.any():
             return
         idx = np.flatnonzero(due)
-        cutoff = np.full(history.n_items, np.iinfo(np.int64).min // 2)
-        cutoff[row[idx]] = day
         keep = np.zeros(history.n_items, dtype=bool)
         keep[row[idx]] = True
-        truncated = history.subset(keep).truncate(cutoff[keep], 1)
-        paths = forecaster(truncated, horizon)
-        frame = base.iloc[idx].copy()
+        paths = forecaster(history.subset(keep).truncate(np.full(int(keep.sum()), day), 1), horizon)
         init = start[idx] == day  # an item's first review: it starts with S on hand, nothing on order
-        frame["on_hand"] = np.where(init, 0.0, on_hand[idx])
-        frame["on_order"] = np.where(init, 0.0, on_order[idx])
-        table = InventoryCalculator.plan_from_paths(paths, frame, model, service_level).table
-        table = table.set_index("item_id").loc[inv.item_ids[idx]]
-        level = table["order_up_to"].to_numpy(dtype=np.float64)
+        offs = day - first  # demand column of day + 1
         # did S cover the real demand of the next L + R days (when they lie inside the data)?
         span_end = day + lead[idx] + review[idx]
         inside = span_end <= end
-        offs = day - first  # demand column of day + 1
-        cum = np.concatenate([np.zeros((len(idx), 1)), np.cumsum(demand[idx], axis=1)], axis=1)
-        real = cum[np.arange(len(idx)), np.minimum(span_end - first, total_days)] - cum[:, offs]
-        checked[idx] += inside
-        covered[idx] += inside & (level >= real - 1e-9)
-        on_hand[idx[init]] = level[init]
-        qty = np.where(init, 0.0, table["order_qty"].to_numpy(dtype=np.float64))
-        orders[idx] += qty > 0
+        real = cum[idx, np.minimum(span_end - first, total_days)] - cum[idx, offs]
         arrive = offs + np.maximum(lead[idx], 1) - 1  # column of day + max(L, 1)
-        np.add.at(arrivals, (idx, arrive), qty)
-        on_order[idx] += qty
+        for v, frame in enumerate(bases):
+            frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
+                                           on_order=np.where(init, 0.0, on_order[v, idx]))
+            table = InventoryCalculator.plan_from_paths(paths, frame, model).table
+            table = table.set_index("item_id").loc[inv.item_ids[idx]]
+            level = table["order_up_to"].to_numpy(dtype=np.float64)
+            checked[v, idx] += inside
+            covered[v, idx] += inside & (level >= real - 1e-9)
+            on_hand[v, idx[init]] = level[init]
+            qty = np.where(init, 0.0, table["order_qty"].to_numpy(dtype=np.float64))
+            orders[v, idx] += qty > 0
+            arrivals[v, idx, arrive] += qty
+            on_order[v, idx] += qty
         done += 1
         if progress:
             progress(done, len(review_days))
@@ -172,12 +169,11 @@ def simulate(
     for col in range(total_days):
         day = first + 1 + col
         act = active[:, col]
-        arriving = arrivals[:, col]
+        arriving = arrivals[:, :, col]
         on_hand += arriving
         on_order -= arriving
-        want = demand[:, col]
-        give = np.where(act, np.minimum(on_hand, want), 0.0)
-        short = np.where(act, want - give, 0.0)
+        give = np.where(act, np.minimum(on_hand, demand[:, col]), 0.0)
+        short = np.where(act, demand[:, col] - give, 0.0)
         on_hand -= give
         served += give
         lost += short
@@ -189,8 +185,23 @@ def simulate(
         cycles_clean += cycle_end & ~cycle_lost
         cycle_lost &= ~cycle_end
         review_on(day)
-    return SimulationResult(_item_table(inv, demand.sum(axis=1, where=active), served, lost, reviews,
-                                        cycles_clean, stock_sum, end - start, days_out, orders, checked, covered))
+    item_demand = demand.sum(axis=1, where=active)
+    tables = [
+        _item_table(inv, item_demand, served[v], lost[v], reviews, cycles_clean[v], stock_sum[v], end - start,
+                    days_out[v], orders[v], checked[v], covered[v]).assign(variant=v)
+        for v in range(n_var)
+    ]
+    return SimulationResult(pd.concat(tables, ignore_index=True))
+
+
+def _daily_demand(history: PreparedHistory, row: np.ndarray, first: int, total_days: int) -> np.ndarray:
+    """Sales [items, days first+1 .. first+total_days] of the history's items ``row`` (0 before a first sale)."""
+    item = np.repeat(np.arange(history.n_items), history.lengths)
+    col = history.days - (first + 1)
+    inside = (col >= 0) & (col < total_days)
+    by_history = np.zeros((history.n_items, total_days))
+    by_history[item[inside], col[inside]] = history.quantity[inside]
+    return by_history[row]
 
 
 def _item_table(inv, demand, served, lost, reviews, clean, stock_sum, days, days_out, orders, checked, covered):
@@ -219,7 +230,7 @@ def _item_table(inv, demand, served, lost, reviews, clean, stock_sum, days, days
 
 
 def summarise(items: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
-    """Totals of per-item results: one row per value of ``by`` (a class column), or one ``total`` row.
+    """Totals of per-item results per variant: one row per value of ``by`` (a class column), else ``total``.
 
     Sums of units, days, cycles and orders; rates recomputed from the sums
     (fill rate = served / demand over the items, not a mean of item rates);
@@ -227,22 +238,22 @@ def summarise(items: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
     served value a year over the average stock value (units where no item
     has a unit cost).
     """
-    frame = items.assign(_group="total" if by is None else items[by].fillna("").astype(str),
-                         _served_value=items["served"] * items["unit_cost"] * 365.0 / items["days"],
+    label = by or "scope"
+    frame = items.assign(**{label: "total" if by is None else items[by].fillna("").astype(str)},
+                         _served_value=items["served"] * items["unit_cost"].fillna(0.0) * 365.0 / items["days"],
                          _served_year=items["served"] * 365.0 / items["days"])
-    sums = frame.groupby("_group", sort=True)[[
+    groups = frame.groupby(["variant", label], sort=True)
+    sums = groups[[
         "demand", "served", "lost", "cycles", "cycles_without_stockout", "avg_stock", "avg_stock_value",
         "days", "days_out_of_stock", "orders", "reviews_checked", "reviews_covered", "_served_value", "_served_year",
     ]].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         sums["fill_rate"] = np.where(sums["demand"] > 0, sums["served"] / sums["demand"], np.nan)
         sums["cycle_service"] = sums["cycles_without_stockout"] / sums["cycles"]
-        by_value = sums["avg_stock_value"] > 0
         sums["turns"] = np.where(
-            by_value, sums["_served_value"] / sums["avg_stock_value"],
+            sums["avg_stock_value"] > 0, sums["_served_value"] / sums["avg_stock_value"],
             np.where(sums["avg_stock"] > 0, sums["_served_year"] / sums["avg_stock"], np.nan))
         sums["covered_share"] = np.where(sums["reviews_checked"] > 0,
                                          sums["reviews_covered"] / sums["reviews_checked"], np.nan)
-    sums["items"] = frame.groupby("_group", sort=True).size()
-    out = sums.reset_index().rename(columns={"_group": by or "scope"})
-    return out[[by or "scope", "items", *SUMMARY_COLUMNS]]
+    sums["items"] = groups.size()
+    return sums.reset_index()[["variant", label, "items", *SUMMARY_COLUMNS]]

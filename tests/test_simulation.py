@@ -229,3 +229,29 @@ def test_variants_side_by_side_equal_separate_runs():
     assert summary.loc[1, "fill_rate"] >= summary.loc[0, "fill_rate"]
     with pytest.raises(InvalidInputError, match="variants"):
         simulate(hist, inv, random_forecaster(), "test", variants=[{"lead_time_days": 3}])
+
+
+def test_plan_options_come_from_the_history_known_at_each_review():
+    hist = history_of({"A": [10.0] * 60})
+    seen = []
+
+    def options(known: PreparedHistory) -> dict:
+        seen.append(int(known.last_day.max()))
+        return {"service_level": 0.5}
+
+    with_options = simulate(hist, inventory(["A"]), random_forecaster_like_a(), "test", reviews=3,
+                            plan_options=options)
+    as_variant = simulate(hist, inventory(["A"]), random_forecaster_like_a(), "test", reviews=3,
+                          variants=[{"service_level": 0.5}])
+    pd.testing.assert_frame_equal(with_options.items, as_variant.items)
+    end = int(hist.last_day.max())
+    assert seen == [end - 21, end - 14, end - 7]
+
+
+def random_forecaster_like_a():
+    """random_forecaster for ids without a number (the seed takes the review day only)."""
+    def forecast(history: PreparedHistory, horizon: int) -> SamplePaths:
+        rng = np.random.default_rng(int(history.last_day.max()))
+        values = rng.poisson(10.0, size=(history.n_items, 40, horizon)).astype(float)
+        return SamplePaths(history.item_ids, day_numbers_to_dates(history.last_day + 1), values)
+    return forecast

@@ -79,6 +79,7 @@ def simulate(
     service_level: float | None = None,
     progress: ProgressCallback | None = None,
     variants: Sequence[Mapping[str, object]] = ({},),
+    plan_options: Callable[[PreparedHistory], Mapping[str, object]] | None = None,
 ) -> SimulationResult:
     """Replay the policy of ``inventory`` (its per-item parameters, passed to the calculator unchanged).
 
@@ -89,6 +90,10 @@ def simulate(
     a set of inventory columns to override (e.g. ``{"service_level": 0.9}``);
     the result's ``variant`` column numbers them. They cannot change lead
     time or review period (the review days and arrivals are shared).
+    ``plan_options``: extra keyword arguments of the calculator's
+    ``plan_from_paths`` from the history known at a review (e.g. the items'
+    classes as of that day), so policy inputs derived from history use the
+    past only.
     """
     reviews = validate_reviews(reviews)
     if not variants or any({"lead_time_days", "review_period_days"} & set(v) for v in variants):
@@ -140,7 +145,9 @@ def simulate(
         idx = np.flatnonzero(due)
         keep = np.zeros(history.n_items, dtype=bool)
         keep[row[idx]] = True
-        paths = forecaster(history.subset(keep).truncate(np.full(int(keep.sum()), day), 1), horizon)
+        known = history.subset(keep).truncate(np.full(int(keep.sum()), day), 1)
+        paths = forecaster(known, horizon)
+        options = {} if plan_options is None else dict(plan_options(known))
         init = start[idx] == day  # an item's first review: it starts with S on hand, nothing on order
         offs = day - first  # demand column of day + 1
         # did S cover the real demand of the next L + R days (when they lie inside the data)?
@@ -151,7 +158,7 @@ def simulate(
         for v, frame in enumerate(bases):
             frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
                                            on_order=np.where(init, 0.0, on_order[v, idx]))
-            table = InventoryCalculator.plan_from_paths(paths, frame, model).table
+            table = InventoryCalculator.plan_from_paths(paths, frame, model, **options).table
             table = table.set_index("item_id").loc[inv.item_ids[idx]]
             level = table["order_up_to"].to_numpy(dtype=np.float64)
             checked[v, idx] += inside

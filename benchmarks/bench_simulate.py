@@ -16,7 +16,8 @@
 
     python benchmarks/bench_simulate.py [--items 1000] [--models ma7,auto] [--pasta-models ma7]
 
-Results go to stdout and benchmarks/results/simulate.md.
+Results go to stdout and benchmarks/results/simulate.md (simulate-speed.md or simulate-pasta.md
+when one part runs alone: --parts speed or --parts pasta).
 """
 from __future__ import annotations
 
@@ -176,13 +177,17 @@ def main() -> None:
     parser.add_argument("--models", default="ma7,auto")
     parser.add_argument("--pasta-models", default="ma7")
     parser.add_argument("--budget-s", type=float, default=420.0, help="longest simulation per model (seconds)")
+    parser.add_argument("--parts", default="speed,pasta", help="speed, pasta or both (one file each when apart)")
     args = parser.parse_args()
+    parts = args.parts.split(",")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [f"# Policy simulator ({platform.machine()}, {os.cpu_count()} CPUs, load average {load:.1f} at the start)",
              ""]
-    lines += speed(args.items, args.days, args.reviews, args.models.split(","), args.budget_s)
-    lines += [""] + pasta(args.pasta_models.split(","))
-    publish(lines, "simulate.md")
+    if "speed" in parts:
+        lines += speed(args.items, args.days, args.reviews, args.models.split(","), args.budget_s) + [""]
+    if "pasta" in parts:
+        lines += pasta(args.pasta_models.split(","))
+    publish(lines, "simulate.md" if len(parts) > 1 else f"simulate-{parts[0]}.md")
 
 
 if __name__ == "__main__":

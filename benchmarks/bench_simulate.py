@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--pasta-models", default="ma7")
     parser.add_argument("--budget-s", type=float, default=420.0, help="longest simulation per model (seconds)")
     parser.add_argument("--parts", default="speed,pasta", help="speed, pasta or both (one file each when apart)")
+    parser.add_argument("--name", default=None, help="results file name (default from --parts)")
     args = parser.parse_args()
     parts = args.parts.split(",")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -187,7 +188,7 @@ def main() -> None:
         lines += speed(args.items, args.days, args.reviews, args.models.split(","), args.budget_s) + [""]
     if "pasta" in parts:
         lines += pasta(args.pasta_models.split(","))
-    publish(lines, "simulate.md" if len(parts) > 1 else f"simulate-{parts[0]}.md")
+    publish(lines, args.name or ("simulate.md" if len(parts) > 1 else f"simulate-{parts[0]}.md"))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ KEY = "sim"
 ALL = "All items with stock data"
 CHOSEN = "Chosen items"
 POLICIES = ("A", "B")
+TARGET_TYPES = {"": "per item / class", "cycle": "cycle service", "fill": "fill rate"}
 #: cycle service levels of the stock-vs-service chart (percent)
 TARGET_CHOICES = (80, 85, 90, 95, 97, 98, 99)
 DEFAULT_TARGETS = (80, 90, 95, 98, 99)
@@ -57,18 +58,23 @@ def render() -> None:
             st.markdown(f"**Policy {name}**")
             model, unavailable = widgets.model_select(f"{KEY}_{name.lower()}", label="Demand model")
             level = st.number_input("Service level (%)", value=None, step=0.5, key=f"{KEY}_{name.lower()}_level",
-                                    placeholder="per item", help="Cycle service level; empty = each item's own")
-            policies[name] = (model, level, unavailable)
+                                    placeholder="per item", help="Empty = each item's own, else its class's")
+            kind = st.selectbox("Target", list(TARGET_TYPES), key=f"{KEY}_{name.lower()}_type",
+                                format_func=TARGET_TYPES.get,
+                                help="Cycle: chance of no stock-out per review cycle; fill rate: share of demand "
+                                "served from stock")
+            policies[name] = (model, level, kind, unavailable)
     targets = st.multiselect("Targets of the stock-vs-service chart", list(TARGET_CHOICES),
                              default=list(DEFAULT_TARGETS), key=f"{KEY}_targets", format_func=lambda t: f"{t}%")
-    blocked = [f"Policy {n}: {ModelFactory.label(m)} cannot run here: {u}" for n, (m, _, u) in policies.items() if u]
+    blocked = [f"Policy {n}: {ModelFactory.label(m)} cannot run here: {u}"
+               for n, (m, _, _, u) in policies.items() if u]
     for line in blocked:
         st.warning(line)
     run = st.button("Simulate", type="primary", key=f"{KEY}_run", disabled=bool(blocked))
     inputs = (tuple(chosen or ()), int(reviews), tuple(policies.items()), tuple(targets), version)
     if run:
         st.session_state.pop(f"{KEY}_result", None)
-        bad = [lvl for _, lvl, _ in policies.values() if lvl is not None and not 0 < lvl < 100]
+        bad = [lvl for _, lvl, _, _ in policies.values() if lvl is not None and not 0 < lvl < 100]
         if chosen is not None and not chosen:
             st.error("Choose at least one item, or switch to all items.")
         elif bad:
@@ -88,10 +94,11 @@ def _simulate(services, user, chosen, reviews, policies, targets, inputs) -> Non
     update, clear = widgets.progress_callback("Simulating")
     outcomes = {}
     with widgets.user_errors("Simulation"):
-        prepare_models(sorted({m for m, _, _ in policies.values()}))
-        for k, (name, (model, level, _)) in enumerate(policies.items()):
-            variants = [{} if level is None else {"service_level": level / 100.0},
-                        *({"service_level": t / 100.0} for t in targets)]
+        prepare_models(sorted({m for m, _, _, _ in policies.values()}))
+        for k, (name, (model, level, kind, _)) in enumerate(policies.items()):
+            typed = {"service_type": kind} if kind else {}
+            variants = [{**typed, **({} if level is None else {"service_level": level / 100.0})},
+                        *({**typed, "service_level": t / 100.0} for t in targets)]
             outcomes[name] = simulator.simulate(
                 user.client_id, chosen, model, reviews, variants, user_id=user.user_id,
                 progress=lambda done, total, k=k: update(k * 1000 + int(1000 * done / max(total, 1)),

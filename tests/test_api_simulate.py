@@ -22,7 +22,8 @@ def test_simulate_returns_the_services_numbers(api):
     got = response.json()
     expected = SimulationService(api.service).simulate(api.a, ["A1", "A2"], "ma7", 4,
                                                        [{"service_level": 0.8}, {"service_level": 0.95}])
-    assert got["policies"] == [{"service_level": 0.8}, {"service_level": 0.95}] and got["classes"] == []
+    assert got["policies"] == [{"service_level": 0.8}, {"service_level": 0.95}]
+    assert pd.DataFrame(got["classes"]).groupby("variant")["items"].sum().tolist() == [2, 2]
     items = pd.DataFrame(got["items"])
     assert list(zip(items["variant"], items["item_id"])) == [(0, "A1"), (0, "A2"), (1, "A1"), (1, "A2")]
     np.testing.assert_allclose(items["avg_stock"], expected.items["avg_stock"], rtol=1e-12)
@@ -42,7 +43,9 @@ def test_simulate_is_tenant_scoped(api):
 
 def test_simulate_validation_and_cost_limit(api):
     headers = {"X-API-Key": api.key_a}
-    for body in ({"reviews": 0}, {"reviews": 105}, {"service_levels": [1.0]}, {"service_levels": []},
+    typed = api.http.post(SIMULATE, json={"item_ids": ["A1"], "reviews": 2, "service_type": "fill"}, headers=headers)
+    assert typed.status_code == 200 and typed.json()["policies"] == [{"service_type": "fill"}]
+    for body in ({"service_type": "both"}, {"reviews": 0}, {"reviews": 105}, {"service_levels": [1.0]}, {"service_levels": []},
                  {"model": "nope"}, {"extra": 1}):
         assert api.http.post(SIMULATE, json=body, headers=headers).status_code == 422, body
     one_plan = ModelFactory.cost("ma7", 3)

@@ -23,6 +23,7 @@ def test_two_policies_side_by_side_with_the_stock_versus_service_chart(backend):
     at.number_input(key="sim_reviews").set_value(4)
     at.selectbox(key="sim_b_model").set_value("seasonal-naive")
     at.number_input(key="sim_a_level").set_value(90.0)
+    at.selectbox(key="sim_b_type").set_value("fill")
     at.multiselect(key="sim_targets").set_value([80, 95])
     at.button(key="sim_run").click()
     at = at.run()
@@ -32,11 +33,15 @@ def test_two_policies_side_by_side_with_the_stock_versus_service_chart(backend):
     simulator = SimulationService(backend.forecasts)
     a = simulator.simulate(client, ITEMS, "ma7", 4, [{"service_level": 0.9}, {"service_level": 0.8},
                                                     {"service_level": 0.95}])
-    b = simulator.simulate(client, ITEMS, "seasonal-naive", 4, [{}, {"service_level": 0.8}, {"service_level": 0.95}])
+    b = simulator.simulate(client, ITEMS, "seasonal-naive", 4, [
+        {"service_type": "fill"}, {"service_type": "fill", "service_level": 0.8},
+        {"service_type": "fill", "service_level": 0.95}])
     total = table_with(at, "policy", "scope", "fill_rate")
     assert len(total) == 2 and total["policy"].str.startswith("A: ").iloc[0] and total["policy"].iloc[1][:3] == "B: "
     np.testing.assert_allclose(total["fill_rate"], [a.total["fill_rate"][0], b.total["fill_rate"][0]], rtol=1e-12)
     np.testing.assert_allclose(total["avg_stock"], [a.total["avg_stock"][0], b.total["avg_stock"][0]], rtol=1e-12)
+    classes = table_with(at, "policy", "abc_xyz", "fill_rate")
+    assert classes["items"].sum() == 2 * len(ITEMS)
     per_item = table_with(at, "policy", "item_id", "fill_rate")
     assert len(per_item) == 2 * len(ITEMS)
 

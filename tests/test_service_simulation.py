@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,7 +33,8 @@ def test_a_clients_simulation_is_the_file_mode_simulation_of_its_stored_data(dat
                                [{"service_level": 0.8}, {}])
     pd.testing.assert_frame_equal(outcome.items, expected.items)
     pd.testing.assert_frame_equal(outcome.total, expected.total)
-    assert list(outcome.total["variant"]) == [0, 1] and outcome.classes is None
+    assert list(outcome.total["variant"]) == [0, 1]
+    pd.testing.assert_frame_equal(outcome.classes, expected.classes)
     assert outcome.items.loc[0, "name"] == "name A"
     assert (outcome.total["cycles"] == 3 * 8).all()
 
@@ -60,13 +62,27 @@ def test_chunks_give_the_same_numbers_and_short_histories_are_skipped():
         simulate_policy(sales, inventory, "ma7", reviews=40)
 
 
-def test_classes_are_summarised_when_the_inventory_has_them():
-    inventory = inventory_frame(list(ITEMS)).assign(abc=["A", "A", "C"])
-    outcome = simulate_policy(sales_frame(ITEMS, days=120), inventory, "ma7", reviews=4)
-    classes = outcome.classes.set_index("abc")
-    assert list(classes.index) == ["A", "C"] and classes.loc["A", "items"] == 2
+def test_classes_from_the_history_known_at_each_review_and_a_dead_item_holds_nothing():
+    sales = sales_frame(ITEMS, days=120)
+    inventory = inventory_frame(list(ITEMS)).assign(phase_out=[0, 0, 1], service_level=[0.9, np.nan, 0.9])
+    outcome = simulate_policy(sales, inventory, "ma7", reviews=4)
     items = outcome.items.set_index("item_id")
-    assert classes.loc["A", "served"] == pytest.approx(items.loc[["A", "B"], "served"].sum())
+    assert list(items["abc_xyz"]) == [a + x for a, x in zip(items["abc"], items["xyz"])]
+    assert items.loc["C", "lifecycle"] == "dead"  # the planner's phase-out flag
+    assert items.loc["C", "served"] == 0 and items.loc["C", "orders"] == 0 and items.loc["C", "avg_stock"] == 0
+    assert items.loc["A", "served"] > 0
+    assert outcome.classes["items"].sum() == 3
+    by_class = outcome.classes.set_index("abc_xyz")
+    for cell, rows in items.groupby("abc_xyz"):
+        assert by_class.loc[cell, "served"] == pytest.approx(rows["served"].sum())
+
+
+def test_fill_rate_targets_flow_into_the_simulation():
+    sales = sales_frame(ITEMS, days=120)
+    inventory = inventory_frame(list(ITEMS))
+    both = simulate_policy(sales, inventory, "ma7", reviews=6,
+                           variants=[{"service_type": "cycle"}, {"service_type": "fill"}]).total
+    assert both.loc[1, "avg_stock"] < both.loc[0, "avg_stock"]  # a 95% fill rate needs less stock than 95% cycles
 
 
 def write_files(tmp_path: Path) -> tuple[Path, Path]:
@@ -88,7 +104,8 @@ def test_cli_file_mode_writes_items_and_totals(tmp_path, capsys):
     expected = simulate_policy(sales_frame(ITEMS, days=120), inventory_frame(list(ITEMS)), "ma7", 6,
                                [{"service_level": 0.8}, {"service_level": 0.95}]).total
     assert total["fill_rate"].tolist() == pytest.approx(expected["fill_rate"].round(6).tolist())
-    assert not (tmp_path / "out" / "classes.csv").exists()
+    classes = pd.read_csv(tmp_path / "out" / "classes.csv")
+    assert classes.groupby("variant")["items"].sum().tolist() == [3, 3]
 
 
 @pytest.mark.parametrize("args, message", [

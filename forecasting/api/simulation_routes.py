@@ -1,7 +1,7 @@
 """``POST /api/v1/simulate``: the policy simulator (docs/inventory-policy.md, simulator) for the caller's client."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +41,8 @@ class SimulateRequest(BaseModel):
         None, min_length=1, max_length=MAX_VARIANTS,
         description="one policy per cycle service level (each strictly between 0 and 1), side by side; "
                     "default one policy with the items' own levels")
+    service_type: Literal["cycle", "fill"] | None = Field(
+        None, description="cycle or fill-rate targets for every policy; default each item's own, else its class's")
     client_id: ClientId = None
 
 
@@ -74,10 +76,10 @@ class SimulateResponse(BaseModel):
     client_id: int
     model: str
     reviews: int
-    policies: list[dict[str, float]] = Field(description="each variant's overridden policy columns")
+    policies: list[dict[str, float | str]] = Field(description="each variant's overridden policy columns")
     skipped: list[str] = Field(description="items left out for too little sales history")
     items: list[SimulationRow]
-    classes: list[SimulationRow] = Field(description="per class, when the items have classes")
+    classes: list[SimulationRow] = Field(description="per ABC x XYZ class (as of the data's last day)")
     total: list[SimulationRow]
 
 
@@ -87,11 +89,13 @@ def simulate(body: SimulateRequest, principal: PrincipalDep, service: ServiceDep
     """Replay the items' reorder policy over the last ``reviews`` reviews of the caller's own history."""
     client_id = client_of(principal, body.client_id)
     variants = [{"service_level": level} for level in body.service_levels] if body.service_levels else [{}]
+    if body.service_type:
+        variants = [{**v, "service_type": body.service_type} for v in variants]
     outcome = SimulationService(service).simulate(
         client_id, body.item_ids, body.model, body.reviews, variants, user_id=principal.user_id, cancel=cancel)
     columns = ["variant", *SUMMARY_COLUMNS]
-    classes = [] if outcome.classes is None else convert.records(
-        outcome.classes.rename(columns={outcome.classes.columns[1]: "group"}), ["group", "items", *columns])
+    classes = convert.records(outcome.classes.rename(columns={outcome.classes.columns[1]: "group"}),
+                              ["group", "items", *columns])
     return {
         "client_id": client_id,
         "model": outcome.model,

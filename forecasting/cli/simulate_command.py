@@ -1,7 +1,7 @@
 """``simulate``: replay the reorder policy over the history (docs/cli.md, docs/inventory-policy.md).
 
 File mode (``--input SALES --inventory INV``) or database mode (``--client``).
-Writes ``items.csv``, ``classes.csv`` (when the inventory has classes) and
+Writes ``items.csv``, ``classes.csv`` (per ABC x XYZ class) and
 ``total.csv`` into ``--output DIR``; without it, the totals go to stdout.
 """
 from __future__ import annotations
@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction, model_names: str, service_level, p
     p.add_argument("--service-levels", type=_levels(service_level), default=None,
                    help="comma-separated cycle service levels, one policy each side by side, e.g. 0.9,0.95 "
                         "(default: each item's own)")
+    p.add_argument("--service-type", choices=("cycle", "fill"), default=None,
+                   help="cycle: chance of no stock-out per cycle; fill: share of demand served from stock "
+                        "(default: each item's own, else its class's)")
     p.add_argument("--reviews", type=_reviews, default=DEFAULT_REVIEWS,
                    help=f"reviews replayed, each the item's review period (default {DEFAULT_REVIEWS}, "
                         f"at most {MAX_REVIEWS})")
@@ -60,6 +63,8 @@ def simulate(args: argparse.Namespace) -> int:
     from forecasting.io.csv_export import write_csv
 
     variants = [{"service_level": level} for level in args.service_levels] if args.service_levels else [{}]
+    if args.service_type:
+        variants = [{**v, "service_type": args.service_type} for v in variants]
     if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
         raise ForecastingError(f"--output {args.output} is a file; give a folder")
     with progress_bar(f"simulate {args.model}") as progress:
@@ -92,8 +97,7 @@ def simulate(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(_labelled(outcome.items, variants), folder / "items.csv")
-    if outcome.classes is not None:
-        write_csv(_labelled(outcome.classes, variants), folder / "classes.csv")
+    write_csv(_labelled(outcome.classes, variants), folder / "classes.csv")
     write_csv(total, folder / "total.csv")
     return 0
 

@@ -19,6 +19,7 @@ from forecasting.applications.inventory.calculator import (
     N_PATHS,
     SEED,
     InventoryCalculator,
+    classify_inventory,
 )
 from forecasting.applications.inventory.inventory_input import (
     lead_and_review,
@@ -43,21 +44,21 @@ from forecasting.modes.factory import ModelFactory
 from forecasting.services.forecast_service import ForecastService, _watched
 from forecasting.services.limits import CancelToken
 
-#: inventory columns that name an item's class, the first present one groups the per-class summary
-CLASS_COLUMNS = ("abc_xyz", "class", "abc")
+#: the per-class summary's column: the ABC x XYZ class as of the data's last day (e.g. ``AX``)
+CLASS_COLUMN = "abc_xyz"
 #: items simulated at once: memory grows with it (sample paths of one review), not with the catalogue
 DEFAULT_CHUNK_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
 class SimulationOutcome:
-    """Per-item rows (one block per variant), per-class rows (None without classes) and the totals."""
+    """Per-item rows (one block per variant, with each item's class), per-class rows and the totals."""
 
     model: str
     reviews: int
     variants: tuple[dict, ...]
     items: pd.DataFrame
-    classes: pd.DataFrame | None
+    classes: pd.DataFrame
     total: pd.DataFrame
     #: items left out: too little history before their first review
     skipped: tuple[str, ...]
@@ -84,13 +85,17 @@ def simulate_policy(
 
     Inventory items without history are an error; items without the model's
     minimum history before their first review are left out (``skipped``).
+    At each review the items' ABC / XYZ / lifecycle classes are taken from the
+    history known that day (so class targets, dead and new items follow the
+    policy as it would have been applied); the per-class summary groups by the
+    class as of the data's last day.
     """
     reviews = validate_reviews(reviews)
     instance = ModelFactory.create(model)
     status = instance.availability()
     if not status.available:
         raise ModelUnavailableError(f"model {instance.name} cannot run here: {status.reason}")
-    inv = validate_inventory(inventory, service_level)
+    inv = validate_inventory(inventory, service_level, levels_from_class=True)
     if InventoryCalculator.required_horizon(inventory) > instance.max_horizon:
         raise ForecastingError(f"model {instance.name} forecasts at most {instance.max_horizon} days; "
                                "the inventory needs more (lead time + review period)")
@@ -119,18 +124,21 @@ def simulate_policy(
         part = frame.iloc[lo:lo + chunk_items]
         keep = np.isin(prepared.item_ids.astype(str), part["item_id"].astype(str))
         report = None if progress is None else _chunk_progress(progress, number, len(chunks))
-        parts.append(simulate(prepared.subset(keep), part, forecaster, instance.name, reviews,
-                              progress=report, variants=variants).items)
+        parts.append(simulate(prepared.subset(keep), part, forecaster, instance.name, reviews, progress=report,
+                              variants=variants,
+                              plan_options=lambda known, part=part: {"classes": classify_inventory(known, part)}
+                              ).items)
     items = pd.concat(parts, ignore_index=True)
-    by = next((c for c in CLASS_COLUMNS if c in frame.columns), None)
     described = frame.assign(item_id=frame["item_id"].astype(str)).set_index("item_id")
     items.insert(1, "name", items["item_id"].map(described["name"]) if "name" in described else "")
-    if by is not None:
-        items[by] = items["item_id"].map(described[by])
+    classes = classify_inventory(prepared, frame).set_index("item_id")
+    for column in ("abc", "xyz", "lifecycle"):
+        items[column] = items["item_id"].map(classes[column])
+    items[CLASS_COLUMN] = items["abc"] + items["xyz"]
     items = items.sort_values(["variant", "item_id"], kind="stable").reset_index(drop=True)
     return SimulationOutcome(
         model=instance.name, reviews=reviews, variants=tuple(dict(v) for v in variants), items=items,
-        classes=None if by is None else summarise(items, by), total=summarise(items), skipped=skipped,
+        classes=summarise(items, CLASS_COLUMN), total=summarise(items), skipped=skipped,
         as_of=None if as_of is None else pd.Timestamp(as_of).date(),
     )
 

@@ -102,10 +102,10 @@ def simulate(
     base = inventory.reset_index(drop=True).copy()
     if service_level is not None:
         base["service_level"] = service_level
-    inv = validate_inventory(base)
+    inv = validate_inventory(base, levels_from_class=True)
     bases = [base.assign(**dict(v)) for v in variants]
     for frame in bases:
-        validate_inventory(frame)  # a bad variant fails before any forecast
+        validate_inventory(frame, levels_from_class=True)  # a bad variant fails before any forecast
     hist_ids = history.item_ids.astype(str)
     row = pd.Index(hist_ids).get_indexer(inv.item_ids)
     if (row < 0).any():

@@ -39,10 +39,11 @@ def _seasonal_naive(y: np.ndarray, h: int, period: int = WEEK) -> np.ndarray:
     """
     lag = period * -(-h // period) - h  # how many buckets before the origin the source bucket lies
     out = np.full_like(y, np.nan)
-    out[:, lag:] = y[:, : y.shape[1] - lag]
-    # an origin t needs its whole last season observed, i.e. y[t-m+1] (padding is only on the left)
-    out[:, : period - 1] = np.nan
-    out[:, period - 1 :][np.isnan(y[:, : y.shape[1] - period + 1])] = np.nan
+    if y.shape[1] >= period:  # else no origin has a whole season
+        out[:, lag:] = y[:, : y.shape[1] - lag]
+        # an origin t needs its whole last season observed, i.e. y[t-m+1] (padding is only on the left)
+        out[:, : period - 1] = np.nan
+        out[:, period - 1 :][np.isnan(y[:, : y.shape[1] - period + 1])] = np.nan
     if period > MIN_HISTORY_DAYS:
         seen = np.cumsum(~np.isnan(y), axis=1)
         short = (seen >= MIN_HISTORY_DAYS) & (seen < period)

@@ -1,0 +1,208 @@
+"""Weekly and monthly data (issue 17): the bucket detected or declared, dates in buckets, every model in the bucket's season.
+
+Point forecasts are checked against statsforecast with the same season
+(52 weeks, 12 months) on the real pasta data aggregated to weeks and months.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsforecast import models as sf
+
+from forecasting.core.calendar import DAILY, Frequency, detect_frequency, horizon_bounds
+from forecasting.core.errors import ForecastingError, InvalidInputError
+from forecasting.core.history import prepare_history, to_day_numbers
+from forecasting.core.models.base import quantile_column
+from forecasting.modes.factory import ModelFactory
+
+PASTA = Path(__file__).resolve().parents[2] / "shared/data/pasta/sales.csv.gz"
+LEVELS = [0.1, 0.5, 0.9]
+
+
+def _days(*dates: str) -> np.ndarray:
+    return np.array(dates, dtype="datetime64[D]").astype(np.int64)
+
+
+# --- the bucket of the data -------------------------------------------------------------------------------
+
+
+def test_dates_seven_days_apart_on_one_weekday_are_weekly_with_that_anchor():
+    days = np.arange(np.datetime64("2024-01-05"), np.datetime64("2024-04-01"), 7).astype(np.int64)  # Fridays
+    freq = detect_frequency(days)
+    assert (freq.code, freq.anchor, freq.alias, freq.season) == ("W", 4, "W-FRI", 52)
+    assert str(freq.dates(freq.periods(days[-1:]) + 1)[0])[:10] == "2024-04-05"
+
+
+@pytest.mark.parametrize("dates, anchor, following", [
+    (("2024-01-01", "2024-02-01", "2024-03-01"), 0, "2024-04-01"),
+    (("2024-01-31", "2024-02-29", "2024-03-31"), -1, "2024-04-30"),
+])
+def test_dates_on_the_first_or_on_month_ends_are_monthly_and_keep_their_anchor(dates, anchor, following):
+    freq = detect_frequency(_days(*dates))
+    assert (freq.code, freq.anchor, freq.season) == ("M", anchor, 12)
+    assert str(freq.dates(freq.periods(_days(dates[-1])) + 1)[0])[:10] == following
+
+
+def test_other_dates_are_daily_and_day_numbers_are_their_own_periods():
+    days = np.arange(19000, 19040)
+    assert detect_frequency(days) == DAILY
+    np.testing.assert_array_equal(DAILY.periods(days), days)
+
+
+def test_a_monthly_file_with_a_mid_month_date_is_refused_naming_the_row():
+    days = _days("2024-01-01", "2024-02-01", "2024-03-15", "2024-04-01", "2024-05-01")
+    with pytest.raises(InvalidInputError) as err:
+        detect_frequency(days, np.arange(2, 7))
+    text = str(err.value)
+    assert "mixes buckets" in text and "monthly (1st)" in text and "not on the 1st of a month at row 4" in text
+
+
+def test_a_declared_weekly_bucket_on_daily_dates_is_refused():
+    with pytest.raises(InvalidInputError, match=r"declared weekly .*--freq W.*not on a"):
+        detect_frequency(np.arange(19000, 19030), declared="W")
+
+
+def test_horizon_bounds_and_lead_time_conversion_per_bucket():
+    assert horizon_bounds("D") == (1, 365) and horizon_bounds("W") == (1, 104) and horizon_bounds("M") == (1, 36)
+    assert Frequency("W").periods_covering(10) == pytest.approx(10 / 7)
+    assert Frequency("M").periods_covering(365.25 / 12) == pytest.approx(1.0)
+    assert DAILY.periods_covering(10) == 10
+
+
+# --- forecasts dated in the data's buckets ----------------------------------------------------------------
+
+
+def _weekly_frame(weekday_start: str = "2024-01-05", weeks: int = 30) -> pd.DataFrame:
+    dates = pd.date_range(weekday_start, periods=weeks, freq="7D")
+    rows = [pd.DataFrame({"item_id": item, "date": dates, "quantity": np.arange(weeks) % 5 + k})
+            for k, item in enumerate(["a", "b"])]
+    frame = pd.concat(rows, ignore_index=True)
+    return frame.drop(index=[3, 40])  # a missing week is a zero bucket
+
+
+def test_a_weekly_file_on_fridays_is_forecast_on_fridays_from_the_week_after_the_as_of_week():
+    frame = _weekly_frame()
+    out = ModelFactory.create("seasonal-naive").forecast(frame, 4, LEVELS)
+    as_of = frame["date"].max()
+    expected = pd.date_range(as_of + pd.Timedelta(days=7), periods=4, freq="7D")
+    for _, part in out.groupby("item_id"):
+        assert list(part["date"]) == list(expected)
+    assert (out["date"].dt.dayofweek == 4).all()
+
+
+def test_a_missing_week_is_a_zero_bucket():
+    prepared = prepare_history(_weekly_frame())
+    assert prepared.freq == Frequency("W", 4)
+    assert prepared.lengths.tolist() == [30, 30] and prepared.quantity[3] == 0.0
+
+
+def test_a_weekly_horizon_is_bounded_in_weeks():
+    with pytest.raises(ForecastingError, match="between 1 and 104 weeks"):
+        ModelFactory.create("ma7").forecast(_weekly_frame(), 105)
+
+
+@pytest.mark.parametrize("start, anchor", [("2021-01-01", "MS"), ("2021-01-31", "ME")])
+def test_monthly_forecasts_keep_the_anchor(start, anchor):
+    dates = pd.date_range(start, periods=24, freq=anchor)
+    frame = pd.DataFrame({"item_id": "a", "date": dates, "quantity": np.arange(24.0) % 12})
+    out = ModelFactory.create("seasonal-naive").forecast(frame, 3)
+    assert list(out["date"]) == list(pd.date_range(dates[-1], periods=4, freq=anchor)[1:])
+    # a season of 12 months: the last year repeated
+    np.testing.assert_allclose(out["forecast"], [0.0, 1.0, 2.0])
+
+
+def test_daily_data_is_unchanged_by_buckets():
+    days = pd.date_range("2024-01-01", periods=40)
+    frame = pd.DataFrame({"item_id": "a", "date": days, "quantity": np.arange(40.0) % 7})
+    out = ModelFactory.create("seasonal-naive").forecast(frame, 3)
+    assert list(out["date"]) == list(pd.date_range("2024-02-10", periods=3))
+    np.testing.assert_allclose(out["forecast"], [5.0, 6.0, 0.0])
+
+
+# --- every model in every bucket, against statsforecast ----------------------------------------------------
+
+
+def _aggregate(sales: pd.DataFrame, freq: Frequency) -> pd.DataFrame:
+    periods = freq.periods(to_day_numbers(sales["date"]))
+    out = (sales.assign(date=freq.dates(periods)).groupby(["item_id", "date"], as_index=False)["quantity"].sum())
+    sizes = out.groupby("item_id")["date"].transform("size")
+    return out[sizes >= 7].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module", params=[Frequency("W", 0), Frequency("M", 0)], ids=["weekly", "monthly"])
+def bucketed(request) -> tuple[Frequency, pd.DataFrame]:
+    """Pasta aggregated to weeks (Mondays) or months (the 1st), items starting on different dates."""
+    if not PASTA.exists():
+        pytest.skip(f"pasta data not found at {PASTA}")
+    sales = pd.read_csv(PASTA, parse_dates=["date"])
+    rng = np.random.default_rng(5)
+    first = {item: sales["date"].min() + pd.Timedelta(days=int(rng.integers(0, 1200)))
+             for item in sales["item_id"].unique()}
+    sales = sales[sales["date"] >= sales["item_id"].map(first)]
+    return request.param, _aggregate(sales, request.param)
+
+
+def _horizon(freq: Frequency) -> int:
+    return 13 if freq.code == "W" else 6
+
+
+REFERENCES = {
+    "ses": lambda m: sf.SimpleExponentialSmoothingOptimized(),
+    "seasonal-ses": lambda m: sf.SeasonalExponentialSmoothingOptimized(season_length=m),
+    "seasonal-naive": lambda m: sf.SeasonalNaive(season_length=m),
+    "croston-sba": lambda m: sf.CrostonSBA(),
+    "tsb": lambda m: sf.TSB(alpha_d=0.1, alpha_p=0.1),
+    "adida": lambda m: sf.ADIDA(),
+    "imapa": lambda m: sf.IMAPA(),
+    "holt": lambda m: sf.AutoETS(model="AAN", damped=True),
+}
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_point_forecasts_equal_statsforecast_with_the_buckets_season(bucketed, name):
+    freq, history = bucketed
+    if name == "holt":  # statsforecast's ETS fit is slow: a sample of items
+        history = history[history["item_id"].isin(sorted(history["item_id"].unique())[::6])]
+    horizon = _horizon(freq)
+    prepared = prepare_history(history)
+    assert prepared.freq == freq
+    ours = ModelFactory.create(name).forecast(prepared, horizon)
+    got = ours.pivot(index="item_id", columns="date", values="forecast").loc[prepared.item_ids].to_numpy()
+    y = prepared.tail_matrix()
+    seasonal = name.startswith("seasonal")
+    rows = [row[~np.isnan(row)] for row in y]
+    full = np.array([len(r) >= freq.season for r in rows]) if seasonal else np.ones(len(rows), dtype=bool)
+    assert full.sum() >= 5
+    expected = np.asarray([REFERENCES[name](freq.season).forecast(r, horizon)["mean"]
+                           for r, ok in zip(rows, full) if ok])
+    np.testing.assert_allclose(got[full], np.maximum(expected, 0.0), rtol=0, atol=1e-6)
+    if seasonal and (~full).any():  # less than a season: the non-seasonal model (naive, SES)
+        short = [r for r, ok in zip(rows, full) if not ok]
+        make = sf.Naive if name == "seasonal-naive" else sf.SimpleExponentialSmoothingOptimized
+        fallback = np.asarray([make().forecast(r, horizon)["mean"] for r in short])
+        np.testing.assert_allclose(got[~full], np.maximum(fallback, 0.0), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["seasonal-ses", "croston-sba", "ma7", "auto"])
+def test_bands_in_buckets_never_decrease_and_are_never_negative(bucketed, name):
+    freq, history = bucketed
+    out = ModelFactory.create(name).forecast(history, _horizon(freq), LEVELS)
+    bands = out[[quantile_column(q) for q in LEVELS]].to_numpy()
+    assert np.isfinite(bands).all() and (bands >= 0).all() and (out["forecast"] >= 0).all()
+    assert (np.diff(bands, axis=1) >= 0).all()
+    assert freq.fits(to_day_numbers(out["date"])).all()
+
+
+@pytest.mark.parametrize("name", ["seasonal-naive", "tsb", "auto"])
+def test_sample_paths_in_buckets(bucketed, name):
+    freq, history = bucketed
+    items = sorted(history["item_id"].unique())[:10]
+    horizon = _horizon(freq)
+    paths = ModelFactory.create(name).sample_paths(history[history["item_id"].isin(items)], horizon)
+    assert paths.values.shape[0] == 10 and paths.values.shape[2] == horizon and paths.freq == freq
+    values = paths.values[~np.isnan(paths.values).any(axis=2)]
+    assert len(values) and (values >= 0).all()
+    assert freq.fits(to_day_numbers(paths.first_date)).all()

@@ -37,9 +37,10 @@ from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
+from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError, listed
 from forecasting.core.history import check_min_days
-from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, validate_horizon
+from forecasting.core.models.base import BaseForecastModel, ProgressCallback, validate_horizon
 from forecasting.io.table_writer import TableWriter
 from forecasting.modes.factory import ModelFactory
 
@@ -60,6 +61,8 @@ class BatchOutcome:
     run_id: int | None = None
     cached: bool = False
     skipped: tuple[str, ...] = ()
+    #: the data's bucket (what the horizon and the output dates count)
+    freq: Frequency = DAILY
 
 
 def run_file_job(
@@ -69,11 +72,16 @@ def run_file_job(
     inventory: pd.DataFrame | None = None,
     engine: str = "local",
     progress: ProgressCallback | None = None,
+    freq: str | None = None,
 ) -> BatchOutcome:
-    """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout)."""
+    """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout).
+
+    ``freq``: the declared bucket (D, W or M); None: detected from the file's dates.
+    The outcome's ``freq`` is the file's bucket.
+    """
     models = _models(job)
     with _work_dir() as work:
-        staged = stage_sales(sales, work / "sales", job.chunk_items)
+        staged = stage_sales(sales, work / "sales", job.chunk_items, freq)
         inventory_ids = None if inventory is None else inventory["item_id"].astype(str).to_numpy()
         if inventory_ids is not None:
             present = np.concatenate(staged.item_ids)
@@ -93,10 +101,12 @@ def run_file_job(
                 chunks.append(Chunk(len(chunks), chunk_ids, part=part, inventory=rows))
         ids_all, first_all = np.concatenate(ids), np.concatenate(first)
         order = np.argsort(ids_all, kind="stable")
-        check_min_days(ids_all[order], staged.as_of - first_all[order] + 1, max(m.min_history_days for m in models))
-        context = ChunkContext(job, models, FileSource(staged.as_of), _horizon(job, models, inventory))
+        check_min_days(ids_all[order], staged.history_lengths(first_all[order]),
+                       max(m.min_history_days for m in models), staged.freq)
+        context = ChunkContext(job, models, FileSource(staged.as_of, staged.freq),
+                               _horizon(job, models, inventory, staged.freq))
         _run_and_write(context, chunks, engine, work / "results", output, progress)
-    return BatchOutcome()
+    return BatchOutcome(freq=staged.freq)
 
 
 def run_database_job(
@@ -257,11 +267,12 @@ def _models(job: BatchJob) -> tuple[BaseForecastModel, ...]:
     return models
 
 
-def _horizon(job: BatchJob, models: tuple[BaseForecastModel, ...], inventory: pd.DataFrame | None) -> int:
-    """The days every chunk forecasts: the job's horizon, or what the whole inventory needs."""
+def _horizon(job: BatchJob, models: tuple[BaseForecastModel, ...], inventory: pd.DataFrame | None,
+             freq: Frequency = DAILY) -> int:
+    """The buckets every chunk forecasts: the job's horizon, or what the whole inventory needs."""
     if job.kind == "reorder":
-        return InventoryCalculator.required_horizon(inventory)
-    return validate_horizon(job.horizon, min(MAX_HORIZON, *(m.max_horizon for m in models)))
+        return InventoryCalculator.required_horizon(inventory, freq)
+    return validate_horizon(job.horizon, min(*(m.max_horizon for m in models), freq.max_horizon), freq)
 
 
 def _rows_of(inventory: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:

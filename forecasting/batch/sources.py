@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecasting.batch.plan import Chunk
 from forecasting.batch.staging import sales_frame
+from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.history import PreparedHistory, prepare_history
 
 
@@ -25,10 +26,12 @@ class FileSource:
 
     #: the file's as-of date (a day number): every item's history runs to it
     as_of: int
+    #: the file's bucket (detected once for the whole file, never per chunk)
+    freq: Frequency = DAILY
 
     def load(self, chunk: Chunk, min_days: int) -> PreparedHistory:
         frame = sales_frame(str(chunk.part), chunk.item_ids)
-        return prepare_history(frame, min_days, as_of=np.datetime64(self.as_of, "D"))
+        return prepare_history(frame, min_days, as_of=np.datetime64(self.as_of, "D"), freq=self.freq)
 
     def save(self, chunk: Chunk, table: pd.DataFrame) -> None:
         """File mode stores nothing besides the output file."""
@@ -44,10 +47,12 @@ class DatabaseSource:
     #: the run the results are stored under (None: nothing stored, e.g. reorder)
     run_id: int | None = None
     levels: tuple[float, ...] = ()
+    #: the client's bucket
+    freq: Frequency = DAILY
 
     def load(self, chunk: Chunk, min_days: int) -> PreparedHistory:
         frame = _data(self.url).history_of_keys(self.client_id, chunk.keys, self.as_of)
-        return prepare_history(frame, min_days, as_of=self.as_of)
+        return prepare_history(frame, min_days, as_of=self.as_of, freq=self.freq)
 
     def save(self, chunk: Chunk, table: pd.DataFrame) -> None:
         if self.run_id is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import DAILY, DateTally, Frequency, misfit_error
 from forecasting.core.cells import Problems
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import day_numbers_to_dates, to_day_numbers
@@ -52,11 +53,19 @@ class StagedSales:
     first_days: tuple[np.ndarray, ...]
     #: the file's last sales date over all items (a day number)
     as_of: int
+    #: the file's bucket, detected from its dates or declared
+    freq: Frequency = DAILY
+
+    def history_lengths(self, first_days: np.ndarray) -> np.ndarray:
+        """Buckets from each first day (day numbers) to the as-of date: the items' gap-filled history lengths."""
+        return self.freq.periods(np.full(len(first_days), self.as_of)) - self.freq.periods(first_days) + 1
 
 
-def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSales:
+def stage_sales(path: str | Path, folder: Path, items_per_part: int, freq: str | None = None) -> StagedSales:
     """Split a validated sales file into parts of about ``items_per_part`` items (see the module docstring).
 
+    ``freq``: the declared bucket (D, W, M), else detected from the dates
+    (:class:`DateTally`); dates off the bucket are refused with their rows.
     Raises InvalidInputError as :func:`read_sales_csv` would for the whole file.
     """
     import pyarrow as pa
@@ -67,11 +76,12 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
     schema = None
     n_parts = 0
     last_day: int | None = None
+    tally = DateTally()
     for chunk in iter_sales_file(path):
         if chunk is RESTART:  # the typed read gave up: start again from the text read
             for writer in writers:
                 writer.close()
-            writers, schema, last_day = [], None, None
+            writers, schema, last_day, tally = [], None, None, DateTally()
             continue
         if not len(chunk):
             continue
@@ -87,6 +97,7 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
             n_parts = max(1, min(n_parts, MAX_PARTS))
             schema = pa.Schema.from_pandas(frame, preserve_index=False)
             writers = [ipc.new_file(str(folder / f"sales-{p:05d}.arrow"), schema) for p in range(n_parts)]
+        tally.add(frame["day"].to_numpy())
         newest = int(frame["day"].max())
         last_day = newest if last_day is None else max(last_day, newest)
         part = pd.util.hash_array(frame["item_id"].to_numpy(dtype=object)) % np.uint64(n_parts)
@@ -101,8 +112,9 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
     if schema is None or last_day is None:
         raise InvalidInputError(f"sales file {path} has a header but no data rows")
     parts = tuple(str(folder / f"sales-{p:05d}.arrow") for p in range(n_parts))
-    item_ids, first_days = _check_parts(path, parts)
-    return StagedSales(parts, item_ids, first_days, last_day)
+    bucket = tally.frequency(freq)
+    item_ids, first_days = _check_parts(path, parts, bucket, freq is not None)
+    return StagedSales(parts, item_ids, first_days, last_day, bucket)
 
 
 def _estimated_rows(path: str | Path, first_chunk_rows: int) -> float:
@@ -118,8 +130,9 @@ def _estimated_rows(path: str | Path, first_chunk_rows: int) -> float:
     return max(float(first_chunk_rows), size / (len(sample) / lines))
 
 
-def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Every part's items and first days; the whole file's repeated (item_id, date) pairs are an error.
+def _check_parts(path: str | Path, parts: tuple[str, ...], freq: Frequency = DAILY, declared: bool = False
+                 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Every part's items and first days; dates off ``freq`` and repeated (item_id, date) pairs are errors.
 
     One part at a time, on integer codes of the item ids (no Python object per row).
     """
@@ -127,7 +140,17 @@ def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.nda
 
     problems = Problems()
     item_ids, first_days = [], []
+    misfits: list[np.ndarray] = []
+    n_misfits = 0
     for part in parts:
+        if freq != DAILY:
+            table = _read_table(part, ("day", "_row"))
+            off = ~freq.fits(table["day"].to_numpy())
+            if off.any():
+                n_misfits += int(off.sum())
+                misfits.append(np.sort(table["_row"].to_numpy()[off])[: InvalidInputError.MAX_LISTED])
+            if n_misfits:
+                continue
         table = _read_table(part, ("item_id", "day", "_row"))
         encoded = pc.dictionary_encode(table["item_id"]).combine_chunks()
         codes = encoded.indices.to_numpy().astype(np.int64)
@@ -148,6 +171,9 @@ def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.nda
         item_ids.append(names[by_id])
         first_days.append(first[by_id])
         del table, key, order
+    if n_misfits:
+        rows = np.sort(np.concatenate(misfits))[: InvalidInputError.MAX_LISTED]
+        raise misfit_error(freq, rows.tolist(), n_misfits, declared, f"sales file {path}")
     if problems:
         problems.sort(key=lambda p: p.row)
         raise repeated_pairs_error(path, problems[: InvalidInputError.MAX_LISTED], problems.total)

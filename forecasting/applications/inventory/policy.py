@@ -15,14 +15,25 @@ PACK_TOLERANCE_DECIMALS = 9
 
 
 def window_totals(values: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Each path's total over its item's first ``days[i]`` days: [items, paths].
+    """Each path's total over its item's first ``days[i]`` steps: [items, paths].
 
+    ``days`` may be fractional (a lead time in days on weekly or monthly
+    paths: 10 days are 10/7 weeks): the last, partial step counts pro rata,
+    total = sum of the first floor(w) steps + (w - floor(w)) x step floor(w) + 1.
     A path with NaN inside the window stays NaN (left out by the nan-aware
-    reductions below); a window of 0 days totals 0. The window mask is
+    reductions below); a window of 0 steps totals 0. The window mask is
     broadcast, never materialised at the size of ``values``.
     """
-    inside = np.arange(values.shape[2])[None, None, :] < np.asarray(days)[:, None, None]
-    return np.add.reduce(values, axis=2, where=inside)
+    days = np.asarray(days)
+    whole = np.floor(days)
+    inside = np.arange(values.shape[2])[None, None, :] < whole[:, None, None]
+    total = np.add.reduce(values, axis=2, where=inside)
+    part = days - whole
+    if part.any():  # never for whole days: daily totals are exactly the sums they always were
+        rows = np.flatnonzero(part > 0)
+        step = np.minimum(whole[rows].astype(np.int64), values.shape[2] - 1)
+        total[rows] += part[rows, None] * values[rows, :, step]
+    return total
 
 
 def path_mean(values: np.ndarray) -> np.ndarray:

@@ -206,3 +206,119 @@ def test_sample_paths_in_buckets(bucketed, name):
     values = paths.values[~np.isnan(paths.values).any(axis=2)]
     assert len(values) and (values >= 0).all()
     assert freq.fits(to_day_numbers(paths.first_date)).all()
+
+
+# --- reorder on weekly and monthly paths: lead time and review period stay in days --------------------------
+
+FRIDAY = np.datetime64("2024-03-01")  # a Friday: the first forecast week; the as-of week is 2024-02-23
+
+
+def _paths(values: np.ndarray, freq: Frequency, ids: list[str]):
+    from forecasting.core.models.base import SamplePaths
+
+    return SamplePaths(np.array(ids, dtype=object), np.full(len(ids), FRIDAY, dtype="datetime64[ns]"),
+                       np.asarray(values, dtype=np.float64), freq)
+
+
+def _inventory(**columns) -> pd.DataFrame:
+    n = len(columns["item_id"])
+    base = {"on_hand": 0.0, "on_order": 0.0, "service_level": 0.95}
+    base.update(columns)
+    return pd.DataFrame({k: (v if isinstance(v, list) else [v] * n) for k, v in base.items()})
+
+
+def test_a_ten_day_lead_time_on_weekly_constant_demand_covers_ten_sevenths_of_a_week():
+    from forecasting.applications.inventory.calculator import InventoryCalculator
+
+    weekly = Frequency("W", 4)
+    paths = _paths(np.full((2, 20, 8), 70.0), weekly, ["a", "b"])
+    inv = _inventory(item_id=["a", "b"], lead_time_days=[10, 7], review_period_days=[4, 0], on_hand=[150.0, 0.0])
+    table = InventoryCalculator.from_paths(paths, inv, "test").set_index("item_id")
+    # 10 days = 1 week + 3/7 of the next: 70 + 3/7 * 70 = 100; 14 days = 2 weeks = 140
+    assert table.loc["a", "lead_time_demand"] == pytest.approx(100.0)
+    assert table.loc["a", "reorder_point"] == pytest.approx(100.0)
+    assert table.loc["a", "order_up_to"] == pytest.approx(140.0)
+    assert table.loc["a", "safety_stock"] == pytest.approx(0.0, abs=1e-9)
+    assert table.loc["b", "reorder_point"] == pytest.approx(70.0)
+    # 150 on hand: 80 left after week 1, 10 after week 2, short in week 3 (dated 2024-03-15), 21 days after the
+    # as-of week's date 2024-02-23
+    assert table.loc["a", "stockout_date"] == pd.Timestamp("2024-03-15")
+    assert table.loc["a", "days_of_cover"] == 21.0
+
+
+def test_weekly_normal_demand_reorder_point_is_the_quantile_of_the_pro_rata_total():
+    from statistics import NormalDist
+
+    from forecasting.applications.inventory.calculator import InventoryCalculator
+
+    rng = np.random.default_rng(3)
+    mean, sd = 700.0, 50.0
+    paths = _paths(rng.normal(mean, sd, size=(1, 20000, 4)), Frequency("W", 4), ["a"])
+    inv = _inventory(item_id=["a"], lead_time_days=10, review_period_days=0)
+    row = InventoryCalculator.from_paths(paths, inv, "test").iloc[0]
+    # W1 + 3/7 W2 with independent weeks: mean 1000, sd 50 * sqrt(1 + (3/7)^2)
+    expected = mean * 10 / 7 + NormalDist().inv_cdf(0.95) * sd * np.sqrt(1 + (3 / 7) ** 2)
+    assert row["lead_time_demand"] == pytest.approx(1000.0, rel=0.002)
+    assert row["reorder_point"] == pytest.approx(expected, rel=0.003)
+
+
+def test_a_lead_time_on_monthly_data_is_counted_in_mean_months():
+    from forecasting.applications.inventory.calculator import InventoryCalculator
+
+    monthly = Frequency("M", 0)
+    paths = _paths(np.full((1, 10, 4), 300.0), monthly, ["a"])
+    paths.first_date[:] = np.datetime64("2024-03-01")
+    inv = _inventory(item_id=["a"], lead_time_days=45, review_period_days=0)
+    row = InventoryCalculator.from_paths(paths, inv, "test").iloc[0]
+    assert row["reorder_point"] == pytest.approx(300.0 * 45 / (365.25 / 12))
+    assert InventoryCalculator.required_horizon(inv, monthly) == 2  # max(28, 45) days: 1.48 months -> 2
+
+
+# --- the command line -----------------------------------------------------------------------------------------
+
+
+def _write(path: Path, dates, items=("A", "B")) -> Path:
+    rows = [f"{item},{pd.Timestamp(d):%Y-%m-%d},{k % 5 + 1}" for item in items for k, d in enumerate(dates)]
+    path.write_text("item_id,date,quantity\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _cli(args, capsys):
+    from forecasting.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_forecasts_a_weekly_file_on_its_fridays_and_says_so(tmp_path, capsys):
+    path = _write(tmp_path / "weekly.csv", pd.date_range("2023-01-06", periods=60, freq="7D"))
+    code, out, err = _cli(["forecast", "--input", str(path), "--model", "auto", "--horizon", "4"], capsys)
+    assert code == 0, err
+    frame = pd.read_csv(pd.io.common.StringIO(out), parse_dates=["date"])
+    assert sorted(frame["date"].unique()) == list(pd.date_range("2024-03-01", periods=4, freq="7D"))
+    assert "weekly (Fridays)" in err
+
+
+@pytest.mark.parametrize("dates, freq, expected", [
+    (list(pd.date_range("2022-01-01", periods=20, freq="MS")[:-1]) + [pd.Timestamp("2023-08-15")], None,
+     "mixes buckets: most dates are monthly (1st)"),
+    (list(pd.date_range("2023-01-06", periods=20, freq="7D")) + list(pd.date_range("2023-06-01", periods=3)),
+     None, "mixes buckets: most dates are weekly (Fridays)"),
+    (list(pd.date_range("2024-01-01", periods=40)), "W", "declared weekly"),
+])
+def test_cli_refuses_dates_off_the_bucket_with_one_line_and_exit_2(tmp_path, capsys, dates, freq, expected):
+    path = _write(tmp_path / "bad.csv", dates, items=("A",))
+    args = ["forecast", "--input", str(path), "--model", "ma7", "--horizon", "3"] + (["--freq", freq] if freq else [])
+    code, out, err = _cli(args, capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and expected in err
+    assert "nothing imported" in err
+
+
+def test_cli_freq_d_reads_a_monthly_file_as_daily_as_asked(tmp_path, capsys):
+    path = _write(tmp_path / "monthly.csv", pd.date_range("2022-01-01", periods=20, freq="MS"))
+    code, out, err = _cli(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "2", "--freq", "D"],
+                          capsys)
+    assert code == 0, err
+    assert out.splitlines()[1].startswith("A,2023-08-02,")  # the day after the last date

@@ -53,11 +53,17 @@ def test_other_dates_are_daily_and_day_numbers_are_their_own_periods():
 
 
 def test_a_monthly_file_with_a_mid_month_date_is_refused_naming_the_row():
-    days = _days("2024-01-01", "2024-02-01", "2024-03-15", "2024-04-01", "2024-05-01")
+    days = np.concatenate([_days("2024-01-01", "2024-02-01", "2024-03-15"),
+                           np.arange(np.datetime64("2024-04", "M"), np.datetime64("2025-04", "M"))
+                           .astype("datetime64[D]").astype(np.int64)])
     with pytest.raises(InvalidInputError) as err:
-        detect_frequency(days, np.arange(2, 7))
+        detect_frequency(days, np.arange(2, 2 + len(days)))
     text = str(err.value)
     assert "mixes buckets" in text and "monthly (1st)" in text and "not on the 1st of a month at row 4" in text
+
+
+def test_a_few_sparse_daily_rows_are_daily():
+    assert detect_frequency(_days("2024-03-01", "2024-03-10", "2024-03-08")) == DAILY
 
 
 def test_a_declared_weekly_bucket_on_daily_dates_is_refused():
@@ -303,7 +309,7 @@ def test_cli_forecasts_a_weekly_file_on_its_fridays_and_says_so(tmp_path, capsys
 @pytest.mark.parametrize("dates, freq, expected", [
     (list(pd.date_range("2022-01-01", periods=20, freq="MS")[:-1]) + [pd.Timestamp("2023-08-15")], None,
      "mixes buckets: most dates are monthly (1st)"),
-    (list(pd.date_range("2023-01-06", periods=20, freq="7D")) + list(pd.date_range("2023-06-01", periods=3)),
+    (list(pd.date_range("2023-01-06", periods=20, freq="7D")) + list(pd.date_range("2023-06-01", periods=2)),
      None, "mixes buckets: most dates are weekly (Fridays)"),
     (list(pd.date_range("2024-01-01", periods=40)), "W", "declared weekly"),
 ])

@@ -141,10 +141,10 @@ def run_database_job(
         if not pages:
             raise ForecastingError("the client has no sales yet: import a sales file first")
         keys = pd.concat(pages, ignore_index=True).sort_values("external_id", kind="stable", ignore_index=True)
-    fingerprint = DataFingerprint(client.as_of)
+    fingerprint = DataFingerprint(client.as_of, client.freq)
     for s in slices(len(keys), KEY_PAGE):
         fingerprint.add(keys.iloc[s])
-    horizon = _horizon(job, models, inventory)
+    horizon = _horizon(job, models, inventory, client.freq)
     names = ",".join(m.name for m in models)
     versions = ",".join(str(m.version) for m in models)
     parameters: dict = {}
@@ -163,7 +163,7 @@ def run_database_job(
     try:
         source = DatabaseSource(
             database_url(services.database), client_id, client.as_of, run_id if job.kind == "forecast" else None,
-            job.quantiles,
+            job.quantiles, client.freq,
         )
         chunks = [
             Chunk(i, keys["external_id"].to_numpy(dtype=object)[s], keys=keys.iloc[s].reset_index(drop=True),
@@ -180,7 +180,7 @@ def run_database_job(
         if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
             raise
         raise ForecastingError(f"run {run_id} failed: {message}") from exc
-    return BatchOutcome(run_id, False, tuple(skipped))
+    return BatchOutcome(run_id, False, tuple(skipped), client.freq)
 
 
 def database_url(database) -> str:

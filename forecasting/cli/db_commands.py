@@ -16,7 +16,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from forecasting.cli import service_level
+from forecasting.cli import FREQ_CHOICES, service_level
 from forecasting.core.errors import ForecastingError
 
 if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mode commands stay fast
@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command("import-sales", "import a sales CSV for a client (re-imported days are replaced)", _import_sales)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("file", help="sales CSV: item_id,date,quantity[,covariates]")
+    p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None,
+                   help="the file's bucket, D, W or M (default: the client's, or detected at the first import); "
+                        "declaring another one changes the client's bucket")
     p = command("import-inventory", "import an inventory CSV (stock positions and parameters)", _import_inventory)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date of the stock positions (default: today)")
@@ -158,7 +161,7 @@ def _create_client(args: argparse.Namespace) -> int:
 
 def _import_sales(args: argparse.Namespace) -> int:
     data = services_from_args(args).data
-    result = data.import_sales(data.client_by_name(args.client).client_id, args.file)
+    result = data.import_sales(data.client_by_name(args.client).client_id, args.file, freq=args.freq)
     print(result.summary())
     return 0
 

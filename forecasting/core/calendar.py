@@ -39,8 +39,9 @@ _RULES = {
     "W": ("week", 52, (1, 104), 104, 26, 2),
     "M": ("month", 12, (1, 36), 36, 12, 1),
 }
-#: a detected bucket must hold for at least this share of the rows; fewer misfits than that are an error
-MAJORITY = 0.5
+#: a weekly or monthly bucket is detected where at least this share of the rows fit it: then the rows that
+#: do not are an error (a file mixing buckets); below it the data is daily
+MAJORITY = 0.9
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ class DateTally:
 
     The rule (docs/data-formats.md): every date on one weekday is weekly; every
     date on the 1st, or every date on a month's last day, is monthly; else
-    daily. When most rows (more than :data:`MAJORITY`) fit a weekly or monthly
+    daily. When most rows (:data:`MAJORITY`) fit a weekly or monthly
     bucket but some do not, the file mixes buckets: :meth:`misfits` finds the
     offending rows and :func:`misfit_error` names them.
     """
@@ -275,9 +276,9 @@ class DateTally:
         if not self.rows or len(self.distinct) < 2:
             return DAILY  # one date fits every bucket: nothing to tell
         share = max(self.first_of_month, self.month_end) / self.rows
-        if share > MAJORITY:
+        if share >= MAJORITY:
             return monthly
-        if self.weekday[weekday] / self.rows > MAJORITY:
+        if self.weekday[weekday] / self.rows >= MAJORITY:
             return Frequency("W", weekday)
         return DAILY
 

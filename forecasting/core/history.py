@@ -136,7 +136,8 @@ def prepare_history(
 ) -> PreparedHistory:
     """Validate a long sales frame and fill missing buckets with zero, every item up to the data's "as of" date.
 
-    ``freq``: the data's bucket (None: detected from the dates, see
+    ``freq``: the data's bucket (None: the frame's ``attrs["freq"]`` where a
+    store put it, else detected from the dates, see
     :class:`forecasting.core.calendar.DateTally`); dates off the bucket are an
     error naming their rows. ``min_days`` counts buckets.
 
@@ -156,6 +157,7 @@ def prepare_history(
     if ids.dtype != object:
         ids = ids.astype(str).astype(object)
     days = to_day_numbers(history["date"])
+    freq = history.attrs.get("freq") if freq is None else freq
     if not isinstance(freq, Frequency):  # detected, or declared without its anchor
         freq = detect_frequency(days, np.arange(1, len(days) + 1), freq, source="history")
     else:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from forecasting.applications.inventory.inventory_input import validate_inventory
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
+from forecasting.core.calendar import DAILY, Frequency, detect_frequency
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
@@ -171,9 +172,10 @@ class DataAccess:
         ids = normalise_item_ids(item_ids)
         with self.database.read(snapshot=True) as conn:
             keys = items.resolve(conn, client_id, ids)
-            as_of = clients.get(conn, client_id).as_of
+            client = clients.get(conn, client_id)
+            as_of = client.as_of
             frame = reads.history_frame(conn, client_id, keys, start, as_of)
-        return HistorySnapshot(frame, _fingerprint(keys, as_of), tuple(keys["external_id"]), as_of)
+        return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq), tuple(keys["external_id"]), as_of)
 
     def inventory(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Latest stock position and parameters (the inventory CSV's columns plus ``as_of``).
@@ -211,9 +213,16 @@ class DataAccess:
         return short_histories(first, as_of)
 
     def import_sales(
-        self, client_id: int, source: Source | pd.DataFrame, max_bytes: int | None = None, max_rows: int | None = None
+        self, client_id: int, source: Source | pd.DataFrame, max_bytes: int | None = None, max_rows: int | None = None,
+        freq: str | None = None,
     ) -> ImportResult:
-        """Validate a sales CSV (or frame) in full, then upsert it in one transaction."""
+        """Validate a sales CSV (or frame) in full, then upsert it in one transaction.
+
+        The bucket (docs/data-formats.md): the first import's is detected from
+        its dates (or ``freq``: D, W, M) and stored for the client; later
+        imports must fit it, unless ``freq`` forces another one that the
+        client's stored sales fit too. Dates off the bucket refuse the file.
+        """
         if isinstance(source, pd.DataFrame):
             frame = validate_sales_frame(source)
         else:
@@ -223,7 +232,21 @@ class DataAccess:
         _check_length("item_id", pd.unique(frame["item_id"]), ID_LENGTH)
         _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
                       COVARIATE_NAME_LENGTH)
+        days = to_day_numbers(frame["date"])
         with self.database.write() as conn:
+            try:
+                client = clients.get(conn, client_id)
+            except NotFoundError:
+                raise NotFoundError(f"client {client_id} does not exist") from None
+            bucket = _import_bucket(client, days, freq)
+            if bucket != client.freq:
+                if client.as_of is not None:  # forced: the stored sales must be dates of the new bucket too
+                    off = ~bucket.fits(reads.sales_days(conn, client_id))
+                    if off.any():
+                        raise InvalidInputError(
+                            f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} "
+                            f"dates; nothing imported")
+                clients.set_freq(conn, client_id, bucket)
             return imports.write_sales(conn, client_id, frame)
 
     def import_inventory(
@@ -278,7 +301,8 @@ class DataAccess:
         ids = normalise_item_ids(item_ids)
         with self.database.read() as conn:  # results are immutable: no snapshot needed
             keys = items.resolve(conn, client_id, ids)
-            fingerprint = _fingerprint(keys, clients.get(conn, client_id).as_of)
+            client = clients.get(conn, client_id)
+            fingerprint = _fingerprint(keys, client.as_of, client.freq)
             key = cache_key(fingerprint)
             run = runs.find_cached(conn, client_id, key)
             frame = None if run is None else runs.read_results(conn, run, keys)
@@ -476,8 +500,9 @@ class DataFingerprint:
     run gets the fingerprint (and cache key) a request for all its items would.
     """
 
-    def __init__(self, as_of: date | None):
-        self._hash = hashlib.sha256(f"{as_of}\n".encode())
+    def __init__(self, as_of: date | None, freq: Frequency = DAILY):
+        # the bucket is part of the data (daily keeps the key it always had)
+        self._hash = hashlib.sha256((f"{as_of}\n" if freq == DAILY else f"{as_of} {freq.alias}\n").encode())
         self._empty = True
 
     def add(self, keys: pd.DataFrame) -> None:
@@ -491,8 +516,27 @@ class DataFingerprint:
         return self._hash.hexdigest()
 
 
-def _fingerprint(keys: pd.DataFrame, as_of: date | None) -> str:
-    fingerprint = DataFingerprint(as_of)
+def _import_bucket(client: ClientInfo, days: np.ndarray, declared: str | None) -> Frequency:
+    """The bucket an import is read in: declared, else the client's when it has sales and the dates fit it, else detected.
+
+    A client with sales refuses a file of another bucket unless it is declared.
+    """
+    rows = np.arange(2, len(days) + 2)
+    if declared is not None:
+        return detect_frequency(days, rows, declared, source="sales file")
+    if client.as_of is not None and client.freq.fits(days).all():
+        return client.freq
+    bucket = detect_frequency(days, rows, None, source="sales file")
+    if client.as_of is not None and bucket != client.freq:
+        raise InvalidInputError(
+            f"the client's sales are {client.freq.label} but this file's dates are {bucket.label}; nothing imported "
+            f"(declare the file's bucket, --freq {bucket.code}, to change the client's)"
+        )
+    return bucket
+
+
+def _fingerprint(keys: pd.DataFrame, as_of: date | None, freq: Frequency = DAILY) -> str:
+    fingerprint = DataFingerprint(as_of, freq)
     fingerprint.add(keys)
     return fingerprint.hexdigest()
 

@@ -328,3 +328,11 @@ def test_cli_freq_d_reads_a_monthly_file_as_daily_as_asked(tmp_path, capsys):
                           capsys)
     assert code == 0, err
     assert out.splitlines()[1].startswith("A,2023-08-02,")  # the day after the last date
+
+
+@pytest.mark.parametrize("name", ["ma7", "seasonal-naive", "ses", "seasonal-ses", "croston-sba", "tsb", "adida",
+                                  "imapa", "holt", "auto"])
+def test_a_weekly_history_shorter_than_a_season_is_forecast_by_every_model(name):
+    out = ModelFactory.create(name).forecast(_weekly_frame(weeks=30), 6, LEVELS)
+    values = out[["forecast", *[quantile_column(q) for q in LEVELS]]].to_numpy()
+    assert len(out) == 12 and np.isfinite(values).all() and (values >= 0).all()

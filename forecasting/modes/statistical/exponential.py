@@ -89,7 +89,7 @@ def weekday_ses(y: np.ndarray, alpha: float | None = None, period: int = WEEK) -
     levels, columns = [], []
     for r in range(period):
         cols = np.arange((width + r) % period, width, period)
-        levels.append(smoothed(whole[:, cols], alpha))
+        levels.append(smoothed(whole[:, cols], alpha) if len(cols) else np.empty((n_items, 0)))
         columns.append(cols)
     return levels, columns
 

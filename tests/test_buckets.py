@@ -336,3 +336,17 @@ def test_a_weekly_history_shorter_than_a_season_is_forecast_by_every_model(name)
     out = ModelFactory.create(name).forecast(_weekly_frame(weeks=30), 6, LEVELS)
     values = out[["forecast", *[quantile_column(q) for q in LEVELS]]].to_numpy()
     assert len(out) == 12 and np.isfinite(values).all() and (values >= 0).all()
+
+
+def test_a_monthly_backtest_scores_windows_of_months():
+    from forecasting.applications.quality.calculator import QualityCalculator
+
+    dates = pd.date_range("2021-01-31", periods=30, freq="ME")
+    frame = pd.DataFrame({"item_id": "a", "date": dates, "quantity": np.arange(30.0) % 12 + 1})
+    result = QualityCalculator.backtest(frame, ["seasonal-naive"], 3, windows=2)
+    scored = result.forecasts
+    assert sorted(scored["date"]) == list(dates[-6:])
+    # a 12-month season on a series with a 12-month cycle: every point right
+    np.testing.assert_allclose(scored["forecast"], scored["actual"])
+    with pytest.raises(ForecastingError, match="between 1 and 36 months"):
+        QualityCalculator.backtest(frame, ["ma7"], 40)

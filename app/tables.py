@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app import links
+from forecasting.applications.exceptions import rules
 from forecasting.applications.quality import ranking
 from forecasting.applications.quality.calculator import OVERALL
 from forecasting.modes.factory import ModelFactory
@@ -39,7 +40,8 @@ METRICS: dict[str, tuple[str, str, str]] = {
 #: the reorder table's columns as the page shows them: what a planner acts on first (fits 1366 px)
 REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "item_id": ("Item", "Item id", None),
-    "action": ("Action", "reorder: inventory position is at or below the reorder point", None),
+    "action": ("Action", "reorder: order now (inventory position at or below the reorder point, or at least one "
+               "unit short before an order placed today could arrive)", None),
     "order_qty": ("Order qty", "Up to the order-up-to level, rounded to the pack size, at least the MOQ", "%.0f"),
     "days_of_cover": ("Cover (d)", "Days until expected demand uses up the stock on hand and the stock on order "
                       "(counted from the day it arrives)", "%.0f"),
@@ -48,7 +50,8 @@ REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "order_value": ("Order value", "Order quantity x unit cost (empty: no unit cost known)", "%.2f"),
     "on_hand": ("On hand", "", "%.0f"),
     "on_order": ("On order", "", "%.0f"),
-    "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time)", None),
+    "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time); empty when "
+                     "nothing is on order", None),
     "inventory_position": ("Position", "On hand + on order", "%.0f"),
     "reorder_point": ("Reorder point", "Service-level quantile of total demand over the lead time", "%.1f"),
     "safety_stock": ("Safety stock", "Order-up-to level minus expected demand over lead time + review period",
@@ -146,7 +149,12 @@ def reorder_view(
     order = (out["action"] != "reorder").astype(int)
     out = out.assign(_order=order).sort_values(["_order", "days_of_cover"], kind="stable", na_position="last")
     columns = [c for c in REORDER_COLUMNS if c in out.columns]
-    return out[columns].reset_index(drop=True)
+    view = out[columns].reset_index(drop=True)
+    if "on_order_due" in view:  # nothing on order: nothing arrives, so no date (the table says when it would)
+        view["on_order_due"] = view["on_order_due"].where(view["on_order"] > 0)
+    if "model" in view:
+        view["model"] = view["model"].map(ModelFactory.label)  # "MA7", as every other table names it
+    return view
 
 
 def reorder_column_config() -> dict[str, Any]:
@@ -199,13 +207,11 @@ def choices_column_config() -> dict[str, Any]:
     }
 
 
-def exceptions_view(queue: pd.DataFrame, reasons: Sequence[str] = (), categories: Sequence[str] = ()) -> pd.DataFrame:
-    """The attention queue filtered by reason and category, with a link to each item's chart."""
-    out = queue
-    if reasons:
-        out = out[out["reason"].isin(list(reasons))]
-    if categories:
-        out = out[out["category"].isin(list(categories))]
+def exceptions_view(
+    queue: pd.DataFrame, reasons: Sequence[str] = (), categories: Sequence[str] = (), min_value: float = 0.0
+) -> pd.DataFrame:
+    """The attention queue filtered (see ``rules.filter_queue``), with a link to each item's chart."""
+    out = rules.filter_queue(queue, reasons, categories, min_value)
     out = out.assign(chart=[links.item_url("forecast", i) for i in out["item_id"]])
     return out[["rank", "item_id", "name", "reason", "detail", "units", "value_at_risk", "unit_cost", "category",
                 "other_reasons", "chart"]].reset_index(drop=True)

@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from app import config
-from app.widgets import STALE_DATA_DAYS, problems_frame
+from app.widgets import STALE_DATA_DAYS, problems_frame, sentence
+from forecasting.core.as_of import AsOfMove
 from forecasting.core.errors import InvalidInputError
 from forecasting.modes.factory import ModelFactory
 from forecasting.io.inventory_csv import read_inventory_csv
@@ -98,6 +99,18 @@ def inventory_after_sales(as_of: date | None, today: date | None = None) -> str 
             "Import the newer sales first.")
 
 
+def as_of_move_warning(move: AsOfMove) -> str:
+    """The validation report's warning that a sales file moves the as-of date of items it does not contain."""
+    return (f"{sentence(move.message())} Nothing is imported until you confirm below; to cancel, remove the file "
+            "(or upload the other items' sales up to the new date with it).")
+
+
+def as_of_move_confirmation(move: AsOfMove) -> str:
+    """The label of the checkbox that confirms the move (the numbers again, so nobody confirms blind)."""
+    return (f"Move the as-of date to {move.new:%Y-%m-%d} and give {move.items:,} other item(s) "
+            f"{move.days:,} day(s) of zero sales")
+
+
 def short_view(short: pd.DataFrame) -> pd.DataFrame:
     """The validation report's table of items too short to forecast, for display."""
     return pd.DataFrame({
@@ -170,8 +183,9 @@ def items_column_config() -> dict[str, Any]:
         "total_quantity": st.column_config.NumberColumn("Units sold", format="%.0f"),
         "recent_quantity": st.column_config.NumberColumn("Last 28 days", format="%.0f"),
         "demand_class": st.column_config.TextColumn(
-            "Demand pattern", help="Syntetos-Boylan class from ADI (mean days between sales; >= 1.32: "
-            "intermittent) and CV^2 (variability of the amounts sold; >= 0.49: erratic or lumpy)"),
+            "Demand pattern", help="Syntetos-Boylan class over the last year from ADI (mean days between sales; "
+            ">= 1.32: intermittent) and CV^2 (variability of the amounts sold; >= 0.49: erratic or lumpy); no "
+            "recent demand: stopped selling (no sale for 13 weeks and 4 of its usual intervals)"),
         "adi": st.column_config.NumberColumn("ADI", format="%.2f", help="Mean days between days with sales"),
         "cv2": st.column_config.NumberColumn("CV²", format="%.2f",
                                              help="Squared coefficient of variation of the amounts sold"),

@@ -59,8 +59,9 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
         present = [c for c in CLASSES if c in set(items["demand_class"])]
         chosen_classes = class_col.multiselect(
             "Demand pattern", present, key=f"{key}_classes", placeholder="All patterns",
-            help="Syntetos-Boylan classes: smooth and erratic items sell most days; intermittent and lumpy items "
-            "sell on few days (lumpy: in very uneven amounts)",
+            help="Syntetos-Boylan classes over the last year: smooth and erratic items sell most days; "
+            "intermittent and lumpy items sell on few days (lumpy: in very uneven amounts); no recent demand: "
+            "stopped selling (no sale for 13 weeks and 4 of its usual intervals)",
         )
         if chosen_classes:
             shown = shown[shown["demand_class"].isin(chosen_classes)]

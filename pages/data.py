@@ -59,10 +59,17 @@ def _upload(user, services) -> None:
                    "and listed on the Attention page.", icon=":material/short_text:")
         st.dataframe(uploads.short_view(short), hide_index=True, key=f"{KEY}_short")
     st.dataframe(check.frame.head(20), hide_index=True, key=f"{KEY}_preview")
-    if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import"):
+    move = services.data.sales_as_of_move(user.client_id, check.frame) if kind == "sales" else None
+    confirmed = False
+    if move is not None:
+        st.warning(uploads.as_of_move_warning(move), icon=":material/event_upcoming:")
+        confirmed = st.checkbox(uploads.as_of_move_confirmation(move),
+                                key=f"{KEY}_move_as_of_{move.new:%Y%m%d}_{move.items}")
+    if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import",
+                 disabled=move is not None and not confirmed):
         with widgets.user_errors("Import"):
             if kind == "sales":
-                result = services.data.import_sales(user.client_id, check.frame)
+                result = services.data.import_sales(user.client_id, check.frame, move_as_of=confirmed)
             else:
                 result = services.data.import_inventory(user.client_id, check.frame)
             st.success(f"Imported {result.summary()}.")
@@ -73,24 +80,39 @@ def _items(user, services) -> None:
     if items.empty:
         st.info("No items yet: upload a sales file.")
         return
-    shown = items.drop(columns=["inventory_as_of"])
+    # service level in percent, as on the Reorder page (stored and in files: a fraction)
+    shown = items.drop(columns=["inventory_as_of"]).assign(service_level=items["service_level"] * 100)
+    column_config = {**uploads.items_column_config(), "service_level": st.column_config.NumberColumn(
+        "Service level (%)", min_value=50.0, max_value=99.9, step=0.5, format="%.1f",
+        help="Chance of not running out before the next order arrives")}
     if not user.is_admin:
-        st.dataframe(shown, hide_index=True, column_config=uploads.items_column_config(), key=f"{KEY}_items")
+        st.dataframe(shown, hide_index=True, column_config=column_config, key=f"{KEY}_items")
         st.caption("Only admins can edit item parameters.")
         return
     st.caption("Edit parameters in the table, then save. Lead time and review period are whole days.")
     edited = st.data_editor(
-        shown, hide_index=True, key=f"{KEY}_items_editor", column_config=uploads.items_column_config(),
+        shown, hide_index=True, key=f"{KEY}_items_editor", column_config=column_config,
         disabled=[c for c in shown.columns if c not in EDITABLE], num_rows="fixed",
     )
     changes = uploads.item_changes(shown, edited, EDITABLE)
     if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",
                  disabled=not changes, type="primary"):
+        bad = [f"item {i}: the service level must be above 0% and below 100%, got {c['service_level']:g}%"
+               for i, c in changes.items() if c.get("service_level") is not None and not 0 < c["service_level"] < 100]
+        if bad:
+            st.error(f"Nothing was saved: {'; '.join(bad)}. Your edits are kept in the table; fix them and save again.")
+            return
         with widgets.user_errors("Saving item changes"):  # an unexpected failure: logged, nothing written
             try:
-                saved = services.data.update_items(user.client_id, changes)
+                saved = services.data.update_items(user.client_id, _fractions(changes))
             except ForecastingError as exc:  # all or nothing: the edits stay in the table to fix and save again
                 st.error(f"Nothing was saved: {str(exc).rstrip('.')}. "
                          "Your edits are kept in the table; fix them and save again.")
             else:
                 st.success(f"Saved {saved} item(s).")
+
+
+def _fractions(changes: dict[str, dict]) -> dict[str, dict]:
+    """The edits with the service level back as the fraction the items store (the table shows percent)."""
+    return {item: {c: v / 100 if c == "service_level" and v is not None else v for c, v in change.items()}
+            for item, change in changes.items()}

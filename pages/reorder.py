@@ -85,7 +85,8 @@ def _show(outcome, user) -> None:
     totals = tables.reorder_totals(table)
     a, b, c = st.columns(3)
     a.metric("Items to reorder now", f"{totals['to_order']:,} of {len(table):,}",
-             help="Inventory position (on hand + on order) at or below the reorder point")
+             help="Order now: inventory position (on hand + on order) at or below the reorder point, or at least "
+             "one unit short before an order placed today could arrive (the Attention page's urgent items)")
     b.metric("Order value", f"{totals['value']:,.2f}",
              help="Sum of order quantity x unit cost of the items to reorder (those with a unit cost)")
     c.metric("Stock-outs within the horizon", f"{totals['stockouts']:,}",

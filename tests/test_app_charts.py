@@ -167,9 +167,13 @@ def test_reorder_view_puts_reorder_first_and_filters():
     table = pd.DataFrame({
         "item_id": ["A", "B", "C", "D"], "name": ["apple", "bread", "cheese", None],
         "category": ["fruit", "bakery", "dairy", "dairy"],
-        "action": ["ok", "reorder", "ok", "reorder"], "days_of_cover": [3.0, 9.0, 1.0, 2.0],
+        "action": ["ok", "reorder", "ok", "reorder"], "days_of_cover": [3.0, 9.0, 1.0, 2.0], "model": "ma7",
+        "on_order": [0.0, 5.0, 0.0, 0.0], "on_order_due": pd.Timestamp("2024-03-04"),
     })
     assert tables.reorder_view(table)["item_id"].tolist() == ["D", "B", "C", "A"]
+    assert set(tables.reorder_view(table)["model"]) == {"MA7"} and set(table["model"]) == {"ma7"}
+    arrives = tables.reorder_view(table).set_index("item_id")["on_order_due"]  # nothing on order: no date
+    assert arrives.isna().tolist() == [True, False, True, True] and arrives["B"] == pd.Timestamp("2024-03-04")
     assert tables.reorder_view(table, reorder_only=True)["item_id"].tolist() == ["D", "B"]
     assert tables.reorder_view(table, categories=["dairy"])["item_id"].tolist() == ["D", "C"]
     assert tables.reorder_view(table, search="BRE")["item_id"].tolist() == ["B"]

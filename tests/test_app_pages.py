@@ -1,13 +1,13 @@
 """Compare, Reorder, Data and Admin pages through AppTest, checked against the services on the same database."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from app import tables
+from app import tables, uploads
 from app.uploads import item_changes
 from forecasting.applications.quality.calculator import OVERALL
 from forecasting.services.users import AuthenticationError
@@ -199,6 +199,38 @@ def test_upload_preview_then_import(backend):
     assert any(o.startswith("NEW-1") for o in at.multiselect(key="fc_items").options)
 
 
+def test_upload_that_moves_the_as_of_date_says_so_and_imports_only_once_confirmed(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    items = backend.data.list_items(client)
+    others = int(items["first_date"].notna().sum()) - 2
+    days = pd.date_range(as_of + pd.Timedelta(days=1), periods=7)
+    text = "item_id,date,quantity\n" + "".join(f"{i},{d:%Y-%m-%d},1\n" for i in ITEMS[:2] for d in days)
+    version = backend.data.data_version(client)
+    at = _upload(_planner_on("data"), "sales", "late.csv", text)
+    warning = [w for w in texts(at.warning) if "as-of date" in w]
+    assert warning == [
+        f"This upload moves the data's as-of date from {as_of:%Y-%m-%d} to {days[-1]:%Y-%m-%d} (7 days): {others:,} "
+        f"item(s) not in the file would get 7 more days of zero sales each ({others * 7:,} zero-sales days in all), "
+        "which changes their forecasts and plans. Nothing is imported until you confirm below; to cancel, remove the "
+        "file (or upload the other items' sales up to the new date with it)."
+    ]
+    assert at.button(key="data_import").disabled
+    confirm = [c for c in at.checkbox if c.key.startswith("data_move_as_of")]
+    assert [c.label for c in confirm] == [
+        f"Move the as-of date to {days[-1]:%Y-%m-%d} and give {others:,} other item(s) 7 day(s) of zero sales"
+    ]
+    assert backend.data.data_version(client) == version  # nothing imported yet
+
+    confirm[0].check()
+    at = at.run()
+    assert not at.button(key="data_import").disabled
+    at.button(key="data_import").click()
+    at = at.run()
+    assert texts(at.success)[-1].startswith("Imported sales: 14 rows (14 inserted, 0 updated) for 2 items (0 new)")
+    assert backend.data.get_client(client).as_of == days[-1].date()
+
+
 def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_import(backend):
     client = backend.client_id("Demo Foods")
     as_of = backend.data.get_client(client).as_of
@@ -236,10 +268,9 @@ def test_inventory_upload_updates_stock(backend):
     text = "item_id,on_hand,on_order,lead_time_days\nDF-0001,123,7,5\n"
     at = _upload(_planner_on("data"), "inventory", "stock.csv", text)
     assert "1 rows for 1 items (0 new), 123 units on hand, 7 on order" in at.success[0].value
-    as_of = backend.data.get_client(client).as_of
-    assert at.warning[0].value.startswith(
-        f"This stock position is dated today, {(date.today() - as_of).days} days after the last sales "
-        f"({as_of:%Y-%m-%d})")
+    assert not at.warning  # the demo's sales end yesterday: a position dated today is not long after them
+    assert uploads.inventory_after_sales(date(2025, 12, 31), today=date(2026, 1, 20)).startswith(
+        "This stock position is dated today, 20 days after the last sales (2025-12-31)")
     at.button(key="data_import").click()
     at = at.run()
     assert not at.error
@@ -256,6 +287,24 @@ def test_run_history_lists_who_ran_what(backend):
     assert runs.iloc[0][["user", "kind", "model", "n_items", "cached", "status"]].tolist() == [
         PLANNER.username, "forecast", "MA7", 2, False, "succeeded"
     ]
+
+
+def test_a_dead_item_shows_as_no_recent_demand_on_the_data_page_and_in_the_pickers(backend):
+    client = backend.client_id("Demo Foods")
+    as_of = backend.data.get_client(client).as_of
+    days = pd.date_range(end=as_of - pd.Timedelta(days=120), periods=200)  # sold daily, then 120 days nothing
+    backend.data.import_sales(client, pd.DataFrame({"item_id": "GONE-1", "date": days, "quantity": 4.0}))
+    at = _planner_on("data")
+    items = table_with(at, "demand_class").set_index("item_id")
+    assert items.loc["GONE-1", "demand_class"] == "no recent demand"
+    at = open_page(at, "forecast")
+    assert "no recent demand" in at.multiselect(key="fc_classes").options
+    at.multiselect(key="fc_classes").set_value(["no recent demand"])
+    at = at.run()
+    classes = backend.forecasts.demand_classes(client).set_index("item_id")["demand_class"]
+    dead = sorted(classes[classes == "no recent demand"].index)
+    assert "GONE-1" in dead and "DF-0001" not in dead  # the demo has discontinued items too
+    assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead
 
 
 def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
@@ -374,6 +423,23 @@ def _edit_items(at, edited_rows: dict):
     return at.run()
 
 
+def test_service_level_is_a_percentage_on_the_items_table_too(backend):
+    client = backend.client_id("Demo Foods")
+    stored = backend.data.list_items(client).set_index("item_id")["service_level"]
+    shown = table_with(_planner_on("data"), "recent_quantity").set_index("item_id")["service_level"]
+    np.testing.assert_allclose(shown.loc[stored.index], stored * 100)  # 0.95 stored, 95 (%) shown
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    admin = _edit_items(admin, {0: {"service_level": 97.5}})
+    assert texts(admin.success) == ["Saved 1 item(s)."]
+    assert backend.data.list_items(client).set_index("item_id").loc["DF-0001", "service_level"] == 0.975
+    admin = _edit_items(admin, {0: {"service_level": 150.0}, 1: {"unit_cost": 1.0}})
+    assert texts(admin.error) == [
+        "Nothing was saved: item DF-0001: the service level must be above 0% and below 100%, got 150%. "
+        "Your edits are kept in the table; fix them and save again."
+    ]
+    assert backend.data.list_items(client).set_index("item_id").loc["DF-0002", "unit_cost"] != 1.0
+
+
 def test_admin_edits_item_parameters(backend):
     client = backend.client_id("Demo Foods")
     version = backend.data.data_version(client)
@@ -392,11 +458,9 @@ def test_a_bad_item_edit_saves_nothing_and_keeps_the_edits(backend):
     before = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     admin = open_page(login(ADMIN.username, ADMIN.password), "data")
     # the good edits of DF-0001 and DF-0003 come before and after the bad one: none is saved
-    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"service_level": 1.5}, 2: {"category": "Specials"}})
-    assert texts(admin.error) == [
-        "Nothing was saved: bad item changes: item DF-0002: service_level must be a number strictly between 0 and 1, "
-        "got 1.5. Your edits are kept in the table; fix them and save again."
-    ]
+    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"lead_time_days": -2}, 2: {"category": "Specials"}})
+    assert len(admin.error) == 1 and admin.error[0].value.startswith(
+        "Nothing was saved: bad item changes: item DF-0002: lead_time_days")
     assert not admin.success
     after = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     pd.testing.assert_frame_equal(after, before)
@@ -442,8 +506,9 @@ def test_attention_is_the_landing_page_with_the_services_queue_and_its_filters(b
     np.testing.assert_allclose(shown["value_at_risk"], expected["value_at_risk"], equal_nan=True)
     assert shown["chart"].iloc[0] == f"forecast?item={expected['item_id'].iloc[0]}"
     assert at.metric[0].value == f"{len(expected):,}"
-    assert "Data as of **2025-12-31**" in texts(at.sidebar.markdown)
-    assert any("days old" in w.value for w in at.sidebar.warning)  # the demo data ends on 2025-12-31
+    yesterday = date.today() - timedelta(days=1)  # the demo data ends yesterday: no "days old" warning
+    assert f"Data as of **{yesterday:%Y-%m-%d}**" in texts(at.sidebar.markdown)
+    assert not at.sidebar.warning
 
     at.multiselect(key="att_reasons").set_value(["excess stock"])
     at = at.run()
@@ -499,6 +564,16 @@ def test_attention_for_a_client_without_sales_says_what_to_do(backend):
     assert "No sales data yet" in texts(at.sidebar.caption)
 
 
+def test_real_data_weeks_old_gets_the_stale_data_warning(backend):
+    client = backend.data.create_client("Old Data Co").client_id
+    backend.data.import_sales(client, pd.DataFrame({"item_id": "A", "date": pd.date_range("2024-01-01", periods=30),
+                                                    "quantity": 3.0}))
+    backend.users.create_user(client, "oldie", "oldie-pass-1")
+    at = login("oldie", "oldie-pass-1")
+    assert "Data as of **2024-01-30**" in texts(at.sidebar.markdown)
+    assert any("days old" in w.value for w in at.sidebar.warning)
+
+
 def test_attention_filters_that_match_nothing_say_so(backend):
     at = login(PLANNER.username, PLANNER.password)
     queue = backend.forecasts.exceptions(backend.client_id("Demo Foods")).queue
@@ -510,3 +585,33 @@ def test_attention_filters_that_match_nothing_say_so(backend):
     at = at.run()
     assert texts(at.info) == ["No item has the chosen reasons in the chosen categories."]
     assert not [s for s in at.selectbox if s.key == "att_item"]
+
+
+def test_attention_totals_follow_the_filters_and_agree_with_the_reorder_table(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    client = backend.client_id("Demo Foods")
+    queue = backend.forecasts.exceptions(client).queue
+    reorder = backend.forecasts.reorder(client)  # the Reorder page's default model, MA7, like the queue's
+    urgent = queue["reason"].isin(["stock-out before an order arrives", "below reorder point"])
+    assert set(queue.loc[urgent, "item_id"]) == set(reorder.loc[reorder["action"] == "reorder", "item_id"])
+    assert not queue["detail"].str.contains(r"(?<![\d-])-0\b").any()
+    value = queue["value_at_risk"]
+    excess = queue["reason"].isin(["excess stock", "no sales for a long time"])
+    assert [m.value for m in at.metric] == [
+        f"{len(queue):,}", f"{(reorder['action'] == 'reorder').sum():,}",
+        f"{value[urgent].sum():,.2f}", f"{value[excess].sum():,.2f}",
+    ]
+
+    category = queue["category"].value_counts().index[0]
+    at.multiselect(key="att_categories").set_value([category])
+    at = at.run()
+    mine = queue[queue["category"] == category]
+    assert at.metric[0].value == f"{len(mine):,}" and len(mine) < len(queue)
+    assert at.metric[1].value == f"{mine['reason'].isin(queue.loc[urgent, 'reason'].unique()).sum():,}"
+
+    at.number_input(key="att_min_value").set_value(50.0)
+    at = at.run()
+    kept = mine[~(mine["value_at_risk"] < 50)]
+    shown = table_with(at, "reason", "value_at_risk")
+    assert shown["item_id"].tolist() == kept["item_id"].tolist() and 0 < len(kept) < len(mine)
+    assert at.metric[0].value == f"{len(kept):,}"

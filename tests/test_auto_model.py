@@ -12,6 +12,7 @@ from forecasting.modes.auto import (
     ENSEMBLE,
     FALLBACK_MODEL,
     MIN_ORIGINS,
+    NO_DEMAND,
     SCORE_LEVELS,
     AutoModel,
     Validation,
@@ -103,6 +104,27 @@ def test_too_short_a_history_falls_back_and_says_so():
     longer = pd.concat([history, pd.DataFrame({"item_id": "x", "date": [days[-1] + pd.Timedelta(days=1)],
                                                "quantity": [1.0]})])
     assert AutoModel().choose(longer, 14)[0].reason.startswith("validated")
+
+
+def test_a_dead_item_gets_no_demand_with_zero_bands_and_an_active_one_keeps_its_bands():
+    days = pd.date_range("2024-01-01", periods=627)
+    rng = np.random.default_rng(3)
+    dead = np.r_[rng.poisson(3.0, 400), np.zeros(227)]  # sold ~3 a day, then nothing for 227 days
+    active = rng.poisson(3.0, len(days)).astype(float)
+    history = pd.concat([pd.DataFrame({"item_id": "dead", "date": days, "quantity": dead}),
+                         pd.DataFrame({"item_id": "active", "date": days, "quantity": active})])
+    model = AutoModel(challenger=None)
+    out = model.forecast(history, 14, [0.1, 0.5, 0.9]).set_index("item_id")
+    gone = out.loc["dead"]
+    assert (gone[["forecast", "q0.1", "q0.5", "q0.9"]].to_numpy() == 0.0).all()
+    assert set(gone["chosen_model"]) == {NO_DEMAND}
+    assert set(gone["choice"]) == {"no recent demand: no sale in the last 227 days"}
+    assert ModelFactory.label(NO_DEMAND) == "No demand (dead item)"
+    alive = out.loc["active"]
+    assert NO_DEMAND not in set(alive["chosen_model"]) and (alive["q0.9"] - alive["q0.1"] >= 2.0).all()
+    paths = model.sample_paths(history, 14, n_paths=50, seed=1)
+    by_item = dict(zip(paths.item_ids, paths.values))
+    assert np.nansum(by_item["dead"]) == 0.0 and np.nansum(by_item["active"]) > 0.0
 
 
 def test_auto_never_sees_the_days_a_backtest_scores(pasta):

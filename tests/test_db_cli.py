@@ -77,6 +77,33 @@ def test_a_bad_file_is_exit_2_with_row_numbers_and_imports_nothing(cli, db_url, 
     database.dispose()
 
 
+def test_import_sales_that_moves_the_as_of_date_is_refused_until_confirmed(cli, db_url, acme, tmp_path):
+    # acme's sales of A, B, C end 2024-02-29; this file has A and a new item D up to 2024-03-07
+    database = Database(db_url)
+    before = database_state(database)
+    path = tmp_path / "late.csv"
+    path.write_text("item_id,date,quantity\nA,2024-03-01,2\nA,2024-03-07,1\nD,2024-03-05,4\n")
+    code, out, err = cli("import-sales", "--client", acme, str(path))
+    # B and C are not in the file: 7 more zero-sales days each (D is new: it has no history to extend)
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: this upload moves the data's as-of date from 2024-02-29 to 2024-03-07 (7 days): 2 item(s) not in "
+        "the file would get 7 more days of zero sales each (14 zero-sales days in all), which changes their "
+        "forecasts and plans; nothing imported: give --move-as-of to import it anyway\n"
+    )
+    assert database_state(database) == before
+    client = DataAccess(database).client_by_name(acme)
+    assert str(client.as_of) == "2024-02-29"
+
+    code, out, _ = cli("import-sales", "--client", acme, "--move-as-of", str(path))
+    assert (code, out) == (0, "sales: 3 rows (3 inserted, 0 updated) for 2 items (1 new)\n")
+    assert str(DataAccess(database).client_by_name(acme).as_of) == "2024-03-07"
+    # a file that ends on the as-of date moves nothing: no flag needed
+    path.write_text("item_id,date,quantity\nB,2024-03-07,5\n")
+    assert cli("import-sales", "--client", acme, str(path))[0] == 0
+    database.dispose()
+
+
 def test_forecast_from_the_database_reports_computed_then_cached(cli, db_url, acme, tmp_path):
     argv = ("forecast", "--client", acme, "--items", "C,A", "--model", "ma7", "--horizon", "5")
     code, out, err = cli(*argv)

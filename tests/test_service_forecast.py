@@ -157,7 +157,7 @@ def test_new_sales_invalidate_the_cache_only_for_the_items_they_touch(service, d
     c = service.forecast(client, ["C"], "ma7", 7)
     last = pd.Timestamp("2024-01-01") + pd.Timedelta(days=119)
     next_day = pd.DataFrame({"item_id": ["A"], "date": [last + pd.Timedelta(days=1)], "quantity": [70.0]})
-    data.import_sales(client, next_day)
+    data.import_sales(client, next_day, move_as_of=True)  # B and C gain a zero day: confirmed
 
     again = service.forecast(client, ["A", "B"], "ma7", 7)
     assert again.cached is False and again.run_id != ab.run_id

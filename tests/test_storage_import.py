@@ -62,7 +62,7 @@ def test_reimport_replaces_the_same_days_and_counts_inserted_and_updated(data, c
             "quantity": [100.0, 200.0, 300.0, 7.0],
         }
     )
-    result = data.import_sales(client, again)
+    result = data.import_sales(client, again, move_as_of=True)  # B gains 2 zero days: confirmed
     assert (result.inserted, result.updated, result.items_created) == (3, 1, 1)
     assert data.data_version(client) == version + 1
 
@@ -94,7 +94,7 @@ def test_covariates_are_history_columns_and_are_replaced_with_their_rows(data, c
 def test_sales_version_changes_only_for_the_items_an_import_touches(data, database, client):
     data.import_sales(client, sales_frame({"A": 1, "B": 1}, days=5))
     before = {row[1]: row[4] for row in database_state(database)["items"]}
-    data.import_sales(client, sales_frame({"B": 1}, days=2, start="2024-02-01"))
+    data.import_sales(client, sales_frame({"B": 1}, days=2, start="2024-02-01"), move_as_of=True)
     after = {row[1]: row[4] for row in database_state(database)["items"]}
     assert after["A"] == before["A"] and after["B"] > before["B"]
 

@@ -60,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None,
                    help="the file's bucket, D, W or M (default: the client's, or detected at the first import); "
                         "declaring another one changes the client's bucket")
+    p.add_argument("--move-as-of", action="store_true",
+                   help="confirm an import that moves the data's as-of date for items not in the file "
+                        "(they get zero-sales days); without it such an import is refused")
     p = command("import-inventory", "import an inventory CSV (stock positions and parameters)", _import_inventory)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date of the stock positions (default: today)")
@@ -160,8 +163,16 @@ def _create_client(args: argparse.Namespace) -> int:
 
 
 def _import_sales(args: argparse.Namespace) -> int:
+    from forecasting.core.as_of import AsOfMoveError
+
     data = services_from_args(args).data
-    result = data.import_sales(data.client_by_name(args.client).client_id, args.file, freq=args.freq)
+    try:
+        result = data.import_sales(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of,
+                                   freq=args.freq)
+    except AsOfMoveError as exc:
+        raise ForecastingError(
+            f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway"
+        ) from None
     print(result.summary())
     return 0
 

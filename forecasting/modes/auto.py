@@ -23,6 +23,13 @@ over a year of a noisy series pick the lucky model as often as the right one,
 and a median of many is hard to beat. A model that is clearly right for an
 item (a strong weekly pattern, a trend) still wins it.
 
+A dead item (:func:`forecasting.modes.statistical.classification.no_recent_demand`:
+no sale for 13 weeks and 4 of its own mean intervals between sales) gets
+:data:`NO_DEMAND`: a forecast of zero with zero-width bands and all-zero paths.
+Every other model's bands come from its errors over the last year, made while
+the item still sold; they would promise sales that the recent regime does not
+show (an item dead for 227 days got an 80% band up to 6 units a day).
+
 The held-out days of a backtest are never seen: auto only looks at the history
 it is given. An item with fewer than :data:`MIN_ORIGINS` origins to validate on
 (a short history) gets :data:`FALLBACK_MODEL`, and its choice says so.
@@ -43,7 +50,9 @@ import pandas as pd
 from forecasting.core.calendar import bucket, in_bucket
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory
 from forecasting.core.models.base import BaseForecastModel, Prediction
+from forecasting.modes.statistical.classification import no_recent_demand
 from forecasting.modes.statistical.empirical import (
+    MIN_TRAJECTORIES,
     EmpiricalModel,
     Fit,
     paths_from_fit,
@@ -62,6 +71,8 @@ FALLBACK_MODEL = "ma7"
 SCORE_LEVELS = (0.1, 0.5, 0.9)
 #: what an item forecast by the pool's median ensemble reports as its chosen model
 ENSEMBLE = "ensemble"
+#: what a dead item reports as its chosen model: zero demand, zero-width bands
+NO_DEMAND = "no-demand"
 #: a single model (or the challenger) replaces the ensemble only with a validation score this much lower
 MARGIN = 0.2
 #: items are chosen for in blocks of this many (bounded memory; every item's choice is its own)
@@ -110,12 +121,15 @@ class AutoModel(BaseForecastModel):
 
     @property
     def version(self) -> str:  # type: ignore[override]
-        """Changes with the pool, any member's version and the challenger's availability (the cache key)."""
+        """Changes with the pool, any member's version, the challenger's availability and the rules (the cache key).
+
+        "2:": dead items get NO_DEMAND.
+        """
         members = [f"{m.name}={m.version}" for m in self._members()]
         challenger = self._challenger()
         if challenger is not None:
             members.append(f"{challenger.name}={challenger.version}")
-        return "1:" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
+        return "2:" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
 
     def _members(self) -> list[EmpiricalModel]:
         return list(self.pool) if self.pool is not None else default_pool()
@@ -151,6 +165,7 @@ class AutoModel(BaseForecastModel):
             for fit, rows in plan.fits:
                 pred = predict_from_fit(fit, horizon, levels)
                 point[rows], q[rows] = pred.point, pred.quantiles
+            point[plan.zero_rows], q[plan.zero_rows] = 0.0, 0.0
             if len(plan.challenger_rows):
                 pred = challenger._predict(_only(block, plan.challenger_rows), horizon, levels, None, None)
                 point[plan.challenger_rows], q[plan.challenger_rows] = pred.point, pred.quantiles
@@ -170,6 +185,8 @@ class AutoModel(BaseForecastModel):
         for block in _blocks(history):
             plan = self._plan(block, horizon, challenger)
             pieces = [(rows, paths_from_fit(fit, horizon)) for fit, rows in plan.fits]
+            if len(plan.zero_rows):
+                pieces.append((plan.zero_rows, np.zeros((len(plan.zero_rows), MIN_TRAJECTORIES, horizon))))
             if len(plan.challenger_rows):
                 only = _only(block, plan.challenger_rows)
                 pieces.append((plan.challenger_rows, challenger._sample_paths(only, horizon, n_paths, seed, None)))
@@ -204,12 +221,15 @@ class AutoModel(BaseForecastModel):
         ranked = np.where(np.isnan(scores), np.inf, scores)
         best = np.argmin(ranked, axis=1)
         best_score = ranked[np.arange(len(y)), best]
-        fallback = validation.n_origins < MIN_ORIGINS
-        single = clearly_better(best_score, incumbent) & ~fallback
+        dead, since = no_recent_demand(y)
+        fallback = (validation.n_origins < MIN_ORIGINS) & ~dead
+        single = clearly_better(best_score, incumbent) & ~fallback & ~dead
 
         choices = []
         for i in range(len(y)):
-            if fallback[i]:
+            if dead[i]:
+                choices.append(Choice(NO_DEMAND, f"no recent demand: no sale in the last {since[i]} days"))
+            elif fallback[i]:
                 choices.append(Choice(FALLBACK_MODEL, f"fallback: history too short to validate "
                                                       f"({validation.n_origins[i]} of {MIN_ORIGINS} origins)"))
             elif single[i]:
@@ -218,7 +238,7 @@ class AutoModel(BaseForecastModel):
             else:
                 choices.append(Choice(ENSEMBLE, f"validated: median of the {len(members)} pool models"))
         groups: list[tuple[Fit, np.ndarray]] = []
-        rows = np.flatnonzero(~single & ~fallback)
+        rows = np.flatnonzero(~single & ~fallback & ~dead)
         if len(rows):
             groups.append((take(ensemble, rows), rows))
         for k, fit in enumerate(fits):
@@ -230,7 +250,7 @@ class AutoModel(BaseForecastModel):
 
             rows = np.flatnonzero(fallback)
             groups.append((ModelFactory.create(FALLBACK_MODEL).fit(y[rows], horizon), rows))  # type: ignore[attr-defined]
-        plan = Plan(groups, np.empty(0, dtype=np.int64), choices)
+        plan = Plan(groups, np.empty(0, dtype=np.int64), choices, np.flatnonzero(dead))
         return plan if challenger is None else _challenge(plan, challenger, history, validation, horizon)
 
 
@@ -247,6 +267,8 @@ class Plan:
     fits: list[tuple[Fit, np.ndarray]]
     challenger_rows: np.ndarray
     choices: list[Choice]
+    #: dead items: forecast zero, bands and paths zero (:data:`NO_DEMAND`)
+    zero_rows: np.ndarray
 
 
 def _challenge(
@@ -264,7 +286,7 @@ def _challenge(
         incumbent[rows] = validation.take(rows).score(fit, picked)
     contender = validation.score_forecasts(picked, lambda column, rows: challenger._predict(
         _cut(history, rows, validation.day_of(column, history)), horizon, SCORE_LEVELS, None, None))
-    wins = np.flatnonzero(clearly_better(contender, incumbent))
+    wins = np.setdiff1d(np.flatnonzero(clearly_better(contender, incumbent)), plan.zero_rows)
     if not len(wins):
         return plan
     fits = []
@@ -275,7 +297,7 @@ def _challenge(
     choices = list(plan.choices)
     for i in wins:
         choices[i] = Choice(challenger.name, f"validated on {len(picked)} origins against {choices[i].model}")
-    return Plan(fits, wins, choices)
+    return Plan(fits, wins, choices, plan.zero_rows)
 
 
 def _blocks(history: PreparedHistory):

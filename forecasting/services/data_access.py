@@ -22,12 +22,15 @@ import pandas as pd
 
 from forecasting.applications.inventory.inventory_input import validate_inventory
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
+from forecasting.core.as_of import AsOfMove
 from forecasting.core.calendar import DAILY, Frequency, detect_frequency
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
+from forecasting.core.process import this_process
 from forecasting.core.sales import covariate_columns, validate_sales_frame
+from forecasting.services.run_recovery import LeaseKeeper
 from forecasting.storage import clients, imports, items, reads, runs
 from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
@@ -77,6 +80,8 @@ class DataAccess:
 
     def __init__(self, database: Database):
         self.database = database
+        #: renews the heartbeat of the runs this process computes (services/run_recovery.py)
+        self.leases = LeaseKeeper(database)
 
     # --- clients -------------------------------------------------------------------------
 
@@ -212,12 +217,28 @@ class DataAccess:
             as_of = last if as_of is None else max(pd.Timestamp(as_of), last)
         return short_histories(first, as_of)
 
+    def sales_as_of_move(self, client_id: int, upload: pd.DataFrame) -> AsOfMove | None:
+        """How a validated sales upload would move the as-of date of the items it does not contain (None: not).
+
+        For the validation report, before the planner confirms the import.
+        """
+        with self.database.read(snapshot=True) as conn:
+            return imports.sales_as_of_move(conn, client_id, upload)
+
     def import_sales(
-        self, client_id: int, source: Source | pd.DataFrame, max_bytes: int | None = None, max_rows: int | None = None,
+        self,
+        client_id: int,
+        source: Source | pd.DataFrame,
+        max_bytes: int | None = None,
+        max_rows: int | None = None,
+        move_as_of: bool = False,
         freq: str | None = None,
     ) -> ImportResult:
         """Validate a sales CSV (or frame) in full, then upsert it in one transaction.
 
+        An upload that would move the as-of date of stored items it does not
+        contain (adding zero-sales days to their history) is refused with an
+        :class:`AsOfMoveError` naming the numbers, unless ``move_as_of`` confirms it.
         The bucket (docs/data-formats.md): the first import's is detected from
         its dates (or ``freq``: D, W, M) and stored for the client; later
         imports must fit it, unless ``freq`` forces another one that the
@@ -247,7 +268,7 @@ class DataAccess:
                             f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} "
                             f"dates; nothing imported")
                 clients.set_freq(conn, client_id, bucket)
-            return imports.write_sales(conn, client_id, frame)
+            return imports.write_sales(conn, client_id, frame, move_as_of=move_as_of)
 
     def import_inventory(
         self,
@@ -342,7 +363,10 @@ class DataAccess:
             with self.database.write(wait_s=CACHED_RECORD_WAIT_S) as conn:
                 return runs.record_cached(conn, client_id, request, source_run_id, duration_s)
         with self.database.write() as conn:
-            return runs.start_run(conn, client_id, request, duration_s=duration_s)
+            run_id, created_at = runs.start_run(conn, client_id, request, duration_s=duration_s)
+            runs.take_lease(conn, run_id, this_process().tag(), created_at)
+        self.leases.hold(run_id)
+        return run_id, created_at
 
     def complete_run(
         self,
@@ -358,10 +382,11 @@ class DataAccess:
         With ``keep_values``, older runs' results beyond that many stored values are removed in the same
         transaction (the client's storage quota, :func:`forecasting.storage.runs.remove_results_beyond`).
         """
+        self.leases.release(run_id)
         with self.database.write() as conn:
             if forecast is not None and len(forecast):
                 _write_forecast(conn, client_id, run_id, forecast, levels)
-            runs.end_run(conn, client_id, run_id, duration_s)
+            _end_running(conn, client_id, run_id, duration_s)
             removed = [] if keep_values is None else runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
         if removed:
             self.database.reclaim(*runs.RESULT_TABLES)
@@ -429,12 +454,13 @@ class DataAccess:
 
     def complete_exceptions(self, client_id: int, run_id: int, duration_s: float, queue: pd.DataFrame) -> None:
         """Mark an exceptions run succeeded and store its queue, in one transaction."""
+        self.leases.release(run_id)
         with self.database.write() as conn:
             if len(queue):
                 keys = items.resolve(conn, client_id, queue["item_id"].astype(str).tolist())
                 pk_of = dict(zip(keys["external_id"], keys["pk"]))
                 runs.write_exceptions(conn, run_id, np.array([pk_of[i] for i in queue["item_id"]]), queue)
-            runs.end_run(conn, client_id, run_id, duration_s)
+            _end_running(conn, client_id, run_id, duration_s)
 
     def exceptions_of_run(self, client_id: int, run_id: int) -> pd.DataFrame:
         """The stored queue of an exceptions run of the client."""
@@ -454,6 +480,7 @@ class DataAccess:
 
     def fail_run(self, client_id: int, run_id: int, duration_s: float, error: str) -> None:
         """Mark a run failed; whatever it stored so far (batch chunks) is removed with it."""
+        self.leases.release(run_id)
         with self.database.write() as conn:
             runs.delete_results(conn, client_id, [run_id])
             runs.end_run(conn, client_id, run_id, duration_s, error=error or "failed")
@@ -462,6 +489,13 @@ class DataAccess:
         """NotFoundError unless the user belongs to the client (runs record who asked)."""
         with self.database.read() as conn:
             stored_users.require_member(conn, client_id, user_id)
+
+
+def _end_running(conn, client_id: int, run_id: int, duration_s: float) -> None:
+    """Mark a run succeeded; an error (the transaction, results included, rolls back) if recovery failed it."""
+    if not runs.end_run(conn, client_id, run_id, duration_s):
+        raise ForecastingError(f"run {run_id} was marked failed while it ran (its process was taken for dead): "
+                               "nothing was stored; run it again")
 
 
 def _write_forecast(conn, client_id: int, run_id: int, forecast: pd.DataFrame, levels: Sequence[float]) -> None:

@@ -22,15 +22,17 @@ import pandas as pd
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from forecasting.applications.inventory.inventory_input import Inventory
+from forecasting.core.as_of import AsOfMove, AsOfMoveError, as_of_move
 from forecasting.core.history import to_day_numbers
 from forecasting.core.sales import SALES_COLUMNS
 from forecasting.storage import bulk
-from forecasting.storage.clients import bump_data_version, extend_as_of
-from forecasting.storage.models import InventoryPosition, Item, SaleCovariate
+from forecasting.storage.clients import bump_data_version, extend_as_of, get
+from forecasting.storage.models import InventoryPosition, Item, Sale, SaleCovariate
 
 _items = Item.__table__
 _positions = InventoryPosition.__table__
 _covariates = SaleCovariate.__table__
+_sales = Sale.__table__
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,30 @@ def ensure_items(conn: Connection, client_id: int, external_ids: np.ndarray) -> 
     return pks, created
 
 
-def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame) -> ImportResult:
-    """Upsert a validated sales frame (item_id, date, quantity, covariates...) for the client."""
+def sales_as_of_move(conn: Connection, client_id: int, frame: pd.DataFrame) -> AsOfMove | None:
+    """What importing the validated sales ``frame`` would do to the as-of date of the client's other items."""
+    stored = conn.execute(
+        select(_items.c.external_id).where(
+            _items.c.client_id == client_id,
+            select(_sales.c.item_id).where(_sales.c.item_id == _items.c.id).exists(),
+        )
+    ).scalars()
+    last = pd.Timestamp(frame["date"].max()).date()
+    return as_of_move(get(conn, client_id).as_of, last, stored, pd.unique(frame["item_id"]))
+
+
+def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame, move_as_of: bool = False) -> ImportResult:
+    """Upsert a validated sales frame (item_id, date, quantity, covariates...) for the client.
+
+    Unless ``move_as_of``, an upload that would move the as-of date of items it
+    does not contain is refused (:class:`AsOfMoveError`, nothing written); the
+    check runs under the import's lock, so a concurrent import cannot slip by it.
+    """
     version = bump_data_version(conn, client_id)
+    if not move_as_of:
+        move = sales_as_of_move(conn, client_id, frame)
+        if move is not None:
+            raise AsOfMoveError(move)
     codes, uniques = pd.factorize(frame["item_id"], sort=False)
     pks, created = ensure_items(conn, client_id, np.asarray(uniques, dtype=object))
     item = pks[codes]

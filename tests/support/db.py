@@ -216,7 +216,7 @@ def child_import(url: str, client_id: int, frame: pd.DataFrame, barrier) -> tupl
     database = Database(url)
     try:
         barrier.wait(timeout=60)
-        result = DataAccess(database).import_sales(client_id, frame)
+        result = DataAccess(database).import_sales(client_id, frame, move_as_of=True)  # the later file moves it
         return result.inserted, result.updated
     finally:
         database.dispose()

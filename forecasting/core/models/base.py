@@ -21,7 +21,7 @@ import pandas as pd
 
 from forecasting.core.calendar import DAILY, Frequency, in_bucket
 from forecasting.core.cells import open_unit_interval
-from forecasting.core.errors import ForecastingError, ModelUnavailableError
+from forecasting.core.errors import ForecastingError, ModelUnavailableError, NonFiniteResultError, listed
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, prepare_history
 
 #: the longest daily horizon; every bucket's bounds: :mod:`forecasting.core.calendar`
@@ -136,6 +136,7 @@ class BaseForecastModel(ABC):
         with in_bucket(prepared.freq):
             pred = self._predict(prepared, horizon, levels, future_covariates, progress)
         point, qs = _clean(pred.point, pred.quantiles)
+        self._require_finite(prepared, np.isfinite(point).all(axis=-1) & np.isfinite(qs).all(axis=(-2, -1)))
         frame = forecast_frame(self.name, prepared, horizon, levels, point, qs)
         for column, values in pred.item_columns.items():
             frame[column] = np.repeat(np.asarray(values, dtype=object), horizon)
@@ -155,6 +156,9 @@ class BaseForecastModel(ABC):
         horizon = validate_horizon(horizon, self.max_horizon, prepared.freq)
         with in_bucket(prepared.freq):
             values = self._sample_paths(prepared, horizon, n_paths, seed, progress)
+        # NaN marks a path an item lacks; an item with no finite value at all, or an infinite one, overflowed
+        finite = ~np.isinf(values).any(axis=(1, 2)) & np.isfinite(values).any(axis=(1, 2))
+        self._require_finite(prepared, finite)
         return SamplePaths(prepared.item_ids, prepared.dates(prepared.last_day + 1), np.maximum(values, 0.0),
                            prepared.freq)
 
@@ -163,6 +167,14 @@ class BaseForecastModel(ABC):
         if isinstance(history, PreparedHistory):
             return history
         return prepare_history(history, self.min_history_days)
+
+    def _require_finite(self, history: PreparedHistory, finite: np.ndarray) -> None:
+        """Refuse results that left the float range (sales too large to compute with), naming the items."""
+        if not finite.all():
+            bad = history.item_ids[~finite]
+            raise NonFiniteResultError(
+                f"model {self.name} gave non-finite numbers for item(s) {listed(bad)}: their sales are probably "
+                f"too large to compute with; correct them and import the sales again", bad)
 
     def _require_available(self) -> None:
         status = self.availability()

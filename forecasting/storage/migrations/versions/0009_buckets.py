@@ -4,7 +4,7 @@ Stored as pandas spells it (``D``, ``W-FRI``, ``MS``, ``ME``); every client
 before this revision is daily.
 
 Revision ID: 0009_buckets
-Revises: 0008_authruns
+Revises: 0008_recovery
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_buckets"
-down_revision = "0008_authruns"
+down_revision = "0008_recovery"
 branch_labels = None
 depends_on = None
 

@@ -350,3 +350,52 @@ def test_a_monthly_backtest_scores_windows_of_months():
     np.testing.assert_allclose(scored["forecast"], scored["actual"])
     with pytest.raises(ForecastingError, match="between 1 and 36 months"):
         QualityCalculator.backtest(frame, ["ma7"], 40)
+
+
+# --- daily data planned in weeks or months (--bucket) ---------------------------------------------------------
+
+
+def _daily_file(path: Path, end: str, days: int = 120, per_day: float = 2.0) -> Path:
+    dates = pd.date_range(end=end, periods=days)
+    path.write_text("item_id,date,quantity\n" + "\n".join(f"A,{d:%Y-%m-%d},{per_day}" for d in dates) + "\n")
+    return path
+
+
+def test_daily_sales_summed_to_weeks_end_on_the_as_of_date_and_to_whole_months():
+    from forecasting.core.history import aggregate_history
+
+    dates = pd.date_range(end="2024-03-13", periods=70)  # a Wednesday
+    frame = pd.DataFrame({"item_id": "A", "date": dates, "quantity": 2.0})
+    weeks = aggregate_history(frame, "W")
+    assert weeks.attrs["freq"] == "W-THU" and (weeks["quantity"] == 14.0).all() and len(weeks) == 10
+    assert weeks["date"].iloc[-1] == pd.Timestamp("2024-03-07")  # 7 to 13 March
+    months = aggregate_history(frame, "M")  # 4 January to 13 March: March unfinished, left out
+    assert list(months["date"]) == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")]
+    assert list(months["quantity"]) == [56.0, 58.0]  # 28 days of January (from the 4th); 29 of February
+
+
+def test_cli_bucket_w_forecasts_weekly_totals_from_models_fitted_on_them(tmp_path, capsys):
+    path = _daily_file(tmp_path / "daily.csv", "2024-03-13")
+    code, out, err = _cli(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "3", "--bucket", "W"],
+                          capsys)
+    assert code == 0, err
+    frame = pd.read_csv(pd.io.common.StringIO(out), parse_dates=["date"])
+    assert list(frame["date"]) == list(pd.date_range("2024-03-14", periods=3, freq="7D"))
+    np.testing.assert_allclose(frame["forecast"], 14.0)
+    assert "weekly (Thursdays)" in err
+
+
+def test_cli_bucket_m_forecasts_from_the_last_whole_month(tmp_path, capsys):
+    path = _daily_file(tmp_path / "daily.csv", "2024-03-13", days=400, per_day=1.0)
+    code, out, err = _cli(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "2", "--bucket", "M"],
+                          capsys)
+    assert code == 0, err
+    frame = pd.read_csv(pd.io.common.StringIO(out), parse_dates=["date"])
+    assert list(frame["date"]) == [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-01")]
+
+
+def test_cli_bucket_on_weekly_data_is_refused(tmp_path, capsys):
+    path = _write(tmp_path / "weekly.csv", pd.date_range("2023-01-06", periods=30, freq="7D"))
+    code, out, err = _cli(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "3", "--bucket", "M"],
+                          capsys)
+    assert code == 2 and "--bucket M plans daily data" in err and err.count("\n") == 1

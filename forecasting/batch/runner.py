@@ -46,7 +46,7 @@ from forecasting.core.errors import (
     is_database_error,
     listed,
 )
-from forecasting.core.history import check_min_days
+from forecasting.core.history import check_min_days, daily_in_buckets
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, validate_horizon
 from forecasting.io.scratch import work_dir
 from forecasting.io.table_writer import TableWriter
@@ -81,11 +81,14 @@ def run_file_job(
     engine: str = "local",
     progress: ProgressCallback | None = None,
     freq: str | None = None,
+    bucket: str | None = None,
 ) -> BatchOutcome:
     """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout).
 
     ``freq``: the declared bucket (D, W or M); None: detected from the file's dates.
-    The outcome's ``freq`` is the file's bucket.
+    ``bucket`` (W or M): daily data summed to weeks or months first, the models
+    fitted on the sums (:func:`forecasting.core.history.aggregate_history`).
+    The outcome's ``freq`` is the bucket the models worked in.
     """
     models = _models(job)
     with work_dir() as work:
@@ -109,12 +112,22 @@ def run_file_job(
                 chunks.append(Chunk(len(chunks), chunk_ids, part=part, inventory=rows))
         ids_all, first_all = np.concatenate(ids), np.concatenate(first)
         order = np.argsort(ids_all, kind="stable")
-        check_min_days(ids_all[order], staged.history_lengths(first_all[order]),
-                       max(m.min_history_days for m in models), staged.freq)
-        context = ChunkContext(job, models, FileSource(staged.as_of, staged.freq),
-                               _horizon(job, models, inventory, staged.freq))
+        source = _file_source(staged, bucket)
+        lengths = source.freq.periods(np.full(len(first_all), source.as_of)) - source.freq.periods(first_all) + 1
+        check_min_days(ids_all[order], lengths[order], max(m.min_history_days for m in models), source.freq)
+        context = ChunkContext(job, models, source, _horizon(job, models, inventory, source.freq))
         _run_and_write(context, chunks, engine, work / "results", output, progress)
-    return BatchOutcome(freq=staged.freq)
+    return BatchOutcome(freq=source.freq)
+
+
+def _file_source(staged, bucket: str | None) -> FileSource:
+    """Chunks in the file's bucket, or (``--bucket``) daily data summed to weeks or months."""
+    if bucket is None or bucket == "D":
+        return FileSource(staged.as_of, staged.freq)
+    if staged.freq != DAILY:
+        raise ForecastingError(f"--bucket {bucket} plans daily data in weeks or months; this file is {staged.freq.label}")
+    freq, last = daily_in_buckets(bucket, staged.as_of)
+    return FileSource(int(freq.days_of(np.array([last]))[0]), freq, bucket)
 
 
 def run_database_job(

@@ -56,10 +56,6 @@ class StagedSales:
     #: the file's bucket, detected from its dates or declared
     freq: Frequency = DAILY
 
-    def history_lengths(self, first_days: np.ndarray) -> np.ndarray:
-        """Buckets from each first day (day numbers) to the as-of date: the items' gap-filled history lengths."""
-        return self.freq.periods(np.full(len(first_days), self.as_of)) - self.freq.periods(first_days) + 1
-
 
 def stage_sales(path: str | Path, folder: Path, items_per_part: int, freq: str | None = None) -> StagedSales:
     """Split a validated sales file into parts of about ``items_per_part`` items (see the module docstring).

@@ -23,6 +23,8 @@ from forecasting.io import scratch
 FREQ_CHOICES = tuple(HORIZON_BOUNDS)
 FREQ_HELP = ("the data's bucket: D daily, W weekly, M monthly (default: detected from the dates; "
              "dates off the bucket are refused)")
+BUCKET_HELP = ("daily data planned in weeks (W: weeks ending on the as-of date) or months (M: whole calendar "
+               "months): the models are fitted on the bucket totals and forecast them; --horizon counts that bucket")
 
 EXIT_BAD_INPUT = 2
 
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help=f"one of: {model_names}")
     p.add_argument("--horizon", required=True, type=_horizon, help=f"buckets to forecast: {horizon_help()}")
     p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None, help=BUCKET_HELP)
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES,
                    help="comma-separated levels, e.g. 0.1,0.5,0.9 (the default); '' for none")
     p.add_argument("--output", help="file to write: CSV, or Parquet for a .parquet name (default: CSV to stdout)")
@@ -107,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help=f"one or more of {model_names}, comma-separated")
     p.add_argument("--horizon", required=True, type=_horizon, help=f"buckets per window: {horizon_help()}")
     p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None, help=BUCKET_HELP)
     p.add_argument("--windows", type=positive_int, default=1, help="number of backtest windows (default 1)")
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES, help="as for forecast")
     p.add_argument("--output", help="as for forecast")

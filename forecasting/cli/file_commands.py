@@ -17,7 +17,8 @@ def forecast(args: argparse.Namespace) -> int:
     model = ModelFactory.create(args.model)
     job = BatchJob("forecast", (model.name,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
     with progress_bar(f"forecast {model.name}") as progress:
-        outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq)
+        outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
+                               bucket=args.bucket)
     _say_bucket(outcome.freq)
     return 0
 
@@ -27,7 +28,8 @@ def backtest(args: argparse.Namespace) -> int:
     job = BatchJob("backtest", tuple(names), args.horizon, args.quantiles, windows=args.windows,
                    chunk_items=args.chunk_items)
     with progress_bar("backtest") as progress:
-        outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq)
+        outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
+                               bucket=args.bucket)
     _say_bucket(outcome.freq)
     return 0
 

@@ -158,6 +158,7 @@ def prepare_history(
         ids = ids.astype(str).astype(object)
     days = to_day_numbers(history["date"])
     freq = history.attrs.get("freq") if freq is None else freq
+    as_of = history.attrs.get("as_of") if as_of is None else as_of
     if not isinstance(freq, Frequency):  # detected, or declared without its anchor
         freq = detect_frequency(days, np.arange(1, len(days) + 1), freq, source="history")
     else:
@@ -286,3 +287,51 @@ def _fill_gaps(
         spread(qty),
         {k: spread(v) for k, v in covariates.items()},
     )
+
+
+def daily_in_buckets(code: str, as_of_day: int) -> tuple[Frequency, int]:
+    """The bucket (W or M) daily data ending on ``as_of_day`` (a day number) is summed to, and its last whole period.
+
+    Weeks start the day after the as-of weekday (so the last week ends on the
+    as-of date); months are calendar months, the last one whole.
+    """
+    if code == "W":
+        freq = Frequency("W", (as_of_day + 1 + 3) % 7)  # 1970-01-01 (day 0) was a Thursday (weekday 3)
+        return freq, int(freq.periods(np.array([as_of_day]))[0])
+    if code == "M":
+        freq = Frequency("M", 0)
+        last = int(freq.periods(np.array([as_of_day]))[0])
+        if int(freq.days_of(np.array([last + 1]))[0]) != as_of_day + 1:  # the as-of month is not over
+            last -= 1
+        return freq, last
+    raise InvalidInputError(f"daily data is planned in weeks (W) or months (M), not {code!r}")
+
+
+def aggregate_history(history: pd.DataFrame, code: str, as_of: object | None = None) -> pd.DataFrame:
+    """Daily sales summed to weekly or monthly buckets (``code`` W or M), for daily data planned in weeks or months.
+
+    Weeks end on the data's as-of date (the last sales date, or ``as_of``):
+    each is dated on its first day, so every week is whole. Months are
+    calendar months dated on the 1st, up to the last whole one (the days of
+    an unfinished last month are left out). Quantities are summed; covariates
+    averaged over the bucket's rows. Missing days were zero sales, so a sum
+    over the rows is the bucket's total. Models fitted on the result forecast
+    bucket totals (``attrs["freq"]`` names the bucket; docs/cli.md ``--bucket``).
+    An item's first bucket may hold fewer days than the others (it started mid-bucket).
+    """
+    missing = missing_columns(history.columns)
+    if missing:
+        raise InvalidInputError(f"history is missing column(s) {', '.join(missing)}")
+    days = to_day_numbers(history["date"])
+    end = int(days.max()) if as_of is None else int(to_day_numbers(np.array([as_of]))[0])
+    freq, last = daily_in_buckets(code, end)
+    periods = freq.periods(days)
+    keep = periods <= last
+    frame = history.loc[keep, list(history.columns)].copy()
+    frame["date"] = freq.dates(periods[keep])
+    covariates = [c for c in frame.columns if c not in SALES_COLUMNS]
+    agg = {"quantity": "sum", **{c: "mean" for c in covariates}}
+    out = frame.groupby(["item_id", "date"], as_index=False, sort=True).agg(agg)
+    out.attrs["freq"] = freq.alias
+    out.attrs["as_of"] = np.datetime64(int(freq.days_of(np.array([last]))[0]), "D")
+    return out

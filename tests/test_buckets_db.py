@@ -94,3 +94,18 @@ def test_a_monthly_frame_with_a_mid_month_date_is_refused(db_url):
         data.import_sales(client.client_id, frame)
     assert data.get_client(client.client_id).as_of is None
     data.database.dispose()
+
+
+def test_a_weekly_client_gets_a_reorder_table_with_lead_times_in_days(cli, weekly, tmp_path):
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("item_id,on_hand,on_order,lead_time_days,review_period_days\nA,3,0,10,4\nB,100,0,7,0\n")
+    assert cli("import-inventory", "--client", weekly, "--as-of", "2023-10-07", str(inventory))[0] == 0
+    out = tmp_path / "reorder.csv"
+    code, _, err = cli("reorder", "--client", weekly, "--model", "ma7", "--output", str(out))
+    assert code == 0, err
+    table = pd.read_csv(out).set_index("item_id")
+    # ma7 of A's last 7 weeks (sales 1..4 repeating): its lead time demand is about 10/7 of a week's forecast
+    # (the mean of the weekly paths, which carry the model's past errors clipped at zero, not exactly the point)
+    weekly_mean = pd.Series([k % 4 + 1 for k in range(40)][-7:]).mean()
+    assert table.loc["A", "lead_time_demand"] == pytest.approx(weekly_mean * 10 / 7, rel=0.02)
+    assert table.loc["A", "lead_time_days"] == 10

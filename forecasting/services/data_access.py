@@ -51,6 +51,8 @@ INVENTORY_COLUMNS = [
 ]
 
 Source = str | Path | BinaryIO
+#: items per part of a streamed sales import (:meth:`DataAccess.import_sales_file`): what one write holds
+IMPORT_PART_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -259,16 +261,49 @@ class DataAccess:
                 client = clients.get(conn, client_id)
             except NotFoundError:
                 raise NotFoundError(f"client {client_id} does not exist") from None
-            bucket = _import_bucket(client, days, freq)
-            if bucket != client.freq:
-                if client.as_of is not None:  # forced: the stored sales must be dates of the new bucket too
-                    off = ~bucket.fits(reads.sales_days(conn, client_id))
-                    if off.any():
-                        raise InvalidInputError(
-                            f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} "
-                            f"dates; nothing imported")
-                clients.set_freq(conn, client_id, bucket)
+            _keep_bucket(conn, client, _import_bucket(client, days, freq))
             return imports.write_sales(conn, client_id, frame, move_as_of=move_as_of)
+
+    def import_sales_file(
+        self, client_id: int, path: str | Path, move_as_of: bool = False, freq: str | None = None
+    ) -> ImportResult:
+        """A sales file (CSV or Parquet) of any size, in bounded memory, upserted in one transaction.
+
+        The file is split by item on disk and validated whole first, as a batch
+        job's input is (every row, repeated pairs), then written a part at a time.
+        The as-of and bucket rules of :meth:`import_sales` apply (``move_as_of``
+        confirms a move; ``freq`` declares the file's bucket, else a client with
+        sales reads the file in its own bucket).
+        """
+        from forecasting.batch.staging import sales_frame, stage_sales
+        from forecasting.core.history import day_numbers_to_dates
+        from forecasting.io.scratch import work_dir
+
+        client = self.get_client(client_id)
+        declared = freq if freq is not None or client.as_of is None else client.freq.alias
+        with work_dir() as folder:
+            try:
+                staged = stage_sales(path, folder / "sales", IMPORT_PART_ITEMS, declared)
+            except InvalidInputError as exc:
+                if freq is not None or client.as_of is None or "off that bucket" not in str(exc):
+                    raise
+                raise InvalidInputError(
+                    f"the client's sales are {client.freq.label}: {exc} (declare the file's bucket with --freq to "
+                    f"change the client's)") from None
+            item_ids = np.concatenate(staged.item_ids)
+            _check_length("item_id", item_ids, ID_LENGTH)
+            last = pd.Timestamp(day_numbers_to_dates(np.array([staged.as_of]))[0]).date()
+
+            def parts() -> Iterator[pd.DataFrame]:
+                for part, part_ids in zip(staged.parts, staged.item_ids):
+                    frame = sales_frame(part, part_ids)
+                    _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
+                                  COVARIATE_NAME_LENGTH)
+                    yield frame
+
+            with self.database.write() as conn:
+                _keep_bucket(conn, clients.get(conn, client_id), staged.freq)
+                return imports.write_sales_parts(conn, client_id, parts(), last, item_ids, move_as_of=move_as_of)
 
     def import_inventory(
         self,
@@ -548,6 +583,19 @@ class DataFingerprint:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def _keep_bucket(conn, client: ClientInfo, bucket: Frequency) -> None:
+    """Store an import's bucket as the client's; a change (declared) needs the stored sales to fit it too."""
+    if bucket == client.freq:
+        return
+    if client.as_of is not None:
+        off = ~bucket.fits(reads.sales_days(conn, client.client_id))
+        if off.any():
+            raise InvalidInputError(
+                f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} dates; "
+                f"nothing imported")
+    clients.set_freq(conn, client.client_id, bucket)
 
 
 def _import_bucket(client: ClientInfo, days: np.ndarray, declared: str | None) -> Frequency:

@@ -14,7 +14,7 @@ from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
 from forecasting.modes.auto import ENSEMBLE, NO_DEMAND, AutoModel
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
-from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponentialSmoothing, WeeklyExponentialSmoothing
+from forecasting.modes.statistical.exponential import DampedHolt, SeasonalExponentialSmoothing, SimpleExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
 
 
@@ -34,6 +34,8 @@ DEFAULT_COST_WEIGHT = (1, 0)
 
 #: the label of auto's median ensemble (not a registered model: a choice auto makes per item)
 ENSEMBLE_LABEL = "Median ensemble"
+#: old names still accepted (and labelled) as the model they became
+ALIASES = {"weekly-ses": "seasonal-ses"}
 #: the label of auto's choice for a dead item (zero demand, zero-width bands)
 NO_DEMAND_LABEL = "No demand (dead item)"
 
@@ -103,7 +105,7 @@ class ModelFactory:
         if key == NO_DEMAND:
             return NO_DEMAND_LABEL
         base, bracket, parameters = key.partition("(")
-        spec = cls._specs.get(base)
+        spec = cls._specs.get(ALIASES.get(base, base))
         if spec is None:
             return str(name)
         return f"{spec.label} ({parameters}" if bracket else spec.label
@@ -133,6 +135,7 @@ class ModelFactory:
     @classmethod
     def _known(cls, name: str) -> str:
         key = str(name).strip().lower()
+        key = ALIASES.get(key, key) if key not in cls._specs else key
         if key not in cls._specs:
             raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(cls.names())}")
         return key
@@ -146,7 +149,7 @@ def _chronos2() -> BaseForecastModel:
 
 
 for _model in (
-    MovingAverage7, SeasonalNaive, SimpleExponentialSmoothing, DampedHolt, WeeklyExponentialSmoothing, CrostonSBA, TSB,
+    MovingAverage7, SeasonalNaive, SimpleExponentialSmoothing, DampedHolt, SeasonalExponentialSmoothing, CrostonSBA, TSB,
     ADIDA, IMAPA,
 ):
     ModelFactory.register(_model)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.errors import ForecastingError, InvalidInputError, ModelUnavailableError
-from forecasting.core.history import PreparedHistory, day_numbers_to_dates, prepare_history
+from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import (
     BaseForecastModel,
     ProgressCallback,
@@ -155,6 +155,7 @@ class QualityCalculator:
         instances = _create_models(models)
         min_seen = max(m.min_history_days for m in instances)
         prepared = history if isinstance(history, PreparedHistory) else prepare_history(history, min_seen)
+        horizon = validate_horizon(horizon, freq=prepared.freq)  # windows count the data's buckets
         _check_long_enough(prepared, horizon, windows, min_seen)
 
         total = len(instances) * windows
@@ -307,8 +308,8 @@ def _window_frame(
         {
             "item_id": prepared.ids[rows],
             "window": window,
-            "cutoff": day_numbers_to_dates(np.repeat(cutoff, horizon)),
-            "date": day_numbers_to_dates(prepared.days[rows]),
+            "cutoff": prepared.dates(np.repeat(cutoff, horizon)),
+            "date": prepared.dates(prepared.days[rows]),
             "actual": prepared.quantity[rows],
         }
     )

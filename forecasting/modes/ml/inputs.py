@@ -122,8 +122,9 @@ def future_values(frame: pd.DataFrame, history: PreparedHistory, horizon: int) -
     item = pd.Index(history.item_ids).get_indexer(ids)
     dates = pd.to_datetime(frame["date"], errors="coerce", format="ISO8601")
     _reject(dates.isna().to_numpy(), "unparsable date")
-    step = to_day_numbers(dates) - history.last_day[np.maximum(item, 0)] - 1
-    keep = (item >= 0) & (step >= 0) & (step < horizon)
+    day = to_day_numbers(dates)
+    step = history.freq.periods(day) - history.last_day[np.maximum(item, 0)] - 1  # in the history's buckets
+    keep = (item >= 0) & (step >= 0) & (step < horizon) & history.freq.fits(day)
     flat = item * horizon + step
     repeated = np.zeros(len(flat), dtype=bool)
     repeated[keep] = pd.Series(flat[keep]).duplicated().to_numpy()

@@ -131,4 +131,14 @@ for _model in (
 ):
     ModelFactory.register(_model)
 ModelFactory.register(_chronos2, name="chronos-2", label="Chronos-2")
+
+
+def _lgbm() -> BaseForecastModel:
+    # imported lazily: lightgbm and mlforecast take a second to import
+    from forecasting.modes.ml.lightgbm import LightGBMGlobal
+
+    return LightGBMGlobal()
+
+
+ModelFactory.register(_lgbm, name="lgbm", label="LightGBM (global)")
 ModelFactory.register(AutoModel)

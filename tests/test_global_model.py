@@ -1,0 +1,99 @@
+"""The global LightGBM model (``lgbm``): its features on hand-made data, no look past the as-of date, its bands."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.core.history import prepare_history
+from forecasting.modes.factory import ModelFactory
+from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, feature_frame, spec_for
+from forecasting.modes.ml.lightgbm import LightGBMGlobal
+
+
+def ramp(n_items: int = 2, days: int = 60) -> pd.DataFrame:
+    """Item i sells 100 * i + t on its t-th day: every value says which day it is."""
+    dates = pd.date_range("2024-01-01", periods=days)
+    return pd.DataFrame({
+        ID: np.repeat([f"I{i}" for i in range(n_items)], days),
+        TIME: np.tile(dates, n_items),
+        TARGET: np.concatenate([100.0 * i + np.arange(days) for i in range(n_items)]),
+    })
+
+
+def test_a_lag_is_the_value_k_days_back_and_rolling_means_average_the_days_before():
+    frame = ramp()
+    out = feature_frame(frame)
+    assert len(out) and set(out[ID]) == {"I0", "I1"}
+    for lag in DAILY.lags:
+        # y is 100 i + t, so the value k days back is y - k on every row
+        np.testing.assert_array_equal(out[f"lag{lag}"], out[TARGET] - lag)
+    # the 7 days ending one day back: t-7..t-1, mean t-4; ending 7 back: t-13..t-7, mean t-10
+    np.testing.assert_allclose(out["rolling_mean_lag1_window_size7"], out[TARGET] - 4)
+    np.testing.assert_allclose(out["rolling_mean_lag1_window_size28"], out[TARGET] - 14.5)
+    np.testing.assert_allclose(out["rolling_mean_lag7_window_size28"], out[TARGET] - 20.5)
+    assert (out["dayofweek"] == out[TIME].dt.dayofweek).all()
+    assert (out["day"] == out[TIME].dt.day).all() and (out["month"] == out[TIME].dt.month).all()
+    # rows whose features would reach before the first day are not training rows
+    assert out[TIME].min() == frame[TIME].min() + pd.Timedelta(days=DAILY.longest_lag)
+
+
+def test_the_frequency_picks_the_features():
+    assert spec_for("D") is DAILY and spec_for("W").season == 52 and spec_for("M").season == 12
+    with pytest.raises(ValueError):
+        spec_for("H")
+
+
+def weekly_sales(n_items: int = 12, days: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-01-01", periods=days)
+    rows = []
+    for i in range(n_items):
+        level = 5 + 3 * i
+        pattern = 1 + 0.5 * (dates.dayofweek >= 5)
+        rows.append(pd.DataFrame({"item_id": f"SKU{i}", "date": dates,
+                                  "quantity": rng.poisson(level * pattern).astype(float)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_lgbm_is_registered_and_forecasts_the_contract_frame():
+    model = ModelFactory.create("lgbm")
+    assert ModelFactory.label("lgbm") == "LightGBM (global)"
+    history = weekly_sales()
+    out = model.forecast(history, 14, (0.1, 0.5, 0.9))
+    assert len(out) == 12 * 14 and (out["model"] == "lgbm").all()
+    assert (out["q0.1"] <= out["q0.5"]).all() and (out["q0.5"] <= out["q0.9"]).all()
+    # it learnt the weekend: weekend forecasts above weekday ones for the big items
+    big = out[out["item_id"] == "SKU11"]
+    weekend = big["date"].dt.dayofweek >= 5
+    assert big.loc[weekend, "forecast"].mean() > 1.2 * big.loc[~weekend, "forecast"].mean()
+
+
+def test_a_model_trained_up_to_the_as_of_date_never_sees_later_days():
+    history = weekly_sales()
+    cut = pd.Timestamp("2024-06-01")
+    later = history["date"] > cut
+    spiked = history.copy()
+    spiked.loc[later, "quantity"] *= 50  # what the held-out days hold must not change anything
+    model = LightGBMGlobal()
+    # the model sees the full spiked history first (it is cached), then the history up to the as-of date
+    model.forecast(prepare_history(spiked), 14)
+    full = prepare_history(spiked)
+    as_of = np.full(full.n_items, (cut - pd.Timestamp("1970-01-01")).days)
+    seen = model.forecast(full.truncate(as_of), 14, (0.1, 0.9))
+    fresh = LightGBMGlobal().forecast(history[~later], 14, (0.1, 0.9))
+    pd.testing.assert_frame_equal(seen, fresh)
+    assert seen["date"].min() == cut + pd.Timedelta(days=1)
+    assert seen["forecast"].max() < 5 * history.loc[~later, "quantity"].max()
+    # trained on the days up to the as-of date minus the horizon: those last days calibrate the bands
+    assert model.last_fit.trained_to == (cut - pd.Timestamp("1970-01-01")).days - 14
+
+
+def test_one_fit_serves_the_forecast_and_the_sample_paths():
+    history = prepare_history(weekly_sales())
+    model = LightGBMGlobal()
+    model.forecast(history, 7)
+    first = model.last_fit
+    paths = model.sample_paths(history, 7, n_paths=50)
+    assert model.last_fit is first
+    assert paths.values.shape == (12, 50, 7) and (paths.values >= 0).all()

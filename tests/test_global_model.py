@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.core.covariates import KnownFuture, future_values
+from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import prepare_history
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, feature_frame, spec_for
@@ -97,3 +99,69 @@ def test_one_fit_serves_the_forecast_and_the_sample_paths():
     paths = model.sample_paths(history, 7, n_paths=50)
     assert model.last_fit is first
     assert paths.values.shape == (12, 50, 7) and (paths.values >= 0).all()
+
+
+def promo_sales(n_items: int = 10, days: int = 240, seed: int = 3) -> pd.DataFrame:
+    """Demand triples on promotion days (a 0/1 ``promo`` column, about one day in five)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-01-01", periods=days)
+    frames = []
+    for i in range(n_items):
+        promo = (rng.random(days) < 0.2).astype(float)
+        qty = rng.poisson((4 + 2 * i) * (1 + 2 * promo)).astype(float)
+        frames.append(pd.DataFrame({"item_id": f"P{i}", "date": dates, "quantity": qty, "promo": promo}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_planned_promotion_raises_the_forecast_on_its_days_only():
+    history = promo_sales()
+    start = history["date"].max() + pd.Timedelta(days=1)
+    days = pd.date_range(start, periods=14)
+    planned = {3, 4, 10}  # steps (0-based) with a promotion
+    calendar = KnownFuture.from_frame(pd.DataFrame({
+        "item_id": np.repeat(history["item_id"].unique(), 14),
+        "date": np.tile(days, 10),
+        "promo": np.tile([1.0 if s in planned else 0.0 for s in range(14)], 10),
+    }))
+    out = LightGBMGlobal().forecast(history, 14, (0.1, 0.9), calendar.frame)
+    step = (out["date"] - start).dt.days
+    on = step.isin(planned)
+    ratio = out[on].groupby("item_id")["forecast"].mean() / out[~on].groupby("item_id")["forecast"].mean()
+    assert (ratio > 1.8).all(), ratio
+    # the same model without the calendar: no day stands out like that
+    plain = LightGBMGlobal().forecast(history.drop(columns="promo"), 14)
+    flat = plain[on.to_numpy()].groupby("item_id")["forecast"].mean() / \
+        plain[~on.to_numpy()].groupby("item_id")["forecast"].mean()
+    assert (flat < 1.5).all(), flat
+
+
+def test_known_future_covariates_align_with_the_horizon_and_name_missing_rows():
+    history = prepare_history(promo_sales(n_items=2, days=30))
+    last = history.frame["date"].max()
+    calendar = KnownFuture.from_frame(pd.DataFrame({
+        "item_id": ["P0", "P0", "P1", "OTHER"],
+        "date": [last + pd.Timedelta(days=1), last + pd.Timedelta(days=3), last + pd.Timedelta(days=2), last],
+        "promo": [1, 0, 1, 1],
+    }))
+    values = future_values(calendar, history, 3)["promo"]
+    np.testing.assert_array_equal(values, [[1.0, np.nan, 0.0], [np.nan, 1.0, np.nan]])
+    missing = calendar.missing(history, 3)
+    assert list(zip(missing["item_id"], (missing["date"] - last).dt.days)) == [("P0", 2), ("P1", 1), ("P1", 3)]
+
+
+def test_a_bad_known_future_frame_is_rejected_with_every_problem_listed():
+    with pytest.raises(InvalidInputError) as caught:
+        KnownFuture.from_frame(pd.DataFrame({
+            "item_id": ["A", "A", "B", "C"],
+            "date": ["2024-01-01", "2024-01-01", "not a date", "2024-01-02"],
+            "price": [1.0, 2.0, 3.0, "cheap"],
+        }))
+    rows = {(p.row, p.problem) for p in caught.value.problems}
+    assert rows == {(3, "repeated (item_id, date) pair"), (4, "unparsable date"), (5, "non-numeric price")}
+
+
+def test_the_calendar_gives_the_history_its_past_values():
+    sales = promo_sales(n_items=1, days=5).drop(columns="promo")
+    calendar = KnownFuture.from_frame(pd.DataFrame({"item_id": ["P0"], "date": ["2024-01-03"], "promo": [1]}))
+    joined = calendar.join_history(sales)
+    assert joined["promo"].tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]

@@ -165,3 +165,30 @@ def test_the_calendar_gives_the_history_its_past_values():
     calendar = KnownFuture.from_frame(pd.DataFrame({"item_id": ["P0"], "date": ["2024-01-03"], "promo": [1]}))
     joined = calendar.join_history(sales)
     assert joined["promo"].tolist() == [0.0, 0.0, 1.0, 0.0, 0.0]
+
+
+def test_the_cli_takes_a_calendar_for_the_forecast_and_the_backtest(tmp_path, capsys):
+    from forecasting.cli import main
+
+    history = promo_sales(n_items=6)
+    history.drop(columns="promo").to_csv(tmp_path / "sales.csv", index=False)
+    start = history["date"].max() + pd.Timedelta(days=1)
+    future = pd.DataFrame({"item_id": np.repeat(history["item_id"].unique(), 7),
+                           "date": np.tile(pd.date_range(start, periods=7), 6),
+                           "promo": np.tile([0, 0, 1, 0, 0, 0, 0], 6)})
+    pd.concat([history[["item_id", "date", "promo"]], future]).to_csv(tmp_path / "calendar.csv", index=False)
+    out = tmp_path / "forecast.csv"
+    assert main(["forecast", "--input", str(tmp_path / "sales.csv"), "--model", "lgbm", "--horizon", "7",
+                 "--calendar", str(tmp_path / "calendar.csv"), "--output", str(out)]) == 0
+    forecast = pd.read_csv(out, parse_dates=["date"])
+    on = forecast["date"] == start + pd.Timedelta(days=2)
+    assert forecast.loc[on, "forecast"].sum() > 1.8 * forecast.loc[~on, "forecast"].sum() / 6
+    scores = tmp_path / "scores.csv"
+    assert main(["backtest", "--input", str(tmp_path / "sales.csv"), "--model", "lgbm,ma7", "--horizon", "7",
+                 "--calendar", str(tmp_path / "calendar.csv"), "--output", str(scores)]) == 0
+    assert set(pd.read_csv(scores)["model"]) >= {"lgbm", "ma7"}
+    capsys.readouterr()
+    assert main(["forecast", "--input", str(tmp_path / "sales.csv"), "--model", "lgbm", "--horizon", "7",
+                 "--calendar", str(tmp_path / "missing.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: calendar file not found")

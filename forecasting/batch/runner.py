@@ -37,6 +37,7 @@ from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
+from forecasting.core.covariates import KnownFuture
 from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError, listed
 from forecasting.core.history import check_min_days
 from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, validate_horizon
@@ -69,8 +70,12 @@ def run_file_job(
     inventory: pd.DataFrame | None = None,
     engine: str = "local",
     progress: ProgressCallback | None = None,
+    calendar: KnownFuture | None = None,
 ) -> BatchOutcome:
-    """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout)."""
+    """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout).
+
+    ``calendar``: known-future covariates for the forecast and backtest (their past values join the history).
+    """
     models = _models(job)
     with _work_dir() as work:
         staged = stage_sales(sales, work / "sales", job.chunk_items)
@@ -94,7 +99,7 @@ def run_file_job(
         ids_all, first_all = np.concatenate(ids), np.concatenate(first)
         order = np.argsort(ids_all, kind="stable")
         check_min_days(ids_all[order], staged.as_of - first_all[order] + 1, max(m.min_history_days for m in models))
-        context = ChunkContext(job, models, FileSource(staged.as_of), _horizon(job, models, inventory))
+        context = ChunkContext(job, models, FileSource(staged.as_of), _horizon(job, models, inventory), calendar)
         _run_and_write(context, chunks, engine, work / "results", output, progress)
     return BatchOutcome()
 

@@ -7,7 +7,9 @@ import sys
 from forecasting.batch.plan import BatchJob
 from forecasting.batch.runner import run_file_job
 from forecasting.cli.progress import progress_bar
+from forecasting.core.covariates import KnownFuture
 from forecasting.io.inventory_csv import read_inventory_csv
+from forecasting.io.known_future import read_known_future
 from forecasting.modes.factory import ModelFactory
 
 
@@ -16,7 +18,8 @@ def forecast(args: argparse.Namespace) -> int:
     model = ModelFactory.create(args.model)
     job = BatchJob("forecast", (model.name,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
     with progress_bar(f"forecast {model.name}") as progress:
-        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress)
+        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress,
+                     calendar=_calendar(args))
     return 0
 
 
@@ -25,8 +28,13 @@ def backtest(args: argparse.Namespace) -> int:
     job = BatchJob("backtest", tuple(names), args.horizon, args.quantiles, windows=args.windows,
                    chunk_items=args.chunk_items)
     with progress_bar("backtest") as progress:
-        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress)
+        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress,
+                     calendar=_calendar(args))
     return 0
+
+
+def _calendar(args: argparse.Namespace) -> KnownFuture | None:
+    return read_known_future(args.calendar) if args.calendar else None
 
 
 def reorder(args: argparse.Namespace) -> int:

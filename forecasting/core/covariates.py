@@ -16,7 +16,7 @@ does for its ``X_df``: a model gets NaN (unknown) there.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,18 @@ class KnownFuture:
         for name in names:
             out[name] = joined[name].fillna(0.0).to_numpy()
         return out
+
+    def add_past(self, history: PreparedHistory) -> PreparedHistory:
+        """The prepared history with the covariates' past values (0 where the frame has none), as :meth:`join_history`."""
+        names = [n for n in self.names if n not in history.covariates]
+        if not names:
+            return history
+        lookup = self.frame.set_index(list(KEYS))
+        index = pd.MultiIndex.from_arrays([history.ids, day_numbers_to_dates(history.days)])
+        covariates = dict(history.covariates)
+        for name in names:
+            covariates[name] = lookup[name].reindex(index).fillna(0.0).to_numpy(dtype=np.float64)
+        return replace(history, covariates=covariates)
 
     def missing(self, history: PreparedHistory, horizon: int) -> pd.DataFrame:
         """``item_id, date`` of the forecast days with no row in the frame (a model sees NaN there)."""

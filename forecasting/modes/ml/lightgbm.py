@@ -16,9 +16,9 @@ forecasts those days (recursively, as it will forecast the future), and each
 item's errors ``actual - forecast`` on them are its calibration errors. The
 forecast starts from the as-of date: the same model, with every feature computed
 from the whole history. A quantile level q of the band is the point forecast
-plus the q quantile of the item's calibration errors (pooled over the steps);
-an item with no calibration day (too short) gets the median over items of the
-error quantiles relative to each item's mean forecast, times its own. Why not
+plus a quantile of the calibration errors (pooled over the steps; the item's own
+and all items' scaled by their mean absolute error, the wider of both: see
+:func:`band_shifts`). Why not
 quantile models per level: forecast recursively, a 0.9 model feeds its own high
 values back as lags and its band drifts upward with the horizon; the point
 model's errors have no such feedback. Sample paths: independent daily draws
@@ -199,21 +199,34 @@ class LightGBMGlobal(BaseForecastModel):
 
 
 def band_shifts(errors: np.ndarray, point: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
-    """Per item and level, the shift from the point forecast: the level's quantile of the item's errors.
+    """Per item and level, the shift from the point forecast (split conformal on the held-out errors).
 
-    Items without errors take the median over items of the shift per unit of
-    mean forecast, times their own mean forecast. Returns [items, levels].
+    Two estimates, the wider one kept (the lower for a level below 0.5, the
+    higher above): the level's quantile of the item's own errors, and the
+    pooled quantile over all items of errors divided by their item's mean
+    absolute error, times the item's (normalised conformal). The pooled one
+    keeps a few dozen errors from giving a too-narrow band; the own one keeps
+    an item's skew. Items without errors (too short) are scaled by their mean
+    forecast times the median ratio of error to forecast. Returns [items, levels].
+    On pasta (4 x 28 days): own only covered 65% of days with a 10-90% band,
+    pooled only 75%, the wider of both 78%.
     """
     if not levels:
         return np.empty((len(point), 0))
-    shifts = row_quantiles(errors, np.asarray(levels))
-    missing = np.isnan(shifts).any(axis=1)
-    if missing.any():
-        scale = np.maximum(point.mean(axis=1), 1e-9)
-        known = ~missing
-        relative = np.median(shifts[known] / scale[known, None], axis=0) if known.any() else np.zeros(len(levels))
-        shifts[missing] = relative[None, :] * scale[missing, None]
-    return shifts
+    wanted = np.asarray(levels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.nanmean(np.abs(errors), axis=1)
+        known = ~np.isnan(scale)
+        level = np.maximum(point.mean(axis=1), 1e-9)
+        ratio = np.median(scale[known] / level[known]) if known.any() else 0.0
+        scale = np.where(known, scale, ratio * level)
+        usable = known & (scale > 0)
+        normalised = errors[usable] / scale[usable, None]
+    pooled = np.nanquantile(normalised, wanted) if usable.any() else np.zeros(len(wanted))
+    pooled = pooled[None, :] * scale[:, None]
+    own = row_quantiles(errors, wanted)
+    own = np.where(np.isnan(own), pooled, own)
+    return np.where(wanted < 0.5, np.minimum(own, pooled), np.where(wanted > 0.5, np.maximum(own, pooled), own))
 
 
 def static_columns(history: PreparedHistory) -> list[str]:

@@ -55,6 +55,7 @@ def models(args: argparse.Namespace) -> int:
         status = model.availability()
         state = "available" if status.available else "unavailable"
         detail = model.description if status.available else status.reason
+        detail += f"; known-future covariates {'used' if model.uses_known_future else 'ignored'}"
         print(f"{name:<16} {state:<12} {detail}")
     return 0
 

@@ -88,6 +88,7 @@ class GlobalFit:
 class LightGBMGlobal(BaseForecastModel):
     name = "lgbm"
     label = "LightGBM (global)"
+    uses_known_future = True
     description = ("one LightGBM model across all items (mlforecast): lags, rolling means, calendar, demand class "
                    "and known-future covariates; bands from held-out errors")
 

@@ -169,7 +169,7 @@ def requests_allowed(limits: RequestLimits) -> tuple[dict, dict, list[dict]]:
     """The worst forecast and backtest within the limits, and the over-limit requests of the review."""
     items = len(ATTACKER_ITEMS)
     horizon = min(365, limits.max_forecast_values // (items * (LEVELS + 1)))
-    windows = min(100, limits.max_backtest_values // (items * 7 * 2 * (LEVELS + 1)))
+    windows = min(limits.max_backtest_windows, limits.max_backtest_values // (items * 7 * 2 * (LEVELS + 1)))
     forecast = {"item_ids": ATTACKER_ITEMS, "model": "ma7", "prediction_length": horizon}
     backtest = {"item_ids": ATTACKER_ITEMS, "models": ["ma7", "seasonal-naive"], "prediction_length": 7,
                 "windows": windows}

@@ -6,6 +6,7 @@ import streamlit as st
 from app import links, tables, widgets
 from app.auth import require_user
 from app.services import client_exceptions, get_services
+from forecasting.applications.exceptions import rules
 from forecasting.applications.exceptions.rules import REASONS
 
 KEY = "att"
@@ -19,43 +20,60 @@ def render() -> None:
     if client.as_of is None:
         st.info("No sales yet: upload a sales file on the Data page.")
         return
+    fields = [widgets.UrlField("reasons", f"{KEY}_reasons", list, choices=REASONS),
+              widgets.UrlField("categories", f"{KEY}_categories", list)]
+    widgets.restore_from_url(KEY, fields)
     with widgets.user_errors("The attention queue"):
         queue, run_id, cached = client_exceptions(user.client_id, client.data_version, user.user_id)
         st.caption(f"Data as of {client.as_of:%Y-%m-%d}. Run #{run_id} "
                    f"({'from the stored queue: nothing changed since' if cached else 'computed now'}); "
                    "demand from the MA7 forecast. It is computed again after any import or item edit.")
         _show(queue, user.client_name, client.as_of, run_id)
+    widgets.save_to_url(KEY, fields, shown=False)
 
 
 def _show(queue, client_name: str, as_of, run_id: int) -> None:
     if queue.empty:
         st.success("Nothing needs attention today.")
         return
-    total, a, b = st.columns(3)
-    total.metric("Items needing attention", f"{len(queue):,}")
-    a.metric("Value at risk", f"{queue['value_at_risk'].sum(skipna=True):,.2f}",
-             help="Sum of units at stake x unit cost (items without a unit cost are left out)")
-    urgent = queue["reason"].isin(REASONS[:2]).sum()
-    b.metric("Urgent (order now)", f"{urgent:,}", help="Stock-outs before an order could arrive, or below the "
-             "reorder point")
-    reason_col, category_col, download_col = st.columns([2.4, 2.2, 2.2], vertical_alignment="bottom")
+    metrics = st.columns(4)  # filled after the filters: the totals are those of the rows shown
+    reason_col, category_col, value_col, download_col = st.columns([2.4, 2.2, 1.4, 2.2], vertical_alignment="bottom")
     reasons = reason_col.multiselect("Reason", [r for r in REASONS if r in set(queue["reason"])],
                                      key=f"{KEY}_reasons", placeholder="All reasons")
     categories = category_col.multiselect("Category", sorted(set(queue["category"]) - {""}),
                                           key=f"{KEY}_categories", placeholder="All categories")
-    shown = tables.exceptions_view(queue, reasons, categories)
+    min_value = value_col.number_input(
+        "Min value at risk", min_value=0.0, value=0.0, step=10.0, key=f"{KEY}_min_value",
+        help="Hide rows whose value at risk is below this (rows without a unit cost stay: their value is unknown)",
+    )
+    shown = tables.exceptions_view(queue, reasons, categories, min_value)
+    _totals(metrics, rules.queue_totals(shown))
     with download_col:
         widgets.download_buttons(shown.drop(columns="chart"), "attention", client_name, as_of, f"{KEY}_download",
                                  about={"Run": run_id})
     if shown.empty:
-        st.info("No item has the chosen reasons in the chosen categories.")
+        st.info("No item has the chosen reasons in the chosen categories"
+                + (f" with a value at risk of at least {min_value:,.2f}." if min_value > 0 else "."))
         return
     _open_item(shown)
-    st.dataframe(shown, hide_index=True, column_config=tables.exceptions_column_config(), key=f"{KEY}_table",
-                 height=min(560, 38 + 35 * len(shown)))
+    tables.show(shown, f"{KEY}_table", tables.exceptions_column_config())
     missing = shown["unit_cost"].isna().sum()
     if missing:
-        st.caption(f"{missing} item(s) have no unit cost: their value at risk is empty and not in the total.")
+        st.caption(f"{missing} item(s) have no unit cost: their value at risk is empty and not in the totals.")
+
+
+def _totals(columns, totals: dict) -> None:
+    """The headline numbers of the rows shown (they follow the filters)."""
+    items, urgent, shortage, excess = columns
+    items.metric("Items needing attention", f"{totals['items']:,}")
+    urgent.metric("Urgent (order now)", f"{totals['urgent']:,}",
+                  help="Items the Reorder page marks 'reorder': at or below the reorder point, or at least one "
+                  "unit short before an order placed today could arrive")
+    shortage.metric("Shortage value at risk", f"{totals['shortage_value']:,.2f}",
+                    help="Units short x unit cost of the urgent items (items without a unit cost are left out)")
+    excess.metric("Excess value at risk", f"{totals['excess_value']:,.2f}",
+                  help="Units x unit cost of excess stock and of stock not selling for a long time (items "
+                  "without a unit cost are left out)")
 
 
 def _open_item(shown) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import config, uploads, widgets
+from app import config, tables, uploads, widgets
 from app.auth import require_user
 from app.services import client_items, client_items_with_classes, get_services
 from forecasting.core.errors import ForecastingError
@@ -25,9 +25,12 @@ def render() -> None:
         _items(user, services)
     with runs_tab:
         with widgets.user_errors("Loading the run history"):
-            runs = services.data.list_runs(user.client_id, 200)
-            st.dataframe(uploads.runs_view(runs), hide_index=True, column_config=uploads.runs_column_config(),
-                         key=f"{KEY}_runs")
+            runs = uploads.runs_view(services.data.list_runs(user.client_id, 200))
+            # the long list of items last, where the table may cut it (every other column fits 1440 px)
+            tables.show(runs, f"{KEY}_runs", uploads.runs_column_config(),
+                        column_order=[c for c in runs.columns if c != "items"] + ["items"])
+            widgets.download_buttons(runs, "runs", user.client_name, services.data.get_client(user.client_id).as_of,
+                                     f"{KEY}_runs_download")
 
 
 def _upload(user, services) -> None:
@@ -80,24 +83,40 @@ def _items(user, services) -> None:
     if items.empty:
         st.info("No items yet: upload a sales file.")
         return
-    shown = items.drop(columns=["inventory_as_of"])
+    # service level in percent, as on the Reorder page (stored and in files: a fraction)
+    shown = items.drop(columns=["inventory_as_of"]).assign(service_level=items["service_level"] * 100)
+    column_config = {**uploads.items_column_config(), "service_level": st.column_config.NumberColumn(
+        "Service level (%)", min_value=50.0, max_value=99.9, step=0.5, format="%.1f",
+        help="Chance of not running out before the next order arrives")}
     if not user.is_admin:
-        st.dataframe(shown, hide_index=True, column_config=uploads.items_column_config(), key=f"{KEY}_items")
+        tables.show(shown, f"{KEY}_items", column_config)
         st.caption("Only admins can edit item parameters.")
         return
     st.caption("Edit parameters in the table, then save. Lead time and review period are whole days.")
     edited = st.data_editor(
-        shown, hide_index=True, key=f"{KEY}_items_editor", column_config=uploads.items_column_config(),
+        shown, hide_index=True, key=f"{KEY}_items_editor", column_config=column_config,
         disabled=[c for c in shown.columns if c not in EDITABLE], num_rows="fixed",
+        height=tables.table_height(len(shown)),
     )
     changes = uploads.item_changes(shown, edited, EDITABLE)
     if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",
                  disabled=not changes, type="primary"):
+        bad = [f"item {i}: the service level must be above 0% and below 100%, got {c['service_level']:g}%"
+               for i, c in changes.items() if c.get("service_level") is not None and not 0 < c["service_level"] < 100]
+        if bad:
+            st.error(f"Nothing was saved: {'; '.join(bad)}. Your edits are kept in the table; fix them and save again.")
+            return
         with widgets.user_errors("Saving item changes"):  # an unexpected failure: logged, nothing written
             try:
-                saved = services.data.update_items(user.client_id, changes)
+                saved = services.data.update_items(user.client_id, _fractions(changes))
             except ForecastingError as exc:  # all or nothing: the edits stay in the table to fix and save again
                 st.error(f"Nothing was saved: {str(exc).rstrip('.')}. "
                          "Your edits are kept in the table; fix them and save again.")
             else:
                 st.success(f"Saved {saved} item(s).")
+
+
+def _fractions(changes: dict[str, dict]) -> dict[str, dict]:
+    """The edits with the service level back as the fraction the items store (the table shows percent)."""
+    return {item: {c: v / 100 if c == "service_level" and v is not None else v for c, v in change.items()}
+            for item, change in changes.items()}

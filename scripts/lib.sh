@@ -6,6 +6,8 @@ VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 
 # ensure_venv REQUIREMENTS_FILE: create .venv and install pinned packages when they changed.
+# It says "Installing" only when something is missing (a changed requirements file whose pins are all
+# installed, or the other script's file, installs nothing and says nothing).
 ensure_venv() {
   local req="$1" stamp
   if [ ! -x "$PY" ]; then
@@ -14,13 +16,24 @@ ensure_venv() {
   fi
   stamp="$VENV/.installed-$(cat "$ROOT/$req" "$ROOT/requirements.txt" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    echo "Installing $req (first run takes a few minutes)" >&2
-    "$PY" -m pip install --quiet --upgrade pip
-    # torch is pinned to 2.13.0: the CPU build on this machine's disk (anything else pulls several GB)
-    "$PY" -m pip install --quiet -r "$ROOT/$req" -c "$ROOT/constraints.txt"
-    "$PY" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
+    if requirements_missing "$ROOT/$req"; then
+      echo "Installing $req (first run takes a few minutes)" >&2
+      "$PY" -m pip install --quiet --upgrade pip
+      # torch is pinned to 2.13.0: the CPU build on this machine's disk (anything else pulls several GB)
+      "$PY" -m pip install --quiet -r "$ROOT/$req" -c "$ROOT/constraints.txt"
+    fi
+    if ! "$PY" -m pip show --quiet forecasting >/dev/null 2>&1; then
+      "$PY" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
+    fi
     touch "$stamp"
   fi
+}
+
+# requirements_missing FILE: true when pip would install something for FILE (or cannot tell, e.g. no pip yet).
+requirements_missing() {
+  local report
+  report="$("$PY" -m pip install --dry-run --quiet --report - -r "$1" -c "$ROOT/constraints.txt" 2>/dev/null)" || return 0
+  ! printf '%s' "$report" | "$PY" -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["install"] == [] else 1)'
 }
 
 # ensure_postgres: start the local PostgreSQL cluster when it is installed but not answering.

@@ -1,19 +1,25 @@
 """Compare, Reorder, Data and Admin pages through AppTest, checked against the services on the same database."""
 from __future__ import annotations
 
-from datetime import date
+import io
+from datetime import date, timedelta
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
-from app import tables
+from app import tables, uploads
 from app.uploads import item_changes
 from forecasting.applications.quality.calculator import OVERALL
+from forecasting.services.demo_data import demo_end
 from forecasting.services.users import AuthenticationError
 from forecasting.storage import open_database
 from tests.support.demo_database import ADMIN, PLANNER
 from tests.support.app import login, open_page, plotly_traces, table_with, texts
+
+#: the demo data's as-of date (it ends yesterday), as in download names
+AS_OF = f"{demo_end():%Y-%m-%d}"
 
 ITEMS = ["DF-0001", "DF-0002", "DF-0003", "DF-0004"]
 
@@ -45,9 +51,11 @@ def test_compare_models_chart_table_and_winners(backend):
     client = backend.client_id("Demo Foods")
     metrics = backend.forecasts.backtest(client, ITEMS, ["ma7", "seasonal-naive"], 14, 1, (0.1, 0.5, 0.9)).metrics
     overall = metrics[metrics["item_id"] == OVERALL].set_index("model")
-    side_by_side = table_with(at, "metric", "best").set_index("metric")
-    assert "#dcfce7" in str(at.dataframe[0].proto)  # the best cells are highlighted
-    for column, (name, _, _) in tables.METRICS.items():
+    # the item's own table first, then all items side by side, the winner counts, the metrics per item
+    side_by_side = at.dataframe[1].value.set_index("metric")
+    assert "#dcfce7" in str(at.dataframe[1].proto)  # the best cells are highlighted
+    for column in tables.METRICS:
+        name = tables.metric_label(column, 0.8)
         for model in ("ma7", "seasonal-naive"):
             np.testing.assert_allclose(side_by_side.loc[name, label[model]], overall.loc[model, column], rtol=1e-12)
     # the best model per metric, judged independently (MA7 and seasonal naive forecast the same total over
@@ -56,7 +64,7 @@ def test_compare_models_chart_table_and_winners(backend):
     assert overall.loc["ma7", "bias"] == pytest.approx(overall.loc["seasonal-naive", "bias"], rel=1e-12)
     assert side_by_side.loc["Bias %", "best"] == "MA7, Seasonal naive"
 
-    wins = at.dataframe[1].value
+    wins = at.dataframe[2].value
     assert wins.columns.tolist() == ["metric", "MA7", "Seasonal naive"]
     wins = wins.set_index("metric").T
     per_item = metrics[metrics["item_id"] != OVERALL].pivot(index="item_id", columns="model", values="mae")
@@ -64,6 +72,21 @@ def test_compare_models_chart_table_and_winners(backend):
     for model in ("ma7", "seasonal-naive"):  # ties count for both
         assert wins.loc[label[model], "MAE"] == int(np.isclose(per_item[model], best, rtol=0, atol=1e-9).sum())
     assert wins["MAE"].sum() >= len(ITEMS)
+
+
+def test_compare_tables_download_as_csv_and_excel(backend, downloads):
+    at = _compare(_planner_on("compare"))
+    assert not at.exception and not at.error
+    assert at.dataframe[1].value.columns.tolist() == ["metric", "MA7", "Seasonal naive", "best"]
+    assert {f"comparison_demo-foods_asof-{AS_OF}.csv", f"comparison_demo-foods_asof-{AS_OF}.xlsx"} <= set(downloads)
+    table = pd.read_csv(io.BytesIO(downloads[f"comparison_demo-foods_asof-{AS_OF}.csv"]))
+    shown = at.dataframe[1].value
+    assert table["metric"].tolist() == shown["metric"].tolist()
+    np.testing.assert_allclose(table["MA7"], shown["MA7"].round(2), rtol=0, atol=1e-9)
+    metrics = pd.read_csv(io.BytesIO(downloads[f"metrics_demo-foods_asof-{AS_OF}.csv"]))
+    assert metrics.columns[:3].tolist() == ["item_id", "name", "model"]
+    assert len(metrics) == 2 * (len(ITEMS) + 1)
+    assert f"metrics_demo-foods_asof-{AS_OF}.xlsx" in downloads
 
 
 def test_compare_needs_two_models(backend):
@@ -268,10 +291,9 @@ def test_inventory_upload_updates_stock(backend):
     text = "item_id,on_hand,on_order,lead_time_days\nDF-0001,123,7,5\n"
     at = _upload(_planner_on("data"), "inventory", "stock.csv", text)
     assert "1 rows for 1 items (0 new), 123 units on hand, 7 on order" in at.success[0].value
-    as_of = backend.data.get_client(client).as_of
-    assert at.warning[0].value.startswith(
-        f"This stock position is dated today, {(date.today() - as_of).days} days after the last sales "
-        f"({as_of:%Y-%m-%d})")
+    assert not at.warning  # the demo's sales end yesterday: a position dated today is not long after them
+    assert uploads.inventory_after_sales(date(2025, 12, 31), today=date(2026, 1, 20)).startswith(
+        "This stock position is dated today, 20 days after the last sales (2025-12-31)")
     at.button(key="data_import").click()
     at = at.run()
     assert not at.error
@@ -306,6 +328,20 @@ def test_a_dead_item_shows_as_no_recent_demand_on_the_data_page_and_in_the_picke
     dead = sorted(classes[classes == "no recent demand"].index)
     assert "GONE-1" in dead and "DF-0001" not in dead  # the demo has discontinued items too
     assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead
+
+
+def test_run_history_downloads_as_csv_and_excel(backend, downloads):
+    at = _planner_on("forecast")
+    at.multiselect(key="fc_items").set_value(ITEMS[:2])
+    at.button(key="fc_run").click()
+    at = open_page(at.run(), "data")
+    assert not at.exception and not at.error
+    shown = table_with(at, "kind", "cached")
+    runs = pd.read_csv(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}.csv"]))
+    assert runs["kind"].tolist() == shown["kind"].tolist() == ["forecast", "exceptions"]
+    assert runs.loc[0, "user"] == PLANNER.username and runs.loc[0, "status"] == "succeeded"
+    workbook = openpyxl.load_workbook(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}.xlsx"]))
+    assert [c.value for c in workbook.worksheets[0][1]][:3] == ["created_at", "user", "kind"]
 
 
 def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
@@ -424,6 +460,23 @@ def _edit_items(at, edited_rows: dict):
     return at.run()
 
 
+def test_service_level_is_a_percentage_on_the_items_table_too(backend):
+    client = backend.client_id("Demo Foods")
+    stored = backend.data.list_items(client).set_index("item_id")["service_level"]
+    shown = table_with(_planner_on("data"), "recent_quantity").set_index("item_id")["service_level"]
+    np.testing.assert_allclose(shown.loc[stored.index], stored * 100)  # 0.95 stored, 95 (%) shown
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    admin = _edit_items(admin, {0: {"service_level": 97.5}})
+    assert texts(admin.success) == ["Saved 1 item(s)."]
+    assert backend.data.list_items(client).set_index("item_id").loc["DF-0001", "service_level"] == 0.975
+    admin = _edit_items(admin, {0: {"service_level": 150.0}, 1: {"unit_cost": 1.0}})
+    assert texts(admin.error) == [
+        "Nothing was saved: item DF-0001: the service level must be above 0% and below 100%, got 150%. "
+        "Your edits are kept in the table; fix them and save again."
+    ]
+    assert backend.data.list_items(client).set_index("item_id").loc["DF-0002", "unit_cost"] != 1.0
+
+
 def test_admin_edits_item_parameters(backend):
     client = backend.client_id("Demo Foods")
     version = backend.data.data_version(client)
@@ -442,11 +495,9 @@ def test_a_bad_item_edit_saves_nothing_and_keeps_the_edits(backend):
     before = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     admin = open_page(login(ADMIN.username, ADMIN.password), "data")
     # the good edits of DF-0001 and DF-0003 come before and after the bad one: none is saved
-    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"service_level": 1.5}, 2: {"category": "Specials"}})
-    assert texts(admin.error) == [
-        "Nothing was saved: bad item changes: item DF-0002: service_level must be a number strictly between 0 and 1, "
-        "got 1.5. Your edits are kept in the table; fix them and save again."
-    ]
+    admin = _edit_items(admin, {0: {"unit_cost": 9.5}, 1: {"lead_time_days": -2}, 2: {"category": "Specials"}})
+    assert len(admin.error) == 1 and admin.error[0].value.startswith(
+        "Nothing was saved: bad item changes: item DF-0002: lead_time_days")
     assert not admin.success
     after = backend.data.list_items(client, ITEMS[:3]).set_index("item_id")
     pd.testing.assert_frame_equal(after, before)
@@ -492,8 +543,9 @@ def test_attention_is_the_landing_page_with_the_services_queue_and_its_filters(b
     np.testing.assert_allclose(shown["value_at_risk"], expected["value_at_risk"], equal_nan=True)
     assert shown["chart"].iloc[0] == f"forecast?item={expected['item_id'].iloc[0]}"
     assert at.metric[0].value == f"{len(expected):,}"
-    assert "Data as of **2025-12-31**" in texts(at.sidebar.markdown)
-    assert any("days old" in w.value for w in at.sidebar.warning)  # the demo data ends on 2025-12-31
+    yesterday = date.today() - timedelta(days=1)  # the demo data ends yesterday: no "days old" warning
+    assert f"Data as of **{yesterday:%Y-%m-%d}**" in texts(at.sidebar.markdown)
+    assert not at.sidebar.warning
 
     at.multiselect(key="att_reasons").set_value(["excess stock"])
     at = at.run()
@@ -549,6 +601,16 @@ def test_attention_for_a_client_without_sales_says_what_to_do(backend):
     assert "No sales data yet" in texts(at.sidebar.caption)
 
 
+def test_real_data_weeks_old_gets_the_stale_data_warning(backend):
+    client = backend.data.create_client("Old Data Co").client_id
+    backend.data.import_sales(client, pd.DataFrame({"item_id": "A", "date": pd.date_range("2024-01-01", periods=30),
+                                                    "quantity": 3.0}))
+    backend.users.create_user(client, "oldie", "oldie-pass-1")
+    at = login("oldie", "oldie-pass-1")
+    assert "Data as of **2024-01-30**" in texts(at.sidebar.markdown)
+    assert any("days old" in w.value for w in at.sidebar.warning)
+
+
 def test_attention_filters_that_match_nothing_say_so(backend):
     at = login(PLANNER.username, PLANNER.password)
     queue = backend.forecasts.exceptions(backend.client_id("Demo Foods")).queue
@@ -560,3 +622,33 @@ def test_attention_filters_that_match_nothing_say_so(backend):
     at = at.run()
     assert texts(at.info) == ["No item has the chosen reasons in the chosen categories."]
     assert not [s for s in at.selectbox if s.key == "att_item"]
+
+
+def test_attention_totals_follow_the_filters_and_agree_with_the_reorder_table(backend):
+    at = login(PLANNER.username, PLANNER.password)
+    client = backend.client_id("Demo Foods")
+    queue = backend.forecasts.exceptions(client).queue
+    reorder = backend.forecasts.reorder(client)  # the Reorder page's default model, MA7, like the queue's
+    urgent = queue["reason"].isin(["stock-out before an order arrives", "below reorder point"])
+    assert set(queue.loc[urgent, "item_id"]) == set(reorder.loc[reorder["action"] == "reorder", "item_id"])
+    assert not queue["detail"].str.contains(r"(?<![\d-])-0\b").any()
+    value = queue["value_at_risk"]
+    excess = queue["reason"].isin(["excess stock", "no sales for a long time"])
+    assert [m.value for m in at.metric] == [
+        f"{len(queue):,}", f"{(reorder['action'] == 'reorder').sum():,}",
+        f"{value[urgent].sum():,.2f}", f"{value[excess].sum():,.2f}",
+    ]
+
+    category = queue["category"].value_counts().index[0]
+    at.multiselect(key="att_categories").set_value([category])
+    at = at.run()
+    mine = queue[queue["category"] == category]
+    assert at.metric[0].value == f"{len(mine):,}" and len(mine) < len(queue)
+    assert at.metric[1].value == f"{mine['reason'].isin(queue.loc[urgent, 'reason'].unique()).sum():,}"
+
+    at.number_input(key="att_min_value").set_value(50.0)
+    at = at.run()
+    kept = mine[~(mine["value_at_risk"] < 50)]
+    shown = table_with(at, "reason", "value_at_risk")
+    assert shown["item_id"].tolist() == kept["item_id"].tolist() and 0 < len(kept) < len(mine)
+    assert at.metric[0].value == f"{len(kept):,}"

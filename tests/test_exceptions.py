@@ -113,3 +113,51 @@ def test_the_service_queue_is_cached_until_the_data_changes(service, data):
     runs = data.list_runs(client)
     assert runs["kind"].tolist() == ["exceptions", "exceptions", "reorder", "exceptions"]  # newest first
     assert runs["cached"].tolist() == [False, True, False, False]
+
+
+def _late_order_plan():
+    # 10 a day, lead time 5 (an order placed today arrives on 2024-03-05, day 5), reorder point 50.
+    # Stock on order is due on day 10 (late) or day 4; the reorder plan and the queue must agree.
+    inventory = pd.DataFrame({
+        "item_id": ["short", "almost", "refilled", "low"],
+        "on_hand": [48.6, 49.6, 25.0, 40.0],  # day 5: 1.4 short; 0.4 "short"; out on day 3 but refilled day 4
+        "on_order": [10.0, 10.0, 100.0, 0.0],
+        "on_order_due": pd.to_datetime(["2024-03-10", "2024-03-10", "2024-03-04", None]),
+        "lead_time_days": 5, "review_period_days": 7,
+    })
+    return _plan(inventory)
+
+
+def test_a_shortage_rounds_to_at_least_one_unit_and_none_prints_minus_zero():
+    plan = _late_order_plan()
+    flag = rules.stockouts_before_arrival(plan.table, plan.projection)
+    assert flag.item_ids.tolist() == ["low", "short"]  # 0.4 units is not a shortage; "refilled" is 75 in stock
+    assert flag.units == pytest.approx([10.0, 1.4])
+    assert flag.detail[1] == "runs out on 2024-03-05; an order today arrives after 5 days, 1 units short by then"
+    assert rules.whole(-0.3) == "0" and rules.whole(0.4) == "0" and rules.whole(1234.5) == "1,234"
+
+
+def test_the_urgent_items_are_exactly_the_reorder_tables_order_now_items():
+    plan = _late_order_plan()
+    items = _items(plan.table["item_id"].tolist())
+    empty = pd.DataFrame(columns=["item_id", "date", "forecast", "actual"])
+    queue = rules.attention_queue(plan.table, plan.projection, items, empty, AS_OF, [], 7)
+    urgent = set(queue.loc[queue["reason"].isin(rules.URGENT), "item_id"])
+    action = plan.table.set_index("item_id")["action"]
+    # "short" has a position of 58.6 over the reorder point 50, but its stock on order comes after the lead time
+    assert dict(action) == {"short": "reorder", "almost": "ok", "refilled": "ok", "low": "reorder"}
+    assert urgent == {"short", "low"} == set(action[action == "reorder"].index)
+    assert not queue["detail"].str.contains(r"(?<![\d-])-0\b").any()  # "-0 units", not a date's "-03"
+
+
+def test_totals_split_shortage_from_excess_value_and_the_filters_keep_unknown_values():
+    queue = pd.DataFrame({
+        "item_id": list("abcdef"), "category": list("xxyyxy"),
+        "reason": [rules.STOCKOUT, rules.BELOW_ROP, rules.EXCESS, rules.SILENT, rules.BIAS, rules.EXCESS],
+        "value_at_risk": [100.0, 2.0, 30.0, 5.0, 7.0, np.nan],
+    })
+    assert rules.queue_totals(queue) == {"items": 6, "urgent": 2, "shortage_value": 102.0, "excess_value": 35.0,
+                                         "no_cost": 1}
+    assert rules.filter_queue(queue, min_value=6.0)["item_id"].tolist() == ["a", "c", "e", "f"]  # f: unknown
+    assert rules.filter_queue(queue, [rules.EXCESS], ["y"])["item_id"].tolist() == ["c", "f"]
+    assert rules.queue_totals(rules.filter_queue(queue, categories=["x"]))["excess_value"] == 0.0

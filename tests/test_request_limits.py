@@ -15,6 +15,7 @@ from forecasting.api.app import create_app
 from forecasting.api.settings import ApiSettings
 from forecasting.cli import main
 from forecasting.core.errors import ResultsRemovedError
+from forecasting.modes.factory import COST_WEIGHTS
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.limits import BusyError, ComputationSlots, LimitExceededError, RequestLimits
@@ -53,7 +54,7 @@ def _key(database: Database, client_id: int) -> dict[str, str]:
 
 
 def test_the_attack_requests_of_the_review_are_refused_before_any_work(database, data, acme):
-    """200 items x 365 days x 99 levels (118 MB of JSON), and 191 items x 100 windows x 7 days x 2 models."""
+    """200 items x 365 days x 99 levels (118 MB of JSON), and 191 items x 52 windows x 7 days x 2 models."""
     http = _api(database)
     key = _key(database, acme)
     many = [f"X{i}" for i in range(200)]
@@ -70,15 +71,79 @@ def test_the_attack_requests_of_the_review_are_refused_before_any_work(database,
         "forecast) = 1,898,000, over this server's limit of 500,000"
     )
     backtest = http.post("/api/v1/backtest", headers=key, json={
-        "item_ids": many[:191], "models": ["ma7", "seasonal-naive"], "prediction_length": 7, "windows": 100,
+        "item_ids": many[:191], "models": ["ma7", "seasonal-naive"], "prediction_length": 7, "windows": 52,
         "quantile_levels": levels[:25]})
     assert backtest.status_code == 422
     assert backtest.json()["detail"].startswith(
-        "this backtest is too big for one request: 191 items x 100 windows x 7 days x 2 models x "
-        "(25 quantile levels + the point forecast) = 6,952,400, over this server's limit of 2,000,000"
+        "this backtest is too big for one request: 191 items x 52 windows x 7 days x 2 models x "
+        "(25 quantile levels + the point forecast) = 3,615,248, over this server's limit of 2,000,000"
     )
     with database.read() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM forecast_runs")).scalar_one() == 0  # nothing recorded
+
+
+def test_the_expensive_backtests_of_issue_23_are_refused_by_the_window_cap_and_the_cost_budget(database, data, acme):
+    """holt on 194 items x 100 windows x 1 day took 425 s, auto on 5 items x 100 windows 124 s."""
+    http = _api(database)
+    key = _key(database, acme)
+    many = [f"X{i}" for i in range(194)]
+
+    def backtest(model: str, items: int, windows: int):
+        return http.post("/api/v1/backtest", headers=key, json={
+            "item_ids": many[:items], "models": [model], "prediction_length": 1, "windows": windows,
+            "quantile_levels": []})
+
+    for model, items in (("holt", 194), ("auto", 5)):
+        refused = backtest(model, items, 100)
+        assert refused.status_code == 422
+        assert refused.json() == {"detail": "100 backtest windows asked for; this server computes at most 52"}
+    # within the window cap, the fits' cost (factory.COST_WEIGHTS: per item, per call) is over the budget
+    holt = backtest("holt", 194, 52)
+    assert holt.status_code == 422
+    per_item, per_call = COST_WEIGHTS["holt"]
+    cost = 52 * (194 * per_item + per_call)
+    assert holt.json()["detail"].startswith(
+        f"this backtest costs too much to compute for one request: 194 items x 52 windows of holt = {cost:,} cost "
+        f"units, over this server's limit of 120,000 (max_cost_units)"
+    )
+    per_item, per_call = COST_WEIGHTS["auto"]
+    auto = backtest("auto", 5, 52)
+    assert auto.status_code == 422
+    assert f"5 items x 52 windows of auto = {52 * (5 * per_item + per_call):,} cost units" in auto.json()["detail"]
+    with database.read() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM forecast_runs")).scalar_one() == 0  # nothing recorded
+
+
+def test_the_cost_budget_is_exact_at_its_limit_and_counts_forecasts_and_reorder_plans(data, acme):
+    per_item, per_call = COST_WEIGHTS["ma7"]
+    one_window = 3 * per_item + per_call
+    at_limit = _service(data, max_cost_units=2 * one_window)
+    assert len(at_limit.backtest(acme, ITEMS, "ma7", 7, 2).metrics) == 4  # 2 windows: allowed
+    with pytest.raises(LimitExceededError, match=rf"3 items x 3 windows of ma7 = {3 * one_window} cost units"):
+        at_limit.backtest(acme, ITEMS, "ma7", 7, 3)
+    tight = _service(data, max_cost_units=one_window - 1)
+    with pytest.raises(LimitExceededError, match=r"^this forecast costs too much .*: 3 items of ma7 = "):
+        tight.forecast(acme, ITEMS, "ma7", 7)
+    with pytest.raises(LimitExceededError, match=r"^this reorder plan costs too much .*: 3 items of ma7 = "):
+        tight.reorder(acme, ITEMS)
+    with pytest.raises(LimitExceededError, match=r"max_cost_units"):
+        tight.exceptions(acme)
+
+
+def test_the_items_of_one_request_are_capped_to_bound_its_memory(data, acme):
+    """A 10,000-item forecast of 2 years' history adds about 0.8 GB (benchmarks/results/memory.md)."""
+    at_limit = _service(data, max_items=3)
+    assert len(at_limit.forecast(acme, ITEMS, "ma7", 7).item_ids) == 3
+    over = _service(data, max_items=2)
+    message = r"^3 items asked for; this server computes at most 2 in one request \(max_items\)"
+    with pytest.raises(LimitExceededError, match=message):
+        over.forecast(acme, ITEMS, "ma7", 7)
+    with pytest.raises(LimitExceededError, match=message):
+        over.backtest(acme, ITEMS, "ma7", 7)
+    with pytest.raises(LimitExceededError, match=message):
+        over.reorder(acme)
+    with pytest.raises(LimitExceededError, match=message):
+        over.exceptions(acme)
 
 
 def test_each_budget_is_exact_at_its_limit(data, acme):

@@ -8,7 +8,7 @@ import pytest
 from forecasting.cli import main
 from forecasting.services.container import build_services
 from forecasting.services.data_access import DataAccess
-from forecasting.services.demo_data import DEMO_CLIENTS, DEMO_END, DEMO_USERS, generate, load_demo, write_files
+from forecasting.services.demo_data import DEMO_CLIENTS, DEMO_USERS, demo_end, generate, load_demo, write_files
 from forecasting.services.users import UserService
 from tests.support.db import database_state
 
@@ -31,15 +31,17 @@ def test_demo_foods_looks_like_a_grocery_store(foods):
     sales, inventory = foods
     spans = sales.groupby("item_id")["date"].agg(["min", "max", "size"])
     assert len(spans) == 200
-    end = pd.Timestamp(DEMO_END)
+    end = pd.Timestamp(demo_end())  # yesterday: a newcomer's first screen is current data
+    assert end == pd.Timestamp.now("UTC").normalize().tz_localize(None) - pd.Timedelta(days=1)
     assert sales["date"].max() == end and sales["date"].min() == end - pd.Timedelta(days=3 * 365 - 1)
-    assert not ((sales["date"].dt.month == 12) & (sales["date"].dt.day == 25)).any()  # closed on Christmas Day
+    before_end = sales[sales["date"] < end]
+    assert not ((before_end["date"].dt.month == 12) & (before_end["date"].dt.day == 25)).any()  # closed at Christmas
 
-    new = spans["min"] > pd.Timestamp(DEMO_END) - pd.Timedelta(days=300)
+    new = spans["min"] > end - pd.Timedelta(days=300)
     assert new.sum() >= 5
     not_stocked = sorted(set(spans.index) - set(inventory["item_id"]))  # discontinued: no stock position
     assert len(not_stocked) >= 5
-    assert (spans.loc[not_stocked, "max"] <= pd.Timestamp(DEMO_END) - pd.Timedelta(days=60)).all()
+    assert (spans.loc[not_stocked, "max"] <= end - pd.Timedelta(days=60)).all()
 
     daily_mean = sales.groupby("item_id")["quantity"].sum() / ((spans["max"] - spans["min"]).dt.days + 1)
     slow = daily_mean < 1
@@ -93,3 +95,26 @@ def test_load_demo_command_is_idempotent_and_its_logins_work(db_url, database, d
     northwind = data.client_by_name("Northwind Retail").client_id
     assert set(data.list_items(northwind)["item_id"].str[:3]) == {"NW-"}
     assert np.isin(data.list_items(foods)["item_id"].str[:3], ["DF-"]).all()
+
+
+def test_load_demo_ends_yesterday_and_brings_an_older_demo_up_to_yesterday(database, tmp_path):
+    services = build_services(database, bcrypt_rounds=4)
+    data = DataAccess(database)
+    older = demo_end() - pd.Timedelta(days=20)
+    load_demo(services, tmp_path, end=older)
+    foods = data.client_by_name("Demo Foods").client_id
+    assert data.get_client(foods).as_of == older
+    before = data.history(foods, ["DF-0001"])
+
+    report = load_demo(services, tmp_path)  # what scripts/run_app.sh runs every start
+    assert report[0].startswith(f"Demo Foods: brought up to {demo_end():%Y-%m-%d} from {older:%Y-%m-%d}: ")
+    assert data.get_client(foods).as_of == demo_end()
+    assert data.get_client(data.client_by_name("Northwind Retail").client_id).as_of == demo_end()
+    after = data.history(foods, ["DF-0001"])
+    kept = after[pd.to_datetime(after["date"]).dt.date <= older].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before.reset_index(drop=True))  # the earlier history stays
+    assert len(after) == len(before) + 20
+    stopped = set(generate(FOODS)[0]["item_id"]) - set(generate(FOODS)[1]["item_id"])  # discontinued items
+    recent = data.list_items(foods).set_index("item_id")["last_date"]
+    assert (pd.to_datetime(recent[sorted(stopped)]).dt.date <= older).all()  # stay discontinued
+    assert load_demo(services, tmp_path)[:2] == ["Demo Foods: already loaded", "Northwind Retail: already loaded"]

@@ -1,7 +1,9 @@
 """FastAPI dependencies: the app's shared state, the caller (one dependency for both ways to
-authenticate), the caller's client, and the ForecastService."""
+authenticate), the caller's client, the ForecastService, and the cancel token of a computation."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -12,6 +14,10 @@ from forecasting.api.security import Principal, TokenIssuer, resolve_principal
 from forecasting.api.settings import ApiSettings
 from forecasting.services.container import Services
 from forecasting.services.forecast_service import ForecastService
+from forecasting.services.limits import CancelToken
+
+#: how often a computing request checks whether its client is still connected
+DISCONNECT_POLL_S = 0.5
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -55,6 +61,25 @@ async def get_service(state: Annotated[ApiState, Depends(get_state)]) -> Forecas
     return state.services.forecasts
 
 
+async def watch_disconnect(request: Request) -> AsyncIterator[CancelToken]:
+    """A token set when the client disconnects, so that the computation stops (its run fails) instead
+    of running on for nobody. The watcher runs on the event loop while the route computes in a thread."""
+    token = CancelToken()
+
+    async def watch() -> None:
+        while not token.cancelled:
+            if await request.is_disconnected():
+                token.cancel("the client disconnected")
+                return
+            await asyncio.sleep(DISCONNECT_POLL_S)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield token
+    finally:
+        watcher.cancel()
+
+
 def client_of(principal: Principal, requested: int | None) -> int:
     """The client a request acts for: the caller's own; naming another one is a 403."""
     if requested is not None and requested != principal.client_id:
@@ -65,3 +90,4 @@ def client_of(principal: Principal, requested: int | None) -> int:
 StateDep = Annotated[ApiState, Depends(get_state)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ServiceDep = Annotated[ForecastService, Depends(get_service)]
+CancelDep = Annotated[CancelToken, Depends(watch_disconnect)]

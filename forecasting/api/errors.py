@@ -11,6 +11,7 @@
 - 429: no computation slot is free (``Retry-After`` says when to try again)
 - 503: a model that cannot run here (the reason is in ``detail``), the database
   is unreachable, or (SQLite) busy with a long write (with ``Retry-After``)
+- 499: (never seen) the client disconnected and its computation was cancelled
 - 500: anything unexpected (logged with its traceback; the caller sees only ``internal server error``)
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fastapi.responses import JSONResponse
 from forecasting.api.schemas import ErrorResponse, ValidationErrorResponse
 from forecasting.api.security import NotAuthenticatedError
 from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError, ResultsRemovedError
-from forecasting.services.limits import BusyError
+from forecasting.services.limits import BusyError, CancelledError
 from forecasting.services.users import AuthenticationError
 from forecasting.storage.database import DatabaseBusyError, DatabaseUnavailableError
 
@@ -38,6 +39,7 @@ STATUS_OF: list[tuple[type[ForecastingError], int]] = [
     (ResultsRemovedError, 410),
     (NotFoundError, 404),
     (BusyError, 429),
+    (CancelledError, 499),
     (ModelUnavailableError, 503),
     (DatabaseUnavailableError, 503),
     (DatabaseBusyError, 503),

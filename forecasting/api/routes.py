@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from forecasting.api import convert
-from forecasting.api.dependencies import PrincipalDep, ServiceDep, StateDep, client_of
+from forecasting.api.dependencies import CancelDep, PrincipalDep, ServiceDep, StateDep, client_of
 from forecasting.api.errors import error_responses
 from forecasting.api.schemas import (
     MAX_DB_ID,
@@ -72,11 +72,12 @@ def issue_token(body: TokenRequest, state: StateDep, request: Request) -> dict:
     f"{API}/forecast", response_model=ForecastResponse, tags=["forecasts"],
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
-def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
+def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep, cancel: CancelDep) -> dict:
     """Forecast items of the caller's client; a repeat of a computed request on unchanged data is ``cached``."""
     client_id = client_of(principal, body.client_id)
     result = service.forecast(
-        client_id, body.item_ids, body.model, body.prediction_length, body.quantile_levels, user_id=principal.user_id
+        client_id, body.item_ids, body.model, body.prediction_length, body.quantile_levels, user_id=principal.user_id,
+        cancel=cancel,
     )
     return _forecast_payload(client_id, result)
 
@@ -96,12 +97,12 @@ def get_forecast(
     f"{API}/backtest", response_model=BacktestResponse, tags=["forecasts"],
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
-def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep) -> dict:
+def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep, cancel: CancelDep) -> dict:
     """Score models on the items' last ``windows`` x ``prediction_length`` days (docs/metrics.md)."""
     client_id = client_of(principal, body.client_id)
     result = service.backtest(
         client_id, body.item_ids, body.models, body.prediction_length, body.windows, body.quantile_levels,
-        user_id=principal.user_id,
+        user_id=principal.user_id, cancel=cancel,
     )
     return {
         "backtest_id": result.run_id,
@@ -131,6 +132,7 @@ def reorder(
     principal: PrincipalDep,
     service: ServiceDep,
     request: Request,
+    cancel: CancelDep,
 ):
     """The reorder table (docs/inventory-policy.md) from the items' stored positions and parameters."""
     client_id = client_of(principal, body.client_id)
@@ -142,6 +144,7 @@ def reorder(
         review_period_days=body.review_period_days,
         lead_time_days=body.lead_time_days,
         user_id=principal.user_id,
+        cancel=cancel,
     )
     run_id = int(table.attrs["run_id"])
     if prefers_csv(request.headers.get("accept")):
@@ -166,12 +169,13 @@ def reorder(
 def exceptions(
     principal: PrincipalDep,
     service: ServiceDep,
+    cancel: CancelDep,
     client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
     model: Annotated[ModelName, Query(description="the demand model of the reorder rules")] = "ma7",
 ) -> dict:
     """What needs attention today: the caller's ranked exception queue (cached while the data is unchanged)."""
     own = client_of(principal, client_id)
-    outcome = service.exceptions(own, model, user_id=principal.user_id)
+    outcome = service.exceptions(own, model, user_id=principal.user_id, cancel=cancel)
     return {
         "exceptions_id": outcome.run_id,
         "client_id": own,

@@ -11,19 +11,19 @@ PostgreSQL), and the run is marked succeeded only at the end. Either way a
 chunk whose worker raises unexpectedly is tried again, up to
 ``job.max_attempts`` times in all; bad input fails at once. A failed job
 names its chunk, leaves no output file, and its run is marked failed with
-whatever it stored removed, so it is never served from the cache.
+whatever it stored removed, so it is never served from the cache. A job killed
+outright is cleaned up by the next command, app or API start
+(:mod:`forecasting.services.run_recovery`): its run marked failed, its
+results, work folder and partial output removed.
 
 Memory is what one chunk needs per worker, plus per-item bookkeeping that is
 small (ids and keys; a backtest's metric sums), whatever the catalogue's size.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import logging
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
@@ -38,16 +38,24 @@ from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
 from forecasting.core.covariates import KnownFuture
-from forecasting.core.errors import ForecastingError, ModelUnavailableError, NotFoundError, listed
+from forecasting.core.errors import (
+    ForecastingError,
+    ModelUnavailableError,
+    NotFoundError,
+    database_error_message,
+    is_database_error,
+    listed,
+)
 from forecasting.core.history import check_min_days
 from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, validate_horizon
+from forecasting.io.scratch import work_dir
 from forecasting.io.table_writer import TableWriter
 from forecasting.modes.factory import ModelFactory
 
-#: where staged files and result parts go (a file system every Ray node sees, for file jobs on a cluster)
-WORK_DIR_ENV = "FORECASTING_BATCH_DIR"
 #: items per page when reading a client's item keys
 KEY_PAGE = 10_000
+
+log = logging.getLogger("forecasting.batch")
 
 
 class ChunkFailed(ForecastingError):
@@ -77,7 +85,7 @@ def run_file_job(
     ``calendar``: known-future covariates for the forecast and backtest (their past values join the history).
     """
     models = _models(job)
-    with _work_dir() as work:
+    with work_dir() as work:
         staged = stage_sales(sales, work / "sales", job.chunk_items)
         inventory_ids = None if inventory is None else inventory["item_id"].astype(str).to_numpy()
         if inventory_ids is not None:
@@ -165,7 +173,7 @@ def run_database_job(
                   inventory=None if inventory is None else _rows_of(inventory, keys["external_id"].to_numpy()[s]))
             for i, s in enumerate(slices(len(keys), job.chunk_items))
         ]
-        with _work_dir() as work:
+        with work_dir() as work:
             _run_and_write(ChunkContext(job, models, source, horizon), chunks, engine, work / "results", output,
                            progress, lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
@@ -274,17 +282,7 @@ def _rows_of(inventory: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
 
 
 def _message(exc: BaseException) -> str:
+    if is_database_error(exc):  # its text may hold SQL: logged, not shown
+        log.error("batch chunk failed in the database", exc_info=exc)
+        return database_error_message(exc)
     return str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"
-
-
-@contextmanager
-def _work_dir() -> Iterator[Path]:
-    """A temporary folder under $FORECASTING_BATCH_DIR (else the system's), removed afterwards."""
-    root = os.environ.get(WORK_DIR_ENV) or None
-    if root:
-        Path(root).mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(prefix="forecasting-batch-", dir=root))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)

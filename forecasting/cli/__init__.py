@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 from forecasting.applications.inventory.inventory_input import validate_service_level
 from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS, ENGINES
-from forecasting.core.errors import ForecastingError
+from forecasting.core.errors import ForecastingError, is_database_error
 from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
+from forecasting.io import scratch
 
 EXIT_BAD_INPUT = 2
 
@@ -181,6 +182,7 @@ def _reorder(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        scratch.sweep()  # temporary files a killed job left (database commands also recover its run)
         return int(args.handler(args))
     except ForecastingError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -193,5 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line for operators; the traceback on request
         if os.environ.get("FORECASTING_DEBUG"):
             traceback.print_exc()
+        if is_database_error(exc):  # its text holds SQL: the type only
+            print(f"error: the database failed ({type(exc).__name__}); set FORECASTING_DEBUG=1 for details",
+                  file=sys.stderr)
+            return 1
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

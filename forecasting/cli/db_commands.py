@@ -164,7 +164,7 @@ def _import_sales(args: argparse.Namespace) -> int:
 
     data = services_from_args(args).data
     try:
-        result = data.import_sales(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of)
+        result = data.import_sales_file(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of)
     except AsOfMoveError as exc:
         raise ForecastingError(
             f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway"

@@ -42,8 +42,26 @@ def flag(problems: list[RowProblem], rows: np.ndarray, mask: np.ndarray, problem
         problems.total += int(mask.sum())
 
 
+def _by_category(parse, values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray | None:
+    """``parse`` of a categorical column (the streaming CSV reader's), once per distinct cell; None for others.
+
+    When a distinct cell has a problem every row is parsed instead, which names the rows.
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    codes = values.cat.codes.to_numpy()
+    categories = pd.Series(np.asarray(values.cat.categories, dtype=object))
+    found = Problems()
+    parsed = parse(categories, np.arange(len(categories)), found)
+    if found or (codes < 0).any():
+        return parse(values.astype(object), rows, problems)
+    return parsed[codes]
+
+
 def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
     """Ids as stripped text (object array); an empty or missing id is a problem."""
+    if (ids := _by_category(parse_item_ids, values, rows, problems)) is not None:
+        return ids
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
         ids = values.str.strip()
     else:
@@ -58,6 +76,8 @@ def parse_dates(values: pd.Series, rows: np.ndarray, problems: list[RowProblem])
     Dates with slashes are refused with their own message: 03/04/2024 is the
     3rd of April in Europe and the 4th of March in the US, and a file does not say which.
     """
+    if (days := _by_category(parse_dates, values, rows, problems)) is not None:
+        return days
     if pd.api.types.is_datetime64_any_dtype(values):
         dates = pd.to_datetime(values)
         slashed = np.zeros(len(values), dtype=bool)

@@ -59,6 +59,29 @@ def _group(problems: list[RowProblem]) -> str:
     return "; ".join(parts)
 
 
+class NonFiniteResultError(ForecastingError):
+    """A computation whose numbers left the float range for some items (their sales or costs are too
+    large to compute with); ``item_ids`` names them, so that callers can leave them out."""
+
+    def __init__(self, message: str, item_ids=()):
+        super().__init__(message)
+        self.item_ids = [str(i) for i in item_ids]
+
+
+#: the packages whose exceptions are database errors (their text may hold SQL and stored values)
+DATABASE_PACKAGES = ("sqlalchemy", "sqlite3", "psycopg2", "psycopg")
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` came from the database layer: callers get a generic message, the log the details."""
+    return type(exc).__module__.split(".")[0] in DATABASE_PACKAGES
+
+
+def database_error_message(exc: BaseException) -> str:
+    """What a caller is told of a database error (log ``exc`` itself where it is caught)."""
+    return f"{type(exc).__name__}: a database error (details in the log)"
+
+
 class UnknownModelError(ForecastingError):
     """A model name that the factory does not know."""
 

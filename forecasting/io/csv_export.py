@@ -1,12 +1,13 @@
 """Writing CSV for people and spreadsheets: formula-safe, ISO dates, atomic files."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from forecasting.io.output_file import output_file
 
 #: a text cell starting with one of these is read as a formula by spreadsheets
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -34,7 +35,9 @@ def safe_and_rounded(frame: pd.DataFrame, decimals: int = FLOAT_DECIMALS, dates_
             if dates_as_text:
                 out[column] = out[column].dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].round(decimals)
+            # floats from 2**52 up have no fraction to round, and rounding them could overflow to inf
+            with np.errstate(over="ignore", invalid="ignore"):
+                out[column] = out[column].where(out[column].abs() >= 2.0**52, out[column].round(decimals))
     return out
 
 
@@ -45,19 +48,11 @@ def to_csv_bytes(frame: pd.DataFrame, decimals: int = FLOAT_DECIMALS) -> bytes:
 
 
 def write_csv(frame: pd.DataFrame, output: str | Path | None) -> None:
-    """Write to ``output`` atomically (no partial file on failure), or to stdout when None."""
+    """Write to ``output`` atomically (:mod:`forecasting.io.output_file`), or to stdout when None."""
     prepared = safe_and_rounded(frame)
     if output is None:
         prepared.to_csv(sys.stdout, index=False, lineterminator="\n")
         sys.stdout.flush()
         return
-    target = Path(output)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            prepared.to_csv(handle, index=False, lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with output_file(output) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        prepared.to_csv(handle, index=False, lineterminator="\n")

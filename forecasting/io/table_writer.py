@@ -2,22 +2,23 @@
 
 Batch jobs produce their output a chunk at a time. :class:`TableWriter`
 appends each part to a temporary file beside the target and renames it over
-the target at the end, so a job that fails leaves no file that looks
+the target at the end (:func:`forecasting.io.output_file.output_file`: regular
+files only, the usual mode), so a job that fails leaves no file that looks
 complete. CSV parts are written exactly as :func:`write_csv` writes a whole
 frame (formula-safe, 6 decimals, ISO dates), so the file is the same; Parquet
 (a ``.parquet`` or ``.pq`` name) keeps the typed values as they are.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
 import pandas as pd
 
 from forecasting.io.csv_export import safe_and_rounded
+from forecasting.io.output_file import output_file
 from forecasting.io.parquet_reader import is_parquet
 
 
@@ -32,16 +33,13 @@ class TableWriter:
         self._parquet_writer = None
         self._schema = None
         self._header = True
+        self._stack = ExitStack()
 
     def __enter__(self) -> TableWriter:
         if self.output is not None:
-            directory = self.output.parent if str(self.output.parent) else Path(".")
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.output.name}.", suffix=".tmp", dir=directory)
-            self._tmp = Path(tmp)
-            if self.parquet:
-                os.close(fd)
-            else:
-                self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self._tmp = self._stack.enter_context(output_file(self.output))
+            if not self.parquet:
+                self._handle = open(self._tmp, "w", encoding="utf-8", newline="")
         return self
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -68,6 +66,7 @@ class TableWriter:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        failure = (kind, error, trace)
         try:
             if self._parquet_writer is not None:
                 self._parquet_writer.close()
@@ -75,10 +74,10 @@ class TableWriter:
                 self._handle.close()
             elif self.output is None:
                 sys.stdout.flush()
-            if kind is None and self._tmp is not None:
-                if self.parquet and self._parquet_writer is None:
-                    raise RuntimeError("no rows were written")  # a Parquet file needs a schema
-                os.replace(self._tmp, self.output)
+            if kind is None and self.parquet and self._tmp is not None and self._parquet_writer is None:
+                raise RuntimeError("no rows were written")  # a Parquet file needs a schema
+        except BaseException as exc:
+            failure = (type(exc), exc, exc.__traceback__)
+            raise
         finally:
-            if self._tmp is not None:
-                self._tmp.unlink(missing_ok=True)
+            self._stack.__exit__(*failure)  # the temporary file replaces the target, or is removed on failure

@@ -18,6 +18,23 @@ from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponent
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
 
 
+#: what a model costs to run, in units of about 1 ms of one CPU: (per item, per call); a call is a
+#: forecast, or one window of a backtest. Measured by benchmarks/bench_costs.py (results in
+#: benchmarks/results/costs.md, whose latest run was on a busy machine): the largest of three runs on
+#: a shared 2-CPU machine at a lower load, rounded up.
+#: The request budget (forecasting/services/limits.py) counts them. A model not listed (a test's,
+#: a plug-in's) costs DEFAULT_COST_WEIGHT.
+COST_WEIGHTS: dict[str, tuple[int, int]] = {
+    "ma7": (1, 2), "seasonal-naive": (1, 10), "ses": (1, 450), "holt": (48, 101), "weekly-ses": (1, 963),
+    "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523), "auto": (16, 3285),
+    # on CPU, benchmarks/results/chronos2.txt (256 items in 36 s, the model loaded once per process)
+    "chronos-2": (141, 0),
+    # lgbm trains per call: pasta's 118 items x 1,826 days in 22-52 s on one thread (load ~11), about 400 ms
+    # an item of 5 years (docs/models.md; not yet in bench_costs.py)
+    "lgbm": (400, 2000),
+}
+DEFAULT_COST_WEIGHT = (1, 0)
+
 #: the label of auto's median ensemble (not a registered model: a choice auto makes per item)
 ENSEMBLE_LABEL = "Median ensemble"
 #: the label of auto's choice for a dead item (zero demand, zero-width bands)
@@ -93,6 +110,12 @@ class ModelFactory:
         if spec is None:
             return str(name)
         return f"{spec.label} ({parameters}" if bracket else spec.label
+
+    @classmethod
+    def cost(cls, name: str, items: int, calls: int = 1) -> int:
+        """What ``calls`` calls of the model on ``items`` items cost (COST_WEIGHTS): what request budgets count."""
+        per_item, per_call = COST_WEIGHTS.get(cls._known(name), DEFAULT_COST_WEIGHT)
+        return calls * (items * per_item + per_call)
 
     @classmethod
     def create(cls, name: str) -> BaseForecastModel:

@@ -1,14 +1,16 @@
 """The one place the services are built: the app, the API and the CLI all call :func:`build_services`."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from forecasting.services.api_keys import ApiKeyService
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.limits import RequestLimits
+from forecasting.services.run_recovery import recover
 from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
-from forecasting.storage import Database, open_database
+from forecasting.storage import Database, DatabaseBusyError, DatabaseUnavailableError, open_database
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,14 @@ def build_services(
 ) -> Services:
     """The services over ``database``: a Database, a URL, or None for ``$DATABASE_URL`` / data/app.db.
 
-    A URL (or None) is opened and migrated to the newest schema first.
+    A URL (or None) is opened and migrated to the newest schema first; runs whose process died are then marked
+    failed and their results removed (:func:`forecasting.services.run_recovery.recover`).
     ``limits``: the request limits of the app and the API (None: a batch job's, unlimited).
     """
     db = database if isinstance(database, Database) else open_database(database)
+    try:
+        recover(db)
+    except (DatabaseUnavailableError, DatabaseBusyError) as exc:  # the API starts anyway (503 until it is back)
+        logging.getLogger(__name__).warning("abandoned runs not checked: %s", exc)
     data = DataAccess(db)
     return Services(db, data, ForecastService(data, limits), UserService(db, bcrypt_rounds), ApiKeyService(db))

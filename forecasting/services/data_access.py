@@ -27,7 +27,9 @@ from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
+from forecasting.core.process import this_process
 from forecasting.core.sales import covariate_columns, validate_sales_frame
+from forecasting.services.run_recovery import LeaseKeeper
 from forecasting.storage import clients, imports, items, reads, runs
 from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
@@ -48,6 +50,8 @@ INVENTORY_COLUMNS = [
 ]
 
 Source = str | Path | BinaryIO
+#: items per part of a streamed sales import (:meth:`DataAccess.import_sales_file`): what one write holds
+IMPORT_PART_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class DataAccess:
 
     def __init__(self, database: Database):
         self.database = database
+        #: renews the heartbeat of the runs this process computes (services/run_recovery.py)
+        self.leases = LeaseKeeper(database)
 
     # --- clients -------------------------------------------------------------------------
 
@@ -245,6 +251,33 @@ class DataAccess:
         with self.database.write() as conn:
             return imports.write_sales(conn, client_id, frame, move_as_of=move_as_of)
 
+    def import_sales_file(self, client_id: int, path: str | Path, move_as_of: bool = False) -> ImportResult:
+        """A sales file (CSV or Parquet) of any size, in bounded memory, upserted in one transaction.
+
+        The file is split by item on disk and validated whole first, as a batch
+        job's input is (every row, repeated pairs), then written a part at a time.
+        The as-of rule of :meth:`import_sales` applies (``move_as_of`` confirms a move).
+        """
+        from forecasting.batch.staging import sales_frame, stage_sales
+        from forecasting.core.history import day_numbers_to_dates
+        from forecasting.io.scratch import work_dir
+
+        with work_dir() as folder:
+            staged = stage_sales(path, folder / "sales", IMPORT_PART_ITEMS)
+            item_ids = np.concatenate(staged.item_ids)
+            _check_length("item_id", item_ids, ID_LENGTH)
+            last = pd.Timestamp(day_numbers_to_dates(np.array([staged.as_of]))[0]).date()
+
+            def parts() -> Iterator[pd.DataFrame]:
+                for part, part_ids in zip(staged.parts, staged.item_ids):
+                    frame = sales_frame(part, part_ids)
+                    _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
+                                  COVARIATE_NAME_LENGTH)
+                    yield frame
+
+            with self.database.write() as conn:
+                return imports.write_sales_parts(conn, client_id, parts(), last, item_ids, move_as_of=move_as_of)
+
     def import_inventory(
         self,
         client_id: int,
@@ -337,7 +370,10 @@ class DataAccess:
             with self.database.write(wait_s=CACHED_RECORD_WAIT_S) as conn:
                 return runs.record_cached(conn, client_id, request, source_run_id, duration_s)
         with self.database.write() as conn:
-            return runs.start_run(conn, client_id, request, duration_s=duration_s)
+            run_id, created_at = runs.start_run(conn, client_id, request, duration_s=duration_s)
+            runs.take_lease(conn, run_id, this_process().tag(), created_at)
+        self.leases.hold(run_id)
+        return run_id, created_at
 
     def complete_run(
         self,
@@ -353,10 +389,11 @@ class DataAccess:
         With ``keep_values``, older runs' results beyond that many stored values are removed in the same
         transaction (the client's storage quota, :func:`forecasting.storage.runs.remove_results_beyond`).
         """
+        self.leases.release(run_id)
         with self.database.write() as conn:
             if forecast is not None and len(forecast):
                 _write_forecast(conn, client_id, run_id, forecast, levels)
-            runs.end_run(conn, client_id, run_id, duration_s)
+            _end_running(conn, client_id, run_id, duration_s)
             removed = [] if keep_values is None else runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
         if removed:
             self.database.reclaim(*runs.RESULT_TABLES)
@@ -424,12 +461,13 @@ class DataAccess:
 
     def complete_exceptions(self, client_id: int, run_id: int, duration_s: float, queue: pd.DataFrame) -> None:
         """Mark an exceptions run succeeded and store its queue, in one transaction."""
+        self.leases.release(run_id)
         with self.database.write() as conn:
             if len(queue):
                 keys = items.resolve(conn, client_id, queue["item_id"].astype(str).tolist())
                 pk_of = dict(zip(keys["external_id"], keys["pk"]))
                 runs.write_exceptions(conn, run_id, np.array([pk_of[i] for i in queue["item_id"]]), queue)
-            runs.end_run(conn, client_id, run_id, duration_s)
+            _end_running(conn, client_id, run_id, duration_s)
 
     def exceptions_of_run(self, client_id: int, run_id: int) -> pd.DataFrame:
         """The stored queue of an exceptions run of the client."""
@@ -449,6 +487,7 @@ class DataAccess:
 
     def fail_run(self, client_id: int, run_id: int, duration_s: float, error: str) -> None:
         """Mark a run failed; whatever it stored so far (batch chunks) is removed with it."""
+        self.leases.release(run_id)
         with self.database.write() as conn:
             runs.delete_results(conn, client_id, [run_id])
             runs.end_run(conn, client_id, run_id, duration_s, error=error or "failed")
@@ -457,6 +496,13 @@ class DataAccess:
         """NotFoundError unless the user belongs to the client (runs record who asked)."""
         with self.database.read() as conn:
             stored_users.require_member(conn, client_id, user_id)
+
+
+def _end_running(conn, client_id: int, run_id: int, duration_s: float) -> None:
+    """Mark a run succeeded; an error (the transaction, results included, rolls back) if recovery failed it."""
+    if not runs.end_run(conn, client_id, run_id, duration_s):
+        raise ForecastingError(f"run {run_id} was marked failed while it ran (its process was taken for dead): "
+                               "nothing was stored; run it again")
 
 
 def _write_forecast(conn, client_id: int, run_id: int, forecast: pd.DataFrame, levels: Sequence[float]) -> None:

@@ -8,13 +8,17 @@ on Christmas Day (no rows: missing days count as zero), and an inventory file
 with stock positions and replenishment parameters. "Northwind Retail" is a
 smaller hardware shop (no promotions) so that tenant isolation can be seen.
 
-Files are written to ``data/demo/`` (git-ignored) and imported through the
-same readers and import path as any upload. :func:`load_demo` is idempotent.
+The demo ends yesterday (:func:`demo_end`), the day it is loaded, so a
+newcomer's first screen shows current data, not a "340 days old" warning.
+Files are written to ``data/demo/`` (git-ignored), regenerated when they end
+before that day, and imported through the same readers and import path as any
+upload. :func:`load_demo` is idempotent; a demo loaded on an earlier day is
+brought up to yesterday by importing the days after its as-of date.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +30,7 @@ from forecasting.services.data_access import DataAccess
 from forecasting.storage.database import PROJECT_ROOT
 
 DEMO_FOLDER = PROJECT_ROOT / "data" / "demo"
-#: the last sales day of the demo data (and the day its stock positions are as of)
-DEMO_END = date(2025, 12, 31)
+#: the seed of every demo client's random numbers (the same end date gives the same data)
 SEED = 20251231
 
 
@@ -94,8 +97,17 @@ _WEEK = {
 }
 
 
-def generate(client: DemoClient, end: date = DEMO_END) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(sales, inventory) frames for one demo client; the same seed gives the same frames."""
+def demo_end(today: date | None = None) -> date:
+    """The demo's last sales day (and the day its stock positions are as of): yesterday, in UTC."""
+    return (today or datetime.now(timezone.utc).date()) - timedelta(days=1)
+
+
+def generate(client: DemoClient, end: date | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(sales, inventory) frames for one demo client ending on ``end`` (default :func:`demo_end`).
+
+    The same seed and end date give the same frames.
+    """
+    end = end or demo_end()
     rng = np.random.default_rng(client.seed)
     n, days = client.n_items, client.days
     dates = pd.date_range(end=pd.Timestamp(end), periods=days, freq="D")
@@ -123,7 +135,7 @@ def generate(client: DemoClient, end: date = DEMO_END) -> tuple[pd.DataFrame, pd
     stop = days - rng.integers(60, 300, n)
     active[kind == "new"] = np.arange(days)[None, :] >= launch[kind == "new"][:, None]
     active[kind == "discontinued"] = np.arange(days)[None, :] < stop[kind == "discontinued"][:, None]
-    closed = (dates.month == 12) & (dates.day == 25)
+    closed = (dates.month == 12) & (dates.day == 25) & (dates < pd.Timestamp(end))  # open on the last day
     keep = active & ~closed[None, :] & ~((kind == "slow")[:, None] & (quantity == 0))
 
     ids = np.array([f"{client.prefix}-{i + 1:04d}" for i in range(n)], dtype=object)
@@ -156,9 +168,10 @@ def generate(client: DemoClient, end: date = DEMO_END) -> tuple[pd.DataFrame, pd
     return sales, inventory
 
 
-def write_files(folder: Path = DEMO_FOLDER, end: date = DEMO_END) -> dict[str, tuple[Path, Path]]:
-    """Generate every demo client's sales and inventory CSVs into ``folder`` (overwriting)."""
+def write_files(folder: Path = DEMO_FOLDER, end: date | None = None) -> dict[str, tuple[Path, Path]]:
+    """Generate every demo client's sales and inventory CSVs ending on ``end`` into ``folder`` (overwriting)."""
     folder.mkdir(parents=True, exist_ok=True)
+    end = end or demo_end()
     out = {}
     for client in DEMO_CLIENTS:
         sales, inventory = generate(client, end)
@@ -170,23 +183,38 @@ def write_files(folder: Path = DEMO_FOLDER, end: date = DEMO_END) -> dict[str, t
     return out
 
 
-def load_demo(services: Services, folder: Path = DEMO_FOLDER) -> list[str]:
+def load_demo(services: Services, folder: Path = DEMO_FOLDER, end: date | None = None) -> list[str]:
     """Create the demo clients, their data and users where missing; returns what was done (one line each).
 
-    Idempotent: a client that already has items is left as it is, existing users are kept.
+    The data ends on ``end`` (default :func:`demo_end`, yesterday). Idempotent:
+    a client loaded up to ``end`` is left as it is, existing users are kept. A
+    client loaded on an earlier day is brought up to ``end``: the sales of its
+    stocked items after its as-of date and the stock positions as of ``end`` are
+    imported (its earlier history stays as it was).
     """
     data, users = services.data, services.users
+    end = end or demo_end()
     report = []
     for client in DEMO_CLIENTS:
         sales_path, inventory_path = _paths(folder, client)
-        if not (sales_path.exists() and inventory_path.exists()):
-            write_files(folder)
+        if not (sales_path.exists() and inventory_path.exists()) or _files_end(sales_path) != end:
+            write_files(folder, end)
         client_id = _client_id(data, client.name)
         if len(data.list_items(client_id)):
-            report.append(f"{client.name}: already loaded")
+            as_of = data.get_client(client_id).as_of
+            if as_of is None or as_of >= end:
+                report.append(f"{client.name}: already loaded")
+                continue
+            inventory = pd.read_csv(inventory_path)
+            sales = pd.read_csv(sales_path)
+            sales = sales[(pd.to_datetime(sales["date"]).dt.date > as_of) & sales["item_id"].isin(inventory["item_id"])]
+            imported = data.import_sales(client_id, sales)
+            stock = data.import_inventory(client_id, inventory_path, as_of=end)
+            report.append(f"{client.name}: brought up to {end:%Y-%m-%d} from {as_of:%Y-%m-%d}: "
+                          f"{imported.summary()}; {stock.summary()}")
             continue
         sales = data.import_sales(client_id, sales_path)
-        inventory = data.import_inventory(client_id, inventory_path, as_of=DEMO_END)
+        inventory = data.import_inventory(client_id, inventory_path, as_of=end)
         report.append(f"{client.name}: {sales.summary()}; {inventory.summary()}")
     for user in DEMO_USERS:
         try:
@@ -203,6 +231,11 @@ def load_demo(services: Services, folder: Path = DEMO_FOLDER) -> list[str]:
 def demo_logins() -> list[str]:
     """The demo logins, for the README and the ``load-demo`` output."""
     return [f"{u.client}: {u.username} / {u.password} ({u.role})" for u in DEMO_USERS]
+
+
+def _files_end(sales_path: Path) -> date:
+    """The last sales day of a demo sales file (the day it was generated to end on)."""
+    return pd.to_datetime(pd.read_csv(sales_path, usecols=["date"])["date"]).max().date()
 
 
 def _paths(folder: Path, client: DemoClient) -> tuple[Path, Path]:

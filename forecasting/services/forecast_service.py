@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -31,9 +32,21 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.exceptions.rules import BIAS_DAYS, attention_queue
-from forecasting.applications.inventory.calculator import MIN_COVER_HORIZON, REORDER_COLUMNS, InventoryCalculator
+from forecasting.applications.inventory.calculator import (
+    MIN_COVER_HORIZON,
+    REORDER_COLUMNS,
+    InventoryCalculator,
+    ReorderPlan,
+)
 from forecasting.applications.inventory.inventory_input import validate_service_level
-from forecasting.core.errors import ForecastingError, ModelUnavailableError
+from forecasting.core.errors import (
+    ForecastingError,
+    ModelUnavailableError,
+    NonFiniteResultError,
+    database_error_message,
+    is_database_error,
+    listed,
+)
 from forecasting.core.models.base import (
     DEFAULT_QUANTILES,
     MAX_HORIZON,
@@ -48,9 +61,13 @@ from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
 from forecasting.applications.quality.calculator import QualityCalculator
-from forecasting.services.limits import ComputationSlots, RequestLimits
+from forecasting.services.limits import CancelToken, ComputationSlots, RequestLimits
 from forecasting.storage.database import DatabaseBusyError
 from forecasting.storage.runs import RunInfo, RunRequest
+
+log = logging.getLogger("forecasting.service")
+#: the projection columns the exception rules read (an empty plan has just these)
+PROJECTION_COLUMNS = ["item_id", "date", "projected_stock"]
 
 
 
@@ -145,8 +162,12 @@ class ForecastService:
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> ForecastOutcome:
-        """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed."""
+        """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed.
+
+        ``cancel`` (set from another thread) stops the computation at its next check: the run fails.
+        """
         started = perf_counter()
         instance = _model(model)
         horizon = validate_horizon(horizon, min(instance.max_horizon, MAX_HORIZON))
@@ -154,6 +175,7 @@ class ForecastService:
         ids = normalise_item_ids(item_ids)
         if self.limits is not None:
             self.limits.check_forecast(len(ids), horizon, len(levels))
+        self._check_cost("forecast", [instance.name], len(ids))
         self._check_user(client_id, user_id)
         version = str(instance.version)
 
@@ -185,9 +207,10 @@ class ForecastService:
                 client_id,
                 run_id,
                 started,
-                lambda: instance.forecast(snapshot.frame, horizon, levels, progress=progress),
+                lambda: instance.forecast(snapshot.frame, horizon, levels, progress=_watched(progress, cancel)),
                 save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
                                                                     keep_values=keep),
+                cancel=cancel,
             )
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
@@ -213,6 +236,7 @@ class ForecastService:
         quantiles: Sequence[float] = DEFAULT_QUANTILES,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> BacktestOutcome:
         """Score models on the items' last ``windows`` x ``horizon`` days (hidden from the models)."""
         started = perf_counter()
@@ -225,6 +249,7 @@ class ForecastService:
         ids = normalise_item_ids(item_ids)
         if self.limits is not None:
             self.limits.check_backtest(len(ids), horizon, int(windows), len(instances), len(levels))
+        self._check_cost("backtest", names, len(ids), int(windows))
         self._check_user(client_id, user_id)
         for instance in instances:
             _require_available(instance)
@@ -241,7 +266,9 @@ class ForecastService:
                 client_id,
                 run_id,
                 started,
-                lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels, progress),
+                lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels,
+                                                   _watched(progress, cancel)),
+                cancel=cancel,
             )
         return BacktestOutcome(
             run_id=run_id, models=tuple(names), horizon=horizon, windows=int(windows), quantiles=levels,
@@ -258,10 +285,11 @@ class ForecastService:
         lead_time_days: int | None = None,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> pd.DataFrame:
         """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped`` and ``as_of``."""
         outcome = self.reorder_plan(client_id, item_ids, model, service_level, review_period_days, lead_time_days,
-                                    user_id, progress)
+                                    user_id, progress, cancel)
         table = outcome.table
         table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of)
         return table
@@ -276,6 +304,7 @@ class ForecastService:
         lead_time_days: int | None = None,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> ReorderOutcome:
         """The reorder table (docs/inventory-policy.md) and the projected stock it comes from.
 
@@ -299,6 +328,7 @@ class ForecastService:
         horizon = InventoryCalculator.required_horizon(inventory)
         if self.limits is not None:
             self.limits.check_reorder(len(inventory), horizon)
+        self._check_cost("reorder plan", [instance.name], len(inventory))
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
@@ -309,15 +339,22 @@ class ForecastService:
                 client_id,
                 run_id,
                 started,
-                lambda: InventoryCalculator.plan(
-                    instance, snapshot.frame, inventory.drop(columns="as_of"), service_level, progress
-                ),
+                lambda: _finite_plan(InventoryCalculator.plan(
+                    instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
+                    _watched(progress, cancel),
+                )),
+                cancel=cancel,
             )
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
                               projection=plan.projection)
 
     def exceptions(
-        self, client_id: int, model: str = "ma7", user_id: int | None = None, progress: ProgressCallback | None = None
+        self,
+        client_id: int,
+        model: str = "ma7",
+        user_id: int | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> ExceptionsOutcome:
         """What needs attention today (docs/inventory-policy.md, exceptions): the ranked queue of every item.
 
@@ -345,8 +382,9 @@ class ForecastService:
         with self._slot(client_id):
             run_id, _ = self.data.record_run(client_id, request)
             self._run(client_id, run_id, started,
-                      lambda: self._attention(client_id, client.as_of, instance, progress),
-                      save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue))
+                      lambda: self._attention(client_id, client.as_of, instance, _watched(progress, cancel)),
+                      save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue),
+                      cancel=cancel)
         return ExceptionsOutcome(run_id=run_id, cached=False, as_of=client.as_of, model=instance.name,
                                  queue=self.data.exceptions_of_run(client_id, run_id))
 
@@ -364,12 +402,13 @@ class ForecastService:
         if inventory is not None:
             if self.limits is not None:
                 self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
+            self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
-            plan = InventoryCalculator.plan(instance, history, inventory.drop(columns="as_of"), None, progress)
+            plan = _plan_of_finite_items(instance, history, inventory.drop(columns="as_of"), progress)
             table, projection = plan.table, plan.projection
         else:
             table = pd.DataFrame(columns=REORDER_COLUMNS)
-            projection = pd.DataFrame(columns=["item_id", "date", "projected_stock"])
+            projection = pd.DataFrame(columns=PROJECTION_COLUMNS)
         since = (as_of_day - pd.Timedelta(days=BIAS_DAYS - 1)).date()
         stored = self.data.stored_forecasts(client_id, since, as_of)
         if len(stored):
@@ -378,7 +417,12 @@ class ForecastService:
             compared = compared.rename(columns={"quantity": "actual"})
         else:
             compared = pd.DataFrame(columns=["item_id", "date", "forecast", "actual"])
-        return attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days)
+        queue = attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days)
+        overflow = np.isinf(queue["value_at_risk"].to_numpy(dtype=np.float64))
+        if overflow.any():  # units x a unit cost past the float range: unknown, like a missing unit cost
+            log.warning("exception queue: value at risk beyond the float range for %s", listed(queue["item_id"][overflow]))
+            queue.loc[overflow, "value_at_risk"] = np.nan
+        return queue
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -405,22 +449,33 @@ class ForecastService:
         started: float,
         work: Callable[[], object],
         save: Callable[[object, float], None] | None = None,
+        cancel: CancelToken | None = None,
     ):
         """Do the work; record success (and its results, with ``save(result, seconds)`` in the same
-        transaction as the status) or failure, then return or raise."""
+        transaction as the status) or failure, then return or raise. A ``cancel`` set before the
+        results are saved fails the run (nothing stored)."""
         try:
+            if cancel is not None:
+                cancel.check()
             result = work()
+            if cancel is not None:
+                cancel.check()
             if save is not None:
                 save(result, perf_counter() - started)
             else:
                 self.data.complete_run(client_id, run_id, perf_counter() - started)
         except BaseException as exc:
             message = str(exc) if isinstance(exc, ForecastingError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, Exception):  # interrupted, or the app's rerun/stop of an abandoned run
+                message = f"cancelled: the run was abandoned ({type(exc).__name__})"
+            elif is_database_error(exc):  # its text holds SQL: logged here, never shown to the caller
+                log.exception("run %s of client %s failed in the database", run_id, client_id)
+                message = database_error_message(exc)
             try:
                 self.data.fail_run(client_id, run_id, perf_counter() - started, message)
             except Exception:  # the original error matters more than the bookkeeping
                 pass
-            if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
+            if isinstance(exc, ForecastingError) or is_database_error(exc) or not isinstance(exc, Exception):
                 raise
             raise ForecastingError(f"run {run_id} failed: {message}") from exc
         return result
@@ -435,6 +490,14 @@ class ForecastService:
                                         duration_s=perf_counter() - started)
         except DatabaseBusyError:
             return source.run_id, source.created_at
+
+    def _check_cost(self, kind: str, models: Sequence[str], items: int, windows: int = 1) -> None:
+        """The cost budget of the request limits: each model's calls (one per window) on ``items``."""
+        if self.limits is None:
+            return
+        cost = sum(ModelFactory.cost(name, items, windows) for name in models)
+        per_window = f" x {windows} windows" if kind == "backtest" else ""
+        self.limits.check_cost(kind, cost, f"{items:,} items{per_window} of {', '.join(models)}")
 
     def _slot(self, client_id: int) -> AbstractContextManager[None]:
         """A computation slot of the request limits (none needed without limits)."""
@@ -466,6 +529,54 @@ def _model(name: str) -> BaseForecastModel:
     if not isinstance(name, str):
         raise ForecastingError(f"model must be a name such as 'ma7', got {name!r}")
     return ModelFactory.create(name)
+
+
+def _finite_plan(plan: ReorderPlan) -> ReorderPlan:
+    """The plan, refused when a number left the float range (e.g. order quantity x a huge unit cost)."""
+    numbers = plan.table.select_dtypes("number")
+    bad = np.isinf(numbers.to_numpy(dtype=np.float64)).any(axis=1)
+    if bad.any():
+        items = plan.table.loc[bad, "item_id"].tolist()
+        raise NonFiniteResultError(
+            f"the reorder plan of item(s) {listed(items)} has numbers beyond the float range: check their unit cost, "
+            f"stock and sales", items)
+    return plan
+
+
+def _plan_of_finite_items(
+    model: BaseForecastModel, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None
+) -> ReorderPlan:
+    """The exception queue's reorder plan without the items whose sales overflow the model (logged), so
+    that one item's absurd data cannot fail the client's whole queue; an order value past the float
+    range (a huge unit cost) is unknown (NaN), as with no unit cost."""
+    try:
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress)
+    except NonFiniteResultError as exc:
+        log.warning("exception queue: %s", exc)
+        keep = ~inventory["item_id"].astype(str).isin(exc.item_ids)
+        if keep.all():
+            raise
+        if not keep.any():
+            return ReorderPlan(pd.DataFrame(columns=REORDER_COLUMNS), pd.DataFrame(columns=PROJECTION_COLUMNS))
+        inventory = inventory.loc[keep].reset_index(drop=True)
+        history = history[history["item_id"].isin(inventory["item_id"])]
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress)
+    numbers = plan.table.select_dtypes("number").columns
+    plan.table[numbers] = plan.table[numbers].where(~np.isinf(plan.table[numbers].to_numpy(dtype=np.float64)))
+    return plan
+
+
+def _watched(progress: ProgressCallback | None, cancel: CancelToken | None) -> ProgressCallback | None:
+    """``progress`` that first checks ``cancel``: models and backtests report between blocks and windows."""
+    if cancel is None:
+        return progress
+
+    def report(done: int, total: int) -> None:
+        cancel.check()
+        if progress:
+            progress(done, total)
+
+    return report
 
 
 def _require_available(model: BaseForecastModel) -> None:

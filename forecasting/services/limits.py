@@ -1,8 +1,15 @@
 """Limits that keep one request, or one client, from taking the machine (docs/security.md, "Request limits").
 
-- A cost budget per request: how many values a forecast, backtest or
-  reorder plan computes, checked before any work starts, with an error that
-  names the limit.
+- A cost budget per request, checked before any work starts, with an error
+  that names the limit: how many values a forecast, backtest or reorder plan
+  computes, how many backtest windows, and what its model fits cost to
+  compute (cost units, about a millisecond of one CPU each: every model call's
+  weight plus items x the model's per-item weight, measured by
+  benchmarks/bench_costs.py and kept in forecasting/modes/factory.py).
+- Cancellation: a :class:`CancelToken` set by whoever learns that the caller
+  is gone (the API when the client disconnects, the app when a run is
+  abandoned) stops the computation at its next check (between windows,
+  models, blocks of items); the run is recorded as failed, without results.
 - Computation slots: at most a few heavy computations at once per process,
   and fewer per client, so that one caller cannot starve the others; a
   request that finds no free slot waits a little and is then refused with
@@ -32,6 +39,31 @@ class LimitExceededError(ForecastingError):
     """A request bigger than this server computes (the message names the limit and how to stay under it)."""
 
 
+class CancelledError(ForecastingError):
+    """The caller went away (or asked to stop): the computation stopped and its run failed without results."""
+
+
+class CancelToken:
+    """Set from any thread (:meth:`cancel`); the computation calls :meth:`check` between steps and stops."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+
+    def cancel(self, reason: str = "the request was cancelled") -> None:
+        self.reason = self.reason or reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`CancelledError` once cancelled."""
+        if self._event.is_set():
+            raise CancelledError(f"cancelled: {self.reason}")
+
+
 class BusyError(ForecastingError):
     """No computation slot came free in time; ``retry_after_s`` says when trying again makes sense."""
 
@@ -46,10 +78,16 @@ class RequestLimits:
 
     #: quantile levels per request
     max_quantile_levels: int = 25
+    #: items of one request: what bounds its memory (history is loaded whole; benchmarks/results/memory.md)
+    max_items: int = 10_000
     #: items x horizon x (levels + 1) of one forecast: the values it returns and stores
     max_forecast_values: int = 500_000
     #: items x windows x horizon x models x (levels + 1) of one backtest
     max_backtest_values: int = 2_000_000
+    #: rolling-origin windows of one backtest
+    max_backtest_windows: int = 52
+    #: what one request's model fits cost (units of about 1 ms of one CPU; see the module docstring)
+    max_cost_units: int = 120_000
     #: items x horizon of one reorder plan or exception queue (each item-day is 1,000 sampled paths)
     max_reorder_item_days: int = 50_000
     #: heavy computations at once in one process (one app server or one API worker)
@@ -86,21 +124,47 @@ class RequestLimits:
                 f"{levels} quantile levels asked for; this server computes at most {self.max_quantile_levels}"
             )
 
+    def check_items(self, items: int) -> None:
+        if items > self.max_items:
+            raise LimitExceededError(
+                f"{items:,} items asked for; this server computes at most {self.max_items:,} in one request "
+                f"(max_items): ask for fewer (or run it as a batch job with `python -m forecasting`)"
+            )
+
     def check_forecast(self, items: int, horizon: int, levels: int) -> None:
         """A forecast of ``items`` x ``horizon`` days with ``levels`` quantile levels."""
+        self.check_items(items)
         self.check_levels(levels)
         _check("forecast", items * horizon * (levels + 1), self.max_forecast_values,
                f"{items:,} items x {horizon} days x ({levels} quantile levels + the point forecast)")
 
     def check_backtest(self, items: int, horizon: int, windows: int, models: int, levels: int) -> None:
         """A backtest of ``models`` on ``windows`` x ``horizon`` days of ``items``."""
+        self.check_items(items)
         self.check_levels(levels)
+        self.check_windows(windows)
         _check("backtest", items * windows * horizon * models * (levels + 1), self.max_backtest_values,
                f"{items:,} items x {windows} windows x {horizon} days x {models} models x "
                f"({levels} quantile levels + the point forecast)")
 
+    def check_windows(self, windows: int) -> None:
+        if windows > self.max_backtest_windows:
+            raise LimitExceededError(
+                f"{windows} backtest windows asked for; this server computes at most {self.max_backtest_windows}"
+            )
+
+    def check_cost(self, kind: str, cost: int, made_of: str) -> None:
+        """A ``kind`` request whose model fits cost ``cost`` units (see ModelFactory.cost), ``made_of`` what."""
+        if cost > self.max_cost_units:
+            raise LimitExceededError(
+                f"this {kind} costs too much to compute for one request: {made_of} = {cost:,} cost units, over "
+                f"this server's limit of {self.max_cost_units:,} (max_cost_units); ask for fewer items, windows "
+                f"or a cheaper model (or run it as a batch job with `python -m forecasting`)"
+            )
+
     def check_reorder(self, items: int, horizon: int) -> None:
         """A reorder plan (or exception queue) of ``items`` projected ``horizon`` days ahead."""
+        self.check_items(items)
         _check("reorder plan", items * horizon, self.max_reorder_item_days, f"{items:,} items x {horizon} days")
 
 

@@ -14,6 +14,7 @@ see treats a missing covariate value as 0, so zeros need no row.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,28 +75,40 @@ def ensure_items(conn: Connection, client_id: int, external_ids: np.ndarray) -> 
 
 def sales_as_of_move(conn: Connection, client_id: int, frame: pd.DataFrame) -> AsOfMove | None:
     """What importing the validated sales ``frame`` would do to the as-of date of the client's other items."""
+    return _as_of_move(conn, client_id, pd.Timestamp(frame["date"].max()).date(), pd.unique(frame["item_id"]))
+
+
+def _as_of_move(conn: Connection, client_id: int, last: date, item_ids: Iterable[str]) -> AsOfMove | None:
+    """The move of an upload ending on ``last`` and holding ``item_ids`` (see :func:`as_of_move`)."""
     stored = conn.execute(
         select(_items.c.external_id).where(
             _items.c.client_id == client_id,
             select(_sales.c.item_id).where(_sales.c.item_id == _items.c.id).exists(),
         )
     ).scalars()
-    last = pd.Timestamp(frame["date"].max()).date()
-    return as_of_move(get(conn, client_id).as_of, last, stored, pd.unique(frame["item_id"]))
+    return as_of_move(get(conn, client_id).as_of, last, stored, item_ids)
 
 
-def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame, move_as_of: bool = False) -> ImportResult:
+def _refuse_unconfirmed_move(conn: Connection, client_id: int, last: date, item_ids: Iterable[str]) -> None:
+    """Raise :class:`AsOfMoveError` when the upload would move other items' as-of date (nothing written yet)."""
+    move = _as_of_move(conn, client_id, last, item_ids)
+    if move is not None:
+        raise AsOfMoveError(move)
+
+
+def write_sales(
+    conn: Connection, client_id: int, frame: pd.DataFrame, move_as_of: bool = False, version: int | None = None
+) -> ImportResult:
     """Upsert a validated sales frame (item_id, date, quantity, covariates...) for the client.
 
     Unless ``move_as_of``, an upload that would move the as-of date of items it
     does not contain is refused (:class:`AsOfMoveError`, nothing written); the
     check runs under the import's lock, so a concurrent import cannot slip by it.
+    ``version``: the data version already taken by an import of several parts (:func:`write_sales_parts`).
     """
-    version = bump_data_version(conn, client_id)
+    version = bump_data_version(conn, client_id) if version is None else version
     if not move_as_of:
-        move = sales_as_of_move(conn, client_id, frame)
-        if move is not None:
-            raise AsOfMoveError(move)
+        _refuse_unconfirmed_move(conn, client_id, pd.Timestamp(frame["date"].max()).date(), pd.unique(frame["item_id"]))
     codes, uniques = pd.factorize(frame["item_id"], sort=False)
     pks, created = ensure_items(conn, client_id, np.asarray(uniques, dtype=object))
     item = pks[codes]
@@ -150,6 +163,26 @@ def write_sales(conn: Connection, client_id: int, frame: pd.DataFrame, move_as_o
         items_created=int(created.sum()),
         data_version=version,
     )
+
+
+def write_sales_parts(
+    conn: Connection,
+    client_id: int,
+    parts: Iterable[pd.DataFrame],
+    last: date,
+    item_ids: Iterable[str],
+    move_as_of: bool = False,
+) -> ImportResult:
+    """Upsert a sales file a part at a time (each a validated frame of items no other part has), as one import.
+
+    ``last`` and ``item_ids``: the whole file's last date and items, for the as-of rule of :func:`write_sales`.
+    """
+    version = bump_data_version(conn, client_id)
+    if not move_as_of:
+        _refuse_unconfirmed_move(conn, client_id, last, item_ids)
+    results = [write_sales(conn, client_id, part, move_as_of=True, version=version) for part in parts]
+    counts = ("rows", "inserted", "updated", "items", "items_created")
+    return ImportResult("sales", *(sum(getattr(r, c) for r in results) for c in counts), data_version=version)
 
 
 def write_inventory(conn: Connection, client_id: int, inventory: Inventory, as_of: date) -> ImportResult:

@@ -233,6 +233,10 @@ class ForecastRun(Base):
     #: when the run's stored results were removed (the client's storage quota or ``prune-runs``); the run
     #: stays in the history, but it no longer answers requests from the cache
     results_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: while ``running``: the process computing it (``host:pid:start``, forecasting.core.process), and when that
+    #: process last said it is alive; a run whose process ended is marked failed (services/run_recovery.py)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ForecastResult(Base):

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Date, and_, bindparam, func, select, text
+from sqlalchemy import Connection, Date, Numeric, and_, bindparam, cast, func, select, text
 
 from forecasting.core.history import day_numbers_to_dates, prepare_history
 from forecasting.storage import bulk
@@ -195,7 +195,7 @@ def items_table(
             _sales.c.item_id,
             func.min(_sales.c.date).label("first_date"),
             func.max(_sales.c.date).label("last_date"),
-            func.sum(_sales.c.quantity).label("total_quantity"),
+            _sum(conn, _sales.c.quantity).label("total_quantity"),
         )
         .where(_sales.c.item_id.in_(client_items))
         .group_by(_sales.c.item_id)
@@ -247,8 +247,18 @@ def items_table(
     for column in ("on_order_due", "inventory_as_of", "first_date", "last_date"):
         frame[column] = pd.to_datetime(frame[column])
     frame = frame.astype({"unit_cost": float, "on_hand": float, "on_order": float, "total_quantity": float})
+    # a sum past the float range is unknown (null), never inf
+    frame["total_quantity"] = frame["total_quantity"].where(np.isfinite(frame["total_quantity"]))
     frame["lead_time_days"] = frame["lead_time_days"].astype("Int64")
     return frame.sort_values("item_id", kind="stable", ignore_index=True)
+
+
+def _sum(conn: Connection, column):
+    """SUM that cannot fail: PostgreSQL's sum of double precision raises past ~1.8e308, so it sums exact
+    numerics there (a sum past the float range then reads as inf; SQLite's sum gives inf itself)."""
+    if conn.dialect.name == "postgresql":
+        return func.sum(cast(column, Numeric))
+    return func.sum(column)
 
 
 def _recent_volume(conn: Connection, client_id: int, frame: pd.DataFrame) -> np.ndarray:
@@ -262,7 +272,7 @@ def _recent_volume(conn: Connection, client_id: int, frame: pd.DataFrame) -> np.
         return np.zeros(len(frame))
     since = last - timedelta(days=RECENT_DAYS - 1)
     rows = conn.execute(
-        select(_sales.c.item_id, func.sum(_sales.c.quantity))
+        select(_sales.c.item_id, _sum(conn, _sales.c.quantity))
         .where(
             _sales.c.date >= since,
             _sales.c.item_id.in_(select(_items.c.id).where(_items.c.client_id == client_id).scalar_subquery()),

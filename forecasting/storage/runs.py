@@ -149,13 +149,49 @@ def record_cached(
                      duration_s=duration_s)
 
 
-def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, error: str | None = None) -> None:
-    """Mark a run succeeded, or failed with ``error``."""
-    conn.execute(
+def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, error: str | None = None) -> bool:
+    """Mark a running run succeeded, or failed with ``error``; False if it was no longer running (recovery
+    marked it failed: its process was taken for dead)."""
+    return conn.execute(
         update(_runs)
-        .where(_runs.c.id == run_id, _runs.c.client_id == client_id)
+        .where(_runs.c.id == run_id, _runs.c.client_id == client_id, _runs.c.status == "running")
         .values(status="failed" if error else "succeeded", duration_s=duration_s, error=error)
-    )
+    ).rowcount == 1
+
+
+def take_lease(conn: Connection, run_id: int, owner: str, now: datetime) -> None:
+    """Record the process computing a run (``host:pid:start``) and its first heartbeat."""
+    conn.execute(update(_runs).where(_runs.c.id == run_id).values(owner=owner, heartbeat_at=now))
+
+
+def refresh_leases(conn: Connection, run_ids: Sequence[int], owner: str, now: datetime) -> None:
+    """The heartbeat of runs this process still computes (its lease on them is renewed)."""
+    for chunk in bulk.chunks(list(run_ids)):
+        conn.execute(update(_runs).where(_runs.c.id.in_(chunk), _runs.c.owner == owner,
+                                         _runs.c.status == "running").values(heartbeat_at=now))
+
+
+def running_runs(conn: Connection) -> list:
+    """Every client's ``running`` runs: ``id, client_id, owner, heartbeat_at, created_at`` (for recovery)."""
+    return conn.execute(
+        select(_runs.c.id, _runs.c.client_id, _runs.c.owner, _runs.c.heartbeat_at, _runs.c.created_at)
+        .where(_runs.c.status == "running")
+        .order_by(_runs.c.id)
+    ).all()
+
+
+def fail_abandoned(conn: Connection, client_id: int, run_id: int, error: str, lease_before: datetime | None) -> bool:
+    """Mark a running run failed and remove what it stored; whether it was still running.
+
+    ``lease_before``: only if its last heartbeat (else its start) is older (the owner's liveness is unknown).
+    """
+    query = update(_runs).where(_runs.c.id == run_id, _runs.c.client_id == client_id, _runs.c.status == "running")
+    if lease_before is not None:
+        query = query.where(func.coalesce(_runs.c.heartbeat_at, _runs.c.created_at) < lease_before)
+    if conn.execute(query.values(status="failed", error=error)).rowcount != 1:
+        return False
+    delete_results(conn, client_id, [run_id])
+    return True
 
 
 def lock_running(conn: Connection, client_id: int, run_id: int) -> bool:

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from forecasting.applications.inventory.calculator import REORDER_COLUMNS
 from forecasting.services.data_access import DataAccess
+from forecasting.services.demo_data import demo_end
 from forecasting.services.forecast_service import ForecastService
 from forecasting.storage import open_database
 from tests.e2e import browser_steps as steps
@@ -61,7 +62,7 @@ def _reorder_plan(database_url: str, item_ids: list[str] | None = None):
 def test_the_planners_morning_attention_an_item_its_reorder_plan_in_excel(app_server, page, artifacts):
     steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
     expect(page.get_by_role("heading", name="Attention", level=1)).to_be_visible()
-    expect(page.get_by_test_id("stSidebar")).to_contain_text("Data as of 2025-12-31")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Data as of {demo_end():%Y-%m-%d}")  # yesterday
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     _no_app_errors(page)
     steps.screenshot(page, artifacts, "00_attention")
@@ -88,7 +89,7 @@ def test_the_planners_morning_attention_an_item_its_reorder_plan_in_excel(app_se
     with page.expect_download() as info:
         page.get_by_role("button", name="Excel", exact=True).click()
     download = info.value
-    assert download.suggested_filename == "reorder_demo-foods_asof-2025-12-31.xlsx"
+    assert download.suggested_filename == f"reorder_demo-foods_asof-{demo_end():%Y-%m-%d}.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(download.path().read_bytes()), read_only=True)
     rows = list(book["data"].iter_rows(values_only=True))
     about = dict(book["About"].iter_rows(min_row=2, values_only=True))
@@ -98,7 +99,7 @@ def test_the_planners_morning_attention_an_item_its_reorder_plan_in_excel(app_se
     assert len(rows) == 2 and got["item_id"] == item
     assert got["order_qty"] == pytest.approx(round(float(expected["order_qty"]), 2))
     assert got["reorder_point"] == pytest.approx(round(float(expected["reorder_point"]), 2))
-    assert about["Data as of"] == "2025-12-31" and about["Client"] == "Demo Foods"
+    assert about["Data as of"] == f"{demo_end():%Y-%m-%d}" and about["Client"] == "Demo Foods"
 
 
 def test_every_main_page_fits_an_800_px_window_without_cut_off_labels(app_server, browser, artifacts):

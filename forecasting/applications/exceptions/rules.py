@@ -8,8 +8,11 @@ of stored forecasts with the actuals that have since come in (see
 :func:`bias_by_item`). Rules, most urgent first:
 
 1. ``stock-out before an order arrives``: the projected stock (on hand plus
-   stock on order from its due day) runs out within the lead time, so an order
-   placed today comes too late; units = the shortfall on the day it would arrive.
+   stock on order from its due day) is at least one unit short (it rounds to
+   1 or more) on the day an order placed today would arrive, so that order
+   comes too late; units = that shortfall. With rule 2 these are exactly the
+   items the reorder table marks ``reorder`` (one rule:
+   :func:`forecasting.applications.inventory.calculator.order_now`).
 2. ``below reorder point``: inventory position at or below the reorder point;
    units = reorder point - position.
 3. ``forecast bias``: over the last :data:`BIAS_DAYS` days the actuals were
@@ -25,13 +28,18 @@ of stored forecasts with the actuals that have since come in (see
 
 An item appears once, under its most urgent reason; its other reasons are
 listed beside. The queue is ranked by urgency, then value at risk, then units.
+Its value at risk is shortage value (rules 1-2: stock lacking) or excess value
+(rules 4-5: stock that may not sell); bias and short histories are neither.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from forecasting.applications.inventory.calculator import is_shortage, shortfall_on_arrival
 
 STOCKOUT = "stock-out before an order arrives"
 BELOW_ROP = "below reorder point"
@@ -41,6 +49,11 @@ EXCESS = "excess stock"
 SHORT = "history too short to forecast"
 #: every reason, most urgent first
 REASONS = (STOCKOUT, BELOW_ROP, BIAS, SILENT, EXCESS, SHORT)
+#: the reasons to order now: together exactly the items the reorder table marks ``reorder`` (its ``order_now``)
+URGENT = (STOCKOUT, BELOW_ROP)
+#: reasons whose value at risk is stock lacking (shortage) or stock too much (excess); the others are neither
+SHORTAGE_REASONS = URGENT
+EXCESS_REASONS = (SILENT, EXCESS)
 
 SILENT_DAYS = 56
 EXCESS_FACTOR = 2.0
@@ -65,25 +78,35 @@ class Flag:
 
 
 def stockouts_before_arrival(table: pd.DataFrame, projection: pd.DataFrame) -> Flag:
-    """Items whose projected stock runs out before an order placed today could arrive."""
-    lead = table.set_index("item_id")["lead_time_days"]
-    out = table["stockout_date"].notna() & (table["days_of_cover"] <= table["lead_time_days"])
-    rows = table[out]
-    stock = projection.set_index(["item_id", "date"])["projected_stock"]
-    units, detail = [], []
-    for _, r in rows.iterrows():
-        arrival = pd.Timestamp(r["stockout_date"]) + pd.Timedelta(days=int(r["lead_time_days"] - r["days_of_cover"]))
-        short = -min(0.0, float(stock.get((r["item_id"], arrival), np.nan)))
-        units.append(short)
-        detail.append(f"runs out on {r['stockout_date']:%Y-%m-%d}; an order today arrives after "
-                      f"{int(lead[r['item_id']])} days, {short:,.0f} units short by then")
-    return Flag(STOCKOUT, rows["item_id"].to_numpy(), np.asarray(units, dtype=float), detail)
+    """Items at least a unit short on the day an order placed today could arrive (see :func:`order_now`)."""
+    short = _shortfalls(table, projection)
+    rows = table[is_shortage(short)]
+    short = short[is_shortage(short)]
+    detail = [f"runs out on {out:%Y-%m-%d}; an order today arrives after {int(lead)} days, "
+              f"{whole(units)} units short by then"
+              for out, lead, units in zip(rows["stockout_date"], rows["lead_time_days"], short)]
+    return Flag(STOCKOUT, rows["item_id"].to_numpy(), short, detail)
+
+
+def _shortfalls(table: pd.DataFrame, projection: pd.DataFrame) -> np.ndarray:
+    """Each table row's units short on arrival, from the plan's projection (the same days for every item)."""
+    if table.empty:
+        return np.zeros(0)
+    days = len(projection) // projection["item_id"].nunique()
+    stock = projection["projected_stock"].to_numpy(dtype=np.float64).reshape(-1, days)
+    row = pd.Index(projection["item_id"].to_numpy()[::days]).get_indexer(table["item_id"])
+    return shortfall_on_arrival(stock[row], table["lead_time_days"].to_numpy())
+
+
+def whole(units: float) -> str:
+    """Units rounded to whole ones for a sentence, never "-0"."""
+    return f"{np.round(units) + 0.0:,.0f}"
 
 
 def below_reorder_point(table: pd.DataFrame) -> Flag:
     rows = table[table["inventory_position"] <= table["reorder_point"]]
     units = (rows["reorder_point"] - rows["inventory_position"]).to_numpy(dtype=float)
-    detail = [f"position {p:,.0f} at or below the reorder point {rp:,.1f}; suggested order {q:,.0f}"
+    detail = [f"position {whole(p)} at or below the reorder point {rp:,.1f}; suggested order {whole(q)}"
               for p, rp, q in zip(rows["inventory_position"], rows["reorder_point"], rows["order_qty"])]
     return Flag(BELOW_ROP, rows["item_id"].to_numpy(), units, detail)
 
@@ -92,7 +115,7 @@ def excess_stock(table: pd.DataFrame) -> Flag:
     over = (table["inventory_position"] > EXCESS_FACTOR * table["order_up_to"]) & (table["order_up_to"] > 0)
     rows = table[over]
     units = (rows["inventory_position"] - rows["order_up_to"]).to_numpy(dtype=float)
-    detail = [f"position {p:,.0f} is {p / u:,.1f} x the order-up-to level {u:,.1f}"
+    detail = [f"position {whole(p)} is {p / u:,.1f} x the order-up-to level {u:,.1f}"
               for p, u in zip(rows["inventory_position"], rows["order_up_to"])]
     return Flag(EXCESS, rows["item_id"].to_numpy(), units, detail)
 
@@ -171,6 +194,40 @@ def exception_queue(flags: list[Flag], items: pd.DataFrame) -> pd.DataFrame:
     )
     queue["rank"] = np.arange(1, len(queue) + 1)
     return queue[EXCEPTION_COLUMNS].reset_index(drop=True)
+
+
+def filter_queue(
+    queue: pd.DataFrame, reasons: Sequence[str] = (), categories: Sequence[str] = (), min_value: float = 0.0
+) -> pd.DataFrame:
+    """The queue's rows with one of ``reasons`` and ``categories`` (empty: all) and a value at risk >= ``min_value``.
+
+    Rows without a value at risk (no unit cost) stay: their value is unknown, not trivial.
+    """
+    keep = pd.Series(True, index=queue.index)
+    if reasons:
+        keep &= queue["reason"].isin(list(reasons))
+    if categories:
+        keep &= queue["category"].isin(list(categories))
+    if min_value > 0:
+        keep &= ~(queue["value_at_risk"] < min_value)
+    return queue[keep]
+
+
+def queue_totals(queue: pd.DataFrame) -> dict[str, float | int]:
+    """The headline numbers of (a filtered) queue: items, urgent ones, shortage value and excess value at risk.
+
+    ``urgent``: items to order now (:data:`URGENT`); ``shortage_value``: value at
+    risk of :data:`SHORTAGE_REASONS`; ``excess_value``: of :data:`EXCESS_REASONS`;
+    ``no_cost``: items without a unit cost (not in either value).
+    """
+    value = queue["value_at_risk"].astype(float)
+    return {
+        "items": len(queue),
+        "urgent": int(queue["reason"].isin(URGENT).sum()),
+        "shortage_value": float(value[queue["reason"].isin(SHORTAGE_REASONS)].sum(skipna=True)),
+        "excess_value": float(value[queue["reason"].isin(EXCESS_REASONS)].sum(skipna=True)),
+        "no_cost": int(value.isna().sum()),
+    }
 
 
 def attention_queue(

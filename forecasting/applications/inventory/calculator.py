@@ -6,9 +6,11 @@ quantiles):
 
 - ``lead_time_demand`` = mean over paths of the L-day total;
   ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
-  ``action`` = ``reorder`` when IP = on_hand + on_order <= reorder_point.
+  IP = on_hand + on_order.
 - ``order_up_to`` = a-quantile of the (L+R)-day totals;
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
+- ``action`` is :func:`order_now`, the one "order now" rule of the app
+  (the Reorder page's ``reorder`` and the Attention page's urgent items).
 - ``order_qty`` = max(0, order_up_to - IP) rounded up to whole packs, and at
   least the MOQ (itself rounded up to whole packs) when above 0.
 - ``days_of_cover`` = first day k (day 1 = the day after the data's as-of
@@ -46,9 +48,36 @@ REORDER_COLUMNS = [
 ]
 #: the forecast always reaches this far so that days of cover mean something for short lead times
 MIN_COVER_HORIZON = 28
+#: a projected shortfall below this rounds to 0 units: it is not a shortage (never "-0 units short")
+MIN_SHORTAGE_UNITS = 0.5
 #: sample paths drawn by :meth:`InventoryCalculator.reorder` (fixed seed: the same input gives the same table)
 N_PATHS = 1000
 SEED = 0
+
+
+def is_shortage(units: np.ndarray | float) -> np.ndarray:
+    """Whether a projected shortfall (units short, >= 0) is a shortage: it rounds to at least one unit."""
+    return np.asarray(units, dtype=np.float64) >= MIN_SHORTAGE_UNITS
+
+
+def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray) -> np.ndarray:
+    """Units short [items] on day L, when an order placed today would arrive; 0 when in stock or L = 0.
+
+    ``stock``: the projected stock [items, days] (day 1 first, see :func:`projected_stock`).
+    """
+    lead = np.asarray(lead_time_days, dtype=np.int64)
+    day = np.clip(lead, 1, stock.shape[1]) - 1
+    on_arrival = stock[np.arange(len(stock)), day]
+    return np.where((lead >= 1) & (on_arrival < 0), -on_arrival, 0.0)
+
+
+def order_now(position: np.ndarray, reorder_point: np.ndarray, short_on_arrival: np.ndarray) -> np.ndarray:
+    """The one "order now" rule: IP <= reorder point, or a shortage by the day an order placed today arrives.
+
+    The Reorder page's ``reorder`` action and the Attention page's urgent items
+    (its two most urgent reasons) both come from here, so their counts agree.
+    """
+    return (np.asarray(position) <= np.asarray(reorder_point)) | is_shortage(short_on_arrival)
 
 
 @dataclass(frozen=True)
@@ -133,7 +162,8 @@ class InventoryCalculator:
                 "days_of_cover": cover,
                 # first_date is day 1, so day k is first_date + (k - 1) = the data's as-of date + k
                 "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
-                "action": np.where(position <= reorder_point, "reorder", "ok"),
+                "action": np.where(order_now(position, reorder_point, shortfall_on_arrival(stock, lead)), "reorder",
+                                   "ok"),
                 "on_order_due": first_date + pd.to_timedelta(on_order_day - 1, unit="D"),
             },
             columns=REORDER_COLUMNS,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.cells import open_unit_interval
-from forecasting.core.errors import ForecastingError, ModelUnavailableError
+from forecasting.core.errors import ForecastingError, ModelUnavailableError, NonFiniteResultError, listed
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, day_numbers_to_dates, prepare_history
 
 MAX_HORIZON = 365
@@ -130,6 +130,7 @@ class BaseForecastModel(ABC):
         prepared = self.prepare(history)
         pred = self._predict(prepared, horizon, levels, future_covariates, progress)
         point, qs = _clean(pred.point, pred.quantiles)
+        self._require_finite(prepared, np.isfinite(point).all(axis=-1) & np.isfinite(qs).all(axis=(-2, -1)))
         frame = forecast_frame(self.name, prepared, horizon, levels, point, qs)
         for column, values in pred.item_columns.items():
             frame[column] = np.repeat(np.asarray(values, dtype=object), horizon)
@@ -148,6 +149,9 @@ class BaseForecastModel(ABC):
         self._require_available()
         prepared = self.prepare(history)
         values = self._sample_paths(prepared, horizon, n_paths, seed, progress)
+        # NaN marks a path an item lacks; an item with no finite value at all, or an infinite one, overflowed
+        finite = ~np.isinf(values).any(axis=(1, 2)) & np.isfinite(values).any(axis=(1, 2))
+        self._require_finite(prepared, finite)
         return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), np.maximum(values, 0.0))
 
     def prepare(self, history: pd.DataFrame | PreparedHistory) -> PreparedHistory:
@@ -155,6 +159,14 @@ class BaseForecastModel(ABC):
         if isinstance(history, PreparedHistory):
             return history
         return prepare_history(history, self.min_history_days)
+
+    def _require_finite(self, history: PreparedHistory, finite: np.ndarray) -> None:
+        """Refuse results that left the float range (sales too large to compute with), naming the items."""
+        if not finite.all():
+            bad = history.item_ids[~finite]
+            raise NonFiniteResultError(
+                f"model {self.name} gave non-finite numbers for item(s) {listed(bad)}: their sales are probably "
+                f"too large to compute with; correct them and import the sales again", bad)
 
     def _require_available(self) -> None:
         status = self.availability()

@@ -58,3 +58,24 @@ def test_the_environment_switches_cross_learning_on_with_its_batch_size(tiny, mo
     with pytest.raises(ModelUnavailableError, match="CHRONOS_CROSS_LEARNING"):
         read_settings()
     assert not Chronos2Model().availability().available
+
+
+def test_a_calendar_reaches_chronos2_as_known_future_covariates(tiny):
+    from forecasting.core.covariates import KnownFuture
+    from forecasting.core.history import prepare_history
+
+    history = sales()
+    rng = np.random.default_rng(5)
+    days = pd.date_range(history["date"].min(), history["date"].max() + pd.Timedelta(days=7))
+    calendar = pd.DataFrame({"item_id": np.repeat(history["item_id"].unique(), len(days)),
+                             "date": np.tile(days, 4), "promo": (rng.random(4 * len(days)) < 0.3).astype(float)})
+    known = KnownFuture.from_frame(calendar)
+    model = Chronos2Model()
+    # the calendar gives the history its past values and the forecast days their future ones
+    with_calendar = model.forecast(known.add_past(prepare_history(history)), 7, (0.1, 0.9), known.frame)
+    merged = history.merge(calendar, on=["item_id", "date"])
+    future = calendar[calendar["date"] > history["date"].max()]
+    np.testing.assert_array_equal(with_calendar[["forecast", "q0.1", "q0.9"]].to_numpy(),
+                                  model.forecast(merged, 7, (0.1, 0.9), future)[["forecast", "q0.1", "q0.9"]].to_numpy())
+    without = model.forecast(history, 7, (0.1, 0.9))
+    assert not np.allclose(with_calendar["forecast"], without["forecast"], rtol=1e-4)

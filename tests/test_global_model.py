@@ -192,3 +192,13 @@ def test_the_cli_takes_a_calendar_for_the_forecast_and_the_backtest(tmp_path, ca
                  "--calendar", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: calendar file not found")
+
+
+def test_band_shifts_are_the_wider_of_the_items_own_and_the_pooled_normalised_errors():
+    from forecasting.modes.ml.lightgbm import band_shifts
+
+    errors = np.array([[-1.0, 0, 1, 2], [0, 0, 0, 4], [np.nan] * 4])  # mean absolute errors 1, 1, none
+    point = np.array([[2.0] * 4, [2.0] * 4, [4.0] * 4])
+    # own quantiles at 0.25/0.75: (-0.25, 1.25) and (0, 1); pooled errors / MAE: -1,0,0,0,0,1,2,4 -> (0, 1.25);
+    # the third item: scale = median MAE per unit forecast (0.5) x its forecast 4 = 2 -> (0, 2.5)
+    np.testing.assert_allclose(band_shifts(errors, point, (0.25, 0.75)), [[-0.25, 1.25], [0, 1.25], [0, 2.5]])

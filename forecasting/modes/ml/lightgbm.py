@@ -37,6 +37,7 @@ import hashlib
 import os
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -189,7 +190,9 @@ class LightGBMGlobal(BaseForecastModel):
 
         full = frame.assign(**{CLASS_FEATURE: _class_codes(history, frame)})
         x_future = future_frame(history, horizon, known, dynamic) if dynamic else None
-        forecast = pipeline.predict(h=horizon, new_df=full, X_df=x_future)
+        with warnings.catch_warnings():  # NaN is a forecast day the known-future frame does not cover: unknown
+            warnings.filterwarnings("ignore", message="Found null values", category=UserWarning)
+            forecast = pipeline.predict(h=horizon, new_df=full, X_df=x_future)
         point = np.zeros((history.n_items, horizon))
         rows = index.get_indexer(forecast[ID].to_numpy())
         steps = (forecast[TIME].to_numpy().astype("datetime64[D]").astype(np.int64)

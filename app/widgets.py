@@ -21,7 +21,7 @@ import streamlit as st
 from app import config
 from app.charts import band_levels
 from app.services import model_availability, model_help
-from forecasting.core.errors import ForecastingError, InvalidInputError
+from forecasting.core.errors import ForecastingError, InvalidInputError, quoted
 from forecasting.core.models.base import MAX_HORIZON
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.io.xlsx_export import to_xlsx_bytes
@@ -283,8 +283,9 @@ def sentence(text: str) -> str:
 
 
 def problems_frame(problems: Sequence) -> pd.DataFrame:
-    """Row-numbered problems of a rejected file as a table (row = file line, header = 1)."""
-    return pd.DataFrame({"row": [p.row for p in problems], "problem": [p.problem for p in problems]})
+    """Row-numbered problems of a rejected file as a table (row = file line, header = 1) with the values as written."""
+    return pd.DataFrame({"row": [p.row for p in problems], "problem": [p.problem for p in problems],
+                         "value": [quoted(p.value) if p.value else "" for p in problems]})
 
 
 #: a data "as of" date older than this many days gets a visible warning

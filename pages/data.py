@@ -36,7 +36,8 @@ def render() -> None:
 def _upload(user, services) -> None:
     kind = st.radio("File", list(uploads.KINDS), horizontal=True, key=f"{KEY}_kind",
                     format_func=lambda k: uploads.KINDS[k].label)
-    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_MB} MB and {config.MAX_UPLOAD_ROWS:,} rows.")
+    # the size limit is the uploader's own (it states it beside the button): not repeated here
+    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_ROWS:,} rows.")
     file = st.file_uploader("CSV file", type=["csv"], key=f"{KEY}_{kind}_file")
     if file is None:
         return
@@ -45,7 +46,8 @@ def _upload(user, services) -> None:
         st.error(f"{widgets.sentence(check.message)} Fix the file and upload it again.")
         if check.problems is not None:
             table, _ = st.columns([3, 2])
-            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem"})
+            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem",
+                                                       "value": "Value"})
                         .set_index("Row (file line)"))
         return
     known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])

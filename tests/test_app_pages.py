@@ -271,7 +271,7 @@ def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_imp
 def test_upload_report_counts_every_problem_beyond_the_first_twenty(backend):
     text = "item_id,date,quantity\n" + "".join(f"NEW-1,2025-06-{d:02d},-1\n" for d in range(1, 31))
     at = _upload(_planner_on("data"), "sales", "bad.csv", text)
-    assert at.error[0].value.endswith("(and 10 more problems). Fix the file and upload it again.")
+    assert at.error[0].value.endswith('and 10 more ("-1") (30 problems in all). Fix the file and upload it again.')
     assert len(at.table[0].value) == 20
 
 
@@ -652,3 +652,13 @@ def test_attention_totals_follow_the_filters_and_agree_with_the_reorder_table(ba
     shown = table_with(at, "reason", "value_at_risk")
     assert shown["item_id"].tolist() == kept["item_id"].tolist() and 0 < len(kept) < len(mine)
     assert at.metric[0].value == f"{len(kept):,}"
+
+
+def test_the_upload_limit_is_stated_once_and_is_the_uploaders_own(backend):
+    """One limit: Streamlit's server.maxUploadSize (the uploader states it) is the app's check; no second figure."""
+    from app import config
+
+    at = _planner_on("data")
+    uploader = at.file_uploader(key="data_sales_file")
+    assert uploader.proto.max_upload_size_mb == config.MAX_UPLOAD_MB == 50
+    assert not [c.value for c in at.caption if "MB" in c.value]

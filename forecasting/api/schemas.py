@@ -7,11 +7,13 @@ never reaches SQL.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from forecasting.core.cells import CONTROL_CHARACTERS
 from forecasting.core.models.base import DEFAULT_QUANTILES, MAX_HORIZON, quantile_column
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.limits import RequestLimits
@@ -45,7 +47,16 @@ def _distinct_columns(levels: list[float]) -> list[float]:
 
 
 StorableText = Annotated[str, AfterValidator(_storable)]
-ItemId = Annotated[StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+def _no_control_characters(text: str) -> str:
+    """An item id as the import rules allow it (forecasting.core.cells): no tab, line break or control character."""
+    if re.search(CONTROL_CHARACTERS, text):
+        raise ValueError("must not contain control characters (tab, line break, NUL...)")
+    return text
+
+
+ItemId = Annotated[
+    StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_control_characters)
+]
 #: [] asks for the point forecast alone; absent means the default levels
 QuantileLevels = Annotated[
     list[Annotated[float, Field(gt=0.0, lt=1.0)]],
@@ -187,6 +198,9 @@ class ReorderRequest(_Request):
     )
     model: ModelName = "ma7"
     service_level: float | None = Field(None, gt=0.0, lt=1.0, description="overrides the items' own")
+    service_type: Literal["cycle", "fill"] | None = Field(
+        None, description="overrides the items' own: cycle (no stock-out in a cycle) or fill (share of demand served)"
+    )
     review_period_days: Days | None = None
     lead_time_days: Days | None = None
     client_id: ClientId = None
@@ -216,6 +230,12 @@ class ReorderRow(BaseModel):
     stockout_date: date | None
     action: str
     on_order_due: date = Field(description="when the stock on order arrives (given, else after the lead time)")
+    abc: str = Field(description="A, B or C by value sold over 52 weeks (empty: not classified)")
+    xyz: str = Field(description="X, Y or Z by the CV of weekly demand (empty: not classified)")
+    lifecycle: str = Field(description="new, active or dead")
+    service_type: str = Field(description="cycle or fill: what service_level means")
+    lead_time_std_days: float
+    excess_qty: float = Field(description="inventory position above the order-up-to level (a dead item's whole position)")
 
 
 class ReorderResponse(BaseModel):

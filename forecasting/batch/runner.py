@@ -39,6 +39,7 @@ from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
 from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.covariates import KnownFuture
 from forecasting.core.errors import (
     ForecastingError,
     ModelUnavailableError,
@@ -83,6 +84,7 @@ def run_file_job(
     progress: ProgressCallback | None = None,
     freq: str | None = None,
     bucket: str | None = None,
+    calendar: KnownFuture | None = None,
 ) -> BatchOutcome:
     """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout).
 
@@ -90,6 +92,7 @@ def run_file_job(
     ``bucket`` (W or M): daily data summed to weeks or months first, the models
     fitted on the sums (:func:`forecasting.core.history.aggregate_history`).
     The outcome's ``freq`` is the bucket the models worked in.
+    ``calendar``: known-future covariates for the forecast and backtest (their past values join the history).
     """
     models = _models(job)
     with work_dir() as work:
@@ -116,7 +119,7 @@ def run_file_job(
         source = _file_source(staged, bucket)
         lengths = source.freq.periods(np.full(len(first_all), source.as_of)) - source.freq.periods(first_all) + 1
         check_min_days(ids_all[order], lengths[order], max(m.min_history_days for m in models), source.freq)
-        context = ChunkContext(job, models, source, _horizon(job, models, inventory, source.freq))
+        context = ChunkContext(job, models, source, _horizon(job, models, inventory, source.freq), calendar=calendar)
         _run_and_write(context, chunks, engine, work / "results", output, progress)
     return BatchOutcome(freq=source.freq)
 

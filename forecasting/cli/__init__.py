@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES,
                    help="comma-separated levels, e.g. 0.1,0.5,0.9 (the default); '' for none")
     p.add_argument("--output", help="file to write: CSV, or Parquet for a .parquet name (default: CSV to stdout)")
+    p.add_argument("--calendar", help=CALENDAR_HELP)
     database_options(p)
     batch_options(p)
     p.set_defaults(handler=_forecast)
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--windows", type=positive_int, default=1, help="number of backtest windows (default 1)")
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES, help="as for forecast")
     p.add_argument("--output", help="as for forecast")
+    p.add_argument("--calendar", help="as for forecast")
     database_options(p)
     batch_options(p)
     p.set_defaults(handler=_backtest)
@@ -145,6 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CALENDAR_HELP = ("file mode: known-future covariates, CSV or Parquet (item_id,date,<covariates>, e.g. a 0/1 promo "
+                 "flag or a planned price, for history and forecast days); used by lgbm and chronos-2")
+
+
 def _file_commands():
     # imported on use so that `--help` and database commands stay fast
     from forecasting.cli import file_commands
@@ -156,6 +162,7 @@ def _forecast(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import forecast_from_db
 
+        _file_mode_only(args)
         return forecast_from_db(args)
     if not args.input:
         raise ForecastingError("forecast needs --input SALES.csv (file mode) or --client NAME (database mode)")
@@ -166,10 +173,16 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import backtest_from_db
 
+        _file_mode_only(args)
         return backtest_from_db(args)
     if not args.input:
         raise ForecastingError("backtest needs --input SALES.csv (file mode) or --client NAME (database mode)")
     return _file_commands().backtest(args)
+
+
+def _file_mode_only(args: argparse.Namespace) -> None:
+    if args.calendar:
+        raise ForecastingError("--calendar is for file mode (--input); a client's calendar is not stored yet")
 
 
 def _reorder(args: argparse.Namespace) -> int:

@@ -8,7 +8,9 @@ from forecasting.batch.plan import BatchJob
 from forecasting.batch.runner import run_file_job
 from forecasting.cli.progress import progress_bar
 from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.covariates import KnownFuture
 from forecasting.io.inventory_csv import read_inventory_csv
+from forecasting.io.known_future import read_known_future
 from forecasting.modes.factory import ModelFactory
 
 
@@ -18,7 +20,7 @@ def forecast(args: argparse.Namespace) -> int:
     job = BatchJob("forecast", (model.name,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
     with progress_bar(f"forecast {model.name}") as progress:
         outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
-                               bucket=args.bucket)
+                               bucket=args.bucket, calendar=_calendar(args))
     _say_bucket(outcome.freq)
     return 0
 
@@ -29,9 +31,13 @@ def backtest(args: argparse.Namespace) -> int:
                    chunk_items=args.chunk_items)
     with progress_bar("backtest") as progress:
         outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
-                               bucket=args.bucket)
+                               bucket=args.bucket, calendar=_calendar(args))
     _say_bucket(outcome.freq)
     return 0
+
+
+def _calendar(args: argparse.Namespace) -> KnownFuture | None:
+    return read_known_future(args.calendar) if args.calendar else None
 
 
 def reorder(args: argparse.Namespace) -> int:
@@ -61,6 +67,7 @@ def models(args: argparse.Namespace) -> int:
         status = model.availability()
         state = "available" if status.available else "unavailable"
         detail = model.description if status.available else status.reason
+        detail += f"; known-future covariates {'used' if model.uses_known_future else 'ignored'}"
         print(f"{name:<16} {state:<12} {detail}")
     return 0
 

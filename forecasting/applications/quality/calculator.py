@@ -142,8 +142,12 @@ class QualityCalculator:
         windows: int = 1,
         quantiles: Sequence[float] = (),
         progress: ProgressCallback | None = None,
+        future_covariates: pd.DataFrame | None = None,
     ) -> BacktestResult:
         """Score each model on the last ``windows`` blocks of ``horizon`` days of every item.
+
+        ``future_covariates`` (item_id, date, <covariates>; see core/covariates.py)
+        gives each window's models the values on its held-out days.
 
         Raises :class:`ForecastingError` for a bad horizon, window count,
         quantile level or model name, and :class:`InvalidInputError` naming
@@ -171,7 +175,7 @@ class QualityCalculator:
                 scale = (step_sums[seen_end - 1] - step_sums[prepared.starts]) / (prepared.lengths - w * horizon - 1)
             window["scale"] = np.repeat(scale, horizon)
             for i, model in enumerate(instances):
-                fc = model.forecast(seen, horizon, levels)
+                fc = model.forecast(seen, horizon, levels, future_covariates)
                 parts[(i, w)] = _attach_forecast(window, fc, model.name, levels)
                 done += 1
                 if progress:

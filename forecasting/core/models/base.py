@@ -115,6 +115,8 @@ class BaseForecastModel(ABC):
     min_history_days: ClassVar[int] = MIN_HISTORY_DAYS
     #: longest horizon the model can produce (callers may cap lower)
     max_horizon: ClassVar[int] = MAX_HORIZON
+    #: whether ``future_covariates`` (known-future values: promotions, prices) change its forecast
+    uses_known_future: ClassVar[bool] = False
 
     def availability(self) -> Availability:
         """Whether the model can run here; cheap (well under a second)."""

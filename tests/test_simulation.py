@@ -255,3 +255,12 @@ def random_forecaster_like_a():
         values = rng.poisson(10.0, size=(history.n_items, 40, horizon)).astype(float)
         return SamplePaths(history.item_ids, day_numbers_to_dates(history.last_day + 1), values)
     return forecast
+
+
+def test_weekly_buckets_are_refused():
+    weekly = pd.DataFrame({"item_id": "A", "date": pd.date_range(end=END, periods=60, freq="W-SUN"),
+                           "quantity": 7.0})
+    hist = prepare_history(weekly, 1)
+    assert hist.freq.code == "W"
+    with pytest.raises(InvalidInputError, match="daily sales only"):
+        simulate(hist, inventory(["A"]), constant_forecaster(1.0), "test", reviews=2)

@@ -96,6 +96,9 @@ def simulate(
     past only.
     """
     reviews = validate_reviews(reviews)
+    if history.freq.code != "D":
+        raise InvalidInputError("the policy simulator replays daily sales only; this data is in "
+                                f"{history.freq.code} buckets (W weekly, M monthly)")
     if not variants or any({"lead_time_days", "review_period_days"} & set(v) for v in variants):
         raise InvalidInputError("simulator variants must be one or more sets of policy columns other than "
                                 "lead_time_days and review_period_days")

@@ -74,7 +74,7 @@ def service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import api_commands, db_commands
+    from forecasting.cli import api_commands, db_commands, simulate_command
     from forecasting.modes.factory import ModelFactory
 
     model_names = ", ".join(ModelFactory.names())
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default=None, help="target folder (default data/models/chronos-2)")
     p.set_defaults(handler=lambda a: _file_commands().download_model(a))
 
+    simulate_command.register(sub, model_names, service_level, positive_int)
     db_commands.register(sub)
     api_commands.register(sub)
     return parser

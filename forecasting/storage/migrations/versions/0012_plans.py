@@ -1,7 +1,7 @@
 """The published plan per client and planners' overrides of it (append-only audit trail).
 
 Revision ID: 0012_plans
-Revises: 0008_recovery
+Revises: 0009_buckets
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_plans"
-down_revision = "0008_recovery"
+down_revision = "0009_buckets"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from forecasting.applications.inventory.calculator import (
     SEED,
     InventoryCalculator,
 )
-from forecasting.core.errors import InvalidInputError, NotFoundError
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.planning import PlanningService
 from tests.support.db import inventory_frame, table_counts
@@ -198,3 +198,12 @@ def test_a_plans_run_is_kept_by_the_stored_results_quota_and_prune_runs(planning
     assert data.prune_runs(client, 0) >= 1
     assert len(data.run_forecast(client, plan.run_id)[1]) == 2 * 28
     assert plans.current_plan(client).plan_id == plan.plan_id
+
+
+def test_a_client_with_weekly_sales_gets_no_plan_yet(data, service):
+    client = data.create_client("Weekly").client_id
+    weeks = pd.DataFrame({"item_id": "W", "date": pd.date_range("2024-01-01", periods=20, freq="7D"),
+                          "quantity": 70.0})
+    data.import_sales(client, weeks)
+    with pytest.raises(ForecastingError, match="needs daily sales"):
+        PlanningService(data, service).make_plan(client, "ma7", 4)

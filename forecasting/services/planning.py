@@ -25,6 +25,7 @@ from forecasting.applications.planning.overrides import (
     adjust_paths,
     final_forecast,
 )
+from forecasting.core.calendar import DAILY
 from forecasting.core.errors import (
     ForecastingError,
     InvalidInputError,
@@ -149,6 +150,8 @@ class PlanningService:
         client = self.data.get_client(client_id)
         if client.as_of is None:
             raise ForecastingError("the client has no sales yet: import a sales file first")
+        if client.freq != DAILY:  # overrides, their horizon check and FVA count days (docs/planning.md)
+            raise ForecastingError(f"the published plan needs daily sales; this client's are {client.freq.alias}")
         current = self.current_plan(client_id)
         if (current is not None and current.data_version == client.data_version and current.model == instance.name
                 and current.horizon == horizon):

@@ -317,3 +317,32 @@ def _style(fig: go.Figure, title: str, height: int) -> None:
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         template="plotly_white",
     )
+
+
+def plan_figure(history: pd.DataFrame, final: pd.DataFrame, title: str = "") -> go.Figure:
+    """One item of the published plan: recent history, ``Plan`` (the baseline) and ``Final`` (with overrides).
+
+    ``history``: ``date, quantity``; ``final``: ``date, baseline, final`` (forecasting.applications.planning).
+    """
+    fig = go.Figure()
+    first = pd.Timestamp(final["date"].min()) if len(final) else None
+    if first is not None:
+        shown = _recent(history, first, history_window(len(final)))
+        fig.add_trace(_line("History", shown["date"], shown["quantity"], HISTORY_COLOR))
+    fig.add_trace(_line("Plan", final["date"], final["baseline"], FORECAST_COLOR, dash="dot"))
+    fig.add_trace(_line("Final", final["date"], final["final"], MODEL_COLORS[1]))
+    _style(fig, title, height=380)
+    fig.update_yaxes(title_text="units per day", rangemode="tozero")
+    return fig
+
+
+def fva_figure(fva: pd.DataFrame, level: str) -> go.Figure:
+    """Forecast value added of one level: ``Plan vs naive`` and ``Final vs plan`` bars per key (WAPE points)."""
+    rows = fva[fva["level"] == level]
+    fig = go.Figure([
+        go.Bar(name="Plan vs naive", x=rows["key"], y=rows["fva_plan"], marker_color=FORECAST_COLOR),
+        go.Bar(name="Final vs plan", x=rows["key"], y=rows["fva_final"], marker_color=MODEL_COLORS[1]),
+    ])
+    _style(fig, f"Forecast value added by {level} (WAPE points; above 0 = the step helped)", height=360)
+    fig.update_layout(barmode="group", hovermode="closest")
+    return fig

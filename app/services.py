@@ -113,7 +113,10 @@ def client_recent_totals(client_id: int, data_version: int, days: int) -> pd.Dat
 
 
 @st.cache_data(show_spinner="Finding what needs attention...", max_entries=200)
-def client_exceptions(client_id: int, data_version: int, user_id: int | None) -> tuple[pd.DataFrame, int, bool]:
-    """The client's attention queue, its run id and whether it came from the stored queue (keyed on the data)."""
+def client_exceptions(
+    client_id: int, data_version: int, user_id: int | None, plan_version: str = ""
+) -> tuple[pd.DataFrame, int, bool, str]:
+    """The client's attention queue, its run id, whether it came from the stored queue (keyed on the data and
+    on the published plan's version: an override changes the demand), and the demand's name."""
     outcome = get_services().forecasts.exceptions(client_id, user_id=user_id)
-    return outcome.queue, outcome.run_id, outcome.cached
+    return outcome.queue, outcome.run_id, outcome.cached, outcome.model

@@ -8,6 +8,7 @@ from app.auth import require_user
 from app.services import client_exceptions, get_services
 from forecasting.applications.exceptions import rules
 from forecasting.applications.exceptions.rules import REASONS
+from forecasting.modes.factory import ModelFactory
 
 KEY = "att"
 
@@ -24,10 +25,13 @@ def render() -> None:
               widgets.UrlField("categories", f"{KEY}_categories", list)]
     widgets.restore_from_url(KEY, fields)
     with widgets.user_errors("The attention queue"):
-        queue, run_id, cached = client_exceptions(user.client_id, client.data_version, user.user_id)
+        queue, run_id, cached, demand = client_exceptions(user.client_id, client.data_version, user.user_id,
+                                                          services.planning.version(user.client_id))
+        source = f"the published {demand} with its overrides" if demand.startswith("plan ") else \
+            f"the {ModelFactory.label(demand)} forecast"
         st.caption(f"Data as of {client.as_of:%Y-%m-%d}. Run #{run_id} "
                    f"({'from the stored queue: nothing changed since' if cached else 'computed now'}); "
-                   "demand from the MA7 forecast. It is computed again after any import or item edit.")
+                   f"demand from {source}. It is computed again after any import, item edit or override.")
         _show(queue, user.client_name, client.as_of, run_id)
     widgets.save_to_url(KEY, fields, shown=False)
 

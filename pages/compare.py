@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, config, results, tables, widgets
+from app import charts, config, plan_view, results, tables, widgets
 from app.auth import require_user
 from app.services import client_categories, client_items_with_classes, get_services, prepare_models
 from forecasting.modes.factory import ModelFactory
@@ -58,6 +58,7 @@ def render() -> None:
         with widgets.user_errors("Showing the result"):  # the run is stored; a display bug must not hide the page
             _show(result, items, user.client_name, services.data.get_client(user.client_id).as_of)
     widgets.save_to_url(KEY, fields, shown=result is not None)
+    plan_view.render_fva(user, services, services.data.get_client(user.client_id).as_of)
 
 
 def _url_fields(items) -> list[widgets.UrlField]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, config, results, tables, widgets
+from app import charts, config, plan_view, results, tables, widgets
 from app.auth import require_user
 from app.services import (
     client_categories,
@@ -29,6 +29,8 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
+    plan_view.render_plan(user, services, items, [])
+    st.subheader("Run a model")
     restored = widgets.restore_from_url(KEY, _url_fields(items), f"{KEY}_result")
     linked = widgets.pick_from_link(items, KEY)
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)

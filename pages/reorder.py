@@ -48,11 +48,16 @@ def render() -> None:
         "Lead time (days)", value=None, min_value=0, max_value=MAX_HORIZON, step=1, key=f"{KEY}_lead",
         placeholder="per item", help="Days from order to delivery; empty = each item's own",
     )
+    has_plan = services.planning.current_plan(user.client_id) is not None
+    use_plan = has_plan and st.toggle("Use the published plan with its overrides", value=True, key=f"{KEY}_use_plan",
+                                      help="Off: a fresh run of the demand model above")
+    if use_plan:
+        unavailable = ""
     run = run_col.button("Compute", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
                          width="stretch") or ((linked or restored) and not unavailable)
     if unavailable:
         st.warning(f"This model cannot run here: {unavailable}")
-    inputs = (tuple(chosen or ()), model, service_level, review, lead, version)
+    inputs = (tuple(chosen or ()), model, service_level, review, lead, version, use_plan)
 
     if run:
         st.session_state.pop(f"{KEY}_result", None)  # a failed run must not leave an older result
@@ -66,7 +71,7 @@ def render() -> None:
             with widgets.user_errors("Reorder table"):
                 prepare_models([model])
                 outcome = services.forecasts.reorder_plan(
-                    user.client_id, chosen, model,
+                    user.client_id, chosen, None if use_plan else model,
                     service_level=None if service_level is None else service_level / 100.0,
                     review_period_days=None if review is None else int(review),
                     lead_time_days=None if lead is None else int(lead),
@@ -102,6 +107,8 @@ def _url_fields(items) -> list[widgets.UrlField]:
 
 def _show(outcome, user) -> None:
     table = outcome.table
+    if outcome.plan_id is not None:
+        st.caption(f"Demand: {outcome.demand}, with its overrides (docs/planning.md).")
     totals = tables.reorder_totals(table)
     a, b, c = st.columns(3)
     a.metric("Items to reorder now", f"{totals['to_order']:,} of {len(table):,}",

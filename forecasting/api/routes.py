@@ -152,12 +152,14 @@ def reorder(
         return Response(
             to_csv_bytes(table[REORDER_COLUMNS]),
             media_type=CSV_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="reorder-{run_id}.csv"', "X-Run-Id": str(run_id)},
+            headers={"Content-Disposition": f'attachment; filename="reorder-{run_id}.csv"', "X-Run-Id": str(run_id),
+                     **({"X-Plan-Id": str(table.attrs["plan_id"])} if table.attrs.get("plan_id") else {})},
         )
     return {
         "reorder_id": run_id,
         "client_id": client_id,
-        "model": body.model,
+        "model": str(table["model"].iloc[0]) if len(table) else (body.model or "ma7"),
+        "plan_id": table.attrs.get("plan_id"),
         "skipped": list(table.attrs.get("skipped") or []),
         "items": convert.records(table, REORDER_COLUMNS),
     }
@@ -172,7 +174,8 @@ def exceptions(
     service: ServiceDep,
     cancel: CancelDep,
     client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
-    model: Annotated[ModelName, Query(description="the demand model of the reorder rules")] = "ma7",
+    model: Annotated[ModelName | None, Query(description="the demand model of the reorder rules (default: the "
+                                                        "published plan with its overrides, else ma7)")] = None,
 ) -> dict:
     """What needs attention today: the caller's ranked exception queue (cached while the data is unchanged)."""
     own = client_of(principal, client_id)
@@ -183,6 +186,7 @@ def exceptions(
         "cached": outcome.cached,
         "data_as_of": outcome.as_of,
         "model": outcome.model,
+        "plan_id": outcome.plan_id,
         "items": convert.records(outcome.queue, EXCEPTION_COLUMNS),
     }
 

@@ -198,7 +198,7 @@ class ReorderRequest(_Request):
     item_ids: list[ItemId] | None = Field(
         None, min_length=1, max_length=MAX_ITEMS, description="default: every item with a stock position"
     )
-    model: ModelName = "ma7"
+    model: ModelName | None = Field(None, description="default: the published plan with its overrides, else ma7")
     service_level: float | None = Field(None, gt=0.0, lt=1.0, description="overrides the items' own")
     service_type: Literal["cycle", "fill"] | None = Field(
         None, description="overrides the items' own: cycle (no stock-out in a cycle) or fill (share of demand served)"
@@ -243,7 +243,8 @@ class ReorderRow(BaseModel):
 class ReorderResponse(BaseModel):
     reorder_id: int
     client_id: int
-    model: str
+    model: str = Field(description="the demand: a model, or 'plan N (model, as of date)'")
+    plan_id: int | None = Field(None, description="the published plan used (with its overrides); null: a model run")
     skipped: list[str] = Field(description="items left out for too little sales history")
     items: list[ReorderRow]
 
@@ -271,7 +272,8 @@ class ExceptionsResponse(BaseModel):
     client_id: int
     cached: bool
     data_as_of: date
-    model: str
+    model: str = Field(description="the demand of the reorder rules: a model, or 'plan N (model, as of date)'")
+    plan_id: int | None = Field(None, description="the published plan used (with its overrides); null: a model run")
     items: list[ExceptionRowModel]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from forecasting.cli import FREQ_CHOICES, service_level
+from forecasting.cli import FREQ_CHOICES, plan_commands, service_level
 from forecasting.core.errors import ForecastingError
 
 if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mode commands stay fast
@@ -77,12 +77,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     p = command("exceptions", "what needs attention today: the client's ranked exception queue (CSV)", _exceptions)
     p.add_argument("--client", required=True, help="client name")
-    p.add_argument("--model", default="ma7", help="the demand model of the reorder rules (default ma7)")
+    p.add_argument("--model", default=None,
+                   help="the demand model of the reorder rules (default: the published plan with its overrides, "
+                        "else ma7)")
     p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
     p = command("runs", "a client's recent forecast runs (CSV)", _runs)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--limit", type=int, default=50, help="how many runs, newest first (default 50)")
     p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+    plan_commands.register(command)
     p = command("prune-runs", "delete a client's runs (and their stored results) older than some days", _prune_runs)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--older-than-days", type=int, default=90, help="runs created longer ago than this (default 90)")
@@ -166,15 +169,24 @@ def _create_client(args: argparse.Namespace) -> int:
 def _import_sales(args: argparse.Namespace) -> int:
     from forecasting.core.as_of import AsOfMoveError
 
-    data = services_from_args(args).data
+    services = services_from_args(args)
+    data = services.data
+    client_id = data.client_by_name(args.client).client_id
     try:
-        result = data.import_sales_file(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of,
-                                        freq=args.freq)
+        result = data.import_sales_file(client_id, args.file, move_as_of=args.move_as_of, freq=args.freq)
     except AsOfMoveError as exc:
         raise ForecastingError(
             f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway"
         ) from None
     print(result.summary())
+    try:  # a client with a published plan gets a new one on the new data (docs/planning.md)
+        refreshed = services.planning.refresh_after_import(client_id)
+    except ForecastingError as exc:  # the import stands; the previous plan stays in force
+        print(f"warning: the plan was not refreshed: {exc}", file=sys.stderr)
+    else:
+        if refreshed is not None:
+            print(f"plan {refreshed.plan.plan_id} ({'reused' if refreshed.reused else 'made'}), as of "
+                  f"{refreshed.plan.as_of}", file=sys.stderr)
     return 0
 
 
@@ -209,7 +221,7 @@ def _exceptions(args: argparse.Namespace) -> int:
         outcome = services.forecasts.exceptions(client_id, args.model, progress=progress)
     write_csv(outcome.queue, args.output)
     print(f"run {outcome.run_id} ({'cached' if outcome.cached else 'computed'}): {len(outcome.queue)} item(s) need "
-          f"attention, data as of {outcome.as_of}", file=sys.stderr)
+          f"attention, data as of {outcome.as_of}, demand {outcome.model}", file=sys.stderr)
     return 0
 
 

@@ -64,6 +64,7 @@ from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_c
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.services.limits import CancelToken, ComputationSlots, RequestLimits
+from forecasting.services.planning import DemandSource, demand_source
 from forecasting.storage.database import DatabaseBusyError
 from forecasting.storage.runs import RunInfo, RunRequest
 
@@ -114,6 +115,8 @@ class ExceptionsOutcome:
     as_of: date
     model: str
     queue: pd.DataFrame
+    #: the published plan whose final forecast was the demand of the reorder rules; None: a fresh model run
+    plan_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ class ReorderOutcome:
     as_of: date | None
     table: pd.DataFrame
     projection: pd.DataFrame
+    #: the published plan whose final forecast (with overrides) was the demand; None: a fresh model run
+    plan_id: int | None = None
+    #: the demand's name: ``plan 3 (ma7, as of 2024-03-01)`` or the model's
+    demand: str = ""
 
 
 class ForecastService:
@@ -281,7 +288,7 @@ class ForecastService:
         self,
         client_id: int,
         item_ids: Sequence[str] | None = None,
-        model: str = "ma7",
+        model: str | None = None,
         service_level: float | None = None,
         review_period_days: int | None = None,
         lead_time_days: int | None = None,
@@ -290,18 +297,19 @@ class ForecastService:
         cancel: CancelToken | None = None,
         service_type: str | None = None,
     ) -> pd.DataFrame:
-        """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped`` and ``as_of``."""
+        """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped``, ``as_of`` and ``plan_id``."""
         outcome = self.reorder_plan(client_id, item_ids, model, service_level, review_period_days, lead_time_days,
                                     user_id, progress, cancel, service_type)
         table = outcome.table
-        table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of)
+        table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of,
+                           plan_id=outcome.plan_id)
         return table
 
     def reorder_plan(
         self,
         client_id: int,
         item_ids: Sequence[str] | None = None,
-        model: str = "ma7",
+        model: str | None = None,
         service_level: float | None = None,
         review_period_days: int | None = None,
         lead_time_days: int | None = None,
@@ -317,10 +325,13 @@ class ForecastService:
         the model (the others are in ``skipped``). ``service_level`` (strictly
         between 0 and 1), ``review_period_days`` and ``lead_time_days`` override
         the stored values for this table only, and so does ``service_type`` (cycle
-        or fill); an invalid one is an error.
+        or fill); an invalid one is an error. ``model`` None: the published plan
+        with its overrides when the client has one, else ma7
+        (:func:`forecasting.services.planning.demand_source`).
         """
         started = perf_counter()
-        instance = _model(model)
+        source = _demand(self.data, client_id, model)
+        instance = source.model
         overrides = {
             "review_period_days": _days(review_period_days, "review_period_days"),
             "lead_time_days": _days(lead_time_days, "lead_time_days"),
@@ -340,7 +351,9 @@ class ForecastService:
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
-            request = run_request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (),
+            if source.plan is not None:
+                parameters["plan"] = source.key
+            request = run_request("reorder", snapshot.item_ids, source.label, str(instance.version), horizon, (),
                                parameters, snapshot.fingerprint, user_id)
             run_id, _ = self.data.record_run(client_id, request)
             plan = self._run(
@@ -349,17 +362,17 @@ class ForecastService:
                 started,
                 lambda: _finite_plan(InventoryCalculator.plan(
                     instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
-                    _watched(progress, cancel),
+                    _watched(progress, cancel), demand=source,
                 )),
                 cancel=cancel,
             )
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
-                              projection=plan.projection)
+                              projection=plan.projection, plan_id=_plan_id(source), demand=source.label)
 
     def exceptions(
         self,
         client_id: int,
-        model: str = "ma7",
+        model: str | None = None,
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
@@ -369,10 +382,12 @@ class ForecastService:
         Recorded as a run of kind ``exceptions`` and answered from the stored
         queue while the client's data, the model and the stored forecasts are
         unchanged (any import or item edit, or a new forecast run, computes it
-        again). The reorder rules use ``model``'s forecasts.
+        again). The reorder rules use ``model``'s forecasts; None: the published plan with its overrides when
+        the client has one, else ma7 (:func:`forecasting.services.planning.demand_source`).
         """
         started = perf_counter()
-        instance = _model(model)
+        source = _demand(self.data, client_id, model)
+        instance = source.model
         self._check_user(client_id, user_id)
         _require_available(instance)
         client = self.data.get_client(client_id)
@@ -380,26 +395,29 @@ class ForecastService:
             raise ForecastingError("the client has no sales yet: import a sales file first")
         latest = self.data.latest_forecast_run(client_id)
         state = f"data {client.data_version}, as of {client.as_of}, forecasts to run {latest}"
-        request = run_request("exceptions", (), instance.name, str(instance.version), MIN_COVER_HORIZON, (), {}, state,
-                           user_id)
-        source = self.data.cached_run(client_id, request.cache_key)
-        if source is not None:
-            run_id, _ = self._record_cached(client_id, request, source, started)
-            return ExceptionsOutcome(run_id=run_id, cached=True, as_of=client.as_of, model=instance.name,
-                                     queue=self.data.exceptions_of_run(client_id, source.run_id))
+        parameters = {"plan": source.key} if source.plan is not None else {}
+        request = run_request("exceptions", (), source.label, str(instance.version), MIN_COVER_HORIZON, (),
+                              parameters, state, user_id)
+        stored = self.data.cached_run(client_id, request.cache_key)
+        if stored is not None:
+            run_id, _ = self._record_cached(client_id, request, stored, started)
+            return ExceptionsOutcome(run_id=run_id, cached=True, as_of=client.as_of, model=source.label,
+                                     queue=self.data.exceptions_of_run(client_id, stored.run_id),
+                                     plan_id=_plan_id(source))
         with self._slot(client_id):
             run_id, _ = self.data.record_run(client_id, request)
             self._run(client_id, run_id, started,
-                      lambda: self._attention(client_id, client.as_of, instance, _watched(progress, cancel)),
+                      lambda: self._attention(client_id, client.as_of, source, _watched(progress, cancel)),
                       save=lambda queue, seconds: self.data.complete_exceptions(client_id, run_id, seconds, queue),
                       cancel=cancel)
-        return ExceptionsOutcome(run_id=run_id, cached=False, as_of=client.as_of, model=instance.name,
-                                 queue=self.data.exceptions_of_run(client_id, run_id))
+        return ExceptionsOutcome(run_id=run_id, cached=False, as_of=client.as_of, model=source.label,
+                                 queue=self.data.exceptions_of_run(client_id, run_id), plan_id=_plan_id(source))
 
     def _attention(
-        self, client_id: int, as_of: date, instance: BaseForecastModel, progress: ProgressCallback | None
+        self, client_id: int, as_of: date, source: DemandSource, progress: ProgressCallback | None
     ) -> pd.DataFrame:
         """The exception queue from the client's current data (see :mod:`forecasting.applications.exceptions`)."""
+        instance = source.model
         items = self.data.list_items(client_id)
         as_of_day = pd.Timestamp(as_of)
         items["history_days"] = (as_of_day - items["first_date"]).dt.days + 1
@@ -412,7 +430,7 @@ class ForecastService:
                 self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
             self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
-            plan = _plan_of_finite_items(instance, history, inventory.drop(columns="as_of"), progress)
+            plan = _plan_of_finite_items(source, history, inventory.drop(columns="as_of"), progress)
             table, projection = plan.table, plan.projection
         else:
             table = pd.DataFrame(columns=REORDER_COLUMNS)
@@ -544,6 +562,17 @@ def _model(name: str) -> BaseForecastModel:
     return ModelFactory.create(name)
 
 
+def _demand(data: DataAccess, client_id: int, model: str | None) -> DemandSource:
+    """The demand of a reorder table or an attention queue (one place decides: services/planning.py)."""
+    if model is not None:
+        _model(model)  # a name that is not a string is refused with the usual message
+    return demand_source(data, client_id, model)
+
+
+def _plan_id(source: DemandSource) -> int | None:
+    return None if source.plan is None else source.plan.plan_id
+
+
 def _finite_plan(plan: ReorderPlan) -> ReorderPlan:
     """The plan, refused when a number left the float range (e.g. order quantity x a huge unit cost)."""
     numbers = plan.table.select_dtypes("number")
@@ -557,13 +586,14 @@ def _finite_plan(plan: ReorderPlan) -> ReorderPlan:
 
 
 def _plan_of_finite_items(
-    model: BaseForecastModel, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None
+    source: DemandSource, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None
 ) -> ReorderPlan:
     """The exception queue's reorder plan without the items whose sales overflow the model (logged), so
     that one item's absurd data cannot fail the client's whole queue; an order value past the float
     range (a huge unit cost) is unknown (NaN), as with no unit cost."""
+    model = source.model
     try:
-        plan = InventoryCalculator.plan(model, history, inventory, None, progress)
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source)
     except NonFiniteResultError as exc:
         log.warning("exception queue: %s", exc)
         keep = ~inventory["item_id"].astype(str).isin(exc.item_ids)
@@ -573,7 +603,7 @@ def _plan_of_finite_items(
             return ReorderPlan(pd.DataFrame(columns=REORDER_COLUMNS), pd.DataFrame(columns=PROJECTION_COLUMNS))
         inventory = inventory.loc[keep].reset_index(drop=True)
         history = history[history["item_id"].isin(inventory["item_id"])]
-        plan = InventoryCalculator.plan(model, history, inventory, None, progress)
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source)
     numbers = plan.table.select_dtypes("number").columns
     plan.table[numbers] = plan.table[numbers].where(~np.isinf(plan.table[numbers].to_numpy(dtype=np.float64)))
     return plan

@@ -307,3 +307,56 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+#: days a published plan's forecast run is kept out of the stored-results quota and ``prune-runs``: longer than
+#: the longest horizon (365 days), so every bucket of a plan can be scored for forecast value added
+PLAN_RETENTION_DAYS = 400
+
+
+class PublishedPlan(Base):
+    """A forecast run marked as a client's published plan (the latest one is current), with its as-of date."""
+
+    __tablename__ = "published_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    #: the client's sales as-of date the plan was made at: its first bucket is the day after
+    as_of: Mapped[date] = mapped_column(Date)
+    horizon: Mapped[int] = mapped_column(Integer)
+    #: the client's data_version the plan was made from (an unchanged one reuses the plan)
+    data_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+
+
+class PlanOverride(Base):
+    """A planner's change of one item's plan over a date range: append-only, never deleted (the audit trail).
+
+    Only ``reverted_at``/``reverted_by`` are ever written after insert; ``old_value``/``new_value`` are the
+    range's final total just before and just after the override was made.
+    """
+
+    __tablename__ = "plan_overrides"
+    __table_args__ = (
+        CheckConstraint("kind IN ('percent', 'total')", name="kind"),
+        Index(None, "client_id", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    change: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: who made it: a user's username, ``api key <prefix>`` or ``cli`` (kept even if the user is removed)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    old_value: Mapped[float] = mapped_column(Float)
+    new_value: Mapped[float] = mapped_column(Float)
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reverted_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,17 @@ from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.core.history import day_numbers_to_dates
 from forecasting.core.models.base import quantile_column
 from forecasting.storage import bulk, reads
-from forecasting.storage.models import ExceptionRow, ForecastChoice, ForecastResult, ForecastRun, Item, User, utcnow
+from forecasting.storage.models import (
+    PLAN_RETENTION_DAYS,
+    ExceptionRow,
+    ForecastChoice,
+    ForecastResult,
+    ForecastRun,
+    Item,
+    User,
+    utcnow,
+)
+from forecasting.storage.plans import protected_runs
 
 _runs = ForecastRun.__table__
 _results = ForecastResult.__table__
@@ -265,7 +275,8 @@ def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, no
     rows = conn.execute(
         select(_runs.c.id, _runs.c.n_items, _runs.c.horizon, _runs.c.quantiles)
         .where(_runs.c.client_id == client_id, _runs.c.kind == "forecast", _runs.c.status == "succeeded",
-               _runs.c.cached.is_(False), _runs.c.results_removed_at.is_(None))
+               _runs.c.cached.is_(False), _runs.c.results_removed_at.is_(None),
+               _runs.c.id.not_in(_kept_plans(client_id, now)))
         .order_by(_runs.c.id.desc())
     ).all()
     total, removed = 0, []
@@ -281,7 +292,14 @@ def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, no
 
 def prune_runs(conn: Connection, client_id: int, before: datetime) -> int:
     """Delete the client's runs created before ``before``, with their results; how many were deleted."""
-    return conn.execute(delete(_runs).where(_runs.c.client_id == client_id, _runs.c.created_at < before)).rowcount
+    return conn.execute(delete(_runs).where(_runs.c.client_id == client_id, _runs.c.created_at < before,
+                                            _runs.c.id.not_in(_kept_plans(client_id, utcnow())))).rowcount
+
+
+def _kept_plans(client_id: int, now: datetime):
+    """The client's published plans' runs of the last PLAN_RETENTION_DAYS days: never counted or removed
+    (forecast value added scores them; docs/planning.md)."""
+    return protected_runs(client_id, now - timedelta(days=PLAN_RETENTION_DAYS))
 
 
 def delete_results(conn: Connection, client_id: int, run_ids: Sequence[int]) -> None:

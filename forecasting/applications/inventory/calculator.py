@@ -37,6 +37,7 @@ bucket short of stock (docs/inventory-policy.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,14 @@ from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
+
+class PathAdjustment(Protocol):
+    """Moves a model's sample paths (a published plan's overrides) and names the result for the table."""
+
+    label: str
+
+    def adjust(self, paths: SamplePaths) -> SamplePaths: ...
+
 
 REORDER_COLUMNS = [
     "item_id", "name", "category", "model", "service_level", "lead_time_days", "review_period_days", "on_hand",
@@ -271,6 +280,7 @@ class InventoryCalculator:
         horizon: int | None = None,
         policy: ClassPolicy | None = None,
         classes: pd.DataFrame | None = None,
+        demand: PathAdjustment | None = None,
     ) -> ReorderPlan:
         """:meth:`reorder` plus each item's projected stock (what the table's numbers come from).
 
@@ -288,7 +298,10 @@ class InventoryCalculator:
         if classes is None:
             classes = classify_inventory(scoped, inventory, policy)
         paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
-        return cls.plan_from_paths(paths, inventory, model.name, service_level, classes, policy)
+        if demand is not None:  # the published plan's overrides (forecasting.services.planning.DemandSource)
+            paths = demand.adjust(paths)
+        label = model.name if demand is None else demand.label
+        return cls.plan_from_paths(paths, inventory, label, service_level, classes, policy)
 
 
 def classify_inventory(

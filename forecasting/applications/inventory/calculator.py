@@ -12,7 +12,10 @@ quantiles):
 - ``action`` is :func:`order_now`, the one "order now" rule of the app
   (the Reorder page's ``reorder`` and the Attention page's urgent items).
 - ``order_qty`` = max(0, order_up_to - IP) rounded up to whole packs, and at
-  least the MOQ (itself rounded up to whole packs) when above 0.
+  least the MOQ (itself rounded up to whole packs) when above 0, only on the
+  lines proposed today (:func:`~forecasting.applications.purchasing.proposals.proposed_today`);
+  empty on the "ok" lines. ``order_value`` = order_qty x unit_cost in cents,
+  so every total is the sum of the same rounded numbers.
 - ``days_of_cover`` = first day k (day 1 = the day after the data's as-of
   date) on which cumulative expected demand exceeds on_hand plus the stock on
   order that has arrived by then (on ``on_order_due``, else after the lead
@@ -37,6 +40,7 @@ from forecasting.applications.inventory.policy import (
     row_quantile,
     window_totals,
 )
+from forecasting.applications.purchasing.proposals import money, proposed_today
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
@@ -133,13 +137,15 @@ class InventoryCalculator:
         reorder_point = row_quantile(lead_totals, inv.service_level)
         order_up_to = row_quantile(cycle_totals, inv.service_level)
         position = inv.on_hand + inv.on_order
-        order_qty = order_quantity(order_up_to - position, inv.pack_size, inv.moq)
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
         on_order_day = arrival_day(due, lead)
         order_day = arrival_day(np.full(len(lead), np.nan), lead)
         stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
         cover = first_shortfall(stock)
+        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, lead))
+        proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days)
+        order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(
             {
                 "item_id": inv.item_ids,
@@ -158,17 +164,16 @@ class InventoryCalculator:
                 "order_up_to": order_up_to,
                 "order_qty": order_qty,
                 "unit_cost": inv.unit_cost,
-                "order_value": order_qty * inv.unit_cost,
+                "order_value": money(order_qty * inv.unit_cost),
                 "days_of_cover": cover,
                 # first_date is day 1, so day k is first_date + (k - 1) = the data's as-of date + k
                 "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
-                "action": np.where(order_now(position, reorder_point, shortfall_on_arrival(stock, lead)), "reorder",
-                                   "ok"),
+                "action": np.where(urgent, "reorder", "ok"),
                 "on_order_due": first_date + pd.to_timedelta(on_order_day - 1, unit="D"),
             },
             columns=REORDER_COLUMNS,
         )
-        with_order = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day), (order_qty, order_day)])
+        with_order = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day), (np.nan_to_num(order_qty), order_day)])
         days = np.arange(expected.shape[1])
         projection = pd.DataFrame({
             "item_id": np.repeat(inv.item_ids, expected.shape[1]),

@@ -33,6 +33,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 TABLES = (
     "clients", "users", "items", "sales", "sales_covariates", "inventory_positions", "forecast_runs",
     "forecast_results", "forecast_choices", "exception_rows", "api_keys", "login_addresses",
+    "suppliers", "item_suppliers", "purchase_orders", "purchase_order_lines",
 )
 
 

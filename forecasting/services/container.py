@@ -8,6 +8,7 @@ from forecasting.services.api_keys import ApiKeyService
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.limits import RequestLimits
+from forecasting.services.purchasing import PurchasingService
 from forecasting.services.run_recovery import recover
 from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
 from forecasting.storage import Database, DatabaseBusyError, DatabaseUnavailableError, open_database
@@ -22,6 +23,7 @@ class Services:
     forecasts: ForecastService
     users: UserService
     api_keys: ApiKeyService
+    purchasing: PurchasingService
 
 
 def build_services(
@@ -41,4 +43,6 @@ def build_services(
     except (DatabaseUnavailableError, DatabaseBusyError) as exc:  # the API starts anyway (503 until it is back)
         logging.getLogger(__name__).warning("abandoned runs not checked: %s", exc)
     data = DataAccess(db)
-    return Services(db, data, ForecastService(data, limits), UserService(db, bcrypt_rounds), ApiKeyService(db))
+    forecasts = ForecastService(data, limits)
+    return Services(db, data, forecasts, UserService(db, bcrypt_rounds), ApiKeyService(db),
+                    PurchasingService(data, forecasts))

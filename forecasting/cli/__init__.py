@@ -65,7 +65,7 @@ def service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import api_commands, db_commands
+    from forecasting.cli import api_commands, db_commands, purchasing_commands
     from forecasting.modes.factory import ModelFactory
 
     model_names = ", ".join(ModelFactory.names())
@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db_commands.register(sub)
     api_commands.register(sub)
+    purchasing_commands.register(sub)
     return parser
 
 

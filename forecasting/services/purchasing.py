@@ -99,7 +99,7 @@ class PurchasingService:
         """
         if budget is not None and not (math.isfinite(budget) and budget >= 0):
             raise InvalidInputError(f"budget must be a number >= 0, got {budget!r}")
-        today = today or date.today()
+        today = today or self.order_date(client_id)
         table = self.forecasts.reorder(client_id, None, model, user_id=user_id)
         with self.database.read() as conn:
             sup = store.suppliers(conn, client_id)
@@ -139,6 +139,16 @@ class PurchasingService:
                 .agg(lines=("line", "size"), units=("order_qty", "sum"), value=("order_value", "sum"),
                      state=("state", lambda s: "approved" if (s == "approved").all() else "draft"))
                 .reset_index())
+
+    def order_date(self, client_id: int) -> date:
+        """The day orders are placed on: the data's as-of date (today before any sales).
+
+        The reorder table counts days from the as-of date (an order placed now
+        arrives on day L), so a due date of as-of + L is the day the plan
+        expects: the next plan then sees the order arrive in time and does not
+        propose it again. With sales imported daily this is yesterday or today.
+        """
+        return self.data.get_client(client_id).as_of or date.today()
 
     # --- edits and approval ------------------------------------------------------------------------------------
 
@@ -181,9 +191,9 @@ class PurchasingService:
                 lines: Sequence[int] | None = None, today: date | None = None) -> int:
         """Approve draft lines: all (both None), whole orders (``PO-7``) or single lines; how many were approved.
 
-        Each becomes stock on order of its item, due today + the line's lead time.
+        Each becomes stock on order of its item, due ``today`` (default :meth:`order_date`) + the line's lead time.
         """
-        today = today or date.today()
+        today = today or self.order_date(client_id)
         drafts = self.lines(client_id, ("draft",))
         if orders is not None:
             unknown = sorted(set(orders) - set(drafts["order"]))

@@ -12,7 +12,7 @@ from forecasting.core.errors import InvalidInputError, NotFoundError
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.purchasing import PurchasingService
-from tests.support.db import database, db_url, inventory_frame, sales_frame, table_counts  # noqa: F401
+from tests.support.db import inventory_frame, sales_frame, table_counts
 
 TODAY = date(2024, 2, 29)  # the data's as-of date: sales_frame covers 60 days from 2024-01-01
 SUPPLIER_FILE = """record,supplier,lead_time_days,order_days,review_period_days,min_order_value,capacity_units,currency,item_id,pack_size,moq,unit_cost,supplier_item_code
@@ -23,7 +23,7 @@ item,Acme,,,,,,,HIGH,12,0,2.5,ACME-HIGH
 
 
 @pytest.fixture
-def world(database):  # noqa: F811
+def world(database):
     data = DataAccess(database)
     purchasing = PurchasingService(data, ForecastService(data))
     a, b = data.create_client("A").client_id, data.create_client("B").client_id
@@ -35,8 +35,8 @@ def world(database):  # noqa: F811
     return data, purchasing, a, b
 
 
-def test_a_bad_supplier_file_lists_every_problem_and_imports_nothing(world, database):  # noqa: F811
-    data, purchasing, a, _ = world
+def test_a_bad_supplier_file_lists_every_problem_and_imports_nothing(world, database):
+    _data, purchasing, a, _ = world
     bad = """record,supplier,lead_time_days,item_id,pack_size
 supplier,Beta,-2,,
 supplier,Beta,3,,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +185,7 @@ class PurchasingService:
             store.add_lines(conn, client_id, order_id, row)
             new = int(store.order_lines(conn, client_id, ("draft",))["line"].max())
             store.update_line(conn, client_id, new, edit_reason=reason, edited_by=user_id,
-                              edited_at=datetime.now(timezone.utc))
+                              edited_at=datetime.now(UTC))
 
     def approve(self, client_id: int, user_id: int | None, orders: Sequence[str] | None = None,
                 lines: Sequence[int] | None = None, today: date | None = None) -> int:
@@ -201,11 +201,11 @@ class PurchasingService:
                 raise NotFoundError(f"no draft order(s) {', '.join(unknown)} for this client")
             drafts = drafts[drafts["order"].isin(list(orders))]
         if lines is not None:
-            unknown = sorted(set(int(x) for x in lines) - set(drafts["line"]))
+            unknown = sorted({int(x) for x in lines} - set(drafts["line"]))
             if unknown:
                 raise NotFoundError(f"no draft line(s) {', '.join(map(str, unknown))} for this client")
             drafts = drafts[drafts["line"].isin([int(x) for x in lines])]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.database.write() as conn:
             pks = store.line_item_pks(conn, client_id, drafts["line"].tolist())
             for row in drafts.itertuples():
@@ -240,7 +240,7 @@ class PurchasingService:
         reason = _reason(reason)
         with self.database.write() as conn:
             changed = store.update_line(conn, client_id, int(line_id), edit_reason=reason, edited_by=user_id,
-                                        edited_at=datetime.now(timezone.utc), **values)
+                                        edited_at=datetime.now(UTC), **values)
         if not changed:
             raise NotFoundError(f"no draft line {line_id} for this client")
 

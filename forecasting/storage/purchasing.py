@@ -1,6 +1,7 @@
 """Suppliers, item-supplier links and purchase orders of a client: every query filters on the client."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -31,7 +32,7 @@ LINK_FIELDS = ("pack_size", "moq", "unit_cost", "lead_time_days", "supplier_item
 
 
 def _none(value: object) -> object:
-    return None if value is None or (isinstance(value, float) and value != value) else value
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def write_suppliers(conn: Connection, client_id: int, suppliers: pd.DataFrame, links: pd.DataFrame) -> None:

@@ -34,8 +34,16 @@ PLACEHOLDER_PREFIX = "replace-with"
 COOKIE_NAME = "forecasting_login"
 COOKIE_EXPIRY_DAYS = 7.0
 
-#: below server.maxUploadSize in .streamlit/config.toml, so that the app (not the uploader) refuses larger files
-MAX_UPLOAD_MB = 50
+STREAMLIT_CONFIG = PROJECT_ROOT / ".streamlit" / "config.toml"
+
+
+def _upload_limit_mb(path: Path = STREAMLIT_CONFIG) -> int:
+    """``server.maxUploadSize`` of the Streamlit configuration: the uploader's limit is the app's, stated once."""
+    return int(tomllib.loads(path.read_text(encoding="utf-8"))["server"]["maxUploadSize"])
+
+
+#: megabytes per uploaded file (Streamlit's uploader states and enforces it; the app checks it again)
+MAX_UPLOAD_MB = _upload_limit_mb()
 MAX_UPLOAD_ROWS = 2_000_000
 
 DEFAULT_HORIZON = 28

@@ -76,6 +76,11 @@ class Backtest:
         """The models as the app names them everywhere."""
         return ", ".join(map(ModelFactory.label, self.response.models))
 
+    @property
+    def band_width(self) -> float | None:
+        """The outermost band's width as a share (0.8), which coverage is judged on; None without bands."""
+        return max(self.bands) / 100 if self.bands else None
+
     def provenance(self) -> str:
         r = self.response
         return (f"Scored run #{r.run_id} ({self.label}, {len(self.item_ids)} item(s)): each item's last "

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from app import links
 from forecasting.applications.exceptions import rules
@@ -23,12 +24,12 @@ OVERALL_LABEL = "All items"
 #: metric column -> (label, definition shown as the column's tooltip, number format)
 METRICS: dict[str, tuple[str, str, str]] = {
     "mape": ("MAPE %", "Mean absolute percentage error: 100 x mean |actual - forecast| / |actual| over days "
-             "with non-zero actuals (zero days are left out; empty when all are zero).", "%.1f"),
+             "with non-zero actuals (zero days are left out; a dash when all are zero).", "%.1f"),
     "mae": ("MAE", "Mean absolute error: mean |actual - forecast|, in units per day.", "%.2f"),
     "rmse": ("RMSE", "Root mean squared error: sqrt(mean (actual - forecast)^2), in units per day; "
              "punishes large misses more than MAE.", "%.2f"),
     "wape": ("WAPE %", "Weighted absolute percentage error: 100 x sum |actual - forecast| / sum |actual| "
-             "(empty when all actuals are zero).", "%.1f"),
+             "(a dash when all actuals are zero).", "%.1f"),
     "bias": ("Bias %", "100 x sum (forecast - actual) / sum |actual|: positive means over-forecasting.", "%.1f"),
     "mase": ("MASE", "Mean absolute scaled error: MAE divided by the mean absolute day-to-day change of the "
              "history the model saw (below 1 beats 'same as yesterday').", "%.2f"),
@@ -45,9 +46,9 @@ REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "order_qty": ("Order qty", "Up to the order-up-to level, rounded to the pack size, at least the MOQ", "%.0f"),
     "days_of_cover": ("Cover (d)", "Days until expected demand uses up the stock on hand and the stock on order "
                       "(counted from the day it arrives)", "%.0f"),
-    "stockout_date": ("Stock-out", "Empty when beyond the forecast horizon", None),
+    "stockout_date": ("Stock-out", "A dash when beyond the forecast horizon", None),
     "name": ("Name", "", None),
-    "order_value": ("Order value", "Order quantity x unit cost (empty: no unit cost known)", "%.2f"),
+    "order_value": ("Order value", "Order quantity x unit cost (a dash: no unit cost known)", "%.2f"),
     "on_hand": ("On hand", "", "%.0f"),
     "on_order": ("On order", "", "%.0f"),
     "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time); empty when "
@@ -62,30 +63,61 @@ REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "service_level": ("Service level", "", "percent"),
     "lead_time_days": ("Lead time (d)", "", "%d"),
     "review_period_days": ("Review (d)", "", "%d"),
-    "unit_cost": ("Unit cost", "Empty: not known (the item's order value is not in the total)", "%.2f"),
+    "unit_cost": ("Unit cost", "A dash: not known (the item's order value is not in the total)", "%.2f"),
     "model": ("Model", "", None),
 }
 #: columns narrow enough that the first five fit beside each other at 1366 px
 NARROW = {"item_id", "action", "order_qty", "days_of_cover", "stockout_date"}
 
 
-def metrics_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per-item rows then the overall row (labelled 'All items'), metric columns as the service computed them."""
+#: Streamlit's row height in pixels (the header is one row too)
+ROW_PX = 35
+#: the tallest table box: 17 rows, what a 768-px laptop screen shows below the page's inputs
+MAX_TABLE_PX = 630
+#: what an empty cell shows (a metric that is undefined, e.g. MAPE of an item that sold nothing)
+MISSING = "–"
+
+
+def table_height(rows: int, max_px: int = MAX_TABLE_PX) -> int:
+    """A box tall enough for every row, up to ``max_px`` (Streamlit's own default shows ten rows at most)."""
+    return min(max_px, ROW_PX * (max(rows, 1) + 1) + 3)
+
+
+def show(data: pd.DataFrame | Styler, key: str, column_config: dict[str, Any] | None = None,
+         max_px: int = MAX_TABLE_PX, **kwargs: Any) -> None:
+    """``st.dataframe`` as every page shows tables: no index, sized to its rows, empty cells as a dash."""
+    rows = len(data.data) if isinstance(data, Styler) else len(data)
+    st.dataframe(data, hide_index=True, key=key, column_config=column_config, height=table_height(rows, max_px),
+                 placeholder=MISSING, **kwargs)
+
+
+def metric_label(column: str, band_width: float | None = None) -> str:
+    """A metric's column label; coverage names the band it is judged on ('Coverage, 80% band')."""
+    label = METRICS[column][0]
+    if column == "coverage" and band_width:
+        return f"{label}, {band_width * 100:g}% band"
+    return label
+
+
+def metrics_table(metrics: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Per-item rows then the overall row (labelled 'All items'), each item's name, the service's metrics."""
     out = metrics.copy()
+    out["name"] = out["item_id"].map(names or {}).fillna("")
     out["item_id"] = out["item_id"].where(out["item_id"] != OVERALL, OVERALL_LABEL)
     out["model"] = out["model"].map(ModelFactory.label)
-    return out[["item_id", "model", "n_points", *METRICS]].reset_index(drop=True)
+    return out[["item_id", "name", "model", "n_points", *METRICS]].reset_index(drop=True)
 
 
-def metrics_column_config() -> dict[str, Any]:
+def metrics_column_config(band_width: float | None = None) -> dict[str, Any]:
     """Labels, tooltips with the definitions, and number formats of the metric columns."""
     config: dict[str, Any] = {
         "item_id": st.column_config.TextColumn("Item"),
+        "name": st.column_config.TextColumn("Name"),
         "model": st.column_config.TextColumn("Model"),
         "n_points": st.column_config.NumberColumn("Days scored", format="%d"),
     }
-    for column, (label, help_text, fmt) in METRICS.items():
-        config[column] = st.column_config.NumberColumn(label, help=help_text, format=fmt)
+    for column, (_, help_text, fmt) in METRICS.items():
+        config[column] = st.column_config.NumberColumn(metric_label(column, band_width), help=help_text, format=fmt)
     return config
 
 
@@ -94,7 +126,7 @@ def comparison_table(metrics: pd.DataFrame, band_width: float | None) -> pd.Data
     overall = metrics[metrics["item_id"] == OVERALL]
     wide = overall.set_index("model")[list(METRICS)].T
     wide.columns = [ModelFactory.label(c) for c in wide.columns]
-    wide.insert(0, "metric", [METRICS[m][0] for m in wide.index])
+    wide.insert(0, "metric", [metric_label(m, band_width) for m in wide.index])
     best = ranking.best_per_metric(metrics, band_width)
     wide["best"] = [", ".join(map(ModelFactory.label, best[m])) for m in wide.index]
     return wide.reset_index(drop=True)
@@ -116,7 +148,7 @@ def highlight_best(table: pd.DataFrame) -> pd.io.formats.style.Styler:
         return ["background-color: #dcfce7; font-weight: 600" if c in winners else "" for c in row.index]
 
     labels = table["metric"] if "metric" in table.columns else table.index.to_series()
-    coverage = table.index[(labels == METRICS["coverage"][0]).to_numpy()]
+    coverage = table.index[labels.astype(str).str.startswith(METRICS["coverage"][0]).to_numpy()]
     others = table.index.difference(coverage)
     return (
         table.style.apply(_row, axis=1)
@@ -129,7 +161,7 @@ def winner_counts(metrics: pd.DataFrame, band_width: float | None) -> pd.DataFra
     """Items won per metric and model (ties count for every tied model); rows: metric labels, columns: models."""
     counts = ranking.wins_per_model(metrics, band_width).reindex(list(METRICS))
     counts.columns = [ModelFactory.label(c) for c in counts.columns]
-    counts.insert(0, "metric", [METRICS[m][0] for m in counts.index])
+    counts.insert(0, "metric", [metric_label(m, band_width) for m in counts.index])
     return counts.reset_index(drop=True)
 
 
@@ -184,8 +216,12 @@ def reorder_totals(table: pd.DataFrame) -> dict[str, object]:
 
 
 def choices_table(forecast: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """auto's choice per item: ``item_id, name, demand_class, chosen_model, choice`` (one row per item)."""
-    first = forecast.drop_duplicates("item_id")[["item_id", "chosen_model", "choice"]]
+    """auto's choice per item: ``item_id, name, demand_class, chosen_model, choice`` (one row per item).
+
+    A scored run's forecasts carry the model each item got but not auto's reason: ``choice`` is then empty.
+    """
+    first = forecast.drop_duplicates("item_id")
+    first = first[["item_id", "chosen_model"]].assign(choice=first["choice"] if "choice" in first else "")
     info = items.set_index("item_id")
     out = first.assign(
         chosen_model=first["chosen_model"].map(ModelFactory.label),
@@ -226,7 +262,7 @@ def exceptions_column_config() -> dict[str, Any]:
         "detail": st.column_config.TextColumn("What is going on", width="large"),
         "units": st.column_config.NumberColumn("Units", format="%.0f", help="Units at stake"),
         "value_at_risk": st.column_config.NumberColumn("Value at risk", format="%.2f",
-                                                       help="Units x unit cost (empty: no unit cost)"),
+                                                       help="Units x unit cost (a dash: no unit cost)"),
         "unit_cost": st.column_config.NumberColumn("Unit cost", format="%.2f"),
         "category": st.column_config.TextColumn("Category"),
         "other_reasons": st.column_config.TextColumn("Also"),

@@ -153,8 +153,8 @@ def runs_column_config() -> dict[str, Any]:
         "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "user": "Who",
         "kind": "Kind",
-        "model": "Model",
-        "items": st.column_config.TextColumn("Items", width="medium"),
+        "model": st.column_config.TextColumn("Model", width="medium"),  # a comparison's list of models: bounded
+        "items": st.column_config.TextColumn("Items", width="small", help="Hover a cell for the whole list"),
         "n_items": st.column_config.NumberColumn("# items", format="%d"),
         "horizon": st.column_config.NumberColumn("Horizon", format="%d"),
         "duration_s": st.column_config.NumberColumn("Seconds", format="%.2f"),

@@ -3,13 +3,16 @@
 Widget values live in ``st.session_state`` under page-specific keys, so a
 failed run leaves every input as the user set it. The chosen items are also
 kept under one shared key, so the Compare and Reorder pages start from the
-items last picked on any page.
+items last picked on any page. Pages keep their settings in the address too
+(:func:`restore_from_url`, :func:`save_to_url`), so a browser reload restores them.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import math
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
@@ -18,7 +21,7 @@ import streamlit as st
 from app import config
 from app.charts import band_levels
 from app.services import model_availability, model_help
-from forecasting.core.errors import ForecastingError, InvalidInputError
+from forecasting.core.errors import ForecastingError, InvalidInputError, quoted
 from forecasting.core.models.base import MAX_HORIZON
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.io.xlsx_export import to_xlsx_bytes
@@ -99,6 +102,82 @@ def pick_from_link(items: pd.DataFrame, key: str) -> bool:
         return False
     st.session_state[f"{key}_items"] = [wanted]
     return True
+
+
+#: the address parameter saying the page showed a result: a reload asks for it again (the run cache answers)
+URL_SHOWN = "shown"
+
+
+@dataclass(frozen=True)
+class UrlField:
+    """A widget whose value the page keeps in its address, so a browser reload (or a shared link) restores it."""
+
+    param: str
+    #: the widget's ``st.session_state`` key
+    key: str
+    #: str, int, float, bool or list (a list of str, or of int with ``item=int``)
+    kind: type = str
+    item: type = str
+    #: the values the widget accepts (others in the address are ignored); None: any
+    choices: Collection | None = None
+    #: an empty choice is kept in the address (where the widget's default is not empty)
+    keep_empty: bool = False
+
+
+def restore_from_url(page: str, fields: Sequence[UrlField], result_key: str | None = None) -> bool:
+    """Before the page's widgets: the settings in the address into the widgets the session has no value for.
+
+    A browser reload starts a new session with the same address, so it gets them all back. Returns True when
+    the address says the page showed a result and the session has none (``result_key``): the page then asks
+    for it again. Values the widget would not accept are left out, so an edited or outdated address never
+    breaks the page.
+    """
+    for field in fields:
+        if field.key in st.session_state or field.param not in st.query_params:
+            continue
+        try:
+            st.session_state[field.key] = _decode(field, st.query_params.get_all(field.param))
+        except (ValueError, KeyError):
+            continue
+    return result_key is not None and result_key not in st.session_state and st.query_params.get(URL_SHOWN) == page
+
+
+def save_to_url(page: str, fields: Sequence[UrlField], shown: bool) -> None:
+    """After the page's widgets: their values into the address, and whether a result is on the page."""
+    for field in fields:
+        value = st.session_state.get(field.key)
+        if value is None or (value in ("", []) and not field.keep_empty):  # unset: the widget's default
+            st.query_params.pop(field.param, None)
+            continue
+        if field.kind is list:
+            encoded = [str(v) for v in value] or [""]  # '' keeps an empty choice apart from 'not in the address'
+        else:
+            encoded = [str(int(value)) if field.kind is bool else str(value)]
+        if st.query_params.get_all(field.param) != encoded:
+            st.query_params[field.param] = encoded if field.kind is list else encoded[0]
+    if shown:
+        st.query_params[URL_SHOWN] = page  # the page's own: another page's address never runs this one
+    elif st.query_params.get(URL_SHOWN) == page:
+        del st.query_params[URL_SHOWN]
+
+
+def _decode(field: UrlField, raw: list[str]) -> object:
+    """The widget value of an address parameter; ValueError when the widget would not accept it."""
+    if field.kind is list:
+        values = []
+        for text in raw:
+            try:
+                values.append(field.item(text))
+            except ValueError:
+                continue
+        return list(dict.fromkeys(v for v in values if field.choices is None or v in field.choices))
+    text = raw[-1]
+    value = {"True": True, "1": True, "False": False, "0": False}[text] if field.kind is bool else field.kind(text)
+    if field.kind is float and not math.isfinite(value):
+        raise ValueError(text)
+    if field.choices is not None and value not in field.choices:
+        raise ValueError(text)
+    return value
 
 
 def _select_exact(known: set[str], exact_key: str, state_key: str) -> None:
@@ -204,8 +283,9 @@ def sentence(text: str) -> str:
 
 
 def problems_frame(problems: Sequence) -> pd.DataFrame:
-    """Row-numbered problems of a rejected file as a table (row = file line, header = 1)."""
-    return pd.DataFrame({"row": [p.row for p in problems], "problem": [p.problem for p in problems]})
+    """Row-numbered problems of a rejected file as a table (row = file line, header = 1) with the values as written."""
+    return pd.DataFrame({"row": [p.row for p in problems], "problem": [p.problem for p in problems],
+                         "value": [quoted(p.value) if p.value else "" for p in problems]})
 
 
 #: a data "as of" date older than this many days gets a visible warning

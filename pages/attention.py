@@ -20,12 +20,16 @@ def render() -> None:
     if client.as_of is None:
         st.info("No sales yet: upload a sales file on the Data page.")
         return
+    fields = [widgets.UrlField("reasons", f"{KEY}_reasons", list, choices=REASONS),
+              widgets.UrlField("categories", f"{KEY}_categories", list)]
+    widgets.restore_from_url(KEY, fields)
     with widgets.user_errors("The attention queue"):
         queue, run_id, cached = client_exceptions(user.client_id, client.data_version, user.user_id)
         st.caption(f"Data as of {client.as_of:%Y-%m-%d}. Run #{run_id} "
                    f"({'from the stored queue: nothing changed since' if cached else 'computed now'}); "
                    "demand from the MA7 forecast. It is computed again after any import or item edit.")
         _show(queue, user.client_name, client.as_of, run_id)
+    widgets.save_to_url(KEY, fields, shown=False)
 
 
 def _show(queue, client_name: str, as_of, run_id: int) -> None:
@@ -52,8 +56,7 @@ def _show(queue, client_name: str, as_of, run_id: int) -> None:
                 + (f" with a value at risk of at least {min_value:,.2f}." if min_value > 0 else "."))
         return
     _open_item(shown)
-    st.dataframe(shown, hide_index=True, column_config=tables.exceptions_column_config(), key=f"{KEY}_table",
-                 height=min(560, 38 + 35 * len(shown)))
+    tables.show(shown, f"{KEY}_table", tables.exceptions_column_config())
     missing = shown["unit_cost"].isna().sum()
     if missing:
         st.caption(f"{missing} item(s) have no unit cost: their value at risk is empty and not in the totals.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, results, tables, widgets
+from app import charts, config, results, tables, widgets
 from app.auth import require_user
 from app.services import client_categories, client_items_with_classes, get_services, prepare_models
 from forecasting.modes.factory import ModelFactory
@@ -21,6 +21,8 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
+    fields = _url_fields(items)
+    restored = widgets.restore_from_url(KEY, fields, f"{KEY}_result")
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
     models_col, horizon_col, bands_col, run_col = st.columns([3, 1.4, 2, 1.3], vertical_alignment="bottom")
     with models_col:
@@ -31,7 +33,7 @@ def render() -> None:
         bands, levels = widgets.bands_select(KEY)
     run = run_col.button("Compare", type="primary", key=f"{KEY}_run", width="stretch", disabled=bool(problems),
                          help="Each item's last H days are hidden from every model, forecast, and scored against "
-                         "what really sold")
+                         "what really sold") or (restored and not problems)
     for problem in problems:
         st.warning(problem)
 
@@ -53,14 +55,28 @@ def render() -> None:
 
     result = st.session_state.get(f"{KEY}_result")
     if result is not None:
-        _show(result, items)
+        with widgets.user_errors("Showing the result"):  # the run is stored; a display bug must not hide the page
+            _show(result, items, user.client_name, services.data.get_client(user.client_id).as_of)
+    widgets.save_to_url(KEY, fields, shown=result is not None)
 
 
-def _show(result: results.Backtest, items) -> None:
+def _url_fields(items) -> list[widgets.UrlField]:
+    """The settings a reload keeps (the address holds them), the chart's item included."""
+    ids = set(items["item_id"])
+    return [
+        widgets.UrlField("items", f"{KEY}_items", list, choices=ids),
+        widgets.UrlField("models", f"{KEY}_models", list, choices=ModelFactory.names(), keep_empty=True),
+        widgets.UrlField("horizon", f"{KEY}_horizon", int),
+        widgets.UrlField("bands", f"{KEY}_bands", list, int, choices=config.BAND_CHOICES, keep_empty=True),
+        widgets.UrlField("chart", f"{KEY}_chart_item", choices=ids),
+    ]
+
+
+def _show(result: results.Backtest, items, client_name: str, as_of) -> None:
     st.caption(result.provenance())
     names = dict(zip(items["item_id"], items["name"].fillna("")))
     metrics = result.response.metrics
-    width = max(result.bands) / 100 if result.bands else None
+    width = result.band_width
 
     item_col, _ = st.columns([2, 3])
     item = item_col.selectbox("Item", result.item_ids, key=f"{KEY}_chart_item",
@@ -69,30 +85,33 @@ def _show(result: results.Backtest, items) -> None:
         result.response.history[result.response.history["item_id"] == item], result.item_forecasts(item),
         title=f"{item} {names.get(item, '')}".strip(),
     )
-    chart_col, side_col = st.columns([3, 1.35])
-    chart_col.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
-    with side_col:
-        st.markdown(f"**Best for {item}**")
-        mine = tables.item_comparison(metrics, item, width).rename(columns={"metric": "Metric", "best": "Best"})
-        st.table(tables.highlight_best(mine.set_index("Metric")))
-        chosen = result.item_forecasts(item)
-        if "chosen_model" in chosen.columns and chosen["chosen_model"].notna().any():
-            used = chosen.loc[chosen["chosen_model"].notna(), "chosen_model"].iloc[0]
-            st.caption(f"Auto used **{ModelFactory.label(used)}** for this item.")
+    st.plotly_chart(fig, key=f"{KEY}_chart", config={"displaylogo": False})
+    chosen = result.item_forecasts(item)
+    if "chosen_model" in chosen.columns and chosen["chosen_model"].notna().any():
+        used = chosen.loc[chosen["chosen_model"].notna(), "chosen_model"].iloc[0]
+        st.caption(f"Auto used **{ModelFactory.label(used)}** for this item.")
 
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("All items: metrics side by side")
-        table = tables.comparison_table(metrics, width)
-        st.dataframe(tables.highlight_best(table), hide_index=True, key=f"{KEY}_table",
-                     column_config={"metric": "Metric", "best": "Best model"})
-        st.caption("Best = lowest error; for bias the smallest |bias|; for coverage the nearest to the outer "
-                   "band's width. Hover a metric in the per-item table for its definition.")
-    with right:
-        st.subheader("Items won per model")
-        st.dataframe(tables.winner_counts(metrics, width), hide_index=True, key=f"{KEY}_wins",
-                     column_config={"metric": "Metric"})
-        st.caption("Ties count for every tied model.")
+    # full-width tables, one below the other: with many models a side column would wrap or cut them
+    st.subheader(f"Best for {item}")
+    mine = tables.item_comparison(metrics, item, width)
+    tables.show(tables.highlight_best(mine), f"{KEY}_item_table", COMPARISON_COLUMNS)
+
+    st.subheader("All items: metrics side by side")
+    table = tables.comparison_table(metrics, width)
+    tables.show(tables.highlight_best(table), f"{KEY}_table", COMPARISON_COLUMNS)
+    st.caption("Best = lowest error; for bias the smallest |bias|; for coverage the nearest to the outer "
+               "band's width. Hover a metric in the per-item table for its definition.")
+    about = {"Models": result.label, "Run": result.response.run_id}
+    widgets.download_buttons(table, "comparison", client_name, as_of, f"{KEY}_table_download", about=about)
+
+    st.subheader("Items won per model")
+    tables.show(tables.winner_counts(metrics, width), f"{KEY}_wins", {"metric": "Metric"})
+    st.caption("Ties count for every tied model.")
     with st.expander("Metrics per item and model"):
-        st.dataframe(tables.metrics_table(metrics), hide_index=True, column_config=tables.metrics_column_config(),
-                     key=f"{KEY}_metrics")
+        per_item = tables.metrics_table(metrics, names)
+        tables.show(per_item, f"{KEY}_metrics", tables.metrics_column_config(width))
+        widgets.download_buttons(per_item, "metrics", client_name, as_of, f"{KEY}_metrics_download", about=about)
+
+
+#: the comparison tables' own columns (the models' columns are their labels)
+COMPARISON_COLUMNS = {"metric": "Metric", "best": st.column_config.TextColumn("Best model", width="medium")}

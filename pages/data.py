@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import config, uploads, widgets
+from app import config, tables, uploads, widgets
 from app.auth import require_user
 from app.services import client_items, client_items_with_classes, get_services
 from forecasting.core.errors import ForecastingError
@@ -25,15 +25,19 @@ def render() -> None:
         _items(user, services)
     with runs_tab:
         with widgets.user_errors("Loading the run history"):
-            runs = services.data.list_runs(user.client_id, 200)
-            st.dataframe(uploads.runs_view(runs), hide_index=True, column_config=uploads.runs_column_config(),
-                         key=f"{KEY}_runs")
+            runs = uploads.runs_view(services.data.list_runs(user.client_id, 200))
+            # the long list of items last, where the table may cut it (every other column fits 1440 px)
+            tables.show(runs, f"{KEY}_runs", uploads.runs_column_config(),
+                        column_order=[c for c in runs.columns if c != "items"] + ["items"])
+            widgets.download_buttons(runs, "runs", user.client_name, services.data.get_client(user.client_id).as_of,
+                                     f"{KEY}_runs_download")
 
 
 def _upload(user, services) -> None:
     kind = st.radio("File", list(uploads.KINDS), horizontal=True, key=f"{KEY}_kind",
                     format_func=lambda k: uploads.KINDS[k].label)
-    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_MB} MB and {config.MAX_UPLOAD_ROWS:,} rows.")
+    # the size limit is the uploader's own (it states it beside the button): not repeated here
+    st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_ROWS:,} rows.")
     file = st.file_uploader("CSV file", type=["csv"], key=f"{KEY}_{kind}_file")
     if file is None:
         return
@@ -42,7 +46,8 @@ def _upload(user, services) -> None:
         st.error(f"{widgets.sentence(check.message)} Fix the file and upload it again.")
         if check.problems is not None:
             table, _ = st.columns([3, 2])
-            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem"})
+            table.table(check.problems.rename(columns={"row": "Row (file line)", "problem": "Problem",
+                                                       "value": "Value"})
                         .set_index("Row (file line)"))
         return
     known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])
@@ -86,13 +91,14 @@ def _items(user, services) -> None:
         "Service level (%)", min_value=50.0, max_value=99.9, step=0.5, format="%.1f",
         help="Chance of not running out before the next order arrives")}
     if not user.is_admin:
-        st.dataframe(shown, hide_index=True, column_config=column_config, key=f"{KEY}_items")
+        tables.show(shown, f"{KEY}_items", column_config)
         st.caption("Only admins can edit item parameters.")
         return
     st.caption("Edit parameters in the table, then save. Lead time and review period are whole days.")
     edited = st.data_editor(
         shown, hide_index=True, key=f"{KEY}_items_editor", column_config=column_config,
         disabled=[c for c in shown.columns if c not in EDITABLE], num_rows="fixed",
+        height=tables.table_height(len(shown)),
     )
     changes = uploads.item_changes(shown, edited, EDITABLE)
     if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, results, tables, widgets
+from app import charts, config, results, tables, widgets
 from app.auth import require_user
 from app.services import (
     client_categories,
@@ -29,6 +29,7 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
+    restored = widgets.restore_from_url(KEY, _url_fields(items), f"{KEY}_result")
     linked = widgets.pick_from_link(items, KEY)
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
     horizon_col, model_col, bands_col, score_col, run_col = st.columns([1.4, 1.6, 1.9, 2, 1.3],
@@ -45,7 +46,7 @@ def render() -> None:
         "and compared with what really sold",
     )
     run = run_col.button("Run forecast", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
-                         width="stretch") or (linked and not unavailable)
+                         width="stretch") or ((linked or restored) and not unavailable)
     if unavailable:
         st.warning(f"{ModelFactory.label(model)} cannot run here: {unavailable}")
     inputs = (tuple(chosen), horizon, model, tuple(bands), score, version)
@@ -79,13 +80,29 @@ def render() -> None:
             result.response.history if isinstance(result, results.Backtest)
             else client_history(user.client_id, version, tuple(result.item_ids))
         )
-        _show(result, history, items, user.client_name, services.data.get_client(user.client_id).as_of)
+        with widgets.user_errors("Showing the result"):  # the run is stored; a display bug must not hide the page
+            _show(result, history, items, user.client_name, services.data.get_client(user.client_id).as_of)
     else:
         totals = client_recent_totals(user.client_id, version, OVERVIEW_DAYS)
         if len(totals):
             st.plotly_chart(charts.overview_figure(totals, f"{user.client_name}: units sold per day, all items, "
                                                           f"last {OVERVIEW_DAYS // 7} weeks"),
                             key=f"{KEY}_overview", config={"displaylogo": False})
+    widgets.save_to_url(KEY, _url_fields(items), shown=stored is not None)
+
+
+def _url_fields(items) -> list[widgets.UrlField]:
+    """The settings a reload keeps (the address holds them), the chart's view and item included."""
+    ids = set(items["item_id"])
+    return [
+        widgets.UrlField("items", f"{KEY}_items", list, choices=ids),
+        widgets.UrlField("horizon", f"{KEY}_horizon", int),
+        widgets.UrlField("model", f"{KEY}_model", choices=ModelFactory.names()),
+        widgets.UrlField("bands", f"{KEY}_bands", list, int, choices=config.BAND_CHOICES, keep_empty=True),
+        widgets.UrlField("score", f"{KEY}_score", bool),
+        widgets.UrlField("view", f"{KEY}_view"),
+        widgets.UrlField("chart", f"{KEY}_chart_item", choices=ids),
+    ]
 
 
 def _show(result: results.Forecast | results.Backtest, history, items, client_name: str, as_of) -> None:
@@ -119,12 +136,15 @@ def _show(result: results.Forecast | results.Backtest, history, items, client_na
         choices = tables.choices_table(forecast, items)
         if view == "One item":
             row = choices[choices["item_id"] == item].iloc[0]
-            st.caption(f"Auto used **{row['chosen_model']}** for {item} ({row['choice']}).")
+            why = f" ({row['choice']})" if row["choice"] else ""
+            st.caption(f"Auto used **{row['chosen_model']}** for {item}{why}.")
         with st.expander(f"Model used per item ({choices['chosen_model'].nunique()} different)"):
-            st.dataframe(choices, hide_index=True, column_config=tables.choices_column_config(),
-                         key=f"{KEY}_choices")
+            shown = choices if choices["choice"].astype(bool).any() else choices.drop(columns="choice")
+            tables.show(shown, f"{KEY}_choices", tables.choices_column_config())
 
     if isinstance(result, results.Backtest):
         st.subheader("Accuracy on the held-out days")
-        st.dataframe(tables.metrics_table(result.response.metrics), hide_index=True,
-                     column_config=tables.metrics_column_config(), key=f"{KEY}_metrics")
+        metrics = tables.metrics_table(result.response.metrics, names)
+        tables.show(metrics, f"{KEY}_metrics", tables.metrics_column_config(result.band_width))
+        widgets.download_buttons(metrics, "metrics", client_name, as_of, f"{KEY}_metrics_download",
+                                 extra=result.model, about={"Model": result.label, "Run": result.response.run_id})

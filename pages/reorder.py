@@ -24,6 +24,8 @@ def render() -> None:
         st.info("No items yet: upload sales and inventory files on the Data page.")
         return
 
+    fields = _url_fields(items)
+    restored = widgets.restore_from_url(KEY, fields, f"{KEY}_result")
     linked = widgets.pick_from_link(items, KEY)
     if linked:
         st.session_state[f"{KEY}_scope"] = CHOSEN
@@ -47,7 +49,7 @@ def render() -> None:
         placeholder="per item", help="Days from order to delivery; empty = each item's own",
     )
     run = run_col.button("Compute", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
-                         width="stretch") or (linked and not unavailable)
+                         width="stretch") or ((linked or restored) and not unavailable)
     if unavailable:
         st.warning(f"This model cannot run here: {unavailable}")
     inputs = (tuple(chosen or ()), model, service_level, review, lead, version)
@@ -78,6 +80,24 @@ def render() -> None:
         if result[0] != inputs:
             widgets.stale_notice("Compute")
         _show(result[1], user)
+    widgets.save_to_url(KEY, fields, shown=result is not None)
+
+
+def _url_fields(items) -> list[widgets.UrlField]:
+    """The settings and table filters a reload keeps (the address holds them)."""
+    ids = set(items["item_id"])
+    return [
+        widgets.UrlField("scope", f"{KEY}_scope", choices=(ALL, CHOSEN)),
+        widgets.UrlField("items", f"{KEY}_items", list, choices=ids),
+        widgets.UrlField("model", f"{KEY}_model", choices=ModelFactory.names()),
+        widgets.UrlField("service_level", f"{KEY}_service_level", float),
+        widgets.UrlField("review", f"{KEY}_review", int, choices=range(MAX_HORIZON + 1)),  # the inputs' bounds
+        widgets.UrlField("lead", f"{KEY}_lead", int, choices=range(MAX_HORIZON + 1)),
+        widgets.UrlField("only", f"{KEY}_only", bool),
+        widgets.UrlField("categories", f"{KEY}_filter_categories", list),
+        widgets.UrlField("search", f"{KEY}_search"),
+        widgets.UrlField("chart", f"{KEY}_chart_item", choices=ids),
+    ]
 
 
 def _show(outcome, user) -> None:
@@ -109,8 +129,7 @@ def _show(outcome, user) -> None:
         widgets.download_buttons(table, "reorder", user.client_name, outcome.as_of, f"{KEY}_download",
                                  about={"Model": ModelFactory.label(table["model"].iloc[0]), "Run": outcome.run_id})
     view = tables.reorder_view(table, reorder_only, categories, search)
-    st.dataframe(view, hide_index=True, column_config=tables.reorder_column_config(), key=f"{KEY}_table",
-                 height=min(420, 38 + 35 * max(1, len(view))))
+    tables.show(view, f"{KEY}_table", tables.reorder_column_config())
 
     st.subheader("Projected stock")
     ids = view["item_id"].tolist() or table["item_id"].tolist()

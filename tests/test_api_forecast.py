@@ -298,6 +298,7 @@ def test_oversized_bodies_are_refused_with_a_json_413(api):
         ({"prediction_length": True}, "prediction_length"),
         ({"item_ids": []}, "item_ids"),
         ({"item_ids": ["A\x00"]}, "item_ids"),
+        ({"item_ids": ["A\nB"]}, "item_ids"),  # the import rule: no control characters in an item id
         ({"item_ids": ["x" * 201]}, "item_ids"),
         ({"model": "arima"}, "model"),
         ({"quantile_levels": [1.5]}, "quantile_levels"),

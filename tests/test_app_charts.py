@@ -138,7 +138,7 @@ def test_comparison_table_names_the_best_model_per_metric():
     assert best == {
         "MAPE %": "MA7", "MAE": "MA7", "RMSE": "MA7, Seasonal naive",  # a tie names both
         "WAPE %": "MA7", "Bias %": "Seasonal naive", "MASE": "MA7", "WQL": "MA7, Seasonal naive",
-        "Coverage": "Seasonal naive",  # |0.875 - 0.8| < |0.6 - 0.8|
+        "Coverage, 80% band": "Seasonal naive",  # |0.875 - 0.8| < |0.6 - 0.8|
     }
     assert table.loc[table["metric"] == "MAE", "Seasonal naive"].item() == 3.0
 
@@ -152,12 +152,20 @@ def test_winner_counts_count_items_and_ties():
     # B's WAPE is missing for ma7: seasonal-naive wins B
     assert counts.loc["MA7", "WAPE %"] == 1 and counts.loc["Seasonal naive", "WAPE %"] == 1
     assert counts.loc["Seasonal naive", "Bias %"] == 2
-    assert counts.loc["Seasonal naive", "Coverage"] == 2  # 0.80 exact for A, 0.95 nearer than 0.50 for B
+    assert counts.loc["Seasonal naive", "Coverage, 80% band"] == 2  # 0.80 exact for A, 0.95 nearer than 0.50 for B
+
+
+def test_table_height_fits_the_rows_up_to_the_cap():
+    assert tables.table_height(3) == 35 * 4 + 3  # header and three rows, no empty space below
+    assert tables.table_height(0) == tables.table_height(1)
+    assert tables.table_height(200) == tables.MAX_TABLE_PX  # more than ten rows before scrolling
+    assert tables.table_height(200) > tables.table_height(10)
 
 
 def test_metrics_table_keeps_the_services_numbers():
     metrics = _metrics()
-    table = tables.metrics_table(metrics)
+    table = tables.metrics_table(metrics, {"A": "apple"})
+    assert table["name"].tolist() == ["apple", "apple", "", "", "", ""]
     assert table["item_id"].tolist()[-1] == tables.OVERALL_LABEL
     assert table["model"].tolist() == ["MA7", "Seasonal naive"] * 3
     np.testing.assert_array_equal(table["mase"].to_numpy(), metrics["mase"].to_numpy())

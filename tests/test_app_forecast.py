@@ -1,6 +1,8 @@
 """The Forecast page through AppTest: widgets, the chart's traces and the metrics against the services."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,3 +202,54 @@ def test_a_forecast_over_the_servers_limit_says_which_limit_and_keeps_the_inputs
         "run it as a batch job with `python -m forecasting`)"
     ]
     assert at.number_input(key="fc_horizon").value == 14 and at.multiselect(key="fc_items").value == ITEMS
+
+
+def test_scored_metrics_name_the_items_and_the_band_and_show_a_dash_where_a_metric_is_undefined(page, backend):
+    """DF-0019 sold nothing in its last 14 days: its MAPE and WAPE are undefined (a dash, not 'None')."""
+    client = backend.client_id("Demo Foods")
+    history = backend.data.history(client, ["DF-0019"])
+    assert history["quantity"].to_numpy()[-14:].sum() == 0
+    at = _run(page, items=["DF-0001", "DF-0019"], bands=(50, 80), score=True)
+    assert not at.exception and not at.error
+    frame = at.dataframe[0]
+    shown = frame.value
+    names = backend.data.list_items(client, ["DF-0001", "DF-0019"]).set_index("item_id")["name"]
+    assert shown["name"].tolist() == [names["DF-0001"], names["DF-0019"], ""]
+    assert np.isnan(shown.set_index("item_id").loc["DF-0019", "mape"])
+    assert frame.proto.placeholder == "–"  # what the browser draws for the missing value
+    labels = {k: v.get("label") for k, v in json.loads(frame.proto.columns).items()}
+    assert labels["coverage"] == "Coverage, 80% band" and labels["name"] == "Name"
+
+
+def test_auto_with_scoring_shows_chart_choices_and_metrics(page, backend):
+    """Scored runs carry the model each item got, not auto's reason: the page must not fail on it."""
+    at = _run(page, items=ITEMS[:2], model="auto", bands=(80,), score=True)
+    assert not at.exception and not at.error
+    assert [t["name"] for t in plotly_traces(at)][-1] == "Held-out actuals"
+    client = backend.client_id("Demo Foods")
+    scored = backend.forecasts.backtest(client, ITEMS[:2], ["auto"], 14, 1, (0.1, 0.9)).forecasts
+    chosen = scored.drop_duplicates("item_id").set_index("item_id")["chosen_model"]
+    shown = next(f.value for f in at.dataframe if "chosen_model" in f.value.columns)
+    assert shown["chosen_model"].tolist() == [ModelFactory.label(chosen[i]) for i in ITEMS[:2]]
+    assert "choice" not in shown.columns  # no empty 'Why' column
+    metrics = next(f.value for f in at.dataframe if "mae" in f.value.columns)
+    assert metrics["item_id"].tolist() == ITEMS[:2] + ["All items"]
+    assert any(c.value == f"Auto used **{ModelFactory.label(chosen[ITEMS[0]])}** for {ITEMS[0]}." for c in at.caption)
+
+
+def test_a_failure_while_showing_a_result_is_a_message_not_a_crashed_page(page, backend, monkeypatch):
+    """The run itself succeeded (the history says so, truthfully); the page says showing it failed, and stays."""
+    from app import tables
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a display bug")
+
+    monkeypatch.setattr(tables, "metrics_table", broken)
+    at = _run(page, items=ITEMS[:1], score=True)
+    assert not at.exception
+    assert texts(at.error) == ["Showing the result failed because of an internal error; it has been logged. "
+                               "Your inputs are kept."]
+    assert [t["name"] for t in plotly_traces(at)][-1] == "Held-out actuals"  # what was drawn before stays
+    assert at.button(key="fc_run").disabled is False
+    runs = backend.data.list_runs(backend.client_id("Demo Foods"))
+    assert runs.iloc[0][["kind", "status"]].tolist() == ["backtest", "succeeded"]

@@ -1,19 +1,25 @@
 """Compare, Reorder, Data and Admin pages through AppTest, checked against the services on the same database."""
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
 from app import tables, uploads
 from app.uploads import item_changes
 from forecasting.applications.quality.calculator import OVERALL
+from forecasting.services.demo_data import demo_end
 from forecasting.services.users import AuthenticationError
 from forecasting.storage import open_database
 from tests.support.demo_database import ADMIN, PLANNER
 from tests.support.app import login, open_page, plotly_traces, table_with, texts
+
+#: the demo data's as-of date (it ends yesterday), as in download names
+AS_OF = f"{demo_end():%Y-%m-%d}"
 
 ITEMS = ["DF-0001", "DF-0002", "DF-0003", "DF-0004"]
 
@@ -45,9 +51,11 @@ def test_compare_models_chart_table_and_winners(backend):
     client = backend.client_id("Demo Foods")
     metrics = backend.forecasts.backtest(client, ITEMS, ["ma7", "seasonal-naive"], 14, 1, (0.1, 0.5, 0.9)).metrics
     overall = metrics[metrics["item_id"] == OVERALL].set_index("model")
-    side_by_side = table_with(at, "metric", "best").set_index("metric")
-    assert "#dcfce7" in str(at.dataframe[0].proto)  # the best cells are highlighted
-    for column, (name, _, _) in tables.METRICS.items():
+    # the item's own table first, then all items side by side, the winner counts, the metrics per item
+    side_by_side = at.dataframe[1].value.set_index("metric")
+    assert "#dcfce7" in str(at.dataframe[1].proto)  # the best cells are highlighted
+    for column in tables.METRICS:
+        name = tables.metric_label(column, 0.8)
         for model in ("ma7", "seasonal-naive"):
             np.testing.assert_allclose(side_by_side.loc[name, label[model]], overall.loc[model, column], rtol=1e-12)
     # the best model per metric, judged independently (MA7 and seasonal naive forecast the same total over
@@ -56,7 +64,7 @@ def test_compare_models_chart_table_and_winners(backend):
     assert overall.loc["ma7", "bias"] == pytest.approx(overall.loc["seasonal-naive", "bias"], rel=1e-12)
     assert side_by_side.loc["Bias %", "best"] == "MA7, Seasonal naive"
 
-    wins = at.dataframe[1].value
+    wins = at.dataframe[2].value
     assert wins.columns.tolist() == ["metric", "MA7", "Seasonal naive"]
     wins = wins.set_index("metric").T
     per_item = metrics[metrics["item_id"] != OVERALL].pivot(index="item_id", columns="model", values="mae")
@@ -64,6 +72,21 @@ def test_compare_models_chart_table_and_winners(backend):
     for model in ("ma7", "seasonal-naive"):  # ties count for both
         assert wins.loc[label[model], "MAE"] == int(np.isclose(per_item[model], best, rtol=0, atol=1e-9).sum())
     assert wins["MAE"].sum() >= len(ITEMS)
+
+
+def test_compare_tables_download_as_csv_and_excel(backend, downloads):
+    at = _compare(_planner_on("compare"))
+    assert not at.exception and not at.error
+    assert at.dataframe[1].value.columns.tolist() == ["metric", "MA7", "Seasonal naive", "best"]
+    assert {f"comparison_demo-foods_asof-{AS_OF}.csv", f"comparison_demo-foods_asof-{AS_OF}.xlsx"} <= set(downloads)
+    table = pd.read_csv(io.BytesIO(downloads[f"comparison_demo-foods_asof-{AS_OF}.csv"]))
+    shown = at.dataframe[1].value
+    assert table["metric"].tolist() == shown["metric"].tolist()
+    np.testing.assert_allclose(table["MA7"], shown["MA7"].round(2), rtol=0, atol=1e-9)
+    metrics = pd.read_csv(io.BytesIO(downloads[f"metrics_demo-foods_asof-{AS_OF}.csv"]))
+    assert metrics.columns[:3].tolist() == ["item_id", "name", "model"]
+    assert len(metrics) == 2 * (len(ITEMS) + 1)
+    assert f"metrics_demo-foods_asof-{AS_OF}.xlsx" in downloads
 
 
 def test_compare_needs_two_models(backend):
@@ -248,7 +271,7 @@ def test_upload_from_european_excel_lists_items_too_short_to_forecast_before_imp
 def test_upload_report_counts_every_problem_beyond_the_first_twenty(backend):
     text = "item_id,date,quantity\n" + "".join(f"NEW-1,2025-06-{d:02d},-1\n" for d in range(1, 31))
     at = _upload(_planner_on("data"), "sales", "bad.csv", text)
-    assert at.error[0].value.endswith("(and 10 more problems). Fix the file and upload it again.")
+    assert at.error[0].value.endswith('and 10 more ("-1") (30 problems in all). Fix the file and upload it again.')
     assert len(at.table[0].value) == 20
 
 
@@ -305,6 +328,20 @@ def test_a_dead_item_shows_as_no_recent_demand_on_the_data_page_and_in_the_picke
     dead = sorted(classes[classes == "no recent demand"].index)
     assert "GONE-1" in dead and "DF-0001" not in dead  # the demo has discontinued items too
     assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead
+
+
+def test_run_history_downloads_as_csv_and_excel(backend, downloads):
+    at = _planner_on("forecast")
+    at.multiselect(key="fc_items").set_value(ITEMS[:2])
+    at.button(key="fc_run").click()
+    at = open_page(at.run(), "data")
+    assert not at.exception and not at.error
+    shown = table_with(at, "kind", "cached")
+    runs = pd.read_csv(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}.csv"]))
+    assert runs["kind"].tolist() == shown["kind"].tolist() == ["forecast", "exceptions"]
+    assert runs.loc[0, "user"] == PLANNER.username and runs.loc[0, "status"] == "succeeded"
+    workbook = openpyxl.load_workbook(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}.xlsx"]))
+    assert [c.value for c in workbook.worksheets[0][1]][:3] == ["created_at", "user", "kind"]
 
 
 def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
@@ -615,3 +652,13 @@ def test_attention_totals_follow_the_filters_and_agree_with_the_reorder_table(ba
     shown = table_with(at, "reason", "value_at_risk")
     assert shown["item_id"].tolist() == kept["item_id"].tolist() and 0 < len(kept) < len(mine)
     assert at.metric[0].value == f"{len(kept):,}"
+
+
+def test_the_upload_limit_is_stated_once_and_is_the_uploaders_own(backend):
+    """One limit: Streamlit's server.maxUploadSize (the uploader states it) is the app's check; no second figure."""
+    from app import config
+
+    at = _planner_on("data")
+    uploader = at.file_uploader(key="data_sales_file")
+    assert uploader.proto.max_upload_size_mb == config.MAX_UPLOAD_MB == 50
+    assert not [c.value for c in at.caption if "MB" in c.value]

@@ -224,7 +224,7 @@ def test_python_m_forecasting_reports_bad_input_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: sales file {path} rejected, nothing imported: negative quantity at row 2"
+        f"error: sales file {path} rejected, nothing imported: negative quantity at row 2 (\"-1\")"
     ]
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from forecasting.core.errors import InvalidInputError
+from forecasting.io import csv_reader
 from forecasting.io.csv_export import neutralise_formulas, to_csv_bytes
 from forecasting.io.inventory_csv import read_inventory_csv
 from forecasting.io.sales_csv import read_sales_csv
@@ -46,23 +47,25 @@ def test_sales_errors_name_rows_and_problem(body, message):
     assert "\n" not in str(info.value)
 
 
-def test_at_most_twenty_rows_are_listed_and_reading_stops():
-    body = "".join(f"A,2024-01-{d:02d},-1\n" for d in range(1, 29))
+def test_at_most_twenty_rows_of_a_kind_are_listed_and_a_hopeless_file_is_not_read_whole(monkeypatch):
+    monkeypatch.setattr(csv_reader, "CHUNK_ROWS", 500)
+    body = "".join(f"A{k},2024-01-01,-1\n" for k in range(3_000))  # 500 problems in the first chunk of 500
     with pytest.raises(InvalidInputError) as info:
         sales("item_id,date,quantity\n" + body)
     assert len(info.value.problems) == 20
     assert "rows 2, 3, 4" in str(info.value) and ", 22" not in str(info.value)
+    assert "(reading stopped at row 501)" in str(info.value)  # after the first chunk (lines 2 to 501)
 
 
 def test_more_than_twenty_problems_say_how_many_more_when_the_whole_file_is_read():
     body = "".join(f"A,2024-01-{d:02d},-1\n" for d in range(1, 29))
-    with pytest.raises(InvalidInputError) as info:
-        read_sales_csv(io.BytesIO(("item_id,date,quantity\n" + body).encode()), stop_early=False)
-    assert info.value.total == 28 and len(info.value.problems) == 20
-    assert str(info.value).endswith("(and 8 more problems)")
-    assert "reading stopped" not in str(info.value)
-    with pytest.raises(InvalidInputError, match=r"reading stopped at row \d+"):
-        sales("item_id,date,quantity\n" + body)
+    for stop_early in (True, False):  # all in the first chunk: both read it all
+        with pytest.raises(InvalidInputError) as info:
+            read_sales_csv(io.BytesIO(("item_id,date,quantity\n" + body).encode()), stop_early=stop_early)
+        assert info.value.total == 28 and len(info.value.problems) == 20 and info.value.counts == {
+            "negative quantity": 28}
+        assert str(info.value).endswith(', 21 and 8 more ("-1") (28 problems in all)')
+        assert "reading stopped" not in str(info.value)
 
 
 EXPECTED = pd.DataFrame({

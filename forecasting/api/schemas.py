@@ -7,11 +7,13 @@ never reaches SQL.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from forecasting.core.cells import CONTROL_CHARACTERS
 from forecasting.core.models.base import DEFAULT_QUANTILES, MAX_HORIZON, quantile_column
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.limits import RequestLimits
@@ -45,7 +47,16 @@ def _distinct_columns(levels: list[float]) -> list[float]:
 
 
 StorableText = Annotated[str, AfterValidator(_storable)]
-ItemId = Annotated[StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+def _no_control_characters(text: str) -> str:
+    """An item id as the import rules allow it (forecasting.core.cells): no tab, line break or control character."""
+    if re.search(CONTROL_CHARACTERS, text):
+        raise ValueError("must not contain control characters (tab, line break, NUL...)")
+    return text
+
+
+ItemId = Annotated[
+    StorableText, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_control_characters)
+]
 #: [] asks for the point forecast alone; absent means the default levels
 QuantileLevels = Annotated[
     list[Annotated[float, Field(gt=0.0, lt=1.0)]],

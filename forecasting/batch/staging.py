@@ -26,9 +26,9 @@ from forecasting.core.cells import Problems
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import day_numbers_to_dates, to_day_numbers
 from forecasting.core.sales import REPEATED_PAIR
-from forecasting.io.csv_reader import RESTART
+from forecasting.io.csv_reader import RESTART, rejected
 from forecasting.io.parquet_reader import is_parquet
-from forecasting.io.sales_csv import iter_sales_file, repeated_pairs_error
+from forecasting.io.sales_csv import iter_sales_file
 
 #: the column a result part is sorted by (dropped when the table is written)
 KEY = "_key"
@@ -57,7 +57,9 @@ class StagedSales:
 def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSales:
     """Split a validated sales file into parts of about ``items_per_part`` items (see the module docstring).
 
-    Raises InvalidInputError as :func:`read_sales_csv` would for the whole file.
+    Raises InvalidInputError as :func:`read_sales_csv` would for the whole file:
+    bad rows and repeated pairs in one error (rows with an unreadable id or
+    date are staged for nothing but the check).
     """
     import pyarrow as pa
     import pyarrow.ipc as ipc
@@ -67,12 +69,15 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
     schema = None
     n_parts = 0
     last_day: int | None = None
-    for chunk in iter_sales_file(path):
+    problems = Problems()
+    for chunk in iter_sales_file(path, problems):
         if chunk is RESTART:  # the typed read gave up: start again from the text read
             for writer in writers:
                 writer.close()
             writers, schema, last_day = [], None, None
             continue
+        if problems:  # the file is rejected: its rows are staged only for the repeated pairs check
+            chunk = chunk[chunk["date"].notna().to_numpy() & (chunk["item_id"] != "").to_numpy()]
         if not len(chunk):
             continue
         frame = pd.DataFrame({"item_id": chunk["item_id"].to_numpy(dtype=object),
@@ -98,10 +103,10 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
                 writers[p].write_table(table.slice(bounds[p], bounds[p + 1] - bounds[p]))
     for writer in writers:
         writer.close()
-    if schema is None or last_day is None:
+    if (schema is None or last_day is None) and not problems:
         raise InvalidInputError(f"sales file {path} has a header but no data rows")
     parts = tuple(str(folder / f"sales-{p:05d}.arrow") for p in range(n_parts))
-    item_ids, first_days = _check_parts(path, parts)
+    item_ids, first_days = _check_parts(path, parts if schema is not None else (), problems)
     return StagedSales(parts, item_ids, first_days, last_day)
 
 
@@ -111,6 +116,8 @@ def _estimated_rows(path: str | Path, first_chunk_rows: int) -> float:
         import pyarrow.parquet as pq
 
         return float(pq.ParquetFile(path).metadata.num_rows)
+    if not Path(path).is_file():  # a pipe cannot be read twice: reading a sample would take rows from the reader
+        return float(first_chunk_rows)
     size = Path(path).stat().st_size
     with open(path, "rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
@@ -118,14 +125,17 @@ def _estimated_rows(path: str | Path, first_chunk_rows: int) -> float:
     return max(float(first_chunk_rows), size / (len(sample) / lines))
 
 
-def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+def _check_parts(
+    path: str | Path, parts: tuple[str, ...], problems: Problems
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
     """Every part's items and first days; the whole file's repeated (item_id, date) pairs are an error.
 
     One part at a time, on integer codes of the item ids (no Python object per row).
+    ``problems`` (the rows' own) are reported with the pairs.
     """
     import pyarrow.compute as pc
 
-    problems = Problems()
+    pairs = Problems()
     item_ids, first_days = [], []
     for part in parts:
         table = _read_table(part, ("item_id", "day", "_row"))
@@ -140,24 +150,29 @@ def _check_parts(path: str | Path, parts: tuple[str, ...]) -> tuple[tuple[np.nda
             repeated = np.zeros(len(key), dtype=bool)
             repeated[order[1:][same]] = repeated[order[:-1][same]] = True
             rows = table["_row"].to_numpy()[repeated]
-            problems.total += len(rows)
-            problems.extend(_row_problems(np.sort(rows)[: InvalidInputError.MAX_LISTED]))
+            first = np.argsort(rows, kind="stable")[: InvalidInputError.MAX_LISTED]
+            pairs.count(REPEATED_PAIR, len(rows))
+            pairs.extend(_row_problems(rows[first], names[codes[repeated][first]], day[repeated][first]))
         first = np.full(len(names), np.iinfo(np.int64).max)
         np.minimum.at(first, codes, day)
         by_id = np.argsort(names)
         item_ids.append(names[by_id])
         first_days.append(first[by_id])
         del table, key, order
+    pairs[:] = sorted(pairs, key=lambda p: p.row)[: InvalidInputError.MAX_LISTED]
+    problems.add(pairs)
     if problems:
-        problems.sort(key=lambda p: p.row)
-        raise repeated_pairs_error(path, problems[: InvalidInputError.MAX_LISTED], problems.total)
+        raise rejected("sales", str(path), problems)
     return tuple(item_ids), tuple(first_days)
 
 
-def _row_problems(rows: np.ndarray) -> list:
+def _row_problems(rows: np.ndarray, item_ids: np.ndarray, days: np.ndarray) -> list:
+    """The repeated pairs' problems, each pair quoted as the whole-file reader quotes it."""
     from forecasting.core.errors import RowProblem
 
-    return [RowProblem(int(r), REPEATED_PAIR) for r in rows]
+    dates = day_numbers_to_dates(days.astype(np.int64))
+    return [RowProblem(int(r), REPEATED_PAIR, f"{i}, {pd.Timestamp(d):%Y-%m-%d}")
+            for r, i, d in zip(rows, item_ids, dates)]
 
 
 def _read_table(part: str, columns: tuple[str, ...] | None = None, item_ids: np.ndarray | None = None):

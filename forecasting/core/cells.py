@@ -9,13 +9,18 @@ of the format, checked by the caller with :func:`flag`.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from forecasting.core.errors import InvalidInputError, RowProblem
+from forecasting.core.errors import InvalidInputError, RowProblem, quoted
 
 #: longest item id, name, category or client name, and covariate column name (characters; the database's limits)
 ID_LENGTH = 200
+#: most columns a table may have (sales: item_id, date, quantity and covariates; inventory: its 13)
+MAX_COLUMNS = 100
 TEXT_LENGTH = 200
 COVARIATE_NAME_LENGTH = 100
 #: the one date format of the files (docs/data-formats.md)
@@ -24,22 +29,80 @@ ISO_DATE = "%Y-%m-%d"
 DOTTED_DATE = "%d.%m.%Y"
 UNPARSABLE_DATE = "unparsable date (expected YYYY-MM-DD or DD.MM.YYYY)"
 SLASHED_DATE = "ambiguous date with slashes (day/month or month/day?): write YYYY-MM-DD or DD.MM.YYYY"
+#: the largest quantity, stock, cost or covariate value (in absolute value) a file may hold: far above any real
+#: one, and small enough that sums, squares and products of them stay finite (docs/data-formats.md)
+MAX_QUANTITY = 1e9
+#: C0 control characters (NUL, tab, line breaks...) and DEL: never part of an item id
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f]"
+_CONTROL = re.compile(CONTROL_CHARACTERS)
+CONTROL_IN_ID = "item_id contains a control character (line break, tab, NUL...)"
 
 
 class Problems(list):
-    """Row problems as found (each rule keeps its first 20 rows) and ``total``: how many there were in all."""
+    """Row problems as found (each kind keeps its first 20 rows), ``counts`` per kind and ``total`` in all."""
 
     def __init__(self) -> None:
         super().__init__()
         self.total = 0
+        self.counts: dict[str, int] = {}
+        #: the row where reading stopped (a reader that gave up on a hopeless file), else None
+        self.stopped_at: int | None = None
+
+    def count(self, problem: str, n: int) -> None:
+        self.counts[problem] = self.counts.get(problem, 0) + n
+        self.total += n
+
+    def add(self, found: list[RowProblem]) -> None:
+        """Merge the problems of another block (its own ``counts`` when it has them), keeping 20 rows per kind."""
+        listed: dict[str, int] = {}
+        for p in self:
+            listed[p.problem] = listed.get(p.problem, 0) + 1
+        for p in found:
+            if listed.get(p.problem, 0) < InvalidInputError.MAX_LISTED:
+                listed[p.problem] = listed.get(p.problem, 0) + 1
+                self.append(p)
+        counts = getattr(found, "counts", None)
+        if counts is None:
+            counts = {}
+            for p in found:
+                counts[p.problem] = counts.get(p.problem, 0) + 1
+        for problem, n in counts.items():
+            self.count(problem, n)
+
+    def error(self, message: str) -> InvalidInputError:
+        """The error of a table with these problems: every kind, its rows and values, the counts."""
+        return InvalidInputError(message, list(self), self.total, self.counts)
 
 
-def flag(problems: list[RowProblem], rows: np.ndarray, mask: np.ndarray, problem: str) -> None:
-    """Add ``problem`` for the rows where ``mask`` holds (at most the first 20 of them; all are counted)."""
+def flag(
+    problems: list[RowProblem], rows: np.ndarray, mask: np.ndarray, problem: str, values: object = None
+) -> None:
+    """Add ``problem`` for the rows where ``mask`` holds (at most the first 20 of them; all are counted).
+
+    ``values`` (the cells as given, aligned with ``rows``: a Series or an
+    array) quotes each offending value in the message; only those are converted.
+    """
     mask = np.asarray(mask, dtype=bool)
-    problems.extend(RowProblem(int(r), problem) for r in rows[mask][: InvalidInputError.MAX_LISTED])
+    where = np.flatnonzero(mask)[: InvalidInputError.MAX_LISTED]
+    if values is None:
+        cells = [None] * len(where)
+    elif isinstance(values, pd.Series):
+        cells = values.iloc[where].to_numpy(dtype=object)
+    else:
+        cells = np.asarray(values, dtype=object)[where]
+    problems.extend(RowProblem(int(rows[i]), problem, _shown(v)) for i, v in zip(where, cells))
     if isinstance(problems, Problems):
-        problems.total += int(mask.sum())
+        problems.count(problem, int(mask.sum()))
+
+
+def _shown(value: object) -> str | None:
+    """A cell as text for a message; None for a missing one."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return str(pd.Timestamp(value).date()) if pd.Timestamp(value) == pd.Timestamp(value).normalize() \
+            else str(pd.Timestamp(value))
+    return str(value)
 
 
 def _by_category(parse, values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray | None:
@@ -59,7 +122,11 @@ def _by_category(parse, values: pd.Series, rows: np.ndarray, problems: list[RowP
 
 
 def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
-    """Ids as stripped text (object array); an empty or missing id is a problem."""
+    """Ids as stripped text (object array); an empty or missing id, or one with a control character, is a problem.
+
+    Line breaks, tabs and NUL in an id would break the one-line messages and
+    CSV outputs, and the databases refuse NUL: refused everywhere, row named.
+    """
     if (ids := _by_category(parse_item_ids, values, rows, problems)) is not None:
         return ids
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string":
@@ -67,7 +134,11 @@ def parse_item_ids(values: pd.Series, rows: np.ndarray, problems: list[RowProble
     else:
         ids = values.astype("string").str.strip().fillna("")
     flag(problems, rows, (ids == "").to_numpy(dtype=bool), "empty item_id")
-    return ids.to_numpy(dtype=object)
+    out = ids.to_numpy(dtype=object)
+    if _CONTROL.search("".join(out)):  # one scan of the block; row by row only when there is one
+        control = ids.str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+        flag(problems, rows, control, CONTROL_IN_ID, values)
+    return out
 
 
 def parse_dates(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
@@ -95,8 +166,8 @@ def parse_dates(values: pd.Series, rows: np.ndarray, problems: list[RowProblem])
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
     bad = dates.isna().to_numpy() | (dates != dates.dt.normalize()).fillna(False).to_numpy(dtype=bool)
-    flag(problems, rows, slashed, SLASHED_DATE)
-    flag(problems, rows, bad & ~slashed, UNPARSABLE_DATE)
+    flag(problems, rows, slashed, SLASHED_DATE, values)
+    flag(problems, rows, bad & ~slashed, UNPARSABLE_DATE, values)
     return dates.to_numpy(dtype="datetime64[ns]")
 
 
@@ -110,7 +181,8 @@ def parse_number(
     """Numbers (float64) from text or numeric cells.
 
     An empty cell takes ``default`` when one is given, else it is a problem
-    (``missing``); text that is not a number and an infinite value are problems too.
+    (``missing``); text that is not a number, an infinite value and one beyond
+    :data:`MAX_QUANTITY` (either sign) are problems too.
     """
     if pd.api.types.is_bool_dtype(values):
         parsed = np.full(len(values), np.nan)
@@ -135,11 +207,39 @@ def parse_number(
         text = values.astype("string").str.strip()
         two_marks = (text.str.contains(",", regex=False) & text.str.contains(".", regex=False)).fillna(False)
         mixed = non_numeric & two_marks.to_numpy(dtype=bool)
-        flag(problems, rows, mixed, f"non-numeric {label} (a thousands separator? write 1234.5)")
+        flag(problems, rows, mixed, f"non-numeric {label} (a thousands separator? write 1234.5)", values)
         non_numeric &= ~mixed
-    flag(problems, rows, non_numeric, f"non-numeric {label}")
-    flag(problems, rows, np.isinf(parsed), f"{label} must be a finite number")
+    flag(problems, rows, non_numeric, f"non-numeric {label}", values)
+    flag(problems, rows, np.isinf(parsed), f"{label} must be a finite number", values)
+    flag(problems, rows, too_large(parsed), too_large_problem(label), values)
     return parsed
+
+
+def too_large(values: np.ndarray) -> np.ndarray:
+    """Mask of the finite values beyond :data:`MAX_QUANTITY` in absolute value."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(values) & (np.abs(values) > MAX_QUANTITY)
+
+
+def too_large_problem(label: str) -> str:
+    """The one wording of the bound, for every entry point."""
+    return f"{label} beyond the limit of {MAX_QUANTITY:,.0f}"
+
+
+def header_problem(columns: Sequence[str]) -> str | None:
+    """What is wrong with a table's column names (too many, or one name twice), as the end of a sentence; else None."""
+    if len(columns) > MAX_COLUMNS:
+        return f"has {len(columns):,} columns; the limit is {MAX_COLUMNS} (the format's columns and covariates)"
+    seen: dict[str, int] = {}
+    for c in columns:
+        seen[str(c)] = seen.get(str(c), 0) + 1
+    repeated = [c for c, n in seen.items() if n > 1]
+    if repeated:
+        names = ", ".join(quoted(c) for c in repeated[:5])
+        return (f"repeats the column name(s) {names} in its header (names match ignoring case, spaces, dashes "
+                "and underscores)")
+    return None
 
 
 def too_long(values: np.ndarray | pd.Series, limit: int) -> np.ndarray:

@@ -6,6 +6,7 @@ to a status code.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 
@@ -15,14 +16,19 @@ class ForecastingError(ValueError):
 
 @dataclass(frozen=True)
 class RowProblem:
-    """One problem in an input file: its 1-based line number (header = 1) and what is wrong."""
+    """One problem in an input file: its 1-based line number (header = 1), what is wrong, and the cell as written."""
 
     row: int
     problem: str
+    #: the offending value as text (None where there is none to show: a missing cell)
+    value: str | None = None
 
 
 #: how many offending ids an error message lists
 LISTED_IDS = 10
+#: how many distinct offending values a message quotes per kind of problem, and at most how many characters of each
+QUOTED_VALUES = 3
+QUOTED_LENGTH = 40
 
 
 def listed(ids) -> str:
@@ -33,29 +39,84 @@ def listed(ids) -> str:
     return shown + (f" (and {more} more)" if more > 0 else "")
 
 
+def quoted(value: object) -> str:
+    """A value in double quotes on one line: line breaks, NUL and other control characters escaped, long ones cut."""
+    return json.dumps(shortened(value), ensure_ascii=False)
+
+
+def shortened(value: object) -> str:
+    """A value as text, cut to QUOTED_LENGTH characters (a message names a cell, it does not copy it)."""
+    text = str(value)
+    return text if len(text) <= QUOTED_LENGTH else text[: QUOTED_LENGTH - 3] + "..."
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks written as ``\\n`` (an error message is one line on a terminal and in a log)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class InvalidInputError(ForecastingError):
-    """A file or frame was rejected as a whole; ``problems`` names the rows."""
+    """A file or frame was rejected as a whole; ``problems`` names the rows, every kind of problem at once.
+
+    ``problems`` holds the first MAX_LISTED rows of each kind (sorted by row),
+    ``counts`` how many rows each kind had in all and ``total`` their sum. The
+    message groups the rows by kind, quotes the offending values and says how
+    many there were.
+    """
 
     MAX_LISTED = 20
 
-    def __init__(self, message: str, problems: list[RowProblem] | None = None, total: int | None = None):
-        self.problems = list(problems or [])[: self.MAX_LISTED]
-        #: how many problems there were in all (the message lists the first MAX_LISTED)
-        self.total = max(total or 0, len(self.problems))
-        more = self.total - len(self.problems)
-        text = message + (": " + _group(self.problems) if self.problems else "")
-        super().__init__(text + (f" (and {more:,} more problem{'s' if more > 1 else ''})" if more > 0 else ""))
+    def __init__(
+        self,
+        message: str,
+        problems: list[RowProblem] | None = None,
+        total: int | None = None,
+        counts: dict[str, int] | None = None,
+    ):
+        problems = list(problems or [])
+        kept: dict[str, int] = {}
+        self.problems = []
+        for p in sorted(problems, key=lambda p: p.row):
+            if kept.get(p.problem, 0) < self.MAX_LISTED:
+                kept[p.problem] = kept.get(p.problem, 0) + 1
+                self.problems.append(p)
+        #: rows per kind of problem, in all (at least those listed)
+        self.counts = {k: max(n, (counts or {}).get(k, 0)) for k, n in kept.items()}
+        #: how many problems there were in all
+        self.total = max(total or 0, sum(self.counts.values()))
+        if len(self.counts) == 1 and self.total > sum(self.counts.values()):
+            self.counts = {k: self.total for k in self.counts}  # one kind: every uncounted row is of it
+        more = self.total - sum(self.counts.values())
+        text = message
+        if self.problems:
+            text += ": " + _group(self.problems, self.counts)
+            if more > 0:
+                text += f" (and {more:,} more problem{'s' if more > 1 else ''})"
+            if len(self.counts) > 1 or self.total > len(self.problems):
+                text += f" ({self.total:,} problems in all)"
+        super().__init__(one_line(text))
 
 
-def _group(problems: list[RowProblem]) -> str:
-    """'negative quantity at rows 4, 9; unparsable date at row 7' (one line)."""
-    by_problem: dict[str, list[int]] = {}
+def _group(problems: list[RowProblem], counts: dict[str, int]) -> str:
+    """'negative quantity at rows 4, 9 ("-1", "-3"); unparsable date at row 7 ("2024-13-01")' (one line).
+
+    A kind with more rows than listed says how many more.
+    """
+    by_problem: dict[str, list[RowProblem]] = {}
     for p in problems:
-        by_problem.setdefault(p.problem, []).append(p.row)
+        by_problem.setdefault(p.problem, []).append(p)
     parts = []
     for problem, rows in by_problem.items():
-        label = "row" if len(rows) == 1 else "rows"
-        parts.append(f"{problem} at {label} {', '.join(map(str, rows))}")
+        label = "row" if counts[problem] == 1 else "rows"
+        text = f"{problem} at {label} {', '.join(str(p.row) for p in rows)}"
+        more = counts[problem] - len(rows)
+        if more > 0:
+            text += f" and {more:,} more"
+        values = list(dict.fromkeys(p.value for p in rows if p.value))
+        if values:
+            shown = ", ".join(quoted(v) for v in values[:QUOTED_VALUES])
+            text += f" ({shown}{', ...' if len(values) > QUOTED_VALUES else ''})"
+        parts.append(text)
     return "; ".join(parts)
 
 

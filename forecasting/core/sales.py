@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.core.cells import Problems, flag, line_numbers, parse_dates, parse_item_ids, parse_number
+from forecasting.core.cells import (
+    Problems,
+    flag,
+    header_problem,
+    line_numbers,
+    parse_dates,
+    parse_item_ids,
+    parse_number,
+)
 from forecasting.core.errors import InvalidInputError, RowProblem
 
 SALES_COLUMNS = ("item_id", "date", "quantity")
@@ -36,22 +44,20 @@ def parse_sales(chunk: pd.DataFrame, rows: np.ndarray) -> tuple[list[RowProblem]
     :func:`repeated_pairs`.
     """
     problems = Problems()
-    parsed = pd.DataFrame(
-        {
-            "item_id": parse_item_ids(chunk["item_id"], rows, problems),
-            "date": parse_dates(chunk["date"], rows, problems),
-            "quantity": quantity_values(chunk["quantity"], rows, problems),
-        }
-    )
+    columns = {
+        "item_id": parse_item_ids(chunk["item_id"], rows, problems),
+        "date": parse_dates(chunk["date"], rows, problems),
+        "quantity": quantity_values(chunk["quantity"], rows, problems),
+    }
     for column in covariate_columns(chunk.columns):
-        parsed[column] = parse_number(chunk[column], rows, column, problems, default=0.0)
-    return problems, parsed
+        columns[column] = parse_number(chunk[column], rows, column, problems, default=0.0)
+    return problems, pd.DataFrame(columns)  # built at once: column by column fragments a wide frame
 
 
 def quantity_values(values: pd.Series, rows: np.ndarray, problems: list[RowProblem]) -> np.ndarray:
     """Quantities as numbers; missing, non-numeric, infinite and negative ones are problems."""
     quantity = parse_number(values, rows, "quantity", problems)
-    flag(problems, rows, quantity < 0, "negative quantity")
+    flag(problems, rows, quantity < 0, "negative quantity", values)
     return quantity
 
 
@@ -60,11 +66,19 @@ def quantity_problems(quantity: np.ndarray) -> np.ndarray:
     return ~np.isfinite(quantity) | (quantity < 0)
 
 
-def repeated_pairs(item_ids: pd.Series, dates: pd.Series, rows: np.ndarray) -> list[RowProblem]:
-    """Every row of an (item_id, date) pair that occurs more than once (first 20)."""
-    dup = pd.DataFrame({"i": item_ids, "d": dates}).duplicated(keep=False).to_numpy()
+def repeated_pairs(item_ids: pd.Series, dates: pd.Series, rows: np.ndarray) -> Problems:
+    """Every row of an (item_id, date) pair that occurs more than once (first 20), the pair quoted.
+
+    Rows without a readable date or id are left out: they are problems of their own.
+    """
+    pairs = pd.DataFrame({"i": np.asarray(item_ids, dtype=object), "d": np.asarray(dates, dtype="datetime64[ns]")})
+    dup = pairs.duplicated(keep=False).to_numpy() & pairs["d"].notna().to_numpy() & (pairs["i"] != "").to_numpy()
     problems = Problems()
-    flag(problems, rows, dup, REPEATED_PAIR)
+    if dup.any():
+        where = np.flatnonzero(dup)[: InvalidInputError.MAX_LISTED]
+        shown = np.full(len(pairs), None, dtype=object)
+        shown[where] = [f"{i}, {d:%Y-%m-%d}" for i, d in zip(pairs["i"].to_numpy()[where], pairs["d"].iloc[where])]
+        flag(problems, rows, dup, REPEATED_PAIR, shown)
     return problems
 
 
@@ -73,6 +87,9 @@ def validate_sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
     Row numbers in errors count like file lines (the first data row is 2).
     """
+    wrong = header_problem([str(c) for c in frame.columns])
+    if wrong:
+        raise InvalidInputError(f"sales data {wrong}")
     missing = missing_columns(frame.columns)
     if missing:
         raise InvalidInputError(f"sales data is missing required column(s) {', '.join(missing)}")
@@ -80,10 +97,7 @@ def validate_sales_frame(frame: pd.DataFrame) -> pd.DataFrame:
         raise InvalidInputError("sales data has no rows")
     rows = line_numbers(len(frame))
     problems, parsed = parse_sales(frame.reset_index(drop=True), rows)
-    if not problems:
-        problems = repeated_pairs(parsed["item_id"], parsed["date"], rows)
+    problems.add(repeated_pairs(parsed["item_id"], parsed["date"], rows))
     if problems:
-        total = problems.total
-        problems.sort(key=lambda p: p.row)
-        raise InvalidInputError("sales data rejected, nothing imported", problems, total)
+        raise problems.error("sales data rejected, nothing imported")
     return parsed

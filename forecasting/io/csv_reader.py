@@ -16,6 +16,7 @@ job's streamed read (:func:`iter_validated`) has none.
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,8 +26,9 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from forecasting.core.errors import InvalidInputError, RowProblem
-from forecasting.io.dialect import Dialect, canonical_header, decimal_commas_to_points, sniff
+from forecasting.core.cells import Problems, header_problem
+from forecasting.core.errors import InvalidInputError, RowProblem, shortened
+from forecasting.io.dialect import Dialect, canonical_header, decimal_commas_to_points, guarded, nul_back, sniff
 
 CHUNK_ROWS = 200_000
 #: what the fast streamed read holds of the file at a time (about 700,000 rows of ``item_id,date,quantity``)
@@ -64,24 +66,39 @@ def read_validated(
     known: tuple[str, ...] = (),
     text_columns: tuple[str, ...] = ("item_id",),
     stop_early: bool = True,
+    whole: Callable[[pd.DataFrame], list[RowProblem]] | None = None,
 ) -> pd.DataFrame:
     """Read ``source`` as text columns, run ``check`` on each chunk, and return the parsed frame.
 
     The whole frame of :func:`iter_validated`'s chunks (see there for the rules),
     within ``max_bytes`` and ``max_rows`` (None: :data:`DEFAULT_MAX_BYTES`,
-    :data:`DEFAULT_MAX_ROWS`), since the frame is held in memory.
+    :data:`DEFAULT_MAX_ROWS`), since the frame is held in memory; ``whole``
+    checks what needs every row (repeated keys). Its problems and the rows' are
+    reported together: one error names every kind of problem.
     """
     max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
     parts: list[pd.DataFrame] = []
+    problems = Problems()
     for parsed in iter_validated(
-        source, kind, required, check, max_bytes, max_rows, typed, known, text_columns, stop_early
+        source, kind, required, check, max_bytes, max_rows, typed, known, text_columns, stop_early, problems
     ):
         if parsed is RESTART:
             parts.clear()
         else:
             parts.append(parsed)
-    return pd.concat(parts, ignore_index=True)
+    frame = pd.concat(parts, ignore_index=True) if parts else None  # none: reading stopped at the first chunk
+    if whole is not None and frame is not None:
+        problems.add(whole(frame))
+    if problems:
+        raise rejected(kind, source_name(source), problems)
+    return frame
+
+
+def rejected(kind: str, name: str, problems: Problems) -> InvalidInputError:
+    """The error of a file with bad rows: every kind of problem, its rows, values and counts."""
+    where = f" (reading stopped at row {problems.stopped_at:,})" if problems.stopped_at else ""
+    return problems.error(f"{kind} file {name} rejected, nothing imported{where}")
 
 
 def iter_validated(
@@ -95,24 +112,29 @@ def iter_validated(
     known: tuple[str, ...] = (),
     text_columns: tuple[str, ...] = ("item_id",),
     stop_early: bool = True,
+    problems: Problems | None = None,
 ) -> Iterator[pd.DataFrame | None]:
     """The parsed chunks of ``source``, checked by ``check``, for readers that keep only a chunk in memory.
 
     The file is read the way it was written (:mod:`forecasting.io.dialect`:
     encoding, delimiter, decimal commas outside ``text_columns``), and header
     names matching ``required`` or ``known`` columns in another spelling are
-    renamed to them. Raises InvalidInputError (first 20 problems, with row
-    numbers, and how many more) and, with ``stop_early``, reads nothing further
-    once 20 problems are known; a caller must treat what it got as void when
-    that happens. ``max_bytes`` is checked before reading and ``max_rows``
-    at every block, so a file over a limit is refused without being read to
-    its end; None is no limit (a streaming caller holds a chunk at a time).
-    When ``typed`` (column dtypes) is given and the source can be read twice
-    (a regular file, an in-memory upload), pyarrow's streaming reader is
-    tried first with the same ``check`` (:func:`_read_arrow`); at the first
-    doubt (a cell it cannot type, any problem) it yields :data:`RESTART`
-    (forget the chunks so far) and the file is read again as text, which
-    names the rows.
+    renamed to them. Raises InvalidInputError (every kind of problem, the first
+    20 rows of each, with row numbers, and how many more) and, with
+    ``stop_early``, reads nothing after the first chunk (CHUNK_ROWS rows) with
+    a problem: a 2 GB file with a bad row near the top is not read whole just to
+    fail, and every kind of problem in the rows read is reported at once. A
+    caller must treat what it got as void when that happens. Given
+    ``problems``, bad rows are added to it instead, every chunk is yielded, and
+    the caller raises (with what needs the whole file). ``max_bytes`` is
+    checked before reading and ``max_rows`` at every block, so a file over a
+    limit is refused without being read to its end; None is no limit (a
+    streaming caller holds a chunk at a time). When ``typed`` (column dtypes)
+    is given and the source can be read twice (a regular file, an in-memory
+    upload), pyarrow's streaming reader is tried first with the same ``check``
+    (:func:`_read_arrow`); at the first doubt (a cell it cannot type, any
+    problem) it yields :data:`RESTART` (forget the chunks so far) and the file
+    is read again as text, which names the rows.
     """
     name = source_name(source)
     size = _size(source)
@@ -124,17 +146,22 @@ def iter_validated(
         raise InvalidInputError(f"{kind} file {name} is empty")
     dialect = sniff(source)
     names = canonical_header(dialect.header, (*required, *known)) if dialect.header else None
+    wrong = header_problem(names or [])
+    if wrong:
+        raise InvalidInputError(f"{kind} file {name} {wrong}")
     if typed is not None and size is not None:
         complete = yield from _read_arrow(source, dialect, names, typed, check, max_rows, kind, name, text_columns)
         if complete:
             return
         yield RESTART
-    problems: list[RowProblem] = []
-    total = 0
+    collect = problems is not None
+    problems = Problems() if problems is None else problems
     rows_read = 0
-    stopped = False
     try:
         for chunk in _chunks(source, dialect, names, required, kind, name):
+            if stop_early and problems:  # there is more, unchecked
+                problems.stopped_at = rows_read + 1
+                break
             rows_read += len(chunk)
             if max_rows is not None and rows_read > max_rows:
                 raise _too_many_rows(kind, name, max_rows)
@@ -144,19 +171,13 @@ def iter_validated(
                         chunk[column] = decimal_commas_to_points(chunk[column])
             line_numbers = chunk.index.to_numpy() + 2
             found, parsed = check(chunk, line_numbers)
-            problems.extend(found)
-            total += getattr(found, "total", len(found))
-            if stop_early and len(problems) >= InvalidInputError.MAX_LISTED:
-                stopped = True
-                break
-            if not problems:
+            problems.add(found)
+            if collect or not problems:
                 yield parsed
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"{kind} file {name} is not a readable CSV ({_one_line(exc)})") from None
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        where = f" (reading stopped at row {rows_read + 1:,})" if stopped else ""
-        raise InvalidInputError(f"{kind} file {name} rejected, nothing imported{where}", problems, total)
+    if problems and not collect:
+        raise rejected(kind, name, problems)
     if rows_read == 0:
         raise InvalidInputError(f"{kind} file {name} has a header but no data rows")
 
@@ -223,7 +244,8 @@ def _read_arrow(
             break
         except InvalidInputError:
             raise
-        except (pa.ArrowException, ValueError, TypeError, UnicodeDecodeError, LookupError):
+        except (pa.ArrowException, ValueError, TypeError, UnicodeDecodeError, LookupError, OSError, EOFError,
+                lzma.LZMAError):  # the text read names what is wrong
             if rows:
                 break  # blocks were handed out: the text read starts again
             _rewind(source, start)
@@ -239,37 +261,48 @@ def _rewind(source: Source, start: int | None) -> None:
 def _chunks(
     source: Source, dialect: Dialect, names: list[str] | None, required: tuple[str, ...], kind: str, name: str
 ) -> Iterator[pd.DataFrame]:
-    handle = source if not isinstance(source, (str, Path)) else None
     try:
-        reader = pd.read_csv(
-            source if handle is None else handle,
-            dtype=str,
-            keep_default_na=False,
-            chunksize=CHUNK_ROWS,
-            skipinitialspace=True,
-            index_col=False,
-            compression="infer" if handle is None else None,
-            sep=dialect.delimiter,
-            encoding=dialect.encoding,
-            names=names,
-            header=0,
-        )
+        with guarded(source, dialect) as (handle, compression):
+            reader = pd.read_csv(
+                handle,
+                dtype=str,
+                keep_default_na=False,
+                chunksize=CHUNK_ROWS,
+                skipinitialspace=True,
+                index_col=False,
+                compression=compression,
+                sep=dialect.delimiter,
+                encoding=dialect.encoding,
+                names=names,
+                header=0,
+            )
+            yield from _checked_chunks(reader, handle, dialect, required, kind, name)
     except pd.errors.EmptyDataError:
         raise InvalidInputError(f"{kind} file {name} is empty") from None
     except FileNotFoundError:
         raise InvalidInputError(f"{kind} file {name} does not exist") from None
     except IsADirectoryError:
         raise InvalidInputError(f"{kind} file {name} is a folder, not a file") from None
+    except InvalidInputError:
+        raise
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:  # a damaged compressed file, bytes pandas refuses
+        raise InvalidInputError(f"{kind} file {name} is not a readable CSV file ({_one_line(exc)})") from None
+
+
+def _checked_chunks(
+    reader, handle: object, dialect: Dialect, required: tuple[str, ...], kind: str, name: str
+) -> Iterator[pd.DataFrame]:
     with reader, warnings.catch_warnings():
         # pandas only warns (and drops data) when a row has more fields than the header
         warnings.simplefilter("error", pd.errors.ParserWarning)
         first = True
         for chunk in _guard_extra_fields(reader, kind, name):
+            chunk = nul_back(chunk, handle)
             if first:
                 chunk.columns = [str(c).strip() for c in chunk.columns]
                 missing = [c for c in required if c not in chunk.columns]
                 if missing:
-                    found = ", ".join(map(repr, chunk.columns[:8]))
+                    found = ", ".join(repr(shortened(c)) for c in chunk.columns[:8])
                     raise InvalidInputError(
                         f"{kind} file {name} is missing required column(s) {', '.join(missing)} "
                         f"(expected {','.join(required)}; found {found}, read with delimiter "

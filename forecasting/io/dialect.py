@@ -15,7 +15,8 @@ import gzip
 import io
 import lzma
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +25,9 @@ from typing import BinaryIO
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: what a NUL byte is read as (pandas' parser would cut the cell at it, silently): SUB, turned back into NUL in
+#: the cells (:func:`nul_back`), so that the rules see the NUL and refuse it with the row named
+NUL_STAND_IN = b"\x1a"
 #: a number written with a decimal comma: 3,5 or -12,25 (no thousands separators)
 DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
 
@@ -43,7 +47,9 @@ def sniff(source: str | Path | BinaryIO) -> Dialect:
     head = _head(source)
     if head is None or not head:
         return Dialect()
-    if head.startswith(b"\xef\xbb\xbf"):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # "Unicode text" from Excel: UTF-16 with its byte-order mark
+        encoding, text = "utf-16", head.decode("utf-16", errors="ignore")
+    elif head.startswith(b"\xef\xbb\xbf"):
         encoding, text = "utf-8-sig", head[3:].decode("utf-8", errors="ignore")
     else:
         try:
@@ -54,6 +60,64 @@ def sniff(source: str | Path | BinaryIO) -> Dialect:
     delimiter = _delimiter(text, first)
     header = tuple(next(csv.reader([first], delimiter=delimiter), []))
     return Dialect(encoding, delimiter, delimiter != ",", header)
+
+
+@contextmanager
+def guarded(source: str | Path | BinaryIO, dialect: Dialect) -> Iterator[tuple[object, str | None]]:
+    """The source to hand to pandas, and its compression: NUL bytes read as :data:`NUL_STAND_IN` (8-bit encodings).
+
+    A path is opened here (and closed afterwards; gzip, bz2 and xz files
+    decompressed), a stream is wrapped and left open. Other compressed files
+    (zip, zstd) and UTF-16 text go to pandas as they are.
+    """
+    if dialect.encoding == "utf-16":
+        yield source, "infer" if isinstance(source, (str, Path)) else None
+        return
+    if isinstance(source, (str, Path)):
+        suffix = Path(source).suffix.lower()
+        if suffix in (".zip", ".zst", ".tar"):
+            yield source, "infer"
+            return
+        with _OPENERS.get(suffix, open)(source, "rb") as raw:
+            yield io.BufferedReader(_NoNul(raw), 1 << 20), None
+        return
+    yield io.BufferedReader(_NoNul(source), 1 << 20), None
+
+
+def nul_back(chunk, handle: object):
+    """The text cells of a chunk with :data:`NUL_STAND_IN` turned back into NUL, where the file had any NUL."""
+    if not getattr(getattr(handle, "raw", None), "saw_nul", False):
+        return chunk
+    stand_in = NUL_STAND_IN.decode("ascii")
+    for column in chunk.columns:
+        if chunk[column].dtype == object:
+            chunk[column] = chunk[column].str.replace(stand_in, "\x00", regex=False)
+    return chunk
+
+
+class _NoNul(io.RawIOBase):
+    """A binary stream with NUL bytes replaced by :data:`NUL_STAND_IN` (same length), noting that it saw one."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        super().__init__()
+        self.raw = raw
+        self.saw_nul = False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:  # the underlying stream belongs to the caller
+        super().close()
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        if not data:
+            return 0
+        if b"\x00" in data:
+            self.saw_nul = True
+            data = data.replace(b"\x00", NUL_STAND_IN)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def normalised(name: str) -> str:

@@ -14,8 +14,8 @@ from forecasting.applications.inventory.parameters import (
     cycle_too_long,
 )
 from forecasting.core.cells import Problems, flag, parse_dates, parse_item_ids, parse_number
-from forecasting.core.errors import InvalidInputError, RowProblem
-from forecasting.io.csv_reader import Source, read_validated, source_name
+from forecasting.core.errors import RowProblem
+from forecasting.io.csv_reader import Source, read_validated
 
 
 def read_inventory_csv(
@@ -41,16 +41,19 @@ def read_inventory_csv(
         known=(*RULES, *TEXT_COLUMNS, DUE_COLUMN),
         text_columns=("item_id", *TEXT_COLUMNS, DUE_COLUMN),
         stop_early=stop_early,
+        whole=_repeated_items,
     )
-    dup = frame.duplicated("item_id", keep=False).to_numpy()
-    if dup.any():
-        problems = Problems()
-        flag(problems, frame["_row"].to_numpy(), dup, "repeated item_id")
-        raise InvalidInputError(
-            f"inventory file {source_name(source)} rejected, nothing imported", problems, problems.total
-        )
     frame = frame.drop(columns="_row")
     return frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64})
+
+
+def _repeated_items(frame: pd.DataFrame) -> Problems:
+    """Every row of an item_id that occurs more than once (empty ids are a problem of their own)."""
+    ids = frame["item_id"]
+    problems = Problems()
+    flag(problems, frame["_row"].to_numpy(), (ids.duplicated(keep=False) & (ids != "")).to_numpy(),
+         "repeated item_id", ids)
+    return problems
 
 
 def _check_chunk(
@@ -64,7 +67,7 @@ def _check_chunk(
             parsed[column] = np.full(len(chunk), default, dtype=np.float64)
             continue
         values = parse_number(chunk[column], rows, column, problems, default=default)
-        flag(problems, rows, np.isfinite(values) & rule.bad(values), rule.problem())
+        flag(problems, rows, np.isfinite(values) & rule.bad(values), rule.problem(), chunk[column])
         parsed[column] = values
     flag(problems, rows, cycle_too_long(parsed["lead_time_days"], parsed["review_period_days"]), CYCLE_PROBLEM)
     if DUE_COLUMN in chunk.columns:

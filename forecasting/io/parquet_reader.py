@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.core.errors import InvalidInputError, RowProblem
-from forecasting.io.csv_reader import CHUNK_ROWS, ChunkCheck
+from forecasting.core.cells import Problems, header_problem
+from forecasting.core.errors import InvalidInputError, shortened
+from forecasting.io.csv_reader import CHUNK_ROWS, ChunkCheck, rejected
 from forecasting.io.dialect import canonical_header
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -28,12 +29,18 @@ def is_parquet(path: str | Path | None) -> bool:
 
 
 def iter_parquet_validated(
-    path: str | Path, kind: str, required: tuple[str, ...], check: ChunkCheck, known: tuple[str, ...] = ()
+    path: str | Path,
+    kind: str,
+    required: tuple[str, ...],
+    check: ChunkCheck,
+    known: tuple[str, ...] = (),
+    problems: Problems | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The parsed batches of a Parquet file, each checked by ``check`` (see :func:`iter_validated`).
 
     Raises InvalidInputError for a missing or unreadable file, a missing
-    required column, a repeated column name, no rows, or the first 20 bad rows.
+    required column, a repeated column name or too many columns, no rows, or
+    bad rows (every kind, see :func:`iter_validated`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -48,19 +55,23 @@ def iter_parquet_validated(
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInputError(f"{kind} file {name} is not a readable Parquet file ({exc})") from None
     columns = canonical_header(parquet.schema_arrow.names, (*required, *known))
+    wrong = header_problem(columns)
+    if wrong:
+        raise InvalidInputError(f"{kind} file {name} {wrong}")
     missing = [c for c in required if c not in columns]
     if missing:
-        found = ", ".join(map(repr, columns[:8]))
+        found = ", ".join(repr(shortened(c)) for c in columns[:8])
         raise InvalidInputError(
             f"{kind} file {name} is missing required column(s) {', '.join(missing)} "
             f"(expected {','.join(required)}; found {found})"
         )
-    if len(set(columns)) != len(columns):
-        raise InvalidInputError(f"{kind} file {name} repeats a column name in its header")
-    problems: list[RowProblem] = []
-    total = 0
+    collect = problems is not None
+    problems = Problems() if problems is None else problems
     rows_read = 0
     for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+        if problems:  # as the CSV reader: not past the first batch with a problem
+            problems.stopped_at = rows_read + 1
+            break
         frame = batch.to_pandas()
         frame.columns = columns
         if "item_id" in frame.columns and frame["item_id"].dtype != object:
@@ -68,14 +79,10 @@ def iter_parquet_validated(
         rows = np.arange(rows_read, rows_read + len(frame)) + 2
         rows_read += len(frame)
         found, parsed = check(frame, rows)
-        problems.extend(found)
-        total += getattr(found, "total", len(found))
-        if len(problems) >= InvalidInputError.MAX_LISTED:
-            break
-        if not problems:
+        problems.add(found)
+        if collect or not problems:
             yield parsed
-    if problems:
-        problems.sort(key=lambda p: p.row)
-        raise InvalidInputError(f"{kind} file {name} rejected, nothing imported", problems, total)
+    if problems and not collect:
+        raise rejected(kind, name, problems)
     if rows_read == 0:
         raise InvalidInputError(f"{kind} file {name} has a header but no data rows")

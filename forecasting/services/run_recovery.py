@@ -22,6 +22,8 @@ import threading
 import time
 from datetime import timedelta
 
+from sqlalchemy import inspect
+
 from forecasting.core.process import Owner, is_gone, this_host, this_process
 from forecasting.io import scratch
 from forecasting.storage import runs
@@ -42,6 +44,8 @@ def recover(database: Database) -> tuple[int, ...]:
     the ids of the runs failed."""
     scratch.sweep()
     with database.read() as conn:
+        if not inspect(conn).has_table("forecast_runs"):  # a database not migrated yet has no runs
+            return ()
         rows = runs.running_runs(conn)
     cutoff = utcnow() - timedelta(seconds=LEASE_S)
     failed = []

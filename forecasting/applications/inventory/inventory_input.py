@@ -19,8 +19,15 @@ from forecasting.applications.inventory.parameters import (
     RULES,
     cycle_too_long,
 )
-from forecasting.core.cells import open_unit_interval, parse_dates
-from forecasting.core.errors import InvalidInputError, listed
+from forecasting.core.cells import (
+    CONTROL_CHARACTERS,
+    CONTROL_IN_ID,
+    open_unit_interval,
+    parse_dates,
+    too_large,
+    too_large_problem,
+)
+from forecasting.core.errors import InvalidInputError, listed, quoted
 
 
 @dataclass(frozen=True)
@@ -54,32 +61,40 @@ def validate_service_level(level: float) -> float:
 def validate_inventory(inventory: pd.DataFrame, service_level: float | None = None) -> Inventory:
     """Per-item arrays of a checked inventory; ``service_level`` overrides the column.
 
-    Raises InvalidInputError naming the column, the rule and the items that break it.
+    Raises InvalidInputError naming, for every rule broken (all at once), the
+    column, the rule and the items that break it.
     """
     ids = item_ids(inventory)
-    lead, review = lead_and_review(inventory, ids)
+    problems: list[str] = []
     if service_level is not None:
         level = np.full(len(ids), validate_service_level(service_level))
     else:
-        level = _checked(inventory, "service_level", ids)
+        level = _checked(inventory, "service_level", ids, problems)
+    numbers = {c: _checked(inventory, c, ids, problems) for c in ("on_hand", "on_order", "moq", "pack_size",
+                                                                  "unit_cost", "lead_time_days", "review_period_days")}
+    lead, review = _lead_and_review(numbers, ids, problems)
+    due = _due_dates(inventory, ids, problems)
+    if problems:
+        raise InvalidInputError("inventory " + ". ".join(problems)
+                                + (f" ({len(problems)} problems)" if len(problems) > 1 else ""))
     return Inventory(
         item_ids=ids,
         name=_text(inventory, "name"),
         category=_text(inventory, "category"),
-        on_hand=_checked(inventory, "on_hand", ids),
-        on_order=_checked(inventory, "on_order", ids),
+        on_hand=numbers["on_hand"],
+        on_order=numbers["on_order"],
         lead_time_days=lead,
         review_period_days=review,
         service_level=level,
-        moq=_checked(inventory, "moq", ids),
-        pack_size=_checked(inventory, "pack_size", ids),
-        unit_cost=_checked(inventory, "unit_cost", ids),
-        on_order_due=_due_dates(inventory, ids),
+        moq=numbers["moq"],
+        pack_size=numbers["pack_size"],
+        unit_cost=numbers["unit_cost"],
+        on_order_due=due,
     )
 
 
 def item_ids(inventory: pd.DataFrame) -> np.ndarray:
-    """The item ids as strings; missing required columns, no rows, empty or repeated ids are errors."""
+    """The item ids as strings; missing columns, no rows, empty, repeated or control-character ids are errors."""
     missing = [c for c in REQUIRED if c not in inventory.columns]
     if missing:
         raise InvalidInputError(
@@ -93,6 +108,9 @@ def item_ids(inventory: pd.DataFrame) -> np.ndarray:
         rows = (np.flatnonzero(empty)[:10] + 1).tolist()
         raise InvalidInputError(f"inventory has an empty item_id (inventory rows {rows})")
     ids = raw.astype(str).to_numpy(dtype=object)
+    control = pd.Series(ids).str.contains(CONTROL_CHARACTERS, regex=True).to_numpy(dtype=bool)
+    if control.any():
+        raise InvalidInputError(f"inventory {CONTROL_IN_ID}: {listed(quoted(i) for i in ids[control])}")
     repeated = pd.Series(ids).duplicated().to_numpy()
     if repeated.any():
         raise InvalidInputError(f"inventory repeats item_id(s) {listed(pd.unique(ids[repeated]))}")
@@ -102,16 +120,27 @@ def item_ids(inventory: pd.DataFrame) -> np.ndarray:
 def lead_and_review(inventory: pd.DataFrame, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """lead_time_days and review_period_days as int64, whole days that fit in the longest forecast together."""
     ids = item_ids(inventory) if ids is None else ids
-    lead = _checked(inventory, "lead_time_days", ids).astype(np.int64)
-    review = _checked(inventory, "review_period_days", ids).astype(np.int64)
-    too_long = cycle_too_long(lead, review)
-    if too_long.any():
-        raise InvalidInputError(f"inventory {CYCLE_PROBLEM}; bad for item(s) {listed(ids[too_long])}")
+    problems: list[str] = []
+    numbers = {c: _checked(inventory, c, ids, problems) for c in ("lead_time_days", "review_period_days")}
+    lead, review = _lead_and_review(numbers, ids, problems)
+    if problems:
+        raise InvalidInputError("inventory " + ". ".join(problems))
     return lead, review
 
 
-def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarray:
-    """A column's numbers (its rule's default when the column is absent), every one passing its rule."""
+def _lead_and_review(
+    numbers: dict[str, np.ndarray], ids: np.ndarray, problems: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    lead, review = numbers["lead_time_days"], numbers["review_period_days"]
+    with np.errstate(invalid="ignore"):
+        too_long = cycle_too_long(lead, review)
+    if too_long.any():
+        problems.append(f"{CYCLE_PROBLEM}; bad for item(s) {listed(ids[too_long])}")
+    return np.nan_to_num(lead).astype(np.int64), np.nan_to_num(review).astype(np.int64)
+
+
+def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray, problems: list[str]) -> np.ndarray:
+    """A column's numbers (its rule's default when the column is absent); what breaks its rule goes to ``problems``."""
     rule = RULES[column]
     if column not in inventory.columns:
         return np.full(len(ids), rule.default, dtype=np.float64)
@@ -121,24 +150,26 @@ def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarra
     given = raw.notna().to_numpy() & ~(raw.astype(str).str.strip() == "").to_numpy()
     bad = rule.bad(values) | (given & np.isnan(values))  # text that is no number is bad even where empty is fine
     if bad.any():
-        raise InvalidInputError(f"inventory {rule.problem()}; bad for item(s) {listed(ids[bad])}")
+        problems.append(f"{rule.problem()}; bad for item(s) {listed(ids[bad])}")
+    large = too_large(values)
+    if large.any():
+        problems.append(f"{too_large_problem(column)}; bad for item(s) {listed(ids[large])}")
     return values
 
 
-def _due_dates(inventory: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+def _due_dates(inventory: pd.DataFrame, ids: np.ndarray, problems: list[str]) -> np.ndarray:
     """``on_order_due`` as datetime64[ns]: empty (NaT) means "after the lead time"."""
     if DUE_COLUMN not in inventory.columns:
         return np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
     raw = inventory[DUE_COLUMN]
-    problems: list = []
+    found: list = []
     given = raw.notna().to_numpy() & ~(raw.astype(str).str.strip().isin(["", "NaT", "nan", "None"])).to_numpy()
     dates = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
     if given.any():
-        dates[given] = parse_dates(raw[given].reset_index(drop=True), np.arange(int(given.sum())), problems)
-    if problems:
-        bad = ids[given][[p.row for p in problems]]
-        raise InvalidInputError(f"inventory {DUE_COLUMN} must be empty or a date YYYY-MM-DD; bad for item(s) "
-                                f"{listed(bad)}")
+        dates[given] = parse_dates(raw[given].reset_index(drop=True), np.arange(int(given.sum())), found)
+    if found:
+        bad = ids[given][[p.row for p in found]]
+        problems.append(f"{DUE_COLUMN} must be empty or a date YYYY-MM-DD; bad for item(s) {listed(bad)}")
     return dates
 
 

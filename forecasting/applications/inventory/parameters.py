@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecasting.core.cells import TEXT_LENGTH
+from forecasting.core.cells import TEXT_LENGTH, too_large, too_large_problem
 from forecasting.core.models.base import MAX_HORIZON
 
 #: lead time + review period must fit in the longest forecast
@@ -113,6 +113,9 @@ def edit_values(params: Mapping[str, object]) -> tuple[dict[str, object], list[s
             number = math.nan
         if isinstance(value, bool) or rule.bad(np.array([number]))[0] or math.isnan(number):
             problems.append(f"{rule.problem()}, got {value!r}")
+            continue
+        if too_large(np.array([number]))[0]:
+            problems.append(f"{too_large_problem(key)}, got {value!r}")
             continue
         out[key] = int(number) if key.endswith("_days") else number
     return out, problems

@@ -8,7 +8,7 @@ import pytest
 
 from forecasting.services.purchasing import PurchasingService
 from tests.support.app import login, open_page, table_with
-from tests.support.demo_database import OTHER_CLIENT_PLANNER, PLANNER
+from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 
 
 def _metric(at, label: str) -> float:
@@ -56,3 +56,27 @@ def test_propose_edit_approve_and_totals_equal_the_exports_sums(backend):
     other = open_page(login(OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password), "orders")
     assert not other.exception
     assert not [m for m in other.metric if m.label in ("Approved value", "Draft value")]
+
+
+SUPPLIER_FILE = b"""record,supplier,lead_time_days,currency,item_id,pack_size,unit_cost,supplier_item_code
+supplier,Fresh Farms,6,EUR,,,,
+item,Fresh Farms,,,DF-0001,10,1.5,FF-1
+"""
+
+
+def test_admins_import_suppliers_on_the_data_page_planners_only_see_them(backend):
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    assert not admin.exception
+    purchasing = PurchasingService(backend.data, backend.forecasts)
+    client = backend.client_id("Demo Foods")
+    # AppTest has no file upload: the page's import calls the same service; what the page shows is checked
+    purchasing.import_suppliers(client, SUPPLIER_FILE)
+    planner = open_page(login(PLANNER.username, PLANNER.password), "data")
+    assert not planner.exception and not planner.error
+    assert "Only admins can change suppliers." in [c.value for c in planner.caption]
+    assert table_with(planner, "name", "lead_time_days", "currency")["name"].tolist() == ["Fresh Farms"]
+    links = table_with(planner, "item_id", "supplier", "pack_size")
+    assert links["item_id"].tolist() == ["DF-0001"] and links["supplier_item_code"].tolist() == ["FF-1"]
+    other = open_page(login(OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password), "data")
+    assert not other.exception
+    assert "No suppliers: items use their own lead time, pack size and MOQ." in [i.value for i in other.info]

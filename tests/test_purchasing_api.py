@@ -13,6 +13,10 @@ def test_purchase_orders_are_tenant_scoped_and_approval_needs_a_users_token(api)
     purchasing = PurchasingService(api.data, api.service)
     purchasing.import_suppliers(api.a, SUPPLIERS)
     alice, bob = api.bearer("alice"), api.bearer("bob")
+    mine = api.http.get("/api/v1/suppliers", headers=alice).json()
+    assert [s["name"] for s in mine["suppliers"]] == ["Acme Supply"] and mine["links"][0]["supplier_item_code"] == "X-1"
+    assert api.http.get("/api/v1/suppliers", headers=bob).json() == {"client_id": api.b, "suppliers": [], "links": []}
+    assert api.http.get(f"/api/v1/suppliers?client_id={api.a}", headers=bob).status_code == 403
 
     proposed = api.http.post("/api/v1/purchase-orders/propose", headers=alice)
     assert proposed.status_code == 200, proposed.text

@@ -70,6 +70,11 @@ def test_proposal_rounds_to_the_suppliers_pack_and_approval_puts_it_on_order(wor
     assert inv.loc["LOW", "on_order"] == low["order_qty"]
     assert pd.Timestamp(inv.loc["LOW", "on_order_due"]).date() == TODAY + timedelta(days=10)  # supplier lead time
     assert pd.Timestamp(inv.loc["NOSUP", "on_order_due"]).date() == TODAY + timedelta(days=3)  # the item's own
+    # the stock projection (the Reorder page's chart) shows the approved order arriving on its due day
+    projection = purchasing.forecasts.reorder_plan(a, ["LOW"]).projection.set_index("date")
+    due = pd.Timestamp(TODAY + timedelta(days=10))
+    jump = projection.loc[due, "projected_stock"] - projection.loc[due - pd.Timedelta(days=1), "projected_stock"]
+    assert jump == pytest.approx(low["order_qty"] - projection.loc[due, "expected_demand"])
     history = purchasing.lines(a, ("approved",))
     assert len(history) == 2 and (history["state"] == "approved").all() and history["approved_at"].notna().all()
     # the next proposal counts the approved stock on order and does not propose the same lines again

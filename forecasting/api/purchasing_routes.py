@@ -52,6 +52,33 @@ class OrdersResponse(BaseModel):
     lines: list[OrderLine]
 
 
+class SupplierOut(BaseModel):
+    name: str
+    lead_time_days: int
+    order_days: str
+    review_period_days: int | None
+    min_order_value: float
+    min_order_qty: float
+    capacity_units: float | None
+    currency: str
+
+
+class SupplierLinkOut(BaseModel):
+    item_id: str
+    supplier: str
+    pack_size: float
+    moq: float
+    unit_cost: float | None
+    lead_time_days: int | None
+    supplier_item_code: str
+
+
+class SuppliersResponse(BaseModel):
+    client_id: int
+    suppliers: list[SupplierOut]
+    links: list[SupplierLinkOut]
+
+
 class ApproveRequest(BaseModel):
     client_id: int | None = Field(default=None, ge=1, le=MAX_DB_ID)
     orders: list[Annotated[str, Field(max_length=30)]] | None = Field(
@@ -77,6 +104,21 @@ def purchase_orders(
     own = client_of(principal, client_id)
     lines = state.services.purchasing.lines(own, None if status == "all" else (status,))
     return {"client_id": own, "lines": _records(lines)}
+
+
+@router.get(f"{API}/suppliers", response_model=SuppliersResponse, tags=["purchasing"],
+            responses=error_responses(401, 403, 422))
+def suppliers(
+    principal: PrincipalDep,
+    state: StateDep,
+    client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
+) -> dict:
+    """The caller's suppliers and item links (read-only here: admins change them with a supplier file)."""
+    own = client_of(principal, client_id)
+    purchasing = state.services.purchasing
+    sup, links = purchasing.suppliers(own), purchasing.links(own)
+    return {"client_id": own, "suppliers": convert.records(sup, list(SupplierOut.model_fields)),
+            "links": convert.records(links, list(SupplierLinkOut.model_fields))}
 
 
 @router.post(f"{API}/purchase-orders/propose", response_model=OrdersResponse, tags=["purchasing"],

@@ -101,6 +101,8 @@ class PurchasingService:
             raise InvalidInputError(f"budget must be a number >= 0, got {budget!r}")
         today = today or self.order_date(client_id)
         table = self.forecasts.reorder(client_id, None, model, user_id=user_id)
+        own = self.data.inventory(client_id, table["item_id"].tolist())[["item_id", "pack_size", "moq"]]
+        table = table.merge(own, on="item_id", how="left")  # the items' own packs where no supplier is linked
         with self.database.read() as conn:
             sup = store.suppliers(conn, client_id)
             links = store.links(conn, client_id)

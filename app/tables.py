@@ -48,7 +48,16 @@ REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
                       "(counted from the day it arrives)", "%.0f"),
     "stockout_date": ("Stock-out", "A dash when beyond the forecast horizon", None),
     "name": ("Name", "", None),
+    "abc": ("ABC", "A, B or C by value sold over the last 52 weeks (cumulative 80% / 95%)", None),
+    "xyz": ("XYZ", "X, Y or Z by the variability of weekly demand (CV below 0.5 / 1.0)", None),
+    "lifecycle": ("Lifecycle", "new (under 8 weeks of sales), active, or dead (no sale for 26 weeks or phased "
+                  "out: no stock, no order)", None),
+    "service_level": ("Target", "The item's own service level, else its ABC x XYZ class's", "percent"),
+    "service_type": ("Target type", "cycle: chance of no stock-out in a review cycle; fill: share of demand "
+                     "served from stock", None),
     "order_value": ("Order value", "Order quantity x unit cost (a dash: no unit cost known)", "%.2f"),
+    "excess_qty": ("Excess", "Inventory position above the order-up-to level (a dead item's whole position)",
+                   "%.0f"),
     "on_hand": ("On hand", "", "%.0f"),
     "on_order": ("On order", "", "%.0f"),
     "on_order_due": ("Arrives", "When the stock on order arrives (given, else after the lead time); empty when "
@@ -60,8 +69,8 @@ REORDER_COLUMNS: dict[str, tuple[str, str, str | None]] = {
     "order_up_to": ("Order-up-to", "Service-level quantile of demand over lead time + review period", "%.1f"),
     "lead_time_demand": ("Lead-time demand", "Expected demand over the lead time", "%.1f"),
     "category": ("Category", "", None),
-    "service_level": ("Service level", "", "percent"),
     "lead_time_days": ("Lead time (d)", "", "%d"),
+    "lead_time_std_days": ("Lead time std (d)", "Standard deviation of the lead time (0: fixed)", "%.1f"),
     "review_period_days": ("Review (d)", "", "%d"),
     "unit_cost": ("Unit cost", "A dash: not known (the item's order value is not in the total)", "%.2f"),
     "model": ("Model", "", None),

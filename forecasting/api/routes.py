@@ -145,6 +145,7 @@ def reorder(
         lead_time_days=body.lead_time_days,
         user_id=principal.user_id,
         cancel=cancel,
+        service_type=body.service_type,
     )
     run_id = int(table.attrs["run_id"])
     if prefers_csv(request.headers.get("accept")):

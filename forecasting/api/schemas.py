@@ -198,6 +198,9 @@ class ReorderRequest(_Request):
     )
     model: ModelName = "ma7"
     service_level: float | None = Field(None, gt=0.0, lt=1.0, description="overrides the items' own")
+    service_type: Literal["cycle", "fill"] | None = Field(
+        None, description="overrides the items' own: cycle (no stock-out in a cycle) or fill (share of demand served)"
+    )
     review_period_days: Days | None = None
     lead_time_days: Days | None = None
     client_id: ClientId = None
@@ -227,6 +230,12 @@ class ReorderRow(BaseModel):
     stockout_date: date | None
     action: str
     on_order_due: date = Field(description="when the stock on order arrives (given, else after the lead time)")
+    abc: str = Field(description="A, B or C by value sold over 52 weeks (empty: not classified)")
+    xyz: str = Field(description="X, Y or Z by the CV of weekly demand (empty: not classified)")
+    lifecycle: str = Field(description="new, active or dead")
+    service_type: str = Field(description="cycle or fill: what service_level means")
+    lead_time_std_days: float
+    excess_qty: float = Field(description="inventory position above the order-up-to level (a dead item's whole position)")
 
 
 class ReorderResponse(BaseModel):

@@ -33,6 +33,8 @@ class BatchJob:
     windows: int = 1
     #: reorder: overrides every item's service level
     service_level: float | None = None
+    #: reorder: overrides every item's service type (cycle or fill)
+    service_type: str | None = None
     chunk_items: int = DEFAULT_CHUNK_ITEMS
     max_attempts: int = MAX_ATTEMPTS
 

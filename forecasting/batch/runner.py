@@ -24,14 +24,15 @@ from __future__ import annotations
 import logging
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.classification.item_classes import abc_classes
+from forecasting.applications.inventory.calculator import InventoryCalculator, classify_inventory
 from forecasting.batch.engines import create_engine
 from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
@@ -131,6 +132,8 @@ def run_database_job(
     if job.kind == "reorder":
         inventory, skipped = services.forecasts.positions(client_id, item_ids, models[0].min_history_days, {})
         inventory = inventory.drop(columns="as_of")
+        if job.service_type is not None:
+            inventory["service_type"] = job.service_type
         keys = data.item_keys(client_id, inventory["item_id"].tolist())
     elif item_ids is not None:
         keys = data.item_keys(client_id, item_ids)
@@ -148,8 +151,9 @@ def run_database_job(
     parameters: dict = {}
     if job.kind == "backtest":
         parameters = {"windows": job.windows}
-    elif job.kind == "reorder" and job.service_level is not None:
-        parameters = {"service_level": job.service_level}
+    elif job.kind == "reorder":
+        parameters = {k: v for k, v in {"service_level": job.service_level, "service_type": job.service_type}.items()
+                      if v is not None}
     levels = job.quantiles if job.kind != "reorder" else ()
     request = run_request(job.kind, tuple(keys["external_id"]), names, versions, horizon, levels, parameters,
                           fingerprint.hexdigest(), user_id)
@@ -179,6 +183,23 @@ def run_database_job(
             raise
         raise ForecastingError(f"run {run_id} failed: {message}") from exc
     return BatchOutcome(run_id, False, tuple(skipped))
+
+
+def _classes_over_chunks(context: ChunkContext, chunks: list[Chunk]) -> pd.DataFrame:
+    """Every item's classes with ABC ranked over all chunks (what one reorder over all items gives).
+
+    XYZ and lifecycle are per item; ABC needs every item's value, so each
+    chunk's history is read once more here, before the forecasts.
+    """
+    no_cost = any(c.inventory is not None and "unit_cost" in c.inventory
+                  and c.inventory["unit_cost"].isna().any() for c in chunks)
+    frames = []
+    for chunk in chunks:
+        inventory = chunk.inventory.assign(unit_cost=np.nan) if no_cost else chunk.inventory
+        frames.append(classify_inventory(context.source.load(chunk, context.min_days), inventory))
+    classes = pd.concat(frames, ignore_index=True)
+    classes["abc"] = abc_classes(classes["value_52w"].to_numpy())
+    return classes
 
 
 def database_url(database) -> str:
@@ -212,6 +233,8 @@ def _run_and_write(
 ) -> None:
     """Run every chunk (with retries), then write the output in order from the chunks' parts."""
     folder.mkdir(parents=True, exist_ok=True)
+    if context.job.kind == "reorder" and len(chunks) > 1:
+        context = replace(context, classes=_classes_over_chunks(context, chunks))
     job = context.job
     parts: dict[int, Path] = {}
     sums: dict[int, pd.DataFrame] = {}

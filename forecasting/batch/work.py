@@ -42,6 +42,8 @@ class ChunkContext:
     source: ChunkSource
     #: the days forecast: the job's horizon, or for reorder the whole inventory's lead time + review period
     horizon: int
+    #: reorder over several chunks: every item's ABC / XYZ / lifecycle, ranked over all chunks together
+    classes: pd.DataFrame | None = None
 
     @property
     def min_days(self) -> int:
@@ -69,7 +71,8 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
         return ChunkResult(chunk.index, history.n_items, table)
     if job.kind == "reorder":
         table = InventoryCalculator.reorder(
-            context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon
+            context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon,
+            classes=context.classes,
         )
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(

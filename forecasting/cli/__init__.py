@@ -109,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="sales history, CSV or Parquet")
     p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
     p.add_argument("--model", default="ma7", help=f"one of: {model_names} (default ma7)")
-    p.add_argument("--service-level", type=service_level, default=None, help="default for rows without one (0.95)")
+    p.add_argument("--service-level", type=service_level, default=None,
+                   help="default for rows without one (else the item's ABC x XYZ class decides)")
+    p.add_argument("--service-type", choices=("cycle", "fill"), default=None,
+                   help="cycle (chance of no stock-out) or fill (share of demand served); default: the item's own, "
+                        "else its class's (cycle)")
     p.add_argument("--output", help="as for forecast")
     database_options(p)
     batch_options(p)

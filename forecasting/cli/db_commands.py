@@ -114,7 +114,8 @@ def reorder_from_db(args: argparse.Namespace) -> int:
     """``reorder --client NAME``: the reorder table from the items' stored parameters and positions."""
     from forecasting.batch.plan import BatchJob
 
-    job = BatchJob("reorder", (args.model,), service_level=args.service_level, chunk_items=args.chunk_items)
+    job = BatchJob("reorder", (args.model,), service_level=args.service_level, service_type=args.service_type,
+                   chunk_items=args.chunk_items)
     outcome = _batch(args, job, f"reorder {args.model}")
     if outcome.skipped:
         print(f"skipped {len(outcome.skipped)} item(s) with too little sales history: "

@@ -31,9 +31,10 @@ def backtest(args: argparse.Namespace) -> int:
 
 def reorder(args: argparse.Namespace) -> int:
     model = ModelFactory.create(args.model)
-    inventory = read_inventory_csv(
-        args.inventory, default_service_level=args.service_level if args.service_level is not None else 0.95
-    )
+    # without --service-level an item without its own level takes its class's (docs/inventory-policy.md)
+    inventory = read_inventory_csv(args.inventory, default_service_level=args.service_level)
+    if args.service_type is not None:
+        inventory["service_type"] = args.service_type
     job = BatchJob("reorder", (model.name,), chunk_items=args.chunk_items)
     with progress_bar(f"reorder {model.name}") as progress:
         run_file_job(job, args.input, args.output, inventory=inventory, engine=args.engine, progress=progress)

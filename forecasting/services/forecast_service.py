@@ -39,8 +39,10 @@ from forecasting.applications.inventory.calculator import (
     ReorderPlan,
 )
 from forecasting.applications.inventory.inventory_input import validate_service_level
+from forecasting.applications.inventory.targets import SERVICE_TYPES
 from forecasting.core.errors import (
     ForecastingError,
+    InvalidInputError,
     ModelUnavailableError,
     NonFiniteResultError,
     database_error_message,
@@ -286,10 +288,11 @@ class ForecastService:
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        service_type: str | None = None,
     ) -> pd.DataFrame:
         """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped`` and ``as_of``."""
         outcome = self.reorder_plan(client_id, item_ids, model, service_level, review_period_days, lead_time_days,
-                                    user_id, progress, cancel)
+                                    user_id, progress, cancel, service_type)
         table = outcome.table
         table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of)
         return table
@@ -305,6 +308,7 @@ class ForecastService:
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        service_type: str | None = None,
     ) -> ReorderOutcome:
         """The reorder table (docs/inventory-policy.md) and the projected stock it comes from.
 
@@ -312,16 +316,20 @@ class ForecastService:
         ``item_ids``: every item with a stock position and enough history for
         the model (the others are in ``skipped``). ``service_level`` (strictly
         between 0 and 1), ``review_period_days`` and ``lead_time_days`` override
-        the stored values for this table only; an invalid one is an error.
+        the stored values for this table only, and so does ``service_type`` (cycle
+        or fill); an invalid one is an error.
         """
         started = perf_counter()
         instance = _model(model)
         overrides = {
             "review_period_days": _days(review_period_days, "review_period_days"),
             "lead_time_days": _days(lead_time_days, "lead_time_days"),
+            "service_type": service_type,
         }
         if service_level is not None:
             service_level = validate_service_level(service_level)
+        if service_type not in (None, *SERVICE_TYPES):
+            raise InvalidInputError(f"service_type must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
         self._check_user(client_id, user_id)
         _require_available(instance)
         inventory, skipped = self.positions(client_id, item_ids, instance.min_history_days, overrides)
@@ -427,7 +435,7 @@ class ForecastService:
     # --- helpers -------------------------------------------------------------------------
 
     def positions(
-        self, client_id: int, item_ids: Sequence[str] | None, min_days: int, overrides: dict[str, int | None]
+        self, client_id: int, item_ids: Sequence[str] | None, min_days: int, overrides: dict[str, int | str | None]
     ) -> tuple[pd.DataFrame, list[str]]:
         """The inventory to plan (with overrides applied) and, for all items, those left out for short history.
 

@@ -1,14 +1,21 @@
 """Reorder recommendations: the periodic-review, order-up-to policy of docs/inventory-policy.md.
 
-For an item with lead time L, review period R and cycle service level a, all
-from the model's joint sample paths of daily demand (never from summed daily
-quantiles):
+For an item with lead time L, review period R and service target a (its own,
+else its ABC x XYZ class's, see :mod:`~forecasting.applications.inventory.targets`),
+all from the model's joint sample paths of daily demand (never from summed
+daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
+(:mod:`~forecasting.applications.inventory.lead_time`):
 
 - ``lead_time_demand`` = mean over paths of the L-day total;
   ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
   IP = on_hand + on_order.
-- ``order_up_to`` = a-quantile of the (L+R)-day totals;
+- ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or the
+  smallest level whose expected units short per cycle are at most
+  (1 - a) x expected demand per cycle (``fill``);
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
+- dead items (lifecycle): no stock at all (reorder point, order-up-to level
+  and safety stock 0, action ``ok``, so no order); ``excess_qty`` = IP - order_up_to
+  when above 0, so their whole position shows as excess to clear.
 - ``action`` is :func:`order_now`, the one "order now" rule of the app
   (the Reorder page's ``reorder`` and the Attention page's urgent items).
 - ``order_qty`` = max(0, order_up_to - IP) rounded up to whole packs, and at
@@ -30,7 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.inventory_input import Inventory, lead_and_review, validate_inventory
+from forecasting.applications.classification.item_classes import item_classes
+from forecasting.applications.inventory.inventory_input import Inventory, validate_inventory
+from forecasting.applications.inventory.lead_time import max_lead_days, sampled_lead_times
 from forecasting.applications.inventory.policy import (
     arrival_day,
     first_shortfall,
@@ -39,6 +48,12 @@ from forecasting.applications.inventory.policy import (
     path_mean,
     row_quantile,
     window_totals,
+)
+from forecasting.applications.inventory.targets import (
+    ClassPolicy,
+    fill_rate_level,
+    fill_rate_reorder_point,
+    resolve_targets,
 )
 from forecasting.applications.purchasing.proposals import money, proposed_today
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
@@ -49,6 +64,7 @@ REORDER_COLUMNS = [
     "item_id", "name", "category", "model", "service_level", "lead_time_days", "review_period_days", "on_hand",
     "on_order", "inventory_position", "lead_time_demand", "reorder_point", "safety_stock", "order_up_to", "order_qty",
     "unit_cost", "order_value", "days_of_cover", "stockout_date", "action", "on_order_due",
+    "abc", "xyz", "lifecycle", "service_type", "lead_time_std_days", "excess_qty",
 ]
 #: the forecast always reaches this far so that days of cover mean something for short lead times
 MIN_COVER_HORIZON = 28
@@ -103,39 +119,65 @@ class InventoryCalculator:
 
     @staticmethod
     def required_horizon(inventory: pd.DataFrame) -> int:
-        """Days of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + R)."""
-        lead, review = lead_and_review(inventory)
-        return max(MIN_COVER_HORIZON, int((lead + review).max()))
+        """Days of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + ceil(3 x lead-time std) + R)."""
+        inv = validate_inventory(inventory, levels_from_class=True)
+        longest = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
+        return max(MIN_COVER_HORIZON, int(longest.max()))
 
     @staticmethod
     def from_paths(
-        paths: SamplePaths, inventory: pd.DataFrame, model: str, service_level: float | None = None
+        paths: SamplePaths,
+        inventory: pd.DataFrame,
+        model: str,
+        service_level: float | None = None,
+        classes: pd.DataFrame | None = None,
+        policy: ClassPolicy | None = None,
     ) -> pd.DataFrame:
         """The reorder table from given sample paths (see :meth:`plan_from_paths`)."""
-        return InventoryCalculator.plan_from_paths(paths, inventory, model, service_level).table
+        return InventoryCalculator.plan_from_paths(paths, inventory, model, service_level, classes, policy).table
 
     @staticmethod
     def plan_from_paths(
-        paths: SamplePaths, inventory: pd.DataFrame, model: str, service_level: float | None = None
+        paths: SamplePaths,
+        inventory: pd.DataFrame,
+        model: str,
+        service_level: float | None = None,
+        classes: pd.DataFrame | None = None,
+        policy: ClassPolicy | None = None,
     ) -> ReorderPlan:
         """The reorder table and each item's projected stock, from given sample paths.
 
         ``service_level`` overrides every item's; None uses the inventory's
-        ``service_level`` column (0.95 when absent). Every inventory item must
-        have paths reaching L + R days; paths of other items are ignored.
+        ``service_level`` column where set, else the item's ABC x XYZ cell of
+        ``policy`` (default :class:`ClassPolicy`), else 0.95. ``classes``: the
+        items' :func:`~forecasting.applications.classification.item_classes.item_classes`
+        (None: unclassified, active unless flagged ``phase_out``). Every
+        inventory item must have paths reaching its longest L + R days; paths of
+        other items are ignored.
         """
-        inv = validate_inventory(inventory, service_level)
+        inv = validate_inventory(inventory, service_level, levels_from_class=True)
         inv, values, first_date = _paths_for(paths, inv)
-        lead, span = inv.lead_time_days, inv.lead_time_days + inv.review_period_days
-        lead_totals = window_totals(values, lead)
-        cycle_totals = window_totals(values, span)
+        abc, xyz, stage = _classes_for(classes, inv)
+        level, kind = resolve_targets(inv.service_level, inv.service_type, abc, xyz, stage, policy, service_level)
+        dead = stage == "dead"
+        lead = inv.lead_time_days
+        path_lead = sampled_lead_times(lead, inv.lead_time_std_days, values.shape[1]) \
+            if (inv.lead_time_std_days > 0).any() else lead
+        lead_totals = window_totals(values, path_lead)
+        cycle_totals = window_totals(values, path_lead + (inv.review_period_days if np.ndim(path_lead) == 1
+                                                          else inv.review_period_days[:, None]))
         no_path = np.count_nonzero(~np.isnan(cycle_totals), axis=1) == 0
         if no_path.any():
             raise ForecastingError(
                 f"no complete sample path over lead time + review period for item(s) {listed(inv.item_ids[no_path])}"
             )
-        reorder_point = row_quantile(lead_totals, inv.service_level)
-        order_up_to = row_quantile(cycle_totals, inv.service_level)
+        reorder_point = row_quantile(lead_totals, level)
+        order_up_to = row_quantile(cycle_totals, level)
+        fill = kind == "fill"
+        if fill.any():
+            reorder_point[fill] = fill_rate_reorder_point(lead_totals[fill], cycle_totals[fill], level[fill])
+            order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill])
+        reorder_point, order_up_to = np.where(dead, 0.0, reorder_point), np.where(dead, 0.0, order_up_to)
         position = inv.on_hand + inv.on_order
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
@@ -143,7 +185,7 @@ class InventoryCalculator:
         order_day = arrival_day(np.full(len(lead), np.nan), lead)
         stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
         cover = first_shortfall(stock)
-        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, lead))
+        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, lead)) & ~dead
         proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days)
         order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(
@@ -152,7 +194,7 @@ class InventoryCalculator:
                 "name": inv.name,
                 "category": inv.category,
                 "model": model,
-                "service_level": inv.service_level,
+                "service_level": level,
                 "lead_time_days": lead,
                 "review_period_days": inv.review_period_days,
                 "on_hand": inv.on_hand,
@@ -160,7 +202,7 @@ class InventoryCalculator:
                 "inventory_position": position,
                 "lead_time_demand": path_mean(lead_totals),
                 "reorder_point": reorder_point,
-                "safety_stock": order_up_to - path_mean(cycle_totals),
+                "safety_stock": np.where(dead, 0.0, order_up_to - path_mean(cycle_totals)),
                 "order_up_to": order_up_to,
                 "order_qty": order_qty,
                 "unit_cost": inv.unit_cost,
@@ -170,10 +212,17 @@ class InventoryCalculator:
                 "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
                 "action": np.where(urgent, "reorder", "ok"),
                 "on_order_due": first_date + pd.to_timedelta(on_order_day - 1, unit="D"),
+                "abc": abc,
+                "xyz": xyz,
+                "lifecycle": stage,
+                "service_type": kind,
+                "lead_time_std_days": inv.lead_time_std_days,
+                "excess_qty": np.maximum(position - order_up_to, 0.0),
             },
             columns=REORDER_COLUMNS,
         )
-        with_order = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day), (np.nan_to_num(order_qty), order_day)])
+        with_order = projected_stock(expected, inv.on_hand,
+                                     [(inv.on_order, on_order_day), (np.nan_to_num(order_qty), order_day)])
         days = np.arange(expected.shape[1])
         projection = pd.DataFrame({
             "item_id": np.repeat(inv.item_ids, expected.shape[1]),
@@ -193,6 +242,8 @@ class InventoryCalculator:
         service_level: float | None = None,
         progress: ProgressCallback | None = None,
         horizon: int | None = None,
+        policy: ClassPolicy | None = None,
+        classes: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Forecast the inventory's items with ``model`` and apply the policy: the reorder table.
 
@@ -201,7 +252,7 @@ class InventoryCalculator:
         sample paths (default :meth:`required_horizon`); a catalogue planned in
         chunks passes the whole inventory's, so every chunk draws the same paths.
         """
-        return cls.plan(model, history, inventory, service_level, progress, horizon).table
+        return cls.plan(model, history, inventory, service_level, progress, horizon, policy, classes).table
 
     @classmethod
     def plan(
@@ -212,9 +263,15 @@ class InventoryCalculator:
         service_level: float | None = None,
         progress: ProgressCallback | None = None,
         horizon: int | None = None,
+        policy: ClassPolicy | None = None,
+        classes: pd.DataFrame | None = None,
     ) -> ReorderPlan:
-        """:meth:`reorder` plus each item's projected stock (what the table's numbers come from)."""
-        inv = validate_inventory(inventory, service_level)  # fail fast, before the forecast
+        """:meth:`reorder` plus each item's projected stock (what the table's numbers come from).
+
+        ``classes`` (None: classified here on the inventory items' history, see
+        :func:`classify_inventory`) and ``policy`` as in :meth:`plan_from_paths`.
+        """
+        inv = validate_inventory(inventory, service_level, levels_from_class=True)  # fail fast, before the forecast
         horizon = cls.required_horizon(inventory) if horizon is None else horizon
         if horizon > model.max_horizon:
             raise ForecastingError(
@@ -222,8 +279,37 @@ class InventoryCalculator:
                 f"the inventory needs {horizon} (lead time + review period)"
             )
         scoped = _restrict(history, inv.item_ids, model.min_history_days)
+        if classes is None:
+            classes = classify_inventory(scoped, inventory, policy)
         paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
-        return cls.plan_from_paths(paths, inventory, model.name, service_level)
+        return cls.plan_from_paths(paths, inventory, model.name, service_level, classes, policy)
+
+
+def classify_inventory(
+    history: pd.DataFrame | PreparedHistory, inventory: pd.DataFrame, policy: ClassPolicy | None = None
+) -> pd.DataFrame:
+    """The inventory items' ABC / XYZ / lifecycle classes (the inventory's items are the ABC population).
+
+    Value uses the inventory's ``unit_cost``; ``phase_out`` makes an item dead;
+    the ABC thresholds are the policy's.
+    """
+    inv = validate_inventory(inventory, levels_from_class=True)
+    scoped = history if isinstance(history, PreparedHistory) else _restrict(history, inv.item_ids, 1)
+    order = pd.Index(inv.item_ids).get_indexer(scoped.item_ids.astype(str))
+    thresholds = (policy or ClassPolicy()).abc_thresholds
+    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds)
+
+
+def _classes_for(classes: pd.DataFrame | None, inv: Inventory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(abc, xyz, lifecycle) in the inventory's order: '' for an unclassified item, dead when phased out."""
+    if classes is None:
+        blank = np.full(len(inv.item_ids), "", dtype=object)
+        return blank, blank.copy(), np.where(inv.phase_out, "dead", "active").astype(object)
+    found = classes.set_index(classes["item_id"].astype(str)).reindex(inv.item_ids)
+    abc = found["abc"].fillna("").to_numpy(dtype=object)
+    xyz = found["xyz"].fillna("").to_numpy(dtype=object)
+    stage = found["lifecycle"].fillna("active").to_numpy(dtype=object)
+    return abc, xyz, np.where(inv.phase_out, "dead", stage).astype(object)
 
 
 def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarray, np.ndarray]:
@@ -243,7 +329,7 @@ def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarra
         inv, index = inv.take(order), index[order]
     else:
         values = values[index]
-    span = inv.lead_time_days + inv.review_period_days
+    span = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
     short = span > values.shape[2]
     if short.any():
         raise ForecastingError(

@@ -17,6 +17,9 @@ from forecasting.applications.inventory.parameters import (
     DUE_COLUMN,
     REQUIRED,
     RULES,
+    SERVICE_TYPE_COLUMN,
+    SERVICE_TYPE_PROBLEM,
+    SERVICE_TYPE_VALUES,
     cycle_too_long,
 )
 from forecasting.core.cells import (
@@ -47,6 +50,12 @@ class Inventory:
     unit_cost: np.ndarray
     #: when the stock on order arrives (datetime64[ns]; NaT: after the lead time)
     on_order_due: np.ndarray
+    #: standard deviation of the lead time in days (0: fixed lead time)
+    lead_time_std_days: np.ndarray
+    #: the planner's phase-out flag (bool): the item is dead for the policy
+    phase_out: np.ndarray
+    #: "cycle", "fill" or "" (the item's class decides)
+    service_type: np.ndarray
 
     def take(self, order: np.ndarray) -> "Inventory":
         """The same items in another order."""
@@ -58,9 +67,13 @@ def validate_service_level(level: float) -> float:
     return open_unit_interval(level, "service level")
 
 
-def validate_inventory(inventory: pd.DataFrame, service_level: float | None = None) -> Inventory:
+def validate_inventory(
+    inventory: pd.DataFrame, service_level: float | None = None, levels_from_class: bool = False
+) -> Inventory:
     """Per-item arrays of a checked inventory; ``service_level`` overrides the column.
 
+    ``levels_from_class``: an absent ``service_level`` column or an empty cell
+    is NaN (the item's class decides, see targets.py) instead of the default.
     Raises InvalidInputError naming, for every rule broken (all at once), the
     column, the rule and the items that break it.
     """
@@ -69,11 +82,13 @@ def validate_inventory(inventory: pd.DataFrame, service_level: float | None = No
     if service_level is not None:
         level = np.full(len(ids), validate_service_level(service_level))
     else:
-        level = _checked(inventory, "service_level", ids, problems)
+        level = _checked(inventory, "service_level", ids, problems, empty_ok=levels_from_class)
     numbers = {c: _checked(inventory, c, ids, problems) for c in ("on_hand", "on_order", "moq", "pack_size",
-                                                                  "unit_cost", "lead_time_days", "review_period_days")}
+                                                                  "unit_cost", "lead_time_days", "review_period_days",
+                                                                  "lead_time_std_days", "phase_out")}
     lead, review = _lead_and_review(numbers, ids, problems)
     due = _due_dates(inventory, ids, problems)
+    kind = _service_types(inventory, ids, problems)
     if problems:
         raise InvalidInputError("inventory " + ". ".join(problems)
                                 + (f" ({len(problems)} problems)" if len(problems) > 1 else ""))
@@ -90,6 +105,9 @@ def validate_inventory(inventory: pd.DataFrame, service_level: float | None = No
         pack_size=numbers["pack_size"],
         unit_cost=numbers["unit_cost"],
         on_order_due=due,
+        lead_time_std_days=numbers["lead_time_std_days"],
+        phase_out=numbers["phase_out"] == 1,
+        service_type=kind,
     )
 
 
@@ -121,7 +139,8 @@ def lead_and_review(inventory: pd.DataFrame, ids: np.ndarray | None = None) -> t
     """lead_time_days and review_period_days as int64, whole days that fit in the longest forecast together."""
     ids = item_ids(inventory) if ids is None else ids
     problems: list[str] = []
-    numbers = {c: _checked(inventory, c, ids, problems) for c in ("lead_time_days", "review_period_days")}
+    numbers = {c: _checked(inventory, c, ids, problems)
+               for c in ("lead_time_days", "review_period_days", "lead_time_std_days")}
     lead, review = _lead_and_review(numbers, ids, problems)
     if problems:
         raise InvalidInputError("inventory " + ". ".join(problems))
@@ -133,22 +152,29 @@ def _lead_and_review(
 ) -> tuple[np.ndarray, np.ndarray]:
     lead, review = numbers["lead_time_days"], numbers["review_period_days"]
     with np.errstate(invalid="ignore"):
-        too_long = cycle_too_long(lead, review)
+        too_long = cycle_too_long(lead, review, numbers["lead_time_std_days"])
     if too_long.any():
         problems.append(f"{CYCLE_PROBLEM}; bad for item(s) {listed(ids[too_long])}")
     return np.nan_to_num(lead).astype(np.int64), np.nan_to_num(review).astype(np.int64)
 
 
-def _checked(inventory: pd.DataFrame, column: str, ids: np.ndarray, problems: list[str]) -> np.ndarray:
-    """A column's numbers (its rule's default when the column is absent); what breaks its rule goes to ``problems``."""
+def _checked(
+    inventory: pd.DataFrame, column: str, ids: np.ndarray, problems: list[str], empty_ok: bool = False
+) -> np.ndarray:
+    """A column's numbers (its rule's default when the column is absent); what breaks its rule goes to ``problems``.
+
+    ``empty_ok``: an absent column or an empty cell is NaN instead.
+    """
     rule = RULES[column]
     if column not in inventory.columns:
-        return np.full(len(ids), rule.default, dtype=np.float64)
+        return np.full(len(ids), np.nan if empty_ok else rule.default, dtype=np.float64)
     raw = inventory[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64) if raw.dtype != bool \
         else np.full(len(raw), np.nan)
     given = raw.notna().to_numpy() & ~(raw.astype(str).str.strip() == "").to_numpy()
     bad = rule.bad(values) | (given & np.isnan(values))  # text that is no number is bad even where empty is fine
+    if empty_ok:
+        bad &= given
     if bad.any():
         problems.append(f"{rule.problem()}; bad for item(s) {listed(ids[bad])}")
     large = too_large(values)
@@ -171,6 +197,17 @@ def _due_dates(inventory: pd.DataFrame, ids: np.ndarray, problems: list[str]) ->
         bad = ids[given][[p.row for p in found]]
         problems.append(f"{DUE_COLUMN} must be empty or a date YYYY-MM-DD; bad for item(s) {listed(bad)}")
     return dates
+
+
+def _service_types(inventory: pd.DataFrame, ids: np.ndarray, problems: list[str]) -> np.ndarray:
+    """``service_type`` as "cycle", "fill" or "" (not set)."""
+    if SERVICE_TYPE_COLUMN not in inventory.columns:
+        return np.full(len(ids), "", dtype=object)
+    kind = inventory[SERVICE_TYPE_COLUMN].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    bad = ~np.isin(kind, SERVICE_TYPE_VALUES)
+    if bad.any():
+        problems.append(f"{SERVICE_TYPE_PROBLEM}; bad for item(s) {listed(ids[bad])}")
+    return kind
 
 
 def _text(inventory: pd.DataFrame, column: str) -> np.ndarray:

@@ -27,7 +27,12 @@ REQUIRED = ("item_id", "on_hand", "on_order", "lead_time_days")
 TEXT_COLUMNS = ("name", "category")
 #: optional date the stock on order arrives (empty: after the lead time)
 DUE_COLUMN = "on_order_due"
-CYCLE_PROBLEM = f"lead_time_days + review_period_days must be at most {MAX_CYCLE_DAYS} days"
+#: optional target type per item: cycle or fill (empty: the item's class decides, see targets.py)
+SERVICE_TYPE_COLUMN = "service_type"
+SERVICE_TYPE_VALUES = ("", "cycle", "fill")
+SERVICE_TYPE_PROBLEM = "service_type must be empty, cycle or fill"
+CYCLE_PROBLEM = (f"lead_time_days + 3 x lead_time_std_days (rounded up) + review_period_days must be at most "
+                 f"{MAX_CYCLE_DAYS} days")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ RULES: dict[str, Rule] = {
         Rule("moq", "a number >= 0", lambda v: v >= 0, DEFAULT_MOQ),
         Rule("pack_size", "a number > 0", lambda v: v > 0, DEFAULT_PACK_SIZE),
         Rule("unit_cost", "empty or a number >= 0", lambda v: v >= 0, np.nan, may_be_empty=True),
+        Rule("lead_time_std_days", "a number of days >= 0", lambda v: v >= 0, 0.0),
+        Rule("phase_out", "0 or 1", lambda v: (v == 0) | (v == 1), 0.0),
     )
 }
 #: parameters an edit may change (the position itself comes only from inventory imports)
@@ -77,9 +84,12 @@ EDITABLE = ("name", "category", "unit_cost", "lead_time_days", "review_period_da
             "pack_size")
 
 
-def cycle_too_long(lead_time_days: np.ndarray, review_period_days: np.ndarray) -> np.ndarray:
-    """Mask of items whose lead time + review period is longer than the longest forecast."""
-    return np.asarray(lead_time_days) + np.asarray(review_period_days) > MAX_CYCLE_DAYS
+def cycle_too_long(
+    lead_time_days: np.ndarray, review_period_days: np.ndarray, lead_time_std_days: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """Mask of items whose longest lead time (L + ceil(3 x std)) + review period is longer than the longest forecast."""
+    longest = np.asarray(lead_time_days) + np.ceil(3 * np.nan_to_num(np.asarray(lead_time_std_days, dtype=float)))
+    return longest + np.asarray(review_period_days) > MAX_CYCLE_DAYS
 
 
 def edit_values(params: Mapping[str, object]) -> tuple[dict[str, object], list[str]]:

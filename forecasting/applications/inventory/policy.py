@@ -15,13 +15,15 @@ PACK_TOLERANCE_DECIMALS = 9
 
 
 def window_totals(values: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Each path's total over its item's first ``days[i]`` days: [items, paths].
+    """Each path's total over its item's first ``days[i]`` days (or ``days[i, p]`` per path): [items, paths].
 
     A path with NaN inside the window stays NaN (left out by the nan-aware
     reductions below); a window of 0 days totals 0. The window mask is
-    broadcast, never materialised at the size of ``values``.
+    broadcast, never materialised at the size of ``values`` for per-item days.
     """
-    inside = np.arange(values.shape[2])[None, None, :] < np.asarray(days)[:, None, None]
+    days = np.asarray(days)
+    days = days[:, None, None] if days.ndim == 1 else days[:, :, None]
+    inside = np.arange(values.shape[2])[None, None, :] < days
     return np.add.reduce(values, axis=2, where=inside)
 
 

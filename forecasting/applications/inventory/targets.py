@@ -1,0 +1,130 @@
+"""Service targets of the policy (docs/inventory-policy.md): the class matrix, cycle and fill-rate levels.
+
+A target is a level and a type. ``cycle``: the order-up-to level is the
+level-quantile of demand over L + R days (the probability of no stock-out in a
+cycle). ``fill``: the order-up-to level S is the smallest whose expected units
+short per review cycle is at most (1 - level) x the expected demand per cycle,
+both taken over the sample paths (see :func:`fill_rate_level`).
+
+Where an item's target comes from, first that applies: the caller's override
+(one level for all items), the item's own ``service_level`` / ``service_type``,
+the client's matrix cell of its ABC x XYZ class, :data:`DEFAULT_SERVICE_LEVEL`
+(``cycle``). A new item's class level is at least :data:`NEW_ITEM_FLOOR`; dead items get no
+stock at all (handled by the calculator).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from forecasting.applications.classification.item_classes import ABC_THRESHOLDS
+from forecasting.applications.inventory.parameters import DEFAULT_SERVICE_LEVEL
+from forecasting.applications.inventory.policy import path_mean
+from forecasting.core.errors import InvalidInputError
+
+SERVICE_TYPES = ("cycle", "fill")
+DEFAULT_SERVICE_TYPE = "cycle"
+CELLS = tuple(a + x for a in "ABC" for x in "XYZ")
+#: default cycle service levels per ABC x XYZ cell: A items protected most; within a value class a
+#: Z item (erratic weekly demand) gets a little less, because each extra point costs far more stock there
+DEFAULT_MATRIX: Mapping[str, float] = {
+    "AX": 0.98, "AY": 0.98, "AZ": 0.97,
+    "BX": 0.95, "BY": 0.95, "BZ": 0.93,
+    "CX": 0.90, "CY": 0.90, "CZ": 0.85,
+}
+#: a new item (under 8 weeks of sales) gets at least this level: its class rests on a few weeks only
+NEW_ITEM_FLOOR = 0.95
+#: bisection steps of :func:`fill_rate_level` (the level is found to max demand / 2^60)
+FILL_STEPS = 60
+
+
+@dataclass(frozen=True)
+class ClassPolicy:
+    """A client's policy by class: a level per ABC x XYZ cell, a service type per cell, the ABC thresholds."""
+
+    levels: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MATRIX))
+    types: Mapping[str, str] = field(default_factory=lambda: {cell: DEFAULT_SERVICE_TYPE for cell in CELLS})
+    abc_thresholds: tuple[float, float] = ABC_THRESHOLDS
+
+    def __post_init__(self) -> None:
+        problems = [f"{cell}: service level must be strictly between 0 and 1"
+                    for cell in CELLS if not 0 < float(self.levels.get(cell, np.nan)) < 1]
+        problems += [f"{cell}: service type must be one of {', '.join(SERVICE_TYPES)}"
+                     for cell in CELLS if self.types.get(cell) not in SERVICE_TYPES]
+        a, b = self.abc_thresholds
+        if not 0 < a < b < 1:
+            problems.append("ABC thresholds must be 0 < A < B < 1 (cumulative value shares)")
+        if problems:
+            raise InvalidInputError("invalid policy: " + "; ".join(problems))
+
+    def cell_targets(self, abc: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(level, type) of each item's cell; items without a class get the default cycle level."""
+        cells = np.char.add(np.asarray(abc, dtype=str), np.asarray(xyz, dtype=str))
+        level = np.array([self.levels.get(c, DEFAULT_SERVICE_LEVEL) for c in cells], dtype=np.float64)
+        kind = np.array([self.types.get(c, DEFAULT_SERVICE_TYPE) for c in cells], dtype=object)
+        return level, kind
+
+
+def resolve_targets(
+    own_level: np.ndarray,
+    own_type: np.ndarray,
+    abc: np.ndarray,
+    xyz: np.ndarray,
+    lifecycle: np.ndarray,
+    policy: ClassPolicy | None,
+    override: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's (level, type): override, else its own (NaN / '' = not set), else its class cell, else 0.95 cycle."""
+    if policy is None:
+        policy = ClassPolicy()
+    cell_level, cell_type = policy.cell_targets(abc, xyz)
+    own_level = np.asarray(own_level, dtype=np.float64)
+    cell_level = np.where(np.asarray(lifecycle) == "new", np.maximum(cell_level, NEW_ITEM_FLOOR), cell_level)
+    level = np.where(np.isnan(own_level), cell_level, own_level)
+    if override is not None:
+        level = np.full(len(level), float(override))
+    own_type = np.asarray(own_type, dtype=object)
+    kind = np.where((own_type == "cycle") | (own_type == "fill"), own_type, cell_type).astype(object)
+    return level, kind
+
+
+def expected_shortage(lead_totals: np.ndarray, cycle_totals: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Expected units short per review cycle at order-up-to ``level`` [items]: mean over paths of
+    (D_{L+R} - S)^+ - (D_L - S)^+ (what the cycle adds to the backlog); NaN paths left out."""
+    s = np.asarray(level, dtype=np.float64)[:, None]
+    return path_mean(np.maximum(cycle_totals - s, 0.0) - np.maximum(lead_totals - s, 0.0))
+
+
+def fill_rate_level(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The smallest order-up-to S per item with expected_shortage(S) <= (1 - target) x E[D_{L+R} - D_L].
+
+    The shortage falls as S grows (D_{L+R} >= D_L on every path), so bisection
+    between 0 and the largest path total finds it; all items at once.
+    """
+    allowed = _allowance(lead_totals, cycle_totals, target)
+    return _smallest(lambda s: expected_shortage(lead_totals, cycle_totals, s) <= allowed, cycle_totals)
+
+
+def fill_rate_reorder_point(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Reorder point of a fill-rate item: the smallest s with E[(D_L - s)^+] <= (1 - target) x E[D_{L+R} - D_L]
+    (the units short before an order placed now arrives stay within one cycle's allowance)."""
+    allowed = _allowance(lead_totals, cycle_totals, target)
+    return _smallest(lambda s: path_mean(np.maximum(lead_totals - s[:, None], 0.0)) <= allowed, lead_totals)
+
+
+def _allowance(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(1 - target) x expected demand per review cycle (the R days after the lead time), per item."""
+    return (1.0 - np.asarray(target, dtype=np.float64)) * path_mean(cycle_totals - lead_totals)
+
+
+def _smallest(ok: Callable[[np.ndarray], np.ndarray], totals: np.ndarray) -> np.ndarray:
+    """Per item the smallest level in [0, largest path total] where ``ok`` (monotone) holds, by bisection."""
+    lo = np.zeros(len(totals))
+    hi = np.maximum(np.nan_to_num(np.nanmax(np.where(np.isnan(totals), -np.inf, totals), axis=1), neginf=0.0), 0.0)
+    for _ in range(FILL_STEPS):
+        mid = (lo + hi) / 2
+        good = ok(mid)
+        hi, lo = np.where(good, mid, hi), np.where(good, lo, mid)
+    return hi

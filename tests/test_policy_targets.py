@@ -1,0 +1,218 @@
+"""Policy targets (docs/inventory-policy.md): class matrix, lifecycle, fill-rate levels, lead-time variability."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+
+from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.inventory.targets import (
+    ClassPolicy,
+    expected_shortage,
+    fill_rate_level,
+)
+from forecasting.core.errors import InvalidInputError
+from tests.test_inventory import by_item, constant_paths, inventory, normal_paths, paths_of
+
+
+def _classes(**rows: tuple[str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame([{"item_id": k, "abc": a, "xyz": x, "lifecycle": life} for k, (a, x, life) in rows.items()])
+
+
+def _normal_loss(z: np.ndarray | float) -> np.ndarray:
+    """Standard normal loss function G(z) = E[(Z - z)^+] = phi(z) - z (1 - Phi(z))."""
+    return stats.norm.pdf(z) - z * stats.norm.sf(z)
+
+
+def test_fill_rate_level_matches_the_normal_loss_function():
+    # daily N(100, 20^2), L = 7, R = 7: textbook E[short per cycle] at S =
+    # s_{L+R} G((S - m_{L+R}) / s_{L+R}) - s_L G((S - m_L) / s_L), set equal to (1 - b) x 700
+    mean, sd, lead, review = 100.0, 20.0, 7, 7
+    paths = normal_paths(["N"], mean, sd, n_paths=40_000, horizon=lead + review, seed=3).values
+    lead_totals, cycle_totals = paths[:, :, :lead].sum(axis=2), paths.sum(axis=2)
+    m_l, s_l = lead * mean, sd * np.sqrt(lead)
+    m_c, s_c = (lead + review) * mean, sd * np.sqrt(lead + review)
+    for target in (0.95, 0.98, 0.995):
+        def gap(s: float) -> float:
+            return s_c * _normal_loss((s - m_c) / s_c) - s_l * _normal_loss((s - m_l) / s_l) - (1 - target) * review * mean
+        textbook = optimize.brentq(gap, m_l - 5 * s_c, m_c + 6 * s_c)
+        found = fill_rate_level(lead_totals, cycle_totals, np.array([target]))[0]
+        # compare the safety stocks (S - mean), the part the target decides
+        assert found - m_c == pytest.approx(textbook - m_c, abs=3.0), target
+        assert expected_shortage(lead_totals, cycle_totals, np.array([found]))[0] == pytest.approx(
+            (1 - target) * review * mean, rel=0.05)
+
+
+def _poisson_shortage(mu: float, s: int) -> float:
+    """E[(X - s)^+] for X ~ Poisson(mu), exactly: mu - s + sum_{k<s} (s - k) p(k)."""
+    k = np.arange(s)
+    return mu - s + float(np.sum((s - k) * stats.poisson.pmf(k, mu)))
+
+
+def test_fill_rate_level_matches_the_exact_poisson_shortage():
+    rate, lead, review, target = 2.0, 5, 7, 0.95
+    rng = np.random.default_rng(11)
+    daily = rng.poisson(rate, size=(1, 100_000, lead + review)).astype(float)
+    lead_totals, cycle_totals = daily[:, :, :lead].sum(axis=2), daily.sum(axis=2)
+    allowed = (1 - target) * rate * review
+
+    def short(s: int) -> float:
+        return _poisson_shortage(rate * (lead + review), s) - _poisson_shortage(rate * lead, s)
+
+    exact = next(s for s in range(200) if short(s) <= allowed)  # smallest whole S meeting the target
+    assert short(exact - 1) > allowed * 1.05 and short(exact) < allowed * 0.95  # a clear margin either side
+    found = fill_rate_level(lead_totals, cycle_totals, np.array([target]))[0]
+    assert exact - 1 < found <= exact
+    for s in (exact - 2, exact, exact + 2):  # the sample estimate of the shortage itself, at whole S
+        assert expected_shortage(lead_totals, cycle_totals, np.array([float(s)]))[0] == pytest.approx(short(s), rel=0.03)
+
+
+def test_fill_type_in_the_inventory_column_uses_the_fill_rate_level():
+    paths = normal_paths(["C", "F"], n_paths=4000, horizon=28)
+    inv = inventory(item_id=["C", "F"], review_period_days=7, service_level=0.95, service_type=["cycle", "fill"])
+    table = by_item(InventoryCalculator.from_paths(paths, inv, "test"))
+    values = paths.values
+    f = fill_rate_level(values[1:, :, :7].sum(axis=2), values[1:, :, :14].sum(axis=2), np.array([0.95]))[0]
+    assert table.loc["F", "order_up_to"] == pytest.approx(f)
+    assert table.loc["C", "order_up_to"] == pytest.approx(np.quantile(values[0, :, :14].sum(axis=1), 0.95))
+    # a 95% fill rate needs far less than a 95% chance of no stock-out in the cycle
+    assert table.loc["F", "safety_stock"] < table.loc["C", "safety_stock"] / 2
+    assert (table.loc["C", "service_type"], table.loc["F", "service_type"]) == ("cycle", "fill")
+
+
+def test_bad_service_type_is_an_error_naming_the_item():
+    with pytest.raises(InvalidInputError, match="service_type must be empty, cycle or fill; bad for item.*B"):
+        InventoryCalculator.from_paths(constant_paths(["A", "B"], 1.0), inventory(
+            item_id=["A", "B"], service_type=["fill", "sometimes"]), "test")
+
+
+def test_class_matrix_own_level_new_floor_and_dead_items():
+    ids = ["ax", "own", "newcz", "dead", "flagged"]
+    paths = normal_paths(ids, n_paths=2000)
+    inv = inventory(item_id=ids, on_hand=[0.0, 0.0, 0.0, 500.0, 300.0], on_order=[0.0, 0.0, 0.0, 40.0, 0.0],
+                    service_level=[None, 0.8, None, None, None], phase_out=[0, 0, 0, 0, 1], unit_cost=2.0)
+    classes = _classes(ax=("A", "X", "active"), own=("A", "X", "active"), newcz=("C", "Z", "new"),
+                       dead=("A", "X", "dead"), flagged=("B", "Y", "active"))
+    table = by_item(InventoryCalculator.from_paths(paths, inv, "test", classes=classes))
+    assert table.loc["ax", "service_level"] == 0.98  # default matrix, A/X
+    assert table.loc["own", "service_level"] == 0.8  # the item's own level wins
+    assert table.loc["newcz", "service_level"] == 0.95  # C/Z is 0.85, a new item gets at least 0.95
+    for item in ("dead", "flagged"):
+        row = table.loc[item]
+        assert row["lifecycle"] == "dead"
+        assert (row["reorder_point"], row["order_up_to"], row["safety_stock"], row["order_qty"]) == (0, 0, 0, 0)
+        assert row["action"] == "ok"
+    assert table.loc["dead", "excess_qty"] == 540.0  # the whole position is excess to clear
+    assert table.loc["flagged", "excess_qty"] == 300.0
+    assert table.loc["ax", "excess_qty"] == 0.0
+    custom = ClassPolicy(levels={**{c: 0.9 for c in ("AX", "AY", "AZ", "BX", "BY", "BZ", "CX", "CY", "CZ")}, "AX": 0.99})
+    table = by_item(InventoryCalculator.from_paths(paths, inv, "test", classes=classes, policy=custom))
+    assert table.loc["ax", "service_level"] == 0.99
+    # the caller's override beats everything
+    table = by_item(InventoryCalculator.from_paths(paths, inv, "test", 0.7, classes=classes))
+    assert set(table["service_level"]) == {0.7}
+
+
+def test_invalid_policy_is_rejected():
+    with pytest.raises(InvalidInputError, match="AX: service level must be strictly between 0 and 1"):
+        ClassPolicy(levels={"AX": 1.0})
+    with pytest.raises(InvalidInputError, match="ABC thresholds"):
+        ClassPolicy(abc_thresholds=(0.95, 0.8))
+
+
+def test_zero_lead_time_std_gives_todays_numbers_exactly():
+    paths = normal_paths(["A", "B"], n_paths=1000)
+    base = inventory(item_id=["A", "B"], lead_time_days=[3, 9], on_hand=[100.0, 900.0])
+    today = InventoryCalculator.from_paths(paths, base, "test")
+    same = InventoryCalculator.from_paths(paths, base.assign(lead_time_std_days=0.0), "test")
+    pd.testing.assert_frame_equal(today, same)
+
+
+def test_lead_time_std_samples_a_discretised_normal_per_path():
+    # constant demand 10/day, L = 7, std 2: lead times round(7 + 2z) have P(<= 9) = Phi(1.25) = 0.894 and
+    # P(<= 10) = Phi(1.75) = 0.960, so the 0.93-quantile of the lead-time demand is 10 days x 10 = 100
+    paths = constant_paths(["A"], 10.0, n_paths=1000, horizon=28)
+    inv = inventory(item_id=["A"], lead_time_days=7, lead_time_std_days=2.0, service_level=0.93)
+    row = by_item(InventoryCalculator.from_paths(paths, inv, "test")).loc["A"]
+    assert row["reorder_point"] == 100.0
+    assert row["order_up_to"] == 170.0  # + R = 7 days of 10
+    assert row["lead_time_demand"] == pytest.approx(70.0, abs=1.5)  # mean lead time stays 7
+    # paths must reach L + ceil(3 x std) + R = 20 days
+    short = constant_paths(["A"], 10.0, horizon=19)
+    with pytest.raises(Exception, match="sample paths cover 19 days"):
+        InventoryCalculator.from_paths(short, inv, "test")
+
+
+def test_required_horizon_includes_lead_time_spread():
+    inv = inventory(item_id=["A"], lead_time_days=20, lead_time_std_days=4.0, review_period_days=7)
+    assert InventoryCalculator.required_horizon(inv) == 20 + 12 + 7
+
+
+def test_reorder_classifies_from_history():
+    dates = pd.date_range(end="2024-02-29", periods=400, freq="D")
+    history = pd.concat([
+        pd.DataFrame({"item_id": "live", "date": dates, "quantity": 10.0}),
+        pd.DataFrame({"item_id": "gone", "date": dates, "quantity": np.where(np.arange(400) < 150, 5.0, 0.0)}),
+    ])
+    inv = inventory(item_id=["live", "gone"], on_hand=[10.0, 30.0])
+    from forecasting.modes.factory import ModelFactory
+
+    table = by_item(InventoryCalculator.reorder(ModelFactory.create("ma7"), history, inv))
+    assert table.loc["live", ["abc", "xyz", "lifecycle"]].tolist() == ["A", "X", "active"]
+    assert table.loc["live", "service_level"] == 0.98
+    assert table.loc["gone", "lifecycle"] == "dead"
+    assert table.loc["gone", "order_qty"] == 0 and table.loc["gone", "excess_qty"] == 30.0
+
+
+def test_cli_reorder_reports_classes_and_targets(tmp_path, capsys):
+    from tests.test_cli_file_mode import run, write_sales
+
+    # A: 400 days of 10 (A/X, active); D: sold 5/day until 200 days ago (dead)
+    sales = write_sales(tmp_path / "s.csv", {"A": [10] * 400, "D": [5] * 200 + [0] * 200})
+    inv = tmp_path / "inv.csv"
+    inv.write_text("item_id,on_hand,on_order,lead_time_days,service_type,lead_time_std_days\n"
+                   "A,0,0,7,,0\nD,30,0,7,fill,1.5\n")
+    code, out, err = run(["reorder", "--input", str(sales), "--inventory", str(inv)], capsys)
+    assert code == 0, err
+    table = pd.read_csv(__import__("io").StringIO(out), keep_default_na=False).set_index("item_id")
+    assert table.loc["A", ["abc", "xyz", "lifecycle", "service_type"]].tolist() == ["A", "X", "active", "cycle"]
+    assert float(table.loc["A", "service_level"]) == 0.98  # the A/X cell of the default matrix
+    assert table.loc["D", ["lifecycle", "service_type"]].tolist() == ["dead", "fill"]
+    assert float(table.loc["D", "order_qty"]) == 0 and float(table.loc["D", "excess_qty"]) == 30
+    assert float(table.loc["D", "lead_time_std_days"]) == 1.5
+    code, out, err = run(["reorder", "--input", str(sales), "--inventory", str(inv), "--service-type", "fill",
+                          "--service-level", "0.9"], capsys)
+    table = pd.read_csv(__import__("io").StringIO(out), keep_default_na=False).set_index("item_id")
+    assert table.loc["A", "service_type"] == "fill" and float(table.loc["A", "service_level"]) == 0.9
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--service-type", "always"], "argument --service-type: invalid choice: 'always'"),
+])
+def test_cli_bad_service_type_exits_2(extra, message, tmp_path, capsys):
+    from tests.test_cli_file_mode import run, write_sales
+
+    sales = write_sales(tmp_path / "s.csv", {"A": [1] * 30})
+    inv = tmp_path / "inv.csv"
+    inv.write_text("item_id,on_hand,on_order,lead_time_days\nA,0,0,7\n")
+    code, _, err = run(["reorder", "--input", str(sales), "--inventory", str(inv), *extra], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    inv.write_text("item_id,on_hand,on_order,lead_time_days,service_type\nA,0,0,7,often\n")
+    code, _, err = run(["reorder", "--input", str(sales), "--inventory", str(inv)], capsys)
+    assert code == 2 and "service_type must be empty, cycle or fill" in err and err.count("\n") == 1
+
+
+def test_api_reorder_takes_and_reports_the_service_type(api):
+    headers = {"X-API-Key": api.key_a}
+    request = {"item_ids": ["A1", "A2"], "service_level": 0.9, "service_type": "fill"}
+    answer = api.http.post("/api/v1/reorder", json=request, headers=headers)
+    assert answer.status_code == 200, answer.text
+    rows = pd.DataFrame(answer.json()["items"]).set_index("item_id").sort_index()
+    expected = api.service.reorder(api.a, ["A1", "A2"], "ma7", service_level=0.9, service_type="fill")
+    expected = expected.set_index("item_id").sort_index()
+    assert set(rows["service_type"]) == {"fill"} and set(rows["service_level"]) == {0.9}
+    np.testing.assert_allclose(rows["order_up_to"], expected["order_up_to"], rtol=1e-12)
+    assert set(rows["lifecycle"]) <= {"new", "active", "dead"} and set(rows["abc"]) <= {"A", "B", "C"}
+    bad = api.http.post("/api/v1/reorder", json={**request, "service_type": "often"}, headers=headers)
+    assert bad.status_code == 422 and "Traceback" not in bad.text

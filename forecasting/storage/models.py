@@ -86,6 +86,8 @@ class Client(Base):
     data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: the data's "as of" date: the last sales date over all the client's items (None before any sales)
     sales_as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: the bucket of the client's sales (``D``, ``W-FRI``, ``MS``...): set by the first import, kept by later ones
+    sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 

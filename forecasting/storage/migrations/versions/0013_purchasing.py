@@ -1,7 +1,7 @@
 """Suppliers, item-supplier links and purchase orders with their lines (issue 19).
 
 Revision ID: 0013_purchasing
-Revises: 0008_recovery
+Revises: 0009_buckets
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_purchasing"
-down_revision = "0008_recovery"
+down_revision = "0009_buckets"
 branch_labels = None
 depends_on = None
 

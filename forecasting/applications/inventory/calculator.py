@@ -154,8 +154,13 @@ class InventoryCalculator:
         service_level: float | None = None,
         classes: pd.DataFrame | None = None,
         policy: ClassPolicy | None = None,
+        review_due: bool = False,
     ) -> ReorderPlan:
         """The reorder table and each item's projected stock, from given sample paths.
+
+        ``review_due``: today is every periodic item's review (the policy
+        simulator's review days), so items below the order-up-to level get a
+        quantity too (:func:`~forecasting.applications.purchasing.proposals.proposed_today`).
 
         ``service_level`` overrides every item's; None uses the inventory's
         ``service_level`` column where set, else the item's ABC x XYZ cell of
@@ -197,7 +202,7 @@ class InventoryCalculator:
         stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
         cover = first_shortfall(stock)
         urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead
-        proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days)
+        proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days, review_due)
         order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(
             {

@@ -18,11 +18,13 @@ def render() -> None:
     user = require_user()
     services = get_services()
     st.title("Data")
-    upload_tab, items_tab, runs_tab = st.tabs(["Upload", "Items", "Run history"])
+    upload_tab, items_tab, suppliers_tab, runs_tab = st.tabs(["Upload", "Items", "Suppliers", "Run history"])
     with upload_tab:
         _upload(user, services)
     with items_tab:
         _items(user, services)
+    with suppliers_tab:
+        _suppliers(user, services)
     with runs_tab:
         with widgets.user_errors("Loading the run history"):
             runs = uploads.runs_view(services.data.list_runs(user.client_id, 200))
@@ -78,6 +80,27 @@ def _upload(user, services) -> None:
             else:
                 result = services.data.import_inventory(user.client_id, check.frame)
             st.success(f"Imported {result.summary()}.")
+
+
+def _suppliers(user, services) -> None:
+    """Suppliers and item links; admins replace them with a supplier file (docs/data-formats.md)."""
+    if user.is_admin:
+        upload = st.file_uploader("Supplier file (CSV)", type=["csv"], key=f"{KEY}_suppliers_file",
+                                  help="Suppliers and item links in one file (docs/data-formats.md, supplier file); "
+                                  "any problem rejects the whole file")
+        if upload is not None and st.button("Import suppliers", type="primary", key=f"{KEY}_suppliers_import"):
+            with widgets.user_errors("Supplier import"):
+                count, links = services.purchasing.import_suppliers(user.client_id, upload.getvalue())
+                st.success(f"Imported {count} supplier(s) and {links} item link(s).")
+    else:
+        st.caption("Only admins can change suppliers.")
+    with widgets.user_errors("Loading the suppliers"):
+        suppliers = services.purchasing.suppliers(user.client_id)
+        if suppliers.empty:
+            st.info("No suppliers: items use their own lead time, pack size and MOQ.")
+            return
+        st.dataframe(suppliers, hide_index=True, key=f"{KEY}_suppliers")
+        st.dataframe(services.purchasing.links(user.client_id), hide_index=True, key=f"{KEY}_supplier_links")
 
 
 def _items(user, services) -> None:

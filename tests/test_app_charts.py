@@ -98,20 +98,23 @@ def test_stock_projection_draws_the_tables_own_projection_and_the_stockout_where
 
     paths = SamplePaths(np.array(["a"], dtype=object), np.array(["2024-01-01"], dtype="datetime64[ns]"),
                         np.full((1, 50, 28), 10.0))
-    inventory = pd.DataFrame({"item_id": ["a"], "on_hand": [25.0], "on_order": [20.0], "lead_time_days": [3],
-                              "review_period_days": [7]})
+    # lead time 5: reorder point 50 is above the position 45, so the line is "reorder" and has a suggested order
+    # (an "ok" line carries none, issue 19); the 20 on order are due on the 3rd day
+    inventory = pd.DataFrame({"item_id": ["a"], "on_hand": [25.0], "on_order": [20.0], "lead_time_days": [5],
+                              "review_period_days": [7], "on_order_due": ["2024-01-03"]})
     plan = InventoryCalculator.plan_from_paths(paths, inventory, "test")
     row = plan.table.iloc[0]
     fig = charts.stock_projection_figure(row, plan.projection)
     stock, ordered, rop = fig.data
     assert [stock.name, ordered.name, rop.name] == ["Projected stock", "With the suggested order", "Reorder point"]
-    # 25 on hand, 20 more on the 3rd day (after the lead time), 10 sold a day
+    # 25 on hand, 20 more on the 3rd day (their due date), 10 sold a day
     np.testing.assert_allclose(stock.y[:6], [25, 15, 5, 15, 5, -5])
     assert pd.Timestamp(stock.x[0]) == pd.Timestamp("2023-12-31")  # today's stock, then each forecast day
     below = pd.Timestamp(stock.x[int(np.argmax(np.asarray(stock.y) < 0))])
     marker = [s for s in fig.layout.shapes if s.line.color == charts.REORDER_POINT_COLOR]
     assert below == pd.Timestamp(row["stockout_date"]) == pd.Timestamp(marker[0].x0)  # marker and line agree
-    np.testing.assert_allclose(np.asarray(ordered.y) - np.asarray(stock.y), [0, 0, 0] + [row["order_qty"]] * 26)
+    assert row["action"] == "reorder" and row["order_qty"] > 0
+    np.testing.assert_allclose(np.asarray(ordered.y) - np.asarray(stock.y), [0] * 5 + [row["order_qty"]] * 24)
 
 
 def _metrics() -> pd.DataFrame:

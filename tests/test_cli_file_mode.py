@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.applications.inventory.calculator import REORDER_COLUMNS
 from forecasting.cli import main
 from forecasting.modes.factory import ModelFactory
 
@@ -110,7 +111,9 @@ def test_reorder_end_to_end_constant_demand(tmp_path, capsys):
     # A: lead-time demand 5*4 = 20 = reorder point; order-up-to 12*4 = 48; need 38 -> 7 packs of 6 = 42
     assert table.loc["A", "reorder_point"] == 20 and table.loc["A", "safety_stock"] == 0
     assert table.loc["A", "order_qty"] == 42 and table.loc["A", "action"] == "reorder"
-    assert table.loc["B", "action"] == "ok" and table.loc["B", "order_qty"] == 0
+    # an ok line carries no order_qty (issue 19's contract): the column is there, the cell is empty
+    assert table.loc["B", "action"] == "ok" and pd.isna(table.loc["B", "order_qty"])
+    assert list(table.reset_index().columns) == REORDER_COLUMNS
 
 
 def test_models_lists_every_model(capsys):

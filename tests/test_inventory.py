@@ -97,10 +97,10 @@ def test_constant_history_through_ma7_sample_paths():
     assert table.loc["B", "order_up_to"] == 20.0
     assert (table["safety_stock"] == 0.0).all()
     assert (table["model"] == "ma7").all()
-    # A: IP 40 > 35 -> ok, yet the order-up-to level asks for 70 - 40
+    # A: IP 40 > 35 -> ok: no quantity on an ok line, although the order-up-to level is 70 (issue 19)
     assert table.loc["A", "action"] == "ok"
-    assert table.loc["A", "order_qty"] == 30.0
-    assert table.loc["B", "order_qty"] == 0.0
+    assert np.isnan(table.loc["A", "order_qty"]) and np.isnan(table.loc["A", "order_value"])
+    assert table.loc["B", "action"] == "ok" and np.isnan(table.loc["B", "order_qty"])
 
 
 # --- quantile of a total, not the sum of quantiles ------------------------------------------------
@@ -187,9 +187,9 @@ def test_pack_size_and_moq_rounding():
         "need3_moq10_pack4": (3, 0.0, 10.0, 4.0, 12.0),  # MOQ 10 rounded up to whole packs
         "need12_moq10": (12, 0.0, 10.0, 1.0, 12.0),
         "need3_moq10": (3, 0.0, 10.0, 1.0, 10.0),
-        "need0_moq10": (3, 3.0, 10.0, 4.0, 0.0),  # nothing needed: no order, whatever the MOQ
-        "surplus_moq10": (3, 9.0, 10.0, 4.0, 0.0),
-        "need_2.5_pack0.5": (3, 0.5, 0.0, 0.5, 2.5),
+        "need0_moq10": (3, 3.0, 10.0, 4.0, np.nan),  # above the reorder point (0): ok, no order, whatever the MOQ
+        "surplus_moq10": (3, 9.0, 10.0, 4.0, np.nan),
+        "need3_pack0.4": (3, 0.0, 0.0, 0.4, 3.2),
     }
     ids = list(cases)
     inv = inventory(
@@ -203,7 +203,7 @@ def test_pack_size_and_moq_rounding():
     )
     table = by_item(InventoryCalculator.from_paths(constant_paths(ids, 1.0), inv, "test"))
     for item, case in cases.items():
-        assert table.loc[item, "order_qty"] == pytest.approx(case[4]), item
+        assert table.loc[item, "order_qty"] == pytest.approx(case[4], nan_ok=True), item
     assert table.loc["need13_pack5", "order_value"] == 37.5
 
 
@@ -305,9 +305,9 @@ def test_action_uses_inventory_position_including_on_order():
     table = by_item(InventoryCalculator.from_paths(constant_paths(list(inv["item_id"]), 2.0), inv, "test"))
     assert dict(table["action"]) == {"at": "reorder", "below": "reorder", "above": "ok", "incoming": "ok"}
     assert table.loc["incoming", "inventory_position"] == 15.0
-    # order-up-to 28: IP 13 -> 15; IP 15 -> 13
+    # order-up-to 28: IP 13 -> 15; IP 15 is above the reorder point: ok, so no quantity (issue 19)
     assert table.loc["below", "order_qty"] == 15.0
-    assert table.loc["incoming", "order_qty"] == 13.0
+    assert np.isnan(table.loc["incoming", "order_qty"]) and np.isnan(table.loc["above", "order_qty"])
 
 
 def test_columns_and_sort_order():
@@ -448,9 +448,9 @@ def test_projection_by_hand_with_stock_on_order_arriving_on_its_due_date():
     assert a["projected_stock"].tolist()[:9] == [3, 1, 9, 7, 5, 3, 1, -1, -3]  # 10 arrive on day 3
     # the stock-out is where that line goes below 0: the table and the chart agree by construction
     assert table.loc["a", "days_of_cover"] == 8 and table.loc["a", "stockout_date"] == pd.Timestamp("2024-03-08")
-    assert table.loc["a", "order_qty"] == 22 - 15 and table.loc["a", "on_order_due"] == pd.Timestamp("2024-03-03")
-    # the suggested order (7) arrives after the lead time, on day 4
-    assert (a["with_suggested_order"] - a["projected_stock"]).tolist()[:6] == [0, 0, 0, 7, 7, 7]
+    # position 15 is above the reorder point 8: "ok", so no suggested order to add (issue 19)
+    assert np.isnan(table.loc["a", "order_qty"]) and table.loc["a", "on_order_due"] == pd.Timestamp("2024-03-03")
+    assert (a["with_suggested_order"] == a["projected_stock"]).all()
     # without a due date the stock on order arrives after the lead time (day 4): 5 - 2 - 2 - 2 < 0 on day 3
     b = plan.projection[plan.projection.item_id == "b"]
     assert b["projected_stock"].tolist()[:5] == [3, 1, -1, 7, 5]

@@ -101,7 +101,8 @@ def test_class_matrix_own_level_new_floor_and_dead_items():
     for item in ("dead", "flagged"):
         row = table.loc[item]
         assert row["lifecycle"] == "dead"
-        assert (row["reorder_point"], row["order_up_to"], row["safety_stock"], row["order_qty"]) == (0, 0, 0, 0)
+        assert (row["reorder_point"], row["order_up_to"], row["safety_stock"]) == (0, 0, 0)
+        assert row["action"] == "ok" and np.isnan(row["order_qty"])  # an ok line carries no quantity (issue 19)
         assert row["action"] == "ok"
     assert table.loc["dead", "excess_qty"] == 540.0  # the whole position is excess to clear
     assert table.loc["flagged", "excess_qty"] == 300.0
@@ -162,7 +163,7 @@ def test_reorder_classifies_from_history():
     assert table.loc["live", ["abc", "xyz", "lifecycle"]].tolist() == ["A", "X", "active"]
     assert table.loc["live", "service_level"] == 0.98
     assert table.loc["gone", "lifecycle"] == "dead"
-    assert table.loc["gone", "order_qty"] == 0 and table.loc["gone", "excess_qty"] == 30.0
+    assert np.isnan(table.loc["gone", "order_qty"]) and table.loc["gone", "excess_qty"] == 30.0
 
 
 def test_cli_reorder_reports_classes_and_targets(tmp_path, capsys):
@@ -179,7 +180,7 @@ def test_cli_reorder_reports_classes_and_targets(tmp_path, capsys):
     assert table.loc["A", ["abc", "xyz", "lifecycle", "service_type"]].tolist() == ["A", "X", "active", "cycle"]
     assert float(table.loc["A", "service_level"]) == 0.98  # the A/X cell of the default matrix
     assert table.loc["D", ["lifecycle", "service_type"]].tolist() == ["dead", "fill"]
-    assert float(table.loc["D", "order_qty"]) == 0 and float(table.loc["D", "excess_qty"]) == 30
+    assert table.loc["D", "order_qty"] == "" and float(table.loc["D", "excess_qty"]) == 30  # ok: no quantity
     assert float(table.loc["D", "lead_time_std_days"]) == 1.5
     code, out, err = run(["reorder", "--input", str(sales), "--inventory", str(inv), "--service-type", "fill",
                           "--service-level", "0.9"], capsys)

@@ -225,7 +225,7 @@ class ReorderRow(BaseModel):
     reorder_point: float
     safety_stock: float
     order_up_to: float
-    order_qty: float
+    order_qty: float | None = Field(description="empty on lines marked ok: only items proposed today carry a quantity")
     unit_cost: float | None
     order_value: float | None
     days_of_cover: float | None

@@ -74,7 +74,7 @@ def service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import api_commands, db_commands, simulate_command
+    from forecasting.cli import api_commands, db_commands, purchasing_commands, simulate_command
     from forecasting.modes.factory import ModelFactory
 
     model_names = ", ".join(ModelFactory.names())
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate_command.register(sub, model_names, service_level, positive_int)
     db_commands.register(sub)
     api_commands.register(sub)
+    purchasing_commands.register(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.limits import RequestLimits
 from forecasting.services.planning import PlanningService
+from forecasting.services.purchasing import PurchasingService
 from forecasting.services.run_recovery import recover
 from forecasting.services.users import DEFAULT_BCRYPT_ROUNDS, UserService
 from forecasting.storage import Database, DatabaseBusyError, DatabaseUnavailableError, open_database
@@ -25,6 +26,7 @@ class Services:
     api_keys: ApiKeyService
     #: the published plan, overrides and forecast value added (docs/planning.md)
     planning: PlanningService
+    purchasing: PurchasingService
 
 
 def build_services(
@@ -46,4 +48,4 @@ def build_services(
     data = DataAccess(db)
     forecasts = ForecastService(data, limits)
     return Services(db, data, forecasts, UserService(db, bcrypt_rounds), ApiKeyService(db),
-                    PlanningService(data, forecasts))
+                    PlanningService(data, forecasts), PurchasingService(data, forecasts))

@@ -360,3 +360,80 @@ class PlanOverride(Base):
     new_value: Mapped[float] = mapped_column(Float)
     reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reverted_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+#: states of a purchase-order line: proposed and editable, or approved (stock on order), or taken off the order
+PO_LINE_STATES = ("draft", "approved", "removed")
+#: longest supplier name, currency code and supplier item code
+SUPPLIER_NAME_LENGTH = 200
+CURRENCY_LENGTH = 3
+
+
+class Supplier(Base):
+    """A supplier of a client and its terms (docs/data-formats.md, supplier file)."""
+
+    __tablename__ = "suppliers"
+    __table_args__ = (UniqueConstraint("client_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(SUPPLIER_NAME_LENGTH))
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+    #: weekdays orders are placed, "mon,thu" (empty: by review period)
+    order_days: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    review_period_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    min_order_value: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    min_order_qty: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    capacity_units: Mapped[float | None] = mapped_column(Float, nullable=True)
+    currency: Mapped[str] = mapped_column(String(CURRENCY_LENGTH), default="", server_default="")
+
+
+class ItemSupplier(Base):
+    """The supplier an item is bought from, with that supplier's pack, MOQ, cost and code for it."""
+
+    __tablename__ = "item_suppliers"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
+    pack_size: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    moq: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: overrides the supplier's lead time for this item
+    lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    supplier_item_code: Mapped[str] = mapped_column(String(ID_LENGTH), default="", server_default="")
+
+
+class PurchaseOrder(Base):
+    """A draft or approved purchase order of a client to one supplier (none: items without a supplier)."""
+
+    __tablename__ = "purchase_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+class PurchaseOrderLine(Base):
+    """One item on a purchase order: proposed, edited (with a reason), approved (by whom, when, due when)."""
+
+    __tablename__ = "purchase_order_lines"
+    __table_args__ = (CheckConstraint("state IN ('draft', 'approved', 'removed')", name="state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
+    reason: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    qty_needed: Mapped[float] = mapped_column(Float)
+    qty_rounded: Mapped[float] = mapped_column(Float)
+    order_qty: Mapped[float] = mapped_column(Float)
+    unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lead_time_days: Mapped[int] = mapped_column(Integer)
+    edit_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    edited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -33,7 +33,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 TABLES = (
     "clients", "users", "items", "sales", "sales_covariates", "inventory_positions", "forecast_runs",
     "forecast_results", "forecast_choices", "exception_rows", "api_keys", "login_addresses",
-    "published_plans", "plan_overrides",
+    "published_plans", "plan_overrides", "suppliers", "item_suppliers", "purchase_orders", "purchase_order_lines",
 )
 
 

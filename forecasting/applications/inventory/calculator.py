@@ -13,13 +13,16 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
   smallest level whose expected units short per cycle are at most
   (1 - a) x expected demand per cycle (``fill``);
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
-- dead items (lifecycle): no stock at all (reorder point, order-up-to level,
-  safety stock and order 0, action ``ok``); ``excess_qty`` = IP - order_up_to
+- dead items (lifecycle): no stock at all (reorder point, order-up-to level
+  and safety stock 0, action ``ok``, so no order); ``excess_qty`` = IP - order_up_to
   when above 0, so their whole position shows as excess to clear.
 - ``action`` is :func:`order_now`, the one "order now" rule of the app
   (the Reorder page's ``reorder`` and the Attention page's urgent items).
 - ``order_qty`` = max(0, order_up_to - IP) rounded up to whole packs, and at
-  least the MOQ (itself rounded up to whole packs) when above 0.
+  least the MOQ (itself rounded up to whole packs) when above 0, only on the
+  lines proposed today (:func:`~forecasting.applications.purchasing.proposals.proposed_today`);
+  empty on the "ok" lines. ``order_value`` = order_qty x unit_cost in cents,
+  so every total is the sum of the same rounded numbers.
 - ``days_of_cover`` = first day k (day 1 = the day after the data's as-of
   date) on which cumulative expected demand exceeds on_hand plus the stock on
   order that has arrived by then (on ``on_order_due``, else after the lead
@@ -61,6 +64,7 @@ from forecasting.applications.inventory.targets import (
     resolve_targets,
 )
 from forecasting.core.calendar import DAILY, Frequency
+from forecasting.applications.purchasing.proposals import money, proposed_today
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
@@ -159,8 +163,13 @@ class InventoryCalculator:
         service_level: float | None = None,
         classes: pd.DataFrame | None = None,
         policy: ClassPolicy | None = None,
+        review_due: bool = False,
     ) -> ReorderPlan:
         """The reorder table and each item's projected stock, from given sample paths.
+
+        ``review_due``: today is every periodic item's review (the policy
+        simulator's review days), so items below the order-up-to level get a
+        quantity too (:func:`~forecasting.applications.purchasing.proposals.proposed_today`).
 
         ``service_level`` overrides every item's; None uses the inventory's
         ``service_level`` column where set, else the item's ABC x XYZ cell of
@@ -195,13 +204,15 @@ class InventoryCalculator:
             order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill])
         reorder_point, order_up_to = np.where(dead, 0.0, reorder_point), np.where(dead, 0.0, order_up_to)
         position = inv.on_hand + inv.on_order
-        order_qty = np.where(dead, 0.0, order_quantity(order_up_to - position, inv.pack_size, inv.moq))
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
         on_order_day = arrival_day(_in_buckets(due, freq), _in_buckets(lead, freq))
         order_day = arrival_day(np.full(len(lead), np.nan), _in_buckets(lead, freq))
         stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
         cover = first_shortfall(stock)
+        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead
+        proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days, review_due)
+        order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(
             {
                 "item_id": inv.item_ids,
@@ -220,13 +231,11 @@ class InventoryCalculator:
                 "order_up_to": order_up_to,
                 "order_qty": order_qty,
                 "unit_cost": inv.unit_cost,
-                "order_value": order_qty * inv.unit_cost,
+                "order_value": money(order_qty * inv.unit_cost),
                 "days_of_cover": _days_from_as_of(first_date, cover, freq),
                 # first_date is step 1, so step k is first_date + (k - 1) steps (daily: the as-of date + k)
                 "stockout_date": _step_dates(first_date, cover, freq),
-                "action": np.where(order_now(position, reorder_point,
-                                             shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead,
-                                   "reorder", "ok"),
+                "action": np.where(urgent, "reorder", "ok"),
                 "on_order_due": _step_dates(first_date, on_order_day, freq),
                 "abc": abc,
                 "xyz": xyz,
@@ -237,7 +246,8 @@ class InventoryCalculator:
             },
             columns=REORDER_COLUMNS,
         )
-        with_order = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day), (order_qty, order_day)])
+        with_order = projected_stock(expected, inv.on_hand,
+                                     [(inv.on_order, on_order_day), (np.nan_to_num(order_qty), order_day)])
         steps = np.arange(1, expected.shape[1] + 1)
         projection = pd.DataFrame({
             "item_id": np.repeat(inv.item_ids, expected.shape[1]),

@@ -161,13 +161,14 @@ def simulate(
         for v, frame in enumerate(bases):
             frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
                                            on_order=np.where(init, 0.0, on_order[v, idx]))
-            table = InventoryCalculator.plan_from_paths(paths, frame, model, **options).table
+            # every simulated day is a review: order up to the order-up-to level (one rule: proposed_today)
+            table = InventoryCalculator.plan_from_paths(paths, frame, model, review_due=True, **options).table
             table = table.set_index("item_id").loc[inv.item_ids[idx]]
             level = table["order_up_to"].to_numpy(dtype=np.float64)
             checked[v, idx] += inside
             covered[v, idx] += inside & (level >= real - 1e-9)
             on_hand[v, idx[init]] = level[init]
-            qty = np.where(init, 0.0, table["order_qty"].to_numpy(dtype=np.float64))
+            qty = np.where(init, 0.0, np.nan_to_num(table["order_qty"].to_numpy(dtype=np.float64)))
             orders[v, idx] += qty > 0
             arrivals[v, idx, arrive] += qty
             on_order[v, idx] += qty

@@ -1,0 +1,281 @@
+"""Purchasing: suppliers, today's order proposals, edits, approval and PO exports (issue 19).
+
+The one entry point of the CLI, the API and the app for purchase orders. The
+rules live in :mod:`forecasting.applications.purchasing.proposals`; this
+service reads the reorder table and the supplier terms, stores draft orders,
+and turns approved lines into stock on order (the item's latest position:
+``on_order`` grows, ``on_order_due`` is the line's due date), so the next
+reorder plan and the attention queue count them and do not propose them again.
+Nothing is sent anywhere: exports are files for the planner.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecasting.applications.purchasing.proposals import (
+    NO_SUPPLIER,
+    SupplierTerms,
+    apply_budget,
+    draft_orders,
+    money,
+    proposal_lines,
+    pull_forward_candidates,
+    review_due,
+)
+from forecasting.core.errors import InvalidInputError, NotFoundError
+from forecasting.io.csv_export import to_csv_bytes
+from forecasting.io.suppliers_csv import WEEKDAYS, read_suppliers_csv
+from forecasting.io.xlsx_export import to_xlsx_bytes
+from forecasting.services.data_access import DataAccess
+from forecasting.services.forecast_service import ForecastService
+from forecasting.storage import clients
+from forecasting.storage import purchasing as store
+
+#: columns of the order lines every caller shows and exports (the CLI's ``orders`` output)
+LINE_COLUMNS = ["order", "supplier", "currency", "item_id", "name", "supplier_item_code", "state", "reason",
+                "qty_needed", "qty_rounded", "order_qty", "unit_cost", "order_value", "lead_time_days", "due_date", "approved_by",
+                "approved_at", "edit_reason", "edited_by", "line"]
+#: what a supplier receives in a PO export (no internal ids beyond the order number)
+EXPORT_COLUMNS = ["order", "supplier", "supplier_item_code", "item_id", "name", "order_qty", "unit_cost",
+                  "order_value", "currency", "due_date"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Today's draft orders: their lines (LINE_COLUMNS), the lines left out by the budget."""
+
+    lines: pd.DataFrame
+    over_budget: pd.DataFrame
+
+
+def order_label(order_id: int) -> str:
+    return f"PO-{order_id}"
+
+
+class PurchasingService:
+    """Suppliers and purchase orders of a client."""
+
+    def __init__(self, data: DataAccess, forecasts: ForecastService):
+        self.data = data
+        self.forecasts = forecasts
+        self.database = data.database
+
+    # --- suppliers ---------------------------------------------------------------------------------------------
+
+    def import_suppliers(self, client_id: int, source: str | Path | bytes) -> tuple[int, int]:
+        """Import a supplier file (all problems at once, nothing imported on any): (suppliers, item links)."""
+        known = set(self.data.list_items(client_id)["item_id"].astype(str))
+        parsed = read_suppliers_csv(source, known)
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            store.write_suppliers(conn, client_id, parsed.suppliers, parsed.links)
+            clients.bump_data_version(conn, client_id)
+        return len(parsed.suppliers), len(parsed.links)
+
+    def suppliers(self, client_id: int) -> pd.DataFrame:
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            return store.suppliers(conn, client_id).drop(columns="id")
+
+    def links(self, client_id: int) -> pd.DataFrame:
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            return store.links(conn, client_id)
+
+    # --- proposals ---------------------------------------------------------------------------------------------
+
+    def propose(self, client_id: int, model: str = "ma7", user_id: int | None = None, today: date | None = None,
+                budget: float | None = None) -> Proposal:
+        """Replace the client's draft orders by today's proposal (docs/inventory-policy.md, purchase proposals).
+
+        ``budget``: cap on the total value (None: no cap); the lines left out are returned, not stored.
+        """
+        if budget is not None and not (math.isfinite(budget) and budget >= 0):
+            raise InvalidInputError(f"budget must be a number >= 0, got {budget!r}")
+        today = today or self.order_date(client_id)
+        table = self.forecasts.reorder(client_id, None, model, user_id=user_id)
+        own = self.data.inventory(client_id, table["item_id"].tolist())[["item_id", "pack_size", "moq"]]
+        table = table.merge(own, on="item_id", how="left")  # the items' own packs where no supplier is linked
+        with self.database.read() as conn:
+            sup = store.suppliers(conn, client_id)
+            links = store.links(conn, client_id)
+            last = store.last_approved(conn, client_id)
+        terms = {r["name"]: _terms(r) for r in sup.to_dict("records")}
+        due = {name: review_due(today, t.order_weekdays, t.review_period_days, last.get(name))
+               for name, t in terms.items()}
+        lines = proposal_lines(table, links, due)
+        drafted, _ = draft_orders(lines, terms, pull_forward_candidates(table, links, lines))
+        kept, dropped = apply_budget(drafted, budget)
+        kept = kept.assign(lead_time_days=_lead_times(kept, links, terms))
+        ids = dict(zip(sup["name"], sup["id"]))
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            store.clear_drafts(conn, client_id)
+            for (_, supplier), group in kept.groupby(["order", "supplier"], sort=True):
+                order_id = store.add_order(conn, client_id, None if supplier == NO_SUPPLIER else ids[supplier],
+                                           user_id)
+                store.add_lines(conn, client_id, order_id, group)
+        return Proposal(self.lines(client_id, ("draft",)), dropped)
+
+    def lines(self, client_id: int, states: Sequence[str] | None = None) -> pd.DataFrame:
+        """The client's order lines (LINE_COLUMNS): drafts, approved ones (the order history), removed ones."""
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            frame = store.order_lines(conn, client_id, states)
+        frame["order"] = frame["order_id"].map(order_label)
+        frame["order_value"] = money(frame["order_qty"].to_numpy(float) * frame["unit_cost"].to_numpy(float))
+        return frame[LINE_COLUMNS].reset_index(drop=True)
+
+    @staticmethod
+    def orders(lines: pd.DataFrame) -> pd.DataFrame:
+        """One row per order of ``lines``: supplier, lines, units and value (the sum of the lines' cents)."""
+        live = lines[lines["state"] != "removed"]
+        return (live.groupby(["order", "supplier", "currency"], sort=False)
+                .agg(lines=("line", "size"), units=("order_qty", "sum"), value=("order_value", "sum"),
+                     state=("state", lambda s: "approved" if (s == "approved").all() else "draft"))
+                .reset_index())
+
+    def order_date(self, client_id: int) -> date:
+        """The day orders are placed on: the data's as-of date (today before any sales).
+
+        The reorder table counts days from the as-of date (an order placed now
+        arrives on day L), so a due date of as-of + L is the day the plan
+        expects: the next plan then sees the order arrive in time and does not
+        propose it again. With sales imported daily this is yesterday or today.
+        """
+        return self.data.get_client(client_id).as_of or date.today()
+
+    # --- edits and approval ------------------------------------------------------------------------------------
+
+    def edit_line(self, client_id: int, line_id: int, quantity: float, reason: str, user_id: int | None) -> None:
+        """Change a draft line's quantity; the reason is required and kept."""
+        if not (isinstance(quantity, (int, float)) and math.isfinite(quantity) and quantity > 0):
+            raise InvalidInputError(f"quantity must be a number > 0, got {quantity!r}")
+        self._change(client_id, line_id, reason, user_id, order_qty=float(quantity))
+
+    def remove_line(self, client_id: int, line_id: int, reason: str, user_id: int | None) -> None:
+        """Take a draft line off its order (kept in the history as removed, with the reason)."""
+        self._change(client_id, line_id, reason, user_id, state="removed")
+
+    def add_line(self, client_id: int, order: str, item_id: str, quantity: float, reason: str,
+                 user_id: int | None) -> None:
+        """Add an item to a draft order of the client."""
+        if not (isinstance(quantity, (int, float)) and math.isfinite(quantity) and quantity > 0):
+            raise InvalidInputError(f"quantity must be a number > 0, got {quantity!r}")
+        reason = _reason(reason)
+        drafts = self.lines(client_id, ("draft",))
+        order_id = _order_id(order)
+        if order not in set(drafts["order"]):
+            raise NotFoundError(f"no draft order {order} for this client")
+        item = self.data.list_items(client_id, [item_id]).iloc[0]
+        link = self.links(client_id).set_index("item_id")
+        cost = link["unit_cost"].get(item_id, np.nan)
+        cost = item["unit_cost"] if cost is None or pd.isna(cost) else cost
+        lead = link["lead_time_days"].get(item_id, np.nan)
+        lead = item["lead_time_days"] if lead is None or pd.isna(lead) else lead
+        row = pd.DataFrame([{"item_id": item_id, "reason": "added", "qty_needed": 0.0, "qty_rounded": 0.0,
+                             "order_qty": float(quantity), "unit_cost": cost,
+                             "lead_time_days": 0 if pd.isna(lead) else int(lead)}])
+        with self.database.write() as conn:
+            store.add_lines(conn, client_id, order_id, row)
+            new = int(store.order_lines(conn, client_id, ("draft",))["line"].max())
+            store.update_line(conn, client_id, new, edit_reason=reason, edited_by=user_id,
+                              edited_at=datetime.now(UTC))
+
+    def approve(self, client_id: int, user_id: int | None, orders: Sequence[str] | None = None,
+                lines: Sequence[int] | None = None, today: date | None = None) -> int:
+        """Approve draft lines: all (both None), whole orders (``PO-7``) or single lines; how many were approved.
+
+        Each becomes stock on order of its item, due ``today`` (default :meth:`order_date`) + the line's lead time.
+        """
+        today = today or self.order_date(client_id)
+        drafts = self.lines(client_id, ("draft",))
+        if orders is not None:
+            unknown = sorted(set(orders) - set(drafts["order"]))
+            if unknown:
+                raise NotFoundError(f"no draft order(s) {', '.join(unknown)} for this client")
+            drafts = drafts[drafts["order"].isin(list(orders))]
+        if lines is not None:
+            unknown = sorted({int(x) for x in lines} - set(drafts["line"]))
+            if unknown:
+                raise NotFoundError(f"no draft line(s) {', '.join(map(str, unknown))} for this client")
+            drafts = drafts[drafts["line"].isin([int(x) for x in lines])]
+        now = datetime.now(UTC)
+        with self.database.write() as conn:
+            pks = store.line_item_pks(conn, client_id, drafts["line"].tolist())
+            for row in drafts.itertuples():
+                lead = int(row.lead_time_days)
+                store.approve_line(conn, pks[row.line], row.line, user_id, now, today + timedelta(days=lead),
+                                   float(row.order_qty))
+            if len(drafts):
+                clients.bump_data_version(conn, client_id)
+        return len(drafts)
+
+    # --- exports -----------------------------------------------------------------------------------------------
+
+    def export_frame(self, client_id: int, supplier: str | None = None, states: Sequence[str] = ("approved",)
+                     ) -> pd.DataFrame:
+        """The lines a supplier receives (EXPORT_COLUMNS), one supplier's or all."""
+        frame = self.lines(client_id, states)
+        if supplier is not None:
+            frame = frame[frame["supplier"] == supplier]
+        return frame[EXPORT_COLUMNS].reset_index(drop=True)
+
+    def export_csv(self, client_id: int, supplier: str | None = None, states: Sequence[str] = ("approved",)) -> bytes:
+        """A PO export as CSV: formula-safe, money in cents (its sums equal the totals on screen)."""
+        return to_csv_bytes(self.export_frame(client_id, supplier, states), 2)
+
+    def export_xlsx(self, client_id: int, supplier: str | None = None,
+                    states: Sequence[str] = ("approved",)) -> bytes:
+        """The same export as an Excel workbook."""
+        frame = self.export_frame(client_id, supplier, states)
+        return to_xlsx_bytes(frame, {"What": "purchase orders", "Supplier": supplier or "all"}, 2)
+
+    def _change(self, client_id: int, line_id: int, reason: str, user_id: int | None, **values: object) -> None:
+        reason = _reason(reason)
+        with self.database.write() as conn:
+            changed = store.update_line(conn, client_id, int(line_id), edit_reason=reason, edited_by=user_id,
+                                        edited_at=datetime.now(UTC), **values)
+        if not changed:
+            raise NotFoundError(f"no draft line {line_id} for this client")
+
+
+def _terms(row: dict) -> SupplierTerms:
+    days = tuple(WEEKDAYS.index(d) for d in str(row["order_days"] or "").split(",") if d)
+    review = row["review_period_days"]
+    capacity = row["capacity_units"]
+    return SupplierTerms(
+        name=row["name"], lead_time_days=int(row["lead_time_days"]), currency=row["currency"] or "",
+        min_order_value=float(row["min_order_value"] or 0.0), min_order_qty=float(row["min_order_qty"] or 0.0),
+        capacity_units=None if capacity is None or pd.isna(capacity) else float(capacity),
+        order_weekdays=days, review_period_days=None if review is None or pd.isna(review) else int(review),
+    )
+
+
+def _lead_times(lines: pd.DataFrame, links: pd.DataFrame, terms: dict[str, SupplierTerms]) -> np.ndarray:
+    """A line's lead time: its link's override, else its supplier's, else the item's own."""
+    override = (lines["item_id"].map(links.set_index("item_id")["lead_time_days"]) if len(links)
+                else pd.Series(np.nan, index=lines.index)).astype(float)
+    supplier = lines["supplier"].map({n: float(t.lead_time_days) for n, t in terms.items()}).astype(float)
+    return override.fillna(supplier).fillna(lines["lead_time_days"].astype(float)).astype(int).to_numpy()
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidInputError("give a reason for the change")
+    return text[:500]
+
+
+def _order_id(order: str) -> int:
+    try:
+        return int(str(order).removeprefix("PO-"))
+    except ValueError:
+        raise NotFoundError(f"no draft order {order} for this client") from None

@@ -1,0 +1,42 @@
+"""Orders page in a real browser (issue 19): propose, approve, the PO download's sums equal the totals on screen."""
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e import browser_steps as steps
+from tests.support.demo_database import PLANNER
+
+pytestmark = pytest.mark.browser
+
+
+def _metric(page, label: str) -> float:
+    box = page.get_by_test_id("stMetric").filter(has_text=label)
+    return float(box.get_by_test_id("stMetricValue").inner_text().replace(",", ""))
+
+
+def test_propose_approve_and_the_excel_download_adds_up_to_the_page(app_server, page, artifacts):
+    steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
+    steps.go_to(page, "Orders")
+    expect(page.get_by_role("heading", name="Orders", level=1)).to_be_visible()
+    page.get_by_role("button", name="Propose").click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Draft value")).to_be_visible(timeout=60_000)
+    steps.wait_idle(page)
+    draft_value = _metric(page, "Draft value")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Approved value")).to_be_visible(timeout=60_000)
+    steps.wait_idle(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    steps.screenshot(page, artifacts, "orders_approved")
+    approved_value, approved_units = _metric(page, "Approved value"), _metric(page, "Approved units")
+    assert approved_value == pytest.approx(draft_value)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Excel", exact=True).first.click()
+    book = openpyxl.load_workbook(io.BytesIO(info.value.path().read_bytes()), read_only=True)
+    rows = list(book["data"].iter_rows(values_only=True))
+    header, body = list(rows[0]), rows[1:]
+    assert body and sum(r[header.index("order_value")] or 0 for r in body) == pytest.approx(approved_value, abs=0.01)
+    assert sum(r[header.index("order_qty")] for r in body) == pytest.approx(approved_units, abs=0.5)

@@ -294,9 +294,12 @@ class ItemInfo(BaseModel):
     unit_cost: float | None
     lead_time_days: int | None
     review_period_days: int
-    service_level: float
+    service_level: float | None = Field(description="the item's own level; null = its class cell's")
     moq: float
     pack_size: float
+    service_type: str = Field(description="cycle, fill, or empty = its class cell's")
+    lead_time_std_days: float
+    phase_out: bool
     on_hand: float | None
     on_order: float | None
     on_order_due: date | None

@@ -339,6 +339,7 @@ class ForecastService:
         self._check_cost("reorder plan", [instance.name], len(inventory))
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
+            policy = self.data.policy(client_id)
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
             request = run_request("reorder", snapshot.item_ids, instance.name, str(instance.version), horizon, (),
                                parameters, snapshot.fingerprint, user_id)
@@ -349,7 +350,7 @@ class ForecastService:
                 started,
                 lambda: _finite_plan(InventoryCalculator.plan(
                     instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
-                    _watched(progress, cancel),
+                    _watched(progress, cancel), policy=policy,
                 )),
                 cancel=cancel,
             )

@@ -107,3 +107,57 @@ def test_migration_keeps_explicit_levels_and_clears_the_old_default(empty_db_url
         levels = dict(conn.execute(text("SELECT external_id, service_level FROM items")).all())
     assert levels["default"] is None and levels["explicit"] == 0.9
     database.dispose()
+
+
+def test_api_policy_admins_edit_their_own_client_only(api):
+    admin = api.users.create_user(api.a, "ada", "a-long-password-1", "admin").user_id
+    assert admin
+    ada = {"Authorization": f"Bearer {api.token('ada', 'a-long-password-1')}"}
+    alice = {"Authorization": f"Bearer {api.token('alice')}"}
+    answer = api.http.get("/api/v1/policy", headers={"X-API-Key": api.key_a})
+    assert answer.status_code == 200 and answer.json()["levels"] == dict(DEFAULT_MATRIX)
+
+    change = {"levels": {"AX": 0.99}, "types": {"BY": "fill"}}
+    for headers in (alice, {"X-API-Key": api.key_a}):  # a planner, an API key: not admins
+        assert api.http.put("/api/v1/policy", json=change, headers=headers).status_code == 403
+    assert api.data.policy(api.a) == ClassPolicy()
+
+    answer = api.http.put("/api/v1/policy", json=change, headers=ada)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["levels"]["AX"] == 0.99 and answer.json()["types"]["BY"] == "fill"
+    assert api.data.policy(api.a).levels["AX"] == 0.99
+    assert api.data.policy(api.b) == ClassPolicy()  # client B never sees or gets A's matrix
+    answer = api.http.get("/api/v1/policy", headers={"X-API-Key": api.key_b})
+    assert answer.json()["levels"]["AX"] == 0.98 and answer.json()["client_id"] == api.b
+
+    bad = api.http.put("/api/v1/policy", json={"levels": {"AX": 0.3, "QQ": 0.9}}, headers=ada)
+    assert bad.status_code == 422
+    assert "AX: service level must be between 50.0% and 99.9%" in bad.json()["detail"]
+    assert "unknown cell(s) QQ" in bad.json()["detail"] and "Traceback" not in bad.text
+    assert api.data.policy(api.a).levels["AX"] == 0.99
+
+
+def _cli(args: list[str], capsys) -> tuple[int, str, str]:
+    from forecasting.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_policy_shows_and_changes_one_client(db_url, capsys):
+    services = build_services(db_url)
+    services.data.create_client("Acme")
+    services.data.create_client("Other")
+    base = ["--database-url", db_url]
+    code, out, _ = _cli(["policy", "--client", "Acme", *base], capsys)
+    assert code == 0 and "A,X,0.98,cycle" in out.splitlines()
+    code, out, err = _cli(["policy", "--client", "Acme", "--set", "AX=0.99,by=fill", "--abc", "0.7,0.9", *base],
+                          capsys)
+    assert code == 0 and "A,X,0.99,cycle" in out and "B,Y,0.95,fill" in out and "70%" in err
+    assert services.data.policy(services.data.client_by_name("Other").client_id) == ClassPolicy()
+    for bad, message in ((["--set", "AX=1.5"], "between 50.0% and 99.9%"), (["--set", "AX"], "CELL=VALUE"),
+                         (["--abc", "0.9"], "two shares"), (["--set", "AX=high"], "not a number")):
+        code, _, err = _cli(["policy", "--client", "Acme", *bad, *base], capsys)
+        assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert services.data.policy(services.data.client_by_name("Acme").client_id).levels["AX"] == 0.99

@@ -333,3 +333,19 @@ class FieldError(BaseModel):
 class ValidationErrorResponse(BaseModel):
     detail: str
     errors: list[FieldError] = Field(default_factory=list, description="for an invalid body: where and what")
+
+
+class PolicyBody(BaseModel):
+    """Changes to the client's policy by class; cells not named keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+    levels: dict[str, float] = Field(default_factory=dict, description="service level (0.5 to 0.999) per cell, e.g. AX")
+    types: dict[str, Literal["cycle", "fill"]] = Field(default_factory=dict, description="service type per cell")
+    abc_thresholds: tuple[float, float] | None = Field(None, description="cumulative value shares of A and B")
+
+
+class PolicyResponse(BaseModel):
+    client_id: int
+    levels: dict[str, float]
+    types: dict[str, str]
+    abc_thresholds: tuple[float, float]

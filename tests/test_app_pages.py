@@ -686,3 +686,24 @@ def test_admins_edit_the_service_level_matrix_planners_only_see_it(backend):
     assert backend.data.policy(client).levels["CZ"] == 0.85
     assert backend.data.policy(backend.client_id(OTHER_CLIENT_PLANNER.client)) == ClassPolicy()
     backend.data.save_policy(client, ClassPolicy())  # the shared demo database back to the defaults
+
+
+def test_data_page_shows_abc_xyz_lifecycle_and_the_picker_filters_by_them(backend):
+    client = backend.client_id("Demo Foods")
+    classes = backend.forecasts.item_classes(client).set_index("item_id")
+    assert set(classes["abc"]) == {"A", "B", "C"} and "dead" in set(classes["lifecycle"])  # the demo's DF-0147
+    at = _planner_on("data")
+    shown = table_with(at, "recent_quantity").set_index("item_id")
+    assert (shown.loc[classes.index, ["abc", "xyz", "lifecycle"]] == classes).all().all()
+    at = open_page(at, "forecast")
+    at.multiselect(key="fc_abc").set_value(["A"])
+    at.multiselect(key="fc_xyz").set_value(["X"])
+    at = at.run()
+    wanted = sorted(classes[(classes["abc"] == "A") & (classes["xyz"] == "X")].index)
+    assert wanted and [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == wanted
+    at.multiselect(key="fc_abc").set_value([])
+    at.multiselect(key="fc_xyz").set_value([])
+    at.multiselect(key="fc_lifecycle").set_value(["dead"])
+    at = at.run()
+    dead = sorted(classes[classes["lifecycle"] == "dead"].index)
+    assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead

@@ -97,7 +97,11 @@ def test_import_stores_service_type_lead_time_std_and_phase_out(data):
 
 def test_migration_keeps_explicit_levels_and_clears_the_old_default(empty_db_url):
     database = Database(empty_db_url)
-    upgrade(database, "0008_recovery")
+    from alembic.script import ScriptDirectory
+
+    from forecasting.storage.migrate import _config
+
+    upgrade(database, ScriptDirectory.from_config(_config()).get_revision("0010_policy").down_revision)
     with database.write() as conn:
         conn.execute(text("INSERT INTO clients (id, name) VALUES (1, 'Acme')"))
         conn.execute(text("INSERT INTO items (client_id, external_id, service_level) "

@@ -205,6 +205,29 @@ def stock_projection_figure(row: Mapping[str, object], projection: pd.DataFrame,
     return fig
 
 
+def stock_service_figure(curves: pd.DataFrame, title: str = "") -> go.Figure:
+    """What each point of service costs in stock: one line per policy over its service-level targets.
+
+    ``curves``: ``policy, target, avg_stock, fill_rate`` (the simulator's totals
+    per target); x = average stock, y = achieved fill rate, each point labelled
+    with its target.
+    """
+    fig = go.Figure()
+    for k, (policy, rows) in enumerate(curves.groupby("policy", sort=False)):
+        rows = rows.sort_values("target")
+        fig.add_trace(go.Scatter(
+            x=rows["avg_stock"], y=rows["fill_rate"] * 100, name=str(policy), mode="lines+markers+text",
+            text=[f"{t:.0%}" for t in rows["target"]], textposition="top left",
+            line={"color": MODEL_COLORS[k % len(MODEL_COLORS)], "width": 2},
+            hovertemplate="target %{text}: fill rate %{y:.1f}% with %{x:,.1f} in stock<extra></extra>",
+        ))
+    _style(fig, title, height=380)
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(title_text="average stock (units, all items)")
+    fig.update_yaxes(title_text="fill rate achieved (%)")
+    return fig
+
+
 def _forecast_traces(
     history: pd.DataFrame,
     forecast: pd.DataFrame,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from forecasting.services.users import UserInfo
-from pages import admin, attention, compare, data, forecast, reorder
+from pages import admin, attention, compare, data, forecast, reorder, simulate
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ PAGES = (
     PageSpec("forecast", "Forecast", ":material/insights:", forecast.render),
     PageSpec("compare", "Compare models", ":material/compare_arrows:", compare.render),
     PageSpec("reorder", "Reorder", ":material/local_shipping:", reorder.render),
+    PageSpec("simulate", "Policy simulator", ":material/science:", simulate.render),
     PageSpec("data", "Data", ":material/database:", data.render),
     PageSpec("admin", "Admin", ":material/admin_panel_settings:", admin.render, admin_only=True),
 )

@@ -21,8 +21,8 @@ import streamlit as st
 from app import config
 from app.charts import band_levels
 from app.services import model_availability, model_help
+from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.errors import ForecastingError, InvalidInputError, quoted
-from forecasting.core.models.base import MAX_HORIZON
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.io.xlsx_export import to_xlsx_bytes
 from forecasting.modes.factory import ModelFactory
@@ -220,11 +220,12 @@ def _select_top(items: pd.DataFrame, top_key: str, state_key: str) -> None:
     st.session_state[top_key] = None  # a one-shot action, not a setting
 
 
-def horizon_input(key: str) -> int:
-    """Days ahead; out-of-range values are refused by the service with a clear message, not clamped."""
+def horizon_input(key: str, freq: Frequency = DAILY) -> int:
+    """Buckets ahead (days, weeks, months); out-of-range values are refused by the service with a clear message."""
+    low, high = freq.horizon_bounds
     return int(
         st.number_input(
-            f"Horizon (days, 1-{MAX_HORIZON})",
+            f"Horizon ({freq.units}, {low}-{high})",
             value=config.DEFAULT_HORIZON,
             step=1,
             key=f"{key}_horizon",

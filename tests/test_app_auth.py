@@ -12,7 +12,7 @@ from forecasting.services.users import LOGIN_FAILED
 from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 from tests.support.app import login, new_app, open_page, texts
 
-PAGE_PATHS = ("home", "forecast", "compare", "reorder", "data", "admin")
+PAGE_PATHS = ("home", "forecast", "compare", "reorder", "simulate", "data", "admin")
 #: what the form shows for every refused login
 REFUSED = sentence(LOGIN_FAILED)
 

@@ -120,6 +120,9 @@ def test_models_lists_every_model(capsys):
     assert [line.split()[0] for line in lines] == ModelFactory.names()
     assert all(line.split()[1] in ("available", "unavailable") for line in lines)
     assert "ses" in ModelFactory.names() and "auto" in ModelFactory.names()
+    said = {line.split()[0]: line for line in lines}
+    assert said["lgbm"].endswith("known-future covariates used")
+    assert said["ma7"].endswith("known-future covariates ignored") and said["auto"].endswith("ignored")
 
 
 BAD_FILES = {

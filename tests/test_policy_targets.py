@@ -13,7 +13,7 @@ from forecasting.applications.inventory.targets import (
     fill_rate_level,
 )
 from forecasting.core.errors import InvalidInputError
-from tests.test_inventory import by_item, constant_paths, inventory, normal_paths, paths_of
+from tests.test_inventory import by_item, constant_paths, inventory, normal_paths
 
 
 def _classes(**rows: tuple[str, str, str]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forecasting.api import routes
+from forecasting.api import routes, simulation_routes
 from forecasting.api.dependencies import ApiState
 from forecasting.api.errors import install_error_handlers
 from forecasting.api.security import TokenIssuer
@@ -61,6 +61,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
     app.include_router(routes.router)
+    app.include_router(simulation_routes.router)
     return app
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from forecasting.core.calendar import horizon_help
 from forecasting.core.cells import CONTROL_CHARACTERS
 from forecasting.core.models.base import DEFAULT_QUANTILES, MAX_HORIZON, quantile_column
 from forecasting.modes.factory import ModelFactory
@@ -107,7 +108,8 @@ class ForecastRequest(_Request):
     )
 
     item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_ITEMS)
-    prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
+    prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON,
+                                           description=f"buckets of the client's data to forecast: {horizon_help()}")
     model: ModelName
     quantile_levels: QuantileLevels = Field(default_factory=lambda: list(DEFAULT_QUANTILES))
     client_id: ClientId = None
@@ -145,7 +147,7 @@ class BacktestRequest(_Request):
     )
 
     item_ids: list[ItemId] = Field(min_length=1, max_length=MAX_ITEMS)
-    prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON)
+    prediction_length: WholeNumber = Field(ge=1, le=MAX_HORIZON, description=f"buckets per window: {horizon_help()}")
     models: list[ModelName] = Field(min_length=1, max_length=len(ModelFactory.names()))
     windows: WholeNumber = Field(1, ge=1, le=MAX_WINDOWS)
     quantile_levels: QuantileLevels = Field(default_factory=lambda: list(DEFAULT_QUANTILES))

@@ -39,6 +39,8 @@ from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
+from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.covariates import KnownFuture
 from forecasting.core.errors import (
     ForecastingError,
     ModelUnavailableError,
@@ -47,8 +49,8 @@ from forecasting.core.errors import (
     is_database_error,
     listed,
 )
-from forecasting.core.history import check_min_days
-from forecasting.core.models.base import MAX_HORIZON, BaseForecastModel, ProgressCallback, validate_horizon
+from forecasting.core.history import check_min_days, daily_in_buckets
+from forecasting.core.models.base import BaseForecastModel, ProgressCallback, validate_horizon
 from forecasting.io.scratch import work_dir
 from forecasting.io.table_writer import TableWriter
 from forecasting.modes.factory import ModelFactory
@@ -70,6 +72,8 @@ class BatchOutcome:
     run_id: int | None = None
     cached: bool = False
     skipped: tuple[str, ...] = ()
+    #: the data's bucket (what the horizon and the output dates count)
+    freq: Frequency = DAILY
 
 
 def run_file_job(
@@ -79,11 +83,21 @@ def run_file_job(
     inventory: pd.DataFrame | None = None,
     engine: str = "local",
     progress: ProgressCallback | None = None,
+    freq: str | None = None,
+    bucket: str | None = None,
+    calendar: KnownFuture | None = None,
 ) -> BatchOutcome:
-    """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout)."""
+    """A job over every item of a sales file (CSV or Parquet); output CSV or Parquet (None: CSV on stdout).
+
+    ``freq``: the declared bucket (D, W or M); None: detected from the file's dates.
+    ``bucket`` (W or M): daily data summed to weeks or months first, the models
+    fitted on the sums (:func:`forecasting.core.history.aggregate_history`).
+    The outcome's ``freq`` is the bucket the models worked in.
+    ``calendar``: known-future covariates for the forecast and backtest (their past values join the history).
+    """
     models = _models(job)
     with work_dir() as work:
-        staged = stage_sales(sales, work / "sales", job.chunk_items)
+        staged = stage_sales(sales, work / "sales", job.chunk_items, freq)
         inventory_ids = None if inventory is None else inventory["item_id"].astype(str).to_numpy()
         if inventory_ids is not None:
             present = np.concatenate(staged.item_ids)
@@ -103,10 +117,22 @@ def run_file_job(
                 chunks.append(Chunk(len(chunks), chunk_ids, part=part, inventory=rows))
         ids_all, first_all = np.concatenate(ids), np.concatenate(first)
         order = np.argsort(ids_all, kind="stable")
-        check_min_days(ids_all[order], staged.as_of - first_all[order] + 1, max(m.min_history_days for m in models))
-        context = ChunkContext(job, models, FileSource(staged.as_of), _horizon(job, models, inventory))
+        source = _file_source(staged, bucket)
+        lengths = source.freq.periods(np.full(len(first_all), source.as_of)) - source.freq.periods(first_all) + 1
+        check_min_days(ids_all[order], lengths[order], max(m.min_history_days for m in models), source.freq)
+        context = ChunkContext(job, models, source, _horizon(job, models, inventory, source.freq), calendar=calendar)
         _run_and_write(context, chunks, engine, work / "results", output, progress)
-    return BatchOutcome()
+    return BatchOutcome(freq=source.freq)
+
+
+def _file_source(staged, bucket: str | None) -> FileSource:
+    """Chunks in the file's bucket, or (``--bucket``) daily data summed to weeks or months."""
+    if bucket is None or bucket == "D":
+        return FileSource(staged.as_of, staged.freq)
+    if staged.freq != DAILY:
+        raise ForecastingError(f"--bucket {bucket} plans daily data in weeks or months; this file is {staged.freq.label}")
+    freq, last = daily_in_buckets(bucket, staged.as_of)
+    return FileSource(int(freq.days_of(np.array([last]))[0]), freq, bucket)
 
 
 def run_database_job(
@@ -143,10 +169,10 @@ def run_database_job(
         if not pages:
             raise ForecastingError("the client has no sales yet: import a sales file first")
         keys = pd.concat(pages, ignore_index=True).sort_values("external_id", kind="stable", ignore_index=True)
-    fingerprint = DataFingerprint(client.as_of)
+    fingerprint = DataFingerprint(client.as_of, client.freq)
     for s in slices(len(keys), KEY_PAGE):
         fingerprint.add(keys.iloc[s])
-    horizon = _horizon(job, models, inventory)
+    horizon = _horizon(job, models, inventory, client.freq)
     names = ",".join(m.name for m in models)
     versions = ",".join(str(m.version) for m in models)
     parameters: dict = {}
@@ -166,7 +192,7 @@ def run_database_job(
     try:
         source = DatabaseSource(
             database_url(services.database), client_id, client.as_of, run_id if job.kind == "forecast" else None,
-            job.quantiles,
+            job.quantiles, client.freq,
         )
         chunks = [
             Chunk(i, keys["external_id"].to_numpy(dtype=object)[s], keys=keys.iloc[s].reset_index(drop=True),
@@ -184,7 +210,7 @@ def run_database_job(
         if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
             raise
         raise ForecastingError(f"run {run_id} failed: {message}") from exc
-    return BatchOutcome(run_id, False, tuple(skipped))
+    return BatchOutcome(run_id, False, tuple(skipped), client.freq)
 
 
 def _classes_over_chunks(context: ChunkContext, chunks: list[Chunk]) -> pd.DataFrame:
@@ -290,11 +316,12 @@ def _models(job: BatchJob) -> tuple[BaseForecastModel, ...]:
     return models
 
 
-def _horizon(job: BatchJob, models: tuple[BaseForecastModel, ...], inventory: pd.DataFrame | None) -> int:
-    """The days every chunk forecasts: the job's horizon, or what the whole inventory needs."""
+def _horizon(job: BatchJob, models: tuple[BaseForecastModel, ...], inventory: pd.DataFrame | None,
+             freq: Frequency = DAILY) -> int:
+    """The buckets every chunk forecasts: the job's horizon, or what the whole inventory needs."""
     if job.kind == "reorder":
-        return InventoryCalculator.required_horizon(inventory)
-    return validate_horizon(job.horizon, min(MAX_HORIZON, *(m.max_horizon for m in models)))
+        return InventoryCalculator.required_horizon(inventory, freq)
+    return validate_horizon(job.horizon, min(*(m.max_horizon for m in models), freq.max_horizon), freq)
 
 
 def _rows_of(inventory: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:

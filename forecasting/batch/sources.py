@@ -16,7 +16,8 @@ import pandas as pd
 
 from forecasting.batch.plan import Chunk
 from forecasting.batch.staging import sales_frame
-from forecasting.core.history import PreparedHistory, prepare_history
+from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.history import PreparedHistory, aggregate_history, prepare_history
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,21 @@ class FileSource:
 
     #: the file's as-of date (a day number): every item's history runs to it
     as_of: int
+    #: the bucket the models work in (the file's, detected once for the whole file, never per chunk)
+    freq: Frequency = DAILY
+    #: daily data summed to W or M first (``--bucket``); ``as_of`` and ``freq`` are then the summed data's
+    aggregate: str | None = None
 
     def load(self, chunk: Chunk, min_days: int) -> PreparedHistory:
         frame = sales_frame(str(chunk.part), chunk.item_ids)
-        return prepare_history(frame, min_days, as_of=np.datetime64(self.as_of, "D"))
+        if self.aggregate is not None:  # buckets are global (anchor, last whole bucket): chunks sum alike
+            frame = aggregate_history(frame, self.aggregate, as_of=self.daily_as_of)
+        return prepare_history(frame, min_days, as_of=np.datetime64(self.as_of, "D"), freq=self.freq)
+
+    @property
+    def daily_as_of(self) -> np.datetime64:
+        """The daily data's last day: the end of the last summed bucket."""
+        return np.datetime64(int(self.freq.days_of(self.freq.periods(np.array([self.as_of])) + 1)[0]) - 1, "D")
 
     def save(self, chunk: Chunk, table: pd.DataFrame) -> None:
         """File mode stores nothing besides the output file."""
@@ -44,10 +56,12 @@ class DatabaseSource:
     #: the run the results are stored under (None: nothing stored, e.g. reorder)
     run_id: int | None = None
     levels: tuple[float, ...] = ()
+    #: the client's bucket
+    freq: Frequency = DAILY
 
     def load(self, chunk: Chunk, min_days: int) -> PreparedHistory:
         frame = _data(self.url).history_of_keys(self.client_id, chunk.keys, self.as_of)
-        return prepare_history(frame, min_days, as_of=self.as_of)
+        return prepare_history(frame, min_days, as_of=self.as_of, freq=self.freq)
 
     def save(self, chunk: Chunk, table: pd.DataFrame) -> None:
         if self.run_id is not None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import DAILY, DateTally, Frequency, misfit_error
 from forecasting.core.cells import Problems
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import day_numbers_to_dates, to_day_numbers
@@ -52,11 +53,15 @@ class StagedSales:
     first_days: tuple[np.ndarray, ...]
     #: the file's last sales date over all items (a day number)
     as_of: int
+    #: the file's bucket, detected from its dates or declared
+    freq: Frequency = DAILY
 
 
-def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSales:
+def stage_sales(path: str | Path, folder: Path, items_per_part: int, freq: str | None = None) -> StagedSales:
     """Split a validated sales file into parts of about ``items_per_part`` items (see the module docstring).
 
+    ``freq``: the declared bucket (D, W, M), else detected from the dates
+    (:class:`DateTally`); dates off the bucket are refused with their rows.
     Raises InvalidInputError as :func:`read_sales_csv` would for the whole file:
     bad rows and repeated pairs in one error (rows with an unreadable id or
     date are staged for nothing but the check).
@@ -69,12 +74,13 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
     schema = None
     n_parts = 0
     last_day: int | None = None
+    tally = DateTally()
     problems = Problems()
     for chunk in iter_sales_file(path, problems):
         if chunk is RESTART:  # the typed read gave up: start again from the text read
             for writer in writers:
                 writer.close()
-            writers, schema, last_day = [], None, None
+            writers, schema, last_day, tally = [], None, None, DateTally()
             continue
         if problems:  # the file is rejected: its rows are staged only for the repeated pairs check
             chunk = chunk[chunk["date"].notna().to_numpy() & (chunk["item_id"] != "").to_numpy()]
@@ -92,6 +98,7 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
             n_parts = max(1, min(n_parts, MAX_PARTS))
             schema = pa.Schema.from_pandas(frame, preserve_index=False)
             writers = [ipc.new_file(str(folder / f"sales-{p:05d}.arrow"), schema) for p in range(n_parts)]
+        tally.add(frame["day"].to_numpy())
         newest = int(frame["day"].max())
         last_day = newest if last_day is None else max(last_day, newest)
         part = pd.util.hash_array(frame["item_id"].to_numpy(dtype=object)) % np.uint64(n_parts)
@@ -107,7 +114,9 @@ def stage_sales(path: str | Path, folder: Path, items_per_part: int) -> StagedSa
         raise InvalidInputError(f"sales file {path} has a header but no data rows")
     parts = tuple(str(folder / f"sales-{p:05d}.arrow") for p in range(n_parts))
     item_ids, first_days = _check_parts(path, parts if schema is not None else (), problems)
-    return StagedSales(parts, item_ids, first_days, last_day)
+    bucket = tally.frequency(freq)
+    _check_bucket(path, parts, bucket, freq is not None)
+    return StagedSales(parts, item_ids, first_days, last_day, bucket)
 
 
 def _estimated_rows(path: str | Path, first_chunk_rows: int) -> float:
@@ -164,6 +173,23 @@ def _check_parts(
     if problems:
         raise rejected("sales", str(path), problems)
     return tuple(item_ids), tuple(first_days)
+
+
+def _check_bucket(path: str | Path, parts: tuple[str, ...], freq: Frequency, declared: bool) -> None:
+    """Dates off the file's bucket (declared, or detected from most rows) are one error naming their rows."""
+    if freq == DAILY:
+        return
+    misfits: list[np.ndarray] = []
+    total = 0
+    for part in parts:
+        table = _read_table(part, ("day", "_row"))
+        off = ~freq.fits(table["day"].to_numpy())
+        if off.any():
+            total += int(off.sum())
+            misfits.append(np.sort(table["_row"].to_numpy()[off])[: InvalidInputError.MAX_LISTED])
+    if total:
+        rows = np.sort(np.concatenate(misfits))[: InvalidInputError.MAX_LISTED]
+        raise misfit_error(freq, rows.tolist(), total, declared, f"sales file {path}")
 
 
 def _row_problems(rows: np.ndarray, item_ids: np.ndarray, days: np.ndarray) -> list:

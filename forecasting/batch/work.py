@@ -17,6 +17,7 @@ from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.batch.plan import BatchJob, Chunk
 from forecasting.batch.staging import KEY
+from forecasting.core.covariates import KnownFuture
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import BaseForecastModel
 
@@ -43,6 +44,8 @@ class ChunkContext:
     source: ChunkSource
     #: the days forecast: the job's horizon, or for reorder the whole inventory's lead time + review period
     horizon: int
+    #: known-future covariates (file mode's ``--calendar``): their past values join the history
+    calendar: KnownFuture | None = None
     #: reorder over several chunks: every item's ABC / XYZ / lifecycle, ranked over all chunks together
     classes: pd.DataFrame | None = None
     #: reorder: the client's policy by class (None: the defaults)
@@ -66,9 +69,12 @@ class ChunkResult:
 def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
     """Load, compute, store: one chunk of the job."""
     history = context.source.load(chunk, context.min_days)
+    future = None
+    if context.calendar is not None:
+        history, future = context.calendar.add_past(history), context.calendar.frame
     job = context.job
     if job.kind == "forecast":
-        table = context.models[0].forecast(history, context.horizon, job.quantiles)
+        table = context.models[0].forecast(history, context.horizon, job.quantiles, future)
         context.source.save(chunk, table)
         table[KEY] = table["item_id"]
         return ChunkResult(chunk.index, history.n_items, table)
@@ -79,7 +85,8 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
         )
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(
-        history, [m.name for m in context.models], context.horizon, job.windows, job.quantiles
+        history, [m.name for m in context.models], context.horizon, job.windows, job.quantiles,
+        future_covariates=future,
     )
     sums = result.sums.reset_index().astype({"model": object, "item_id": object})
     return ChunkResult(chunk.index, history.n_items, pd.DataFrame({KEY: []}), sums)

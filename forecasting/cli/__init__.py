@@ -14,9 +14,17 @@ from collections.abc import Sequence
 
 from forecasting.applications.inventory.inventory_input import validate_service_level
 from forecasting.batch.plan import DEFAULT_CHUNK_ITEMS, ENGINES
+from forecasting.core.calendar import HORIZON_BOUNDS, Frequency, horizon_help
 from forecasting.core.errors import ForecastingError, is_database_error
 from forecasting.core.models.base import DEFAULT_QUANTILES, validate_horizon, validate_quantiles
 from forecasting.io import scratch
+
+#: what ``--freq`` accepts: the bucket of the data (daily, weekly, monthly)
+FREQ_CHOICES = tuple(HORIZON_BOUNDS)
+FREQ_HELP = ("the data's bucket: D daily, W weekly, M monthly (default: detected from the dates; "
+             "dates off the bucket are refused)")
+BUCKET_HELP = ("daily data planned in weeks (W: weeks ending on the as-of date) or months (M: whole calendar "
+               "months): the models are fitted on the bucket totals and forecast them; --horizon counts that bucket")
 
 EXIT_BAD_INPUT = 2
 
@@ -29,12 +37,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _horizon(text: str) -> int:
+    """A whole number within the widest bucket's bounds; the data's own bucket is checked once it is known."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"horizon must be a whole number of days, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"horizon must be a whole number of buckets, got {text!r}") from None
     try:
-        return validate_horizon(value)
+        return validate_horizon(value, freq=Frequency("D"))
     except ForecastingError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -65,7 +74,7 @@ def service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import api_commands, db_commands
+    from forecasting.cli import api_commands, db_commands, simulate_command
     from forecasting.modes.factory import ModelFactory
 
     model_names = ", ".join(ModelFactory.names())
@@ -86,10 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("forecast", help="forecast every item of a sales file (or of a client in the database)")
     p.add_argument("--input", help="sales history, CSV or Parquet (item_id,date,quantity[,covariates])")
     p.add_argument("--model", required=True, help=f"one of: {model_names}")
-    p.add_argument("--horizon", required=True, type=_horizon, help="days to forecast, 1-365")
+    p.add_argument("--horizon", required=True, type=_horizon, help=f"buckets to forecast: {horizon_help()}")
+    p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None, help=BUCKET_HELP)
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES,
                    help="comma-separated levels, e.g. 0.1,0.5,0.9 (the default); '' for none")
     p.add_argument("--output", help="file to write: CSV, or Parquet for a .parquet name (default: CSV to stdout)")
+    p.add_argument("--calendar", help=CALENDAR_HELP)
     database_options(p)
     batch_options(p)
     p.set_defaults(handler=_forecast)
@@ -97,10 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backtest", help="score models on held-out history (rolling windows)")
     p.add_argument("--input", help="sales history, CSV or Parquet")
     p.add_argument("--model", required=True, help=f"one or more of {model_names}, comma-separated")
-    p.add_argument("--horizon", required=True, type=_horizon)
+    p.add_argument("--horizon", required=True, type=_horizon, help=f"buckets per window: {horizon_help()}")
+    p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None, help=BUCKET_HELP)
     p.add_argument("--windows", type=positive_int, default=1, help="number of backtest windows (default 1)")
     p.add_argument("--quantiles", type=_quantiles, default=DEFAULT_QUANTILES, help="as for forecast")
     p.add_argument("--output", help="as for forecast")
+    p.add_argument("--calendar", help="as for forecast")
     database_options(p)
     batch_options(p)
     p.set_defaults(handler=_backtest)
@@ -114,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--service-type", choices=("cycle", "fill"), default=None,
                    help="cycle (chance of no stock-out) or fill (share of demand served); default: the item's own, "
                         "else its class's (cycle)")
+    p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
     p.add_argument("--output", help="as for forecast")
     database_options(p)
     batch_options(p)
@@ -126,9 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", default=None, help="target folder (default data/models/chronos-2)")
     p.set_defaults(handler=lambda a: _file_commands().download_model(a))
 
+    simulate_command.register(sub, model_names, service_level, positive_int)
     db_commands.register(sub)
     api_commands.register(sub)
     return parser
+
+
+CALENDAR_HELP = ("file mode: known-future covariates, CSV or Parquet (item_id,date,<covariates>, e.g. a 0/1 promo "
+                 "flag or a planned price, for history and forecast days); used by lgbm and chronos-2")
 
 
 def _file_commands():
@@ -142,6 +163,7 @@ def _forecast(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import forecast_from_db
 
+        _file_mode_only(args)
         return forecast_from_db(args)
     if not args.input:
         raise ForecastingError("forecast needs --input SALES.csv (file mode) or --client NAME (database mode)")
@@ -152,10 +174,16 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import backtest_from_db
 
+        _file_mode_only(args)
         return backtest_from_db(args)
     if not args.input:
         raise ForecastingError("backtest needs --input SALES.csv (file mode) or --client NAME (database mode)")
     return _file_commands().backtest(args)
+
+
+def _file_mode_only(args: argparse.Namespace) -> None:
+    if args.calendar:
+        raise ForecastingError("--calendar is for file mode (--input); a client's calendar is not stored yet")
 
 
 def _reorder(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from forecasting.cli import service_level
+from forecasting.cli import FREQ_CHOICES, service_level
 from forecasting.core.errors import ForecastingError
 
 if TYPE_CHECKING:  # the storage layer (SQLAlchemy) is imported on use: file-mode commands stay fast
@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command("import-sales", "import a sales CSV for a client (re-imported days are replaced)", _import_sales)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("file", help="sales CSV: item_id,date,quantity[,covariates]")
+    p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None,
+                   help="the file's bucket, D, W or M (default: the client's, or detected at the first import); "
+                        "declaring another one changes the client's bucket")
     p.add_argument("--move-as-of", action="store_true",
                    help="confirm an import that moves the data's as-of date for items not in the file "
                         "(they get zero-sales days); without it such an import is refused")
@@ -171,7 +174,8 @@ def _import_sales(args: argparse.Namespace) -> int:
 
     data = services_from_args(args).data
     try:
-        result = data.import_sales_file(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of)
+        result = data.import_sales_file(data.client_by_name(args.client).client_id, args.file, move_as_of=args.move_as_of,
+                                        freq=args.freq)
     except AsOfMoveError as exc:
         raise ForecastingError(
             f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway"

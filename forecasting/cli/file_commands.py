@@ -7,7 +7,10 @@ import sys
 from forecasting.batch.plan import BatchJob
 from forecasting.batch.runner import run_file_job
 from forecasting.cli.progress import progress_bar
+from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.covariates import KnownFuture
 from forecasting.io.inventory_csv import read_inventory_csv
+from forecasting.io.known_future import read_known_future
 from forecasting.modes.factory import ModelFactory
 
 
@@ -16,7 +19,9 @@ def forecast(args: argparse.Namespace) -> int:
     model = ModelFactory.create(args.model)
     job = BatchJob("forecast", (model.name,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
     with progress_bar(f"forecast {model.name}") as progress:
-        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress)
+        outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
+                               bucket=args.bucket, calendar=_calendar(args))
+    _say_bucket(outcome.freq)
     return 0
 
 
@@ -25,8 +30,14 @@ def backtest(args: argparse.Namespace) -> int:
     job = BatchJob("backtest", tuple(names), args.horizon, args.quantiles, windows=args.windows,
                    chunk_items=args.chunk_items)
     with progress_bar("backtest") as progress:
-        run_file_job(job, args.input, args.output, engine=args.engine, progress=progress)
+        outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
+                               bucket=args.bucket, calendar=_calendar(args))
+    _say_bucket(outcome.freq)
     return 0
+
+
+def _calendar(args: argparse.Namespace) -> KnownFuture | None:
+    return read_known_future(args.calendar) if args.calendar else None
 
 
 def reorder(args: argparse.Namespace) -> int:
@@ -37,8 +48,16 @@ def reorder(args: argparse.Namespace) -> int:
         inventory["service_type"] = args.service_type
     job = BatchJob("reorder", (model.name,), chunk_items=args.chunk_items)
     with progress_bar(f"reorder {model.name}") as progress:
-        run_file_job(job, args.input, args.output, inventory=inventory, engine=args.engine, progress=progress)
+        outcome = run_file_job(job, args.input, args.output, inventory=inventory, engine=args.engine,
+                               progress=progress, freq=args.freq)
+    _say_bucket(outcome.freq)
     return 0
+
+
+def _say_bucket(freq: Frequency) -> None:
+    """On stderr, for weekly and monthly data: the bucket the dates and the horizon count (daily says nothing)."""
+    if freq != DAILY:
+        print(f"data: {freq.label}; horizon and dates in {freq.units}", file=sys.stderr)
 
 
 def models(args: argparse.Namespace) -> int:
@@ -48,6 +67,7 @@ def models(args: argparse.Namespace) -> int:
         status = model.availability()
         state = "available" if status.available else "unavailable"
         detail = model.description if status.available else status.reason
+        detail += f"; known-future covariates {'used' if model.uses_known_future else 'ignored'}"
         print(f"{name:<16} {state:<12} {detail}")
     return 0
 

@@ -1,9 +1,12 @@
 """Turning a long sales frame into the validated, gap-free shape every model takes.
 
 Models receive a :class:`PreparedHistory`: rows sorted by item then date, one
-row per calendar day from each item's first date to the data's "as of" date
-(the last sales date over all items: missing days, also after an item's last
-sale, are zero sales, covariates zero), plus per-item arrays. The checks are O(rows) and
+row per bucket (day, week or month: :mod:`forecasting.core.calendar`) from each
+item's first date to the data's "as of" date (the last sales date over all
+items: missing buckets, also after an item's last sale, are zero sales,
+covariates zero), plus per-item arrays. For daily data the bucket numbers are
+day numbers; for weekly and monthly data they are week and month numbers, and
+:attr:`PreparedHistory.freq` turns them back into dates. The checks are O(rows) and
 vectorised: already-sorted input (the usual case) is never re-sorted, and the
 data is kept as numpy arrays (a frame is built only when a model asks for one).
 """
@@ -15,9 +18,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import DAILY, Frequency, detect_frequency
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.sales import SALES_COLUMNS, missing_columns, quantity_problems
 
+#: the shortest history a model takes, in buckets of the data: 7 days, 7 weeks or 7 months
 MIN_HISTORY_DAYS = 7
 
 
@@ -35,9 +40,10 @@ def day_numbers_to_dates(days: np.ndarray) -> np.ndarray:
 class PreparedHistory:
     """Sorted, gap-filled history as flat arrays plus per-item bookkeeping.
 
-    Row arrays: ``ids``, ``days`` (see :func:`to_day_numbers`), ``quantity``
-    and one array per covariate. Item arrays: ``item_ids``, ``starts`` and
-    ``lengths`` (each item's block of rows), ``first_day``, ``last_day``.
+    Row arrays: ``ids``, ``days`` (bucket numbers of ``freq``: day numbers as
+    :func:`to_day_numbers` for daily data), ``quantity`` and one array per
+    covariate. Item arrays: ``item_ids``, ``starts`` and ``lengths`` (each
+    item's block of rows), ``first_day``, ``last_day`` (bucket numbers).
     """
 
     ids: np.ndarray
@@ -47,6 +53,8 @@ class PreparedHistory:
     starts: np.ndarray
     lengths: np.ndarray
     covariates: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the bucket of the rows: ``days`` counts these
+    freq: Frequency = DAILY
 
     @property
     def n_items(self) -> int:
@@ -62,13 +70,17 @@ class PreparedHistory:
 
     @property
     def as_of(self) -> np.datetime64:
-        """The data's last day (every item's history ends on it when prepared by :func:`prepare_history`)."""
-        return np.datetime64(int(self.last_day.max()), "D")
+        """The data's last date (every item's history ends on it when prepared by :func:`prepare_history`)."""
+        return np.datetime64(int(self.freq.days_of(self.last_day.max())), "D")
+
+    def dates(self, periods: np.ndarray) -> np.ndarray:
+        """Bucket numbers (of ``days``) as dates (datetime64[ns])."""
+        return self.freq.dates(periods)
 
     @cached_property
     def frame(self) -> pd.DataFrame:
         """The long frame ``item_id, date, quantity, <covariates>`` (built on first use)."""
-        data = {"item_id": self.ids, "date": day_numbers_to_dates(self.days), "quantity": self.quantity}
+        data = {"item_id": self.ids, "date": self.dates(self.days), "quantity": self.quantity}
         data.update(self.covariates)
         return pd.DataFrame(data)
 
@@ -97,13 +109,14 @@ class PreparedHistory:
             starts=np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64),
             lengths=lengths,
             covariates={k: v[rows] for k, v in self.covariates.items()},
+            freq=self.freq,
         )
 
     def truncate(self, cutoff_day: np.ndarray, min_days: int = MIN_HISTORY_DAYS) -> "PreparedHistory":
         """History up to and including each item's ``cutoff_day`` (one per item), for backtests."""
         keep = self.days <= np.repeat(np.asarray(cutoff_day, dtype=np.int64), self.lengths)
         lengths = np.add.reduceat(keep.astype(np.int64), self.starts) if len(keep) else self.lengths
-        check_min_days(self.item_ids, lengths, min_days)
+        check_min_days(self.item_ids, lengths, min_days, self.freq)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         return PreparedHistory(
             ids=self.ids[keep],
@@ -113,13 +126,20 @@ class PreparedHistory:
             starts=starts,
             lengths=lengths,
             covariates={k: v[keep] for k, v in self.covariates.items()},
+            freq=self.freq,
         )
 
 
 def prepare_history(
-    history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS, as_of: object | None = None
+    history: pd.DataFrame, min_days: int = MIN_HISTORY_DAYS, as_of: object | None = None,
+    freq: Frequency | str | None = None,
 ) -> PreparedHistory:
-    """Validate a long sales frame and fill missing days with zero, every item up to the data's "as of" date.
+    """Validate a long sales frame and fill missing buckets with zero, every item up to the data's "as of" date.
+
+    ``freq``: the data's bucket (None: the frame's ``attrs["freq"]`` where a
+    store put it, else detected from the dates, see
+    :class:`forecasting.core.calendar.DateTally`); dates off the bucket are an
+    error naming their rows. ``min_days`` counts buckets.
 
     ``as_of`` (a date) is the last day of the data; by default the last sales
     date over all items. Every item's history runs from its first row to that
@@ -137,6 +157,16 @@ def prepare_history(
     if ids.dtype != object:
         ids = ids.astype(str).astype(object)
     days = to_day_numbers(history["date"])
+    freq = history.attrs.get("freq") if freq is None else freq
+    as_of = history.attrs.get("as_of") if as_of is None else as_of
+    if not isinstance(freq, Frequency):  # detected, or declared without its anchor
+        freq = detect_frequency(days, np.arange(1, len(days) + 1), freq, source="history")
+    else:
+        bad = ~freq.fits(days)
+        if bad.any():
+            rows = (np.flatnonzero(bad)[: InvalidInputError.MAX_LISTED] + 1).tolist()
+            raise InvalidInputError(f"history dates are not {freq.label} dates (history rows {rows})")
+    days = freq.periods(days)
     qty = pd.to_numeric(history["quantity"], errors="coerce").to_numpy(dtype=np.float64)
     bad = quantity_problems(qty)
     if bad.any():
@@ -158,18 +188,18 @@ def prepare_history(
     dup[1:] &= days[1:] == days[:-1]
     if dup.any():
         first = np.flatnonzero(dup)[:5]
-        pairs = ", ".join(f"{ids[i]} {np.datetime64(int(days[i]), 'D')}" for i in first)
+        pairs = ", ".join(f"{ids[i]} {np.datetime64(int(freq.days_of(days[i])), 'D')}" for i in first)
         raise InvalidInputError(f"history has repeated (item_id, date) pairs: {pairs}")
 
     starts = np.flatnonzero(new_item)
     lengths = np.diff(np.append(starts, len(ids)))
     item_ids = ids[starts]
     last = days[starts + lengths - 1]
-    end = int(last.max()) if as_of is None else int(to_day_numbers(np.array([as_of]))[0])
+    end = int(last.max()) if as_of is None else int(freq.periods(to_day_numbers(np.array([as_of])))[0])
     if as_of is not None and (last > end).any():
         late = item_ids[last > end]
         raise InvalidInputError(
-            f"history has sales after its as-of date {np.datetime64(end, 'D')} for item(s) "
+            f"history has sales after its as-of date {np.datetime64(int(freq.days_of(end)), 'D')} for item(s) "
             + ", ".join(map(str, late[:10]))
         )
     span = end - days[starts] + 1
@@ -177,8 +207,8 @@ def prepare_history(
         ids, days, qty, covariates = _fill_gaps(item_ids, starts, lengths, days, span, qty, covariates)
         starts = np.concatenate([[0], np.cumsum(span)[:-1]])
         lengths = span
-    check_min_days(item_ids, lengths, min_days)
-    return PreparedHistory(ids, days, qty, item_ids, starts, lengths, covariates)
+    check_min_days(item_ids, lengths, min_days, freq)
+    return PreparedHistory(ids, days, qty, item_ids, starts, lengths, covariates, freq)
 
 
 def short_histories(
@@ -199,13 +229,14 @@ def short_histories(
     return out.loc[out["days"] < min_days].sort_values(["days", "item_id"], kind="stable").reset_index(drop=True)
 
 
-def check_min_days(item_ids: np.ndarray, lengths: np.ndarray, min_days: int) -> None:
-    """InvalidInputError naming the items (first 20, in the given order) with fewer than ``min_days`` days."""
+def check_min_days(item_ids: np.ndarray, lengths: np.ndarray, min_days: int, freq: Frequency = DAILY) -> None:
+    """InvalidInputError naming the items (first 20, in the given order) with fewer than ``min_days`` buckets."""
     short = lengths < min_days
     if short.any():
-        listed = ", ".join(f"{i} ({n} days)" for i, n in zip(item_ids[short][:20], lengths[short][:20]))
+        unit = freq.units
+        listed = ", ".join(f"{i} ({n} {unit})" for i, n in zip(item_ids[short][:20], lengths[short][:20]))
         raise InvalidInputError(
-            f"{int(short.sum())} item(s) have fewer than {min_days} days of history: {listed}"
+            f"{int(short.sum())} item(s) have fewer than {min_days} {unit} of history: {listed}"
         )
 
 
@@ -237,7 +268,7 @@ def _fill_gaps(
     qty: np.ndarray,
     covariates: dict[str, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Every item on its full daily range; new days get quantity 0 and covariates 0."""
+    """Every item on its full range of buckets; new buckets get quantity 0 and covariates 0."""
     grid_start = np.concatenate([[0], np.cumsum(span)[:-1]])
     n = int(span.sum())
     first_day = days[starts]
@@ -256,3 +287,51 @@ def _fill_gaps(
         spread(qty),
         {k: spread(v) for k, v in covariates.items()},
     )
+
+
+def daily_in_buckets(code: str, as_of_day: int) -> tuple[Frequency, int]:
+    """The bucket (W or M) daily data ending on ``as_of_day`` (a day number) is summed to, and its last whole period.
+
+    Weeks start the day after the as-of weekday (so the last week ends on the
+    as-of date); months are calendar months, the last one whole.
+    """
+    if code == "W":
+        freq = Frequency("W", (as_of_day + 1 + 3) % 7)  # 1970-01-01 (day 0) was a Thursday (weekday 3)
+        return freq, int(freq.periods(np.array([as_of_day]))[0])
+    if code == "M":
+        freq = Frequency("M", 0)
+        last = int(freq.periods(np.array([as_of_day]))[0])
+        if int(freq.days_of(np.array([last + 1]))[0]) != as_of_day + 1:  # the as-of month is not over
+            last -= 1
+        return freq, last
+    raise InvalidInputError(f"daily data is planned in weeks (W) or months (M), not {code!r}")
+
+
+def aggregate_history(history: pd.DataFrame, code: str, as_of: object | None = None) -> pd.DataFrame:
+    """Daily sales summed to weekly or monthly buckets (``code`` W or M), for daily data planned in weeks or months.
+
+    Weeks end on the data's as-of date (the last sales date, or ``as_of``):
+    each is dated on its first day, so every week is whole. Months are
+    calendar months dated on the 1st, up to the last whole one (the days of
+    an unfinished last month are left out). Quantities are summed; covariates
+    averaged over the bucket's rows. Missing days were zero sales, so a sum
+    over the rows is the bucket's total. Models fitted on the result forecast
+    bucket totals (``attrs["freq"]`` names the bucket; docs/cli.md ``--bucket``).
+    An item's first bucket may hold fewer days than the others (it started mid-bucket).
+    """
+    missing = missing_columns(history.columns)
+    if missing:
+        raise InvalidInputError(f"history is missing column(s) {', '.join(missing)}")
+    days = to_day_numbers(history["date"])
+    end = int(days.max()) if as_of is None else int(to_day_numbers(np.array([as_of]))[0])
+    freq, last = daily_in_buckets(code, end)
+    periods = freq.periods(days)
+    keep = periods <= last
+    frame = history.loc[keep, list(history.columns)].copy()
+    frame["date"] = freq.dates(periods[keep])
+    covariates = [c for c in frame.columns if c not in SALES_COLUMNS]
+    agg = {"quantity": "sum", **{c: "mean" for c in covariates}}
+    out = frame.groupby(["item_id", "date"], as_index=False, sort=True).agg(agg)
+    out.attrs["freq"] = freq.alias
+    out.attrs["as_of"] = np.datetime64(int(freq.days_of(np.array([last]))[0]), "D")
+    return out

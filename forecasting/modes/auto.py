@@ -1,8 +1,9 @@
 """``auto``: a model for each item, chosen on a rolling-origin validation inside its own history.
 
 Every model of the pool is fitted to the item's history and replayed at origins
-every two weeks over the last year of that history (:data:`VALIDATION_ORIGINS`
-origins, the latest H days before the history's end); each origin's next H days
+every two weeks over the last year of that history (26 origins on daily data,
+every month for monthly data: ``Frequency.validation_origins``; the latest H
+buckets before the history's end); each origin's next H days
 are scored:
 
     score = WAPE / 100 + WQL        (over all origins and steps of the item)
@@ -46,11 +47,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.core.history import PreparedHistory
+from forecasting.core.calendar import bucket, in_bucket
+from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory
 from forecasting.core.models.base import BaseForecastModel, Prediction
 from forecasting.modes.statistical.classification import no_recent_demand
 from forecasting.modes.statistical.empirical import (
-    ERROR_ORIGINS,
     MIN_TRAJECTORIES,
     EmpiricalModel,
     Fit,
@@ -60,9 +61,9 @@ from forecasting.modes.statistical.empirical import (
     too_few_trajectories,
 )
 
-#: origins every two weeks over a year: the validation's origins (fewer where the history is shorter)
-VALIDATION_ORIGINS = 26
-ORIGIN_SPACING = 14
+#: the validation's origins are counted in the data's buckets (Frequency.validation_origins): every two
+#: weeks over a year on daily data (26 origins, 14 days apart), every 2 weeks on weekly data, every month
+#: over a year on monthly data (12); fewer where the history is shorter
 #: an item needs at least this many origins to be validated, else it gets the fallback model
 MIN_ORIGINS = 4
 FALLBACK_MODEL = "ma7"
@@ -80,9 +81,9 @@ BLOCK_ITEMS = 4096
 CHALLENGER = "chronos-2"
 CHRONOS_ORIGINS = 2
 #: the registered models of the pool (Holt is left out: statsforecast's ETS fit is ~100x slower than the rest)
-POOL = ("ma7", "seasonal-naive", "ses", "weekly-ses", "croston-sba", "tsb", "adida", "imapa")
+POOL = ("ma7", "seasonal-naive", "ses", "seasonal-ses", "croston-sba", "tsb", "adida", "imapa")
 #: fixed smoothing weights added to the pool: the slow weights suit forecasts weeks ahead, which the
-#: one-step error that fits ``ses`` and ``weekly-ses`` tends to miss
+#: one-step error that fits ``ses`` and ``seasonal-ses`` tends to miss
 SES_WEIGHTS = (0.01, 0.03, 0.1)
 WEEKLY_WEIGHTS = (0.03, 0.1, 0.3)
 
@@ -90,12 +91,12 @@ WEEKLY_WEIGHTS = (0.03, 0.1, 0.3)
 def default_pool() -> list[EmpiricalModel]:
     """POOL plus SES and weekly SES with the fixed weights above."""
     from forecasting.modes.factory import ModelFactory
-    from forecasting.modes.statistical.exponential import SimpleExponentialSmoothing, WeeklyExponentialSmoothing
+    from forecasting.modes.statistical.exponential import SeasonalExponentialSmoothing, SimpleExponentialSmoothing
 
     return [
         *(ModelFactory.create(name) for name in POOL),  # type: ignore[misc]
         *(SimpleExponentialSmoothing(a) for a in SES_WEIGHTS),
-        *(WeeklyExponentialSmoothing(a) for a in WEEKLY_WEIGHTS),
+        *(SeasonalExponentialSmoothing(a) for a in WEEKLY_WEIGHTS),
     ]
 
 
@@ -150,7 +151,8 @@ class AutoModel(BaseForecastModel):
         """Each item's choice (what :meth:`forecast` would use), in the history's item order."""
         prepared = self.prepare(history)
         challenger = self._challenger((), horizon)
-        return [c for block in _blocks(prepared) for c in self._plan(block, horizon, challenger).choices]
+        with in_bucket(prepared.freq):
+            return [c for block in _blocks(prepared) for c in self._plan(block, horizon, challenger).choices]
 
     def _predict(self, history, horizon, levels, future_covariates, progress) -> Prediction:
         challenger = self._challenger(levels, horizon)
@@ -193,7 +195,8 @@ class AutoModel(BaseForecastModel):
                 values[rows, : p.shape[1]] = p
             few = np.flatnonzero(too_few_trajectories(values))
             if len(few):  # as the statistical models do: independent daily draws from the item's bands
-                drawn = BaseForecastModel._sample_paths(self, _only(block, few), horizon, ERROR_ORIGINS, seed, None)
+                drawn = BaseForecastModel._sample_paths(self, _only(block, few), horizon, bucket().error_origins,
+                                                        seed, None)
                 if values.shape[1] < drawn.shape[1]:
                     values = np.pad(values, ((0, 0), (0, drawn.shape[1] - values.shape[1]), (0, 0)),
                                     constant_values=np.nan)
@@ -320,8 +323,9 @@ def _cut(history: PreparedHistory, rows: np.ndarray, day: int) -> PreparedHistor
 class Validation:
     """The validation origins of a block of items and the actuals after each: shared by every model's fit.
 
-    Origins are the days T-1-H, T-1-H-14, ... (VALIDATION_ORIGINS of them) of the
-    fits' window; an origin counts for an item that had 7 days of history by then.
+    Origins are the buckets T-1-H, T-1-H-s, ... (n of them; n, s: the bucket's
+    validation origins, 26 and 14 for days) of the fits' window; an origin counts
+    for an item that had MIN_HISTORY_DAYS buckets of history by then.
     """
 
     def __init__(self, y: np.ndarray, horizon: int, columns: np.ndarray | None = None,
@@ -329,10 +333,11 @@ class Validation:
         self.horizon = horizon
         if columns is None:
             width = y.shape[1]
-            columns = width - 1 - horizon - ORIGIN_SPACING * np.arange(VALIDATION_ORIGINS)
+            count, spacing = bucket().validation_origins
+            columns = width - 1 - horizon - spacing * np.arange(count)
             columns = columns[columns >= 0]
             first = np.where((~np.isnan(y)).any(axis=1), np.argmax(~np.isnan(y), axis=1), width)
-            usable = columns[None, :] >= first[:, None] + 6
+            usable = columns[None, :] >= first[:, None] + MIN_HISTORY_DAYS - 1
             actuals = y[:, columns[:, None] + np.arange(1, horizon + 1)[None, :]]  # [items, origins, horizon]
             actuals[~usable] = np.nan
         self.columns, self.usable, self.actuals = columns, usable, actuals
@@ -402,7 +407,7 @@ class Validation:
 
     def challenge_origins(self, count: int) -> np.ndarray:
         """Indices of up to ``count`` origins at least a horizon apart, the latest first."""
-        index = np.arange(count) * -(-self.horizon // ORIGIN_SPACING)
+        index = np.arange(count) * -(-self.horizon // bucket().validation_origins[1])
         return index[index < len(self.columns)]
 
     def day_of(self, column: int, history: PreparedHistory) -> int:

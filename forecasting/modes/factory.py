@@ -14,7 +14,7 @@ from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
 from forecasting.modes.auto import ENSEMBLE, NO_DEMAND, AutoModel
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
-from forecasting.modes.statistical.exponential import DampedHolt, SimpleExponentialSmoothing, WeeklyExponentialSmoothing
+from forecasting.modes.statistical.exponential import DampedHolt, SeasonalExponentialSmoothing, SimpleExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
 
 
@@ -29,11 +29,16 @@ COST_WEIGHTS: dict[str, tuple[int, int]] = {
     "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523), "auto": (16, 3285),
     # on CPU, benchmarks/results/chronos2.txt (256 items in 36 s, the model loaded once per process)
     "chronos-2": (141, 0),
+    # lgbm trains per call: pasta's 118 items x 1,826 days in 22-52 s on one thread (load ~11), about 400 ms
+    # an item of 5 years (docs/models.md; not yet in bench_costs.py)
+    "lgbm": (400, 2000),
 }
 DEFAULT_COST_WEIGHT = (1, 0)
 
 #: the label of auto's median ensemble (not a registered model: a choice auto makes per item)
 ENSEMBLE_LABEL = "Median ensemble"
+#: old names still accepted (and labelled) as the model they became
+ALIASES = {"weekly-ses": "seasonal-ses"}
 #: the label of auto's choice for a dead item (zero demand, zero-width bands)
 NO_DEMAND_LABEL = "No demand (dead item)"
 
@@ -103,7 +108,7 @@ class ModelFactory:
         if key == NO_DEMAND:
             return NO_DEMAND_LABEL
         base, bracket, parameters = key.partition("(")
-        spec = cls._specs.get(base)
+        spec = cls._specs.get(ALIASES.get(base, base))
         if spec is None:
             return str(name)
         return f"{spec.label} ({parameters}" if bracket else spec.label
@@ -133,6 +138,7 @@ class ModelFactory:
     @classmethod
     def _known(cls, name: str) -> str:
         key = str(name).strip().lower()
+        key = ALIASES.get(key, key) if key not in cls._specs else key
         if key not in cls._specs:
             raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(cls.names())}")
         return key
@@ -146,9 +152,19 @@ def _chronos2() -> BaseForecastModel:
 
 
 for _model in (
-    MovingAverage7, SeasonalNaive, SimpleExponentialSmoothing, DampedHolt, WeeklyExponentialSmoothing, CrostonSBA, TSB,
+    MovingAverage7, SeasonalNaive, SimpleExponentialSmoothing, DampedHolt, SeasonalExponentialSmoothing, CrostonSBA, TSB,
     ADIDA, IMAPA,
 ):
     ModelFactory.register(_model)
 ModelFactory.register(_chronos2, name="chronos-2", label="Chronos-2")
+
+
+def _lgbm() -> BaseForecastModel:
+    # imported lazily: lightgbm and mlforecast take a second to import
+    from forecasting.modes.ml.lightgbm import LightGBMGlobal
+
+    return LightGBMGlobal()
+
+
+ModelFactory.register(_lgbm, name="lgbm", label="LightGBM (global)")
 ModelFactory.register(AutoModel)

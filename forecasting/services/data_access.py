@@ -24,6 +24,7 @@ from forecasting.applications.inventory.inventory_input import validate_inventor
 from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.as_of import AsOfMove
+from forecasting.core.calendar import DAILY, Frequency, detect_frequency
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
@@ -180,9 +181,10 @@ class DataAccess:
         ids = normalise_item_ids(item_ids)
         with self.database.read(snapshot=True) as conn:
             keys = items.resolve(conn, client_id, ids)
-            as_of = clients.get(conn, client_id).as_of
+            client = clients.get(conn, client_id)
+            as_of = client.as_of
             frame = reads.history_frame(conn, client_id, keys, start, as_of)
-        return HistorySnapshot(frame, _fingerprint(keys, as_of), tuple(keys["external_id"]), as_of)
+        return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq), tuple(keys["external_id"]), as_of)
 
     def policy(self, client_id: int) -> ClassPolicy:
         """The client's policy by class (service levels per ABC x XYZ cell; the defaults when none is stored)."""
@@ -244,12 +246,17 @@ class DataAccess:
         max_bytes: int | None = None,
         max_rows: int | None = None,
         move_as_of: bool = False,
+        freq: str | None = None,
     ) -> ImportResult:
         """Validate a sales CSV (or frame) in full, then upsert it in one transaction.
 
         An upload that would move the as-of date of stored items it does not
         contain (adding zero-sales days to their history) is refused with an
         :class:`AsOfMoveError` naming the numbers, unless ``move_as_of`` confirms it.
+        The bucket (docs/data-formats.md): the first import's is detected from
+        its dates (or ``freq``: D, W, M) and stored for the client; later
+        imports must fit it, unless ``freq`` forces another one that the
+        client's stored sales fit too. Dates off the bucket refuse the file.
         """
         if isinstance(source, pd.DataFrame):
             frame = validate_sales_frame(source)
@@ -260,22 +267,41 @@ class DataAccess:
         _check_length("item_id", pd.unique(frame["item_id"]), ID_LENGTH)
         _check_length("covariate column name", np.array(covariate_columns(frame.columns), dtype=object),
                       COVARIATE_NAME_LENGTH)
+        days = to_day_numbers(frame["date"])
         with self.database.write() as conn:
+            try:
+                client = clients.get(conn, client_id)
+            except NotFoundError:
+                raise NotFoundError(f"client {client_id} does not exist") from None
+            _keep_bucket(conn, client, _import_bucket(client, days, freq))
             return imports.write_sales(conn, client_id, frame, move_as_of=move_as_of)
 
-    def import_sales_file(self, client_id: int, path: str | Path, move_as_of: bool = False) -> ImportResult:
+    def import_sales_file(
+        self, client_id: int, path: str | Path, move_as_of: bool = False, freq: str | None = None
+    ) -> ImportResult:
         """A sales file (CSV or Parquet) of any size, in bounded memory, upserted in one transaction.
 
         The file is split by item on disk and validated whole first, as a batch
         job's input is (every row, repeated pairs), then written a part at a time.
-        The as-of rule of :meth:`import_sales` applies (``move_as_of`` confirms a move).
+        The as-of and bucket rules of :meth:`import_sales` apply (``move_as_of``
+        confirms a move; ``freq`` declares the file's bucket, else a client with
+        sales reads the file in its own bucket).
         """
         from forecasting.batch.staging import sales_frame, stage_sales
         from forecasting.core.history import day_numbers_to_dates
         from forecasting.io.scratch import work_dir
 
+        client = self.get_client(client_id)
+        declared = freq if freq is not None or client.as_of is None else client.freq.alias
         with work_dir() as folder:
-            staged = stage_sales(path, folder / "sales", IMPORT_PART_ITEMS)
+            try:
+                staged = stage_sales(path, folder / "sales", IMPORT_PART_ITEMS, declared)
+            except InvalidInputError as exc:
+                if freq is not None or client.as_of is None or "off that bucket" not in str(exc):
+                    raise
+                raise InvalidInputError(
+                    f"the client's sales are {client.freq.label}: {exc} (declare the file's bucket with --freq to "
+                    f"change the client's)") from None
             item_ids = np.concatenate(staged.item_ids)
             _check_length("item_id", item_ids, ID_LENGTH)
             last = pd.Timestamp(day_numbers_to_dates(np.array([staged.as_of]))[0]).date()
@@ -288,6 +314,7 @@ class DataAccess:
                     yield frame
 
             with self.database.write() as conn:
+                _keep_bucket(conn, clients.get(conn, client_id), staged.freq)
                 return imports.write_sales_parts(conn, client_id, parts(), last, item_ids, move_as_of=move_as_of)
 
     def import_inventory(
@@ -342,7 +369,8 @@ class DataAccess:
         ids = normalise_item_ids(item_ids)
         with self.database.read() as conn:  # results are immutable: no snapshot needed
             keys = items.resolve(conn, client_id, ids)
-            fingerprint = _fingerprint(keys, clients.get(conn, client_id).as_of)
+            client = clients.get(conn, client_id)
+            fingerprint = _fingerprint(keys, client.as_of, client.freq)
             key = cache_key(fingerprint)
             run = runs.find_cached(conn, client_id, key)
             frame = None if run is None else runs.read_results(conn, run, keys)
@@ -553,8 +581,9 @@ class DataFingerprint:
     run gets the fingerprint (and cache key) a request for all its items would.
     """
 
-    def __init__(self, as_of: date | None):
-        self._hash = hashlib.sha256(f"{as_of}\n".encode())
+    def __init__(self, as_of: date | None, freq: Frequency = DAILY):
+        # the bucket is part of the data (daily keeps the key it always had)
+        self._hash = hashlib.sha256((f"{as_of}\n" if freq == DAILY else f"{as_of} {freq.alias}\n").encode())
         self._empty = True
 
     def add(self, keys: pd.DataFrame) -> None:
@@ -568,8 +597,40 @@ class DataFingerprint:
         return self._hash.hexdigest()
 
 
-def _fingerprint(keys: pd.DataFrame, as_of: date | None) -> str:
-    fingerprint = DataFingerprint(as_of)
+def _keep_bucket(conn, client: ClientInfo, bucket: Frequency) -> None:
+    """Store an import's bucket as the client's; a change (declared) needs the stored sales to fit it too."""
+    if bucket == client.freq:
+        return
+    if client.as_of is not None:
+        off = ~bucket.fits(reads.sales_days(conn, client.client_id))
+        if off.any():
+            raise InvalidInputError(
+                f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} dates; "
+                f"nothing imported")
+    clients.set_freq(conn, client.client_id, bucket)
+
+
+def _import_bucket(client: ClientInfo, days: np.ndarray, declared: str | None) -> Frequency:
+    """The bucket an import is read in: declared, else the client's when it has sales and the dates fit it, else detected.
+
+    A client with sales refuses a file of another bucket unless it is declared.
+    """
+    rows = np.arange(2, len(days) + 2)
+    if declared is not None:
+        return detect_frequency(days, rows, declared, source="sales file")
+    if client.as_of is not None and client.freq.fits(days).all():
+        return client.freq
+    bucket = detect_frequency(days, rows, None, source="sales file")
+    if client.as_of is not None and bucket != client.freq:
+        raise InvalidInputError(
+            f"the client's sales are {client.freq.label} but this file's dates are {bucket.label}; nothing imported "
+            f"(declare the file's bucket, --freq {bucket.code}, to change the client's)"
+        )
+    return bucket
+
+
+def _fingerprint(keys: pd.DataFrame, as_of: date | None, freq: Frequency = DAILY) -> str:
+    fingerprint = DataFingerprint(as_of, freq)
     fingerprint.add(keys)
     return fingerprint.hexdigest()
 

@@ -208,7 +208,8 @@ def load_demo(services: Services, folder: Path = DEMO_FOLDER, end: date | None =
             inventory = pd.read_csv(inventory_path)
             sales = pd.read_csv(sales_path)
             sales = sales[(pd.to_datetime(sales["date"]).dt.date > as_of) & sales["item_id"].isin(inventory["item_id"])]
-            imported = data.import_sales(client_id, sales)
+            # discontinued demo items get the days since as zero sales, as they would in real life
+            imported = data.import_sales(client_id, sales, move_as_of=True)
             stock = data.import_inventory(client_id, inventory_path, as_of=end)
             report.append(f"{client.name}: brought up to {end:%Y-%m-%d} from {as_of:%Y-%m-%d}: "
                           f"{imported.summary()}; {stock.summary()}")

@@ -59,7 +59,7 @@ from forecasting.core.models.base import (
     validate_horizon,
     validate_quantiles,
 )
-from forecasting.core.history import prepare_history
+from forecasting.core.history import prepare_history, to_day_numbers
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
@@ -538,12 +538,17 @@ class ForecastService:
         if inventory.empty:
             raise ForecastingError("no item has an inventory position: import an inventory file first")
         items = self.data.list_items(client_id, inventory["item_id"].tolist()).set_index("item_id")
-        as_of = pd.Timestamp(self.data.get_client(client_id).as_of)
+        client = self.data.get_client(client_id)
+        as_of = pd.Timestamp(client.as_of)
         span = (as_of - items["first_date"]).dt.days + 1  # every history runs to the client's as-of date
+        if client.freq.code != "D":  # buckets from the first one to the as-of bucket
+            first = to_day_numbers(items["first_date"].fillna(as_of + pd.Timedelta(days=1)))
+            as_of_period = client.freq.periods(to_day_numbers(np.array([as_of])))[0]
+            span = pd.Series(as_of_period - client.freq.periods(first) + 1, index=items.index)
         enough = span.reindex(inventory["item_id"]).fillna(0).to_numpy() >= min_days
         if not enough.any():
             raise ForecastingError(
-                f"no item with an inventory position has {min_days} or more days of sales history"
+                f"no item with an inventory position has {min_days} or more {client.freq.units} of sales history"
             )
         skipped = inventory.loc[~enough, "item_id"].tolist()
         return inventory.loc[enough].reset_index(drop=True), skipped

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.storage.ids import whole_id
 from forecasting.storage.models import Client
@@ -21,6 +22,8 @@ class ClientInfo:
     data_version: int
     #: the data's "as of" date: last sales date over all items (None before any sales)
     as_of: date | None = None
+    #: the bucket of the client's sales (daily before any import)
+    freq: Frequency = DAILY
 
 
 def create(conn: Connection, name: str) -> ClientInfo:
@@ -70,5 +73,11 @@ def extend_as_of(conn: Connection, client_id: int, last_day: date) -> None:
     )
 
 
+def set_freq(conn: Connection, client_id: int, freq: Frequency) -> None:
+    """Store the bucket of the client's sales (the first import's, or one forced by the importer)."""
+    conn.execute(update(_clients).where(_clients.c.id == client_id).values(sales_freq=freq.alias))
+
+
 def _info(row) -> ClientInfo:
-    return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]), row["sales_as_of"])
+    return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]), row["sales_as_of"],
+                      Frequency.parse(row["sales_freq"]))

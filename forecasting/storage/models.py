@@ -88,6 +88,8 @@ class Client(Base):
     sales_as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
     #: JSON of the client's policy by class (storage/policy.py); None = the defaults
     policy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: the bucket of the client's sales (``D``, ``W-FRI``, ``MS``...): set by the first import, kept by later ones
+    sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 

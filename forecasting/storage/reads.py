@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Connection, Date, Numeric, and_, bindparam, cast, func, select, text
 
 from forecasting.core.history import day_numbers_to_dates, prepare_history
-from forecasting.storage import bulk
+from forecasting.storage import bulk, clients
 from forecasting.storage.models import InventoryPosition, Item, Sale
 
 #: days counted as "recent" volume (up to the client's last sales date)
@@ -299,22 +299,40 @@ def categories(conn: Connection, client_id: int) -> list[str]:
     return list(rows)
 
 
+def sales_days(conn: Connection, client_id: int) -> np.ndarray:
+    """The distinct dates (day numbers) of the client's stored sales."""
+    rows = conn.execute(
+        select(_sales.c.date).distinct().join(_items, _items.c.id == _sales.c.item_id).where(_items.c.client_id == client_id)
+    ).scalars()
+    return np.array([np.datetime64(d, "D") for d in rows], dtype="datetime64[D]").astype(np.int64)
+
+
 def history_frame(
     conn: Connection, client_id: int, keys: pd.DataFrame, start: date | None, as_of: date | None
 ) -> pd.DataFrame:
-    """Sales (and covariates) of the keyed items in external-id order, gaps filled with zero up to ``as_of``."""
+    """Sales (and covariates) of the keyed items in external-id order, gaps filled with zero up to ``as_of``.
+
+    In the client's bucket (weekly, monthly: ``start`` is moved to its bucket's
+    date); the frame's ``attrs["freq"]`` names it, so that models read it in that bucket.
+    """
+    freq = clients.get(conn, client_id).freq
+    if start is not None and freq.code != "D":
+        start = np.datetime64(int(freq.days_of(freq.periods(np.datetime64(start, "D").astype(np.int64)))),
+                              "D").astype(object)
     item_pk, day, quantity = load_sales(conn, client_id, keys["pk"].to_numpy(), start)
     if start is not None:
         item_pk, day, quantity = _pad_to_start(conn, client_id, keys, start, item_pk, day, quantity)
     covariates = load_covariates(conn, client_id, keys["pk"].to_numpy(), start)
     if not len(item_pk):
-        return pd.DataFrame(
+        empty = pd.DataFrame(
             {
                 "item_id": pd.Series(dtype=object),
                 "date": pd.Series(dtype="datetime64[ns]"),
                 "quantity": pd.Series(dtype=float),
             }
         )
+        empty.attrs["freq"] = freq.alias
+        return empty
     # rows arrive ordered by (pk, day); reorder blocks by external id (keys are sorted that way)
     rank = key_rank(keys, item_pk)
     order = np.argsort(rank, kind="stable")
@@ -337,7 +355,9 @@ def history_frame(
             sel = matched & (names == name)
             column[pos[sel]] = values[sel]
             data[name] = column
-    return prepare_history(pd.DataFrame(data), min_days=0, as_of=as_of).frame
+    frame = prepare_history(pd.DataFrame(data), min_days=0, as_of=as_of, freq=freq).frame
+    frame.attrs["freq"] = freq.alias
+    return frame
 
 
 def _pad_to_start(

@@ -26,6 +26,13 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
   time); ``stockout_date`` = as-of date + k; both empty beyond the horizon.
 
 Quantiles use numpy's default linear interpolation between path totals.
+
+On weekly or monthly data the paths are per bucket and L and R stay in days:
+a window of D days covers w = D / (days per bucket) buckets (7 for weeks,
+365.25 / 12 for months), the last, partial bucket counted pro rata
+(:func:`window_totals`); stock on order arrives in the bucket holding its day;
+days of cover are the days from the as-of date to the date of the first
+bucket short of stock (docs/inventory-policy.md).
 """
 from __future__ import annotations
 
@@ -52,6 +59,7 @@ from forecasting.applications.inventory.targets import (
     fill_rate_reorder_point,
     resolve_targets,
 )
+from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, listed
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback, SamplePaths
@@ -114,11 +122,13 @@ class InventoryCalculator:
     """Turns demand sample paths and an inventory frame into the reorder table (REORDER_COLUMNS)."""
 
     @staticmethod
-    def required_horizon(inventory: pd.DataFrame) -> int:
-        """Days of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + ceil(3 x lead-time std) + R)."""
+    def required_horizon(inventory: pd.DataFrame, freq: Frequency = DAILY) -> int:
+        """Buckets of forecast the policy needs: max(MIN_COVER_HORIZON, largest L + ceil(3 x lead-time std) + R)
+        days, in ``freq``'s buckets."""
         inv = validate_inventory(inventory, levels_from_class=True)
         longest = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
-        return max(MIN_COVER_HORIZON, int(longest.max()))
+        days = max(MIN_COVER_HORIZON, int(longest.max()))
+        return days if freq.code == "D" else int(np.ceil(freq.periods_covering(days)))
 
     @staticmethod
     def from_paths(
@@ -156,12 +166,13 @@ class InventoryCalculator:
         abc, xyz, stage = _classes_for(classes, inv)
         level, kind = resolve_targets(inv.service_level, inv.service_type, abc, xyz, stage, policy, service_level)
         dead = stage == "dead"
+        freq = paths.freq
         lead = inv.lead_time_days
         path_lead = sampled_lead_times(lead, inv.lead_time_std_days, values.shape[1]) \
             if (inv.lead_time_std_days > 0).any() else lead
-        lead_totals = window_totals(values, path_lead)
-        cycle_totals = window_totals(values, path_lead + (inv.review_period_days if np.ndim(path_lead) == 1
-                                                          else inv.review_period_days[:, None]))
+        review = inv.review_period_days if np.ndim(path_lead) == 1 else inv.review_period_days[:, None]
+        lead_totals = window_totals(values, freq.periods_covering(path_lead))
+        cycle_totals = window_totals(values, freq.periods_covering(path_lead + review))
         no_path = np.count_nonzero(~np.isnan(cycle_totals), axis=1) == 0
         if no_path.any():
             raise ForecastingError(
@@ -178,8 +189,8 @@ class InventoryCalculator:
         order_qty = np.where(dead, 0.0, order_quantity(order_up_to - position, inv.pack_size, inv.moq))
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
-        on_order_day = arrival_day(due, lead)
-        order_day = arrival_day(np.full(len(lead), np.nan), lead)
+        on_order_day = arrival_day(_in_buckets(due, freq), _in_buckets(lead, freq))
+        order_day = arrival_day(np.full(len(lead), np.nan), _in_buckets(lead, freq))
         stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
         cover = first_shortfall(stock)
         table = pd.DataFrame(
@@ -201,12 +212,13 @@ class InventoryCalculator:
                 "order_qty": order_qty,
                 "unit_cost": inv.unit_cost,
                 "order_value": order_qty * inv.unit_cost,
-                "days_of_cover": cover,
-                # first_date is day 1, so day k is first_date + (k - 1) = the data's as-of date + k
-                "stockout_date": first_date + pd.to_timedelta(cover - 1, unit="D"),
-                "action": np.where(order_now(position, reorder_point, shortfall_on_arrival(stock, lead)) & ~dead,
+                "days_of_cover": _days_from_as_of(first_date, cover, freq),
+                # first_date is step 1, so step k is first_date + (k - 1) steps (daily: the as-of date + k)
+                "stockout_date": _step_dates(first_date, cover, freq),
+                "action": np.where(order_now(position, reorder_point,
+                                             shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead,
                                    "reorder", "ok"),
-                "on_order_due": first_date + pd.to_timedelta(on_order_day - 1, unit="D"),
+                "on_order_due": _step_dates(first_date, on_order_day, freq),
                 "abc": abc,
                 "xyz": xyz,
                 "lifecycle": stage,
@@ -217,10 +229,10 @@ class InventoryCalculator:
             columns=REORDER_COLUMNS,
         )
         with_order = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day), (order_qty, order_day)])
-        days = np.arange(expected.shape[1])
+        steps = np.arange(1, expected.shape[1] + 1)
         projection = pd.DataFrame({
             "item_id": np.repeat(inv.item_ids, expected.shape[1]),
-            "date": (first_date[:, None] + days[None, :].astype("timedelta64[D]")).ravel(),
+            "date": _step_dates(np.repeat(first_date, len(steps)), np.tile(steps, len(first_date)), freq),
             "expected_demand": expected.ravel(),
             "projected_stock": stock.ravel(),
             "with_suggested_order": with_order.ravel(),
@@ -266,13 +278,13 @@ class InventoryCalculator:
         :func:`classify_inventory`) and ``policy`` as in :meth:`plan_from_paths`.
         """
         inv = validate_inventory(inventory, service_level, levels_from_class=True)  # fail fast, before the forecast
-        horizon = cls.required_horizon(inventory) if horizon is None else horizon
+        scoped = _restrict(history, inv.item_ids, model.min_history_days)
+        horizon = cls.required_horizon(inventory, scoped.freq) if horizon is None else horizon
         if horizon > model.max_horizon:
             raise ForecastingError(
                 f"model {model.name} forecasts at most {model.max_horizon} days; "
                 f"the inventory needs {horizon} (lead time + review period)"
             )
-        scoped = _restrict(history, inv.item_ids, model.min_history_days)
         if classes is None:
             classes = classify_inventory(scoped, inventory, policy)
         paths = model.sample_paths(scoped, horizon, n_paths=N_PATHS, seed=SEED, progress=progress)
@@ -306,6 +318,31 @@ def _classes_for(classes: pd.DataFrame | None, inv: Inventory) -> tuple[np.ndarr
     return abc, xyz, np.where(inv.phase_out, "dead", stage).astype(object)
 
 
+def _in_buckets(days: np.ndarray, freq: Frequency) -> np.ndarray:
+    """Day counts (1 = the first forecast day) as the bucket holding that day; daily: unchanged (NaN stays)."""
+    return days if freq.code == "D" else np.ceil(freq.periods_covering(days))
+
+
+def _step_dates(first_date: np.ndarray, step: np.ndarray, freq: Frequency) -> np.ndarray:
+    """The date of step k (1 = ``first_date``) in ``freq``'s buckets; NaT where k is NaN."""
+    step = np.asarray(step, dtype=np.float64)
+    if freq.code == "D":
+        return first_date + pd.to_timedelta(step - 1, unit="D")
+    first = freq.periods(np.asarray(first_date, dtype="datetime64[D]").astype(np.int64))
+    known = ~np.isnan(step)
+    out = np.full(len(step), np.datetime64("NaT"), dtype="datetime64[ns]")
+    out[known] = freq.dates(first[known] + step[known].astype(np.int64) - 1)
+    return out
+
+
+def _days_from_as_of(first_date: np.ndarray, step: np.ndarray, freq: Frequency) -> np.ndarray:
+    """Days of cover: step k itself on daily data; else the days from the as-of bucket's date to step k's."""
+    if freq.code == "D":
+        return step
+    as_of = _step_dates(first_date, np.zeros(len(step)), freq)
+    return (_step_dates(first_date, step, freq) - as_of) / np.timedelta64(1, "D")
+
+
 def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarray, np.ndarray]:
     """The inventory and its items' paths [items, paths, days] and first forecast dates, aligned.
 
@@ -323,11 +360,12 @@ def _paths_for(paths: SamplePaths, inv: Inventory) -> tuple[Inventory, np.ndarra
         inv, index = inv.take(order), index[order]
     else:
         values = values[index]
-    span = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
+    span = np.ceil(paths.freq.periods_covering(
+        max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days))
     short = span > values.shape[2]
     if short.any():
         raise ForecastingError(
-            f"sample paths cover {values.shape[2]} days but lead time + review period is longer "
+            f"sample paths cover {values.shape[2]} {paths.freq.units} but lead time + review period is longer "
             f"for item(s) {listed(inv.item_ids[short])}"
         )
     first_date = np.asarray(paths.first_date, dtype="datetime64[ns]")[index]

@@ -15,16 +15,30 @@ PACK_TOLERANCE_DECIMALS = 9
 
 
 def window_totals(values: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Each path's total over its item's first ``days[i]`` days (or ``days[i, p]`` per path): [items, paths].
+    """Each path's total over its item's first ``days[i]`` steps (or ``days[i, p]`` per path): [items, paths].
 
+    ``days`` may be fractional (a lead time in days on weekly or monthly
+    paths: 10 days are 10/7 weeks): the last, partial step counts pro rata,
+    total = sum of the first floor(w) steps + (w - floor(w)) x step floor(w) + 1.
     A path with NaN inside the window stays NaN (left out by the nan-aware
-    reductions below); a window of 0 days totals 0. The window mask is
+    reductions below); a window of 0 steps totals 0. The window mask is
     broadcast, never materialised at the size of ``values`` for per-item days.
     """
     days = np.asarray(days)
-    days = days[:, None, None] if days.ndim == 1 else days[:, :, None]
-    inside = np.arange(values.shape[2])[None, None, :] < days
-    return np.add.reduce(values, axis=2, where=inside)
+    whole = np.floor(days)
+    per_path = days.ndim == 2
+    inside = np.arange(values.shape[2])[None, None, :] < (whole[:, :, None] if per_path else whole[:, None, None])
+    total = np.add.reduce(values, axis=2, where=inside)
+    part = days - whole
+    if part.any():  # never for whole days: daily totals are exactly the sums they always were
+        step = np.minimum(whole.astype(np.int64), values.shape[2] - 1)
+        if per_path:
+            i, p = np.nonzero(part > 0)
+            total[i, p] += part[i, p] * values[i, p, step[i, p]]
+        else:
+            rows = np.flatnonzero(part > 0)
+            total[rows] += part[rows, None] * values[rows, :, step[rows]]
+    return total
 
 
 def path_mean(values: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.errors import ForecastingError, InvalidInputError, ModelUnavailableError
-from forecasting.core.history import PreparedHistory, day_numbers_to_dates, prepare_history
+from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import (
     BaseForecastModel,
     ProgressCallback,
@@ -142,8 +142,12 @@ class QualityCalculator:
         windows: int = 1,
         quantiles: Sequence[float] = (),
         progress: ProgressCallback | None = None,
+        future_covariates: pd.DataFrame | None = None,
     ) -> BacktestResult:
         """Score each model on the last ``windows`` blocks of ``horizon`` days of every item.
+
+        ``future_covariates`` (item_id, date, <covariates>; see core/covariates.py)
+        gives each window's models the values on its held-out days.
 
         Raises :class:`ForecastingError` for a bad horizon, window count,
         quantile level or model name, and :class:`InvalidInputError` naming
@@ -155,6 +159,7 @@ class QualityCalculator:
         instances = _create_models(models)
         min_seen = max(m.min_history_days for m in instances)
         prepared = history if isinstance(history, PreparedHistory) else prepare_history(history, min_seen)
+        horizon = validate_horizon(horizon, freq=prepared.freq)  # windows count the data's buckets
         _check_long_enough(prepared, horizon, windows, min_seen)
 
         total = len(instances) * windows
@@ -170,7 +175,7 @@ class QualityCalculator:
                 scale = (step_sums[seen_end - 1] - step_sums[prepared.starts]) / (prepared.lengths - w * horizon - 1)
             window["scale"] = np.repeat(scale, horizon)
             for i, model in enumerate(instances):
-                fc = model.forecast(seen, horizon, levels)
+                fc = model.forecast(seen, horizon, levels, future_covariates)
                 parts[(i, w)] = _attach_forecast(window, fc, model.name, levels)
                 done += 1
                 if progress:
@@ -307,8 +312,8 @@ def _window_frame(
         {
             "item_id": prepared.ids[rows],
             "window": window,
-            "cutoff": day_numbers_to_dates(np.repeat(cutoff, horizon)),
-            "date": day_numbers_to_dates(prepared.days[rows]),
+            "cutoff": prepared.dates(np.repeat(cutoff, horizon)),
+            "date": prepared.dates(prepared.days[rows]),
             "actual": prepared.quantity[rows],
         }
     )

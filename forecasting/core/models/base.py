@@ -3,8 +3,8 @@
 A model forecasts many items at once from a long frame (``item_id, date,
 quantity`` plus optional covariate columns) and returns the forecast frame of
 docs/data-formats.md. The public methods here do the validation and the
-post-processing that the contract promises (dates from the day after each
-item's last history day, quantiles sorted in the level, nothing below zero,
+post-processing that the contract promises (dates from the bucket after each
+item's last history bucket, quantiles sorted in the level, nothing below zero,
 the model available here), so a model only computes numbers: in
 :meth:`BaseForecastModel._predict` and, where it knows better than
 independent days, :meth:`BaseForecastModel._sample_paths`.
@@ -19,11 +19,13 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import DAILY, Frequency, in_bucket
 from forecasting.core.cells import open_unit_interval
 from forecasting.core.errors import ForecastingError, ModelUnavailableError, NonFiniteResultError, listed
-from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, day_numbers_to_dates, prepare_history
+from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory, prepare_history
 
-MAX_HORIZON = 365
+#: the longest daily horizon; every bucket's bounds: :mod:`forecasting.core.calendar`
+MAX_HORIZON = DAILY.max_horizon
 #: the levels a forecast has when the caller names none: a 10-90% band and the median
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 #: Levels used to describe a model's whole predictive distribution (Chronos-2's native grid).
@@ -60,16 +62,17 @@ class Prediction:
 
 @dataclass
 class SamplePaths:
-    """Joint scenarios of future daily demand, for quantities summed over several days.
+    """Joint scenarios of future demand per bucket, for quantities summed over several buckets.
 
     ``values`` is [items, paths, horizon]; NaN marks a path an item does not
     have (items may have different numbers of paths). ``first_date`` is each
-    item's first forecast date.
+    item's first forecast date; ``freq`` the bucket of each step.
     """
 
     item_ids: np.ndarray
     first_date: np.ndarray
     values: np.ndarray
+    freq: Frequency = DAILY
 
 
 def quantile_column(level: float) -> str:
@@ -77,11 +80,15 @@ def quantile_column(level: float) -> str:
     return f"q{level:g}"
 
 
-def validate_horizon(horizon: int, limit: int = MAX_HORIZON) -> int:
+def validate_horizon(horizon: int, limit: int = MAX_HORIZON, freq: Frequency = DAILY) -> int:
+    """A whole number of buckets of ``freq`` within its bounds (and within ``limit``, a model's own cap)."""
+    unit = freq.units
     if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)):
-        raise ForecastingError(f"horizon must be a whole number of days, got {horizon!r}")
-    if not 1 <= horizon <= limit:
-        raise ForecastingError(f"horizon must be between 1 and {limit} days, got {horizon}")
+        raise ForecastingError(f"horizon must be a whole number of {unit}, got {horizon!r}")
+    low, high = freq.horizon_bounds
+    high = min(high, limit)
+    if not low <= horizon <= high:
+        raise ForecastingError(f"horizon must be between {low} and {high} {unit}, got {horizon}")
     return int(horizon)
 
 
@@ -108,6 +115,8 @@ class BaseForecastModel(ABC):
     min_history_days: ClassVar[int] = MIN_HISTORY_DAYS
     #: longest horizon the model can produce (callers may cap lower)
     max_horizon: ClassVar[int] = MAX_HORIZON
+    #: whether ``future_covariates`` (known-future values: promotions, prices) change its forecast
+    uses_known_future: ClassVar[bool] = False
 
     def availability(self) -> Availability:
         """Whether the model can run here; cheap (well under a second)."""
@@ -121,12 +130,13 @@ class BaseForecastModel(ABC):
         future_covariates: pd.DataFrame | None = None,
         progress: ProgressCallback | None = None,
     ) -> pd.DataFrame:
-        """The forecast frame: ``item_id, date, model, forecast, q<level>...``."""
-        horizon = validate_horizon(horizon, min(self.max_horizon, MAX_HORIZON))
+        """The forecast frame: ``item_id, date, model, forecast, q<level>...``; ``horizon`` in the data's buckets."""
         levels = validate_quantiles(quantiles)
         self._require_available()
         prepared = self.prepare(history)
-        pred = self._predict(prepared, horizon, levels, future_covariates, progress)
+        horizon = validate_horizon(horizon, self.max_horizon, prepared.freq)
+        with in_bucket(prepared.freq):
+            pred = self._predict(prepared, horizon, levels, future_covariates, progress)
         point, qs = _clean(pred.point, pred.quantiles)
         self._require_finite(prepared, np.isfinite(point).all(axis=-1) & np.isfinite(qs).all(axis=(-2, -1)))
         frame = forecast_frame(self.name, prepared, horizon, levels, point, qs)
@@ -142,15 +152,17 @@ class BaseForecastModel(ABC):
         seed: int = 0,
         progress: ProgressCallback | None = None,
     ) -> SamplePaths:
-        """Joint demand scenarios over the horizon: ``values`` [items, paths, horizon], never negative."""
-        horizon = validate_horizon(horizon, min(self.max_horizon, MAX_HORIZON))
+        """Joint demand scenarios over the horizon (buckets): ``values`` [items, paths, horizon], never negative."""
         self._require_available()
         prepared = self.prepare(history)
-        values = self._sample_paths(prepared, horizon, n_paths, seed, progress)
+        horizon = validate_horizon(horizon, self.max_horizon, prepared.freq)
+        with in_bucket(prepared.freq):
+            values = self._sample_paths(prepared, horizon, n_paths, seed, progress)
         # NaN marks a path an item lacks; an item with no finite value at all, or an infinite one, overflowed
         finite = ~np.isinf(values).any(axis=(1, 2)) & np.isfinite(values).any(axis=(1, 2))
         self._require_finite(prepared, finite)
-        return SamplePaths(prepared.item_ids, day_numbers_to_dates(prepared.last_day + 1), np.maximum(values, 0.0))
+        return SamplePaths(prepared.item_ids, prepared.dates(prepared.last_day + 1), np.maximum(values, 0.0),
+                           prepared.freq)
 
     def prepare(self, history: pd.DataFrame | PreparedHistory) -> PreparedHistory:
         """Validated, gap-filled history (pass a PreparedHistory to skip the work)."""
@@ -245,13 +257,17 @@ def forecast_frame(
     point: np.ndarray,
     quantiles: np.ndarray,
 ) -> pd.DataFrame:
-    """Assemble the forecast frame (docs/data-formats.md) from per-item arrays."""
+    """Assemble the forecast frame (docs/data-formats.md) from per-item arrays.
+
+    Dates are the buckets after each item's last one (the as-of bucket), in
+    the history's bucket: a weekly file on Fridays gets Fridays.
+    """
     n = prepared.n_items
-    days = (prepared.last_day[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
+    periods = (prepared.last_day[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
     frame = pd.DataFrame(
         {
             "item_id": np.repeat(prepared.item_ids, horizon),
-            "date": day_numbers_to_dates(days),
+            "date": prepared.dates(periods),
             "model": model,
             "forecast": point.reshape(n * horizon),
         }

@@ -31,7 +31,14 @@ from forecasting.core.models.base import (
     ProgressCallback,
 )
 from forecasting.modes.ml.inputs import ModelInputs, build_inputs
-from forecasting.modes.ml.loading import availability_problem, get_pipeline, read_settings, weights_version
+from forecasting.modes.ml.loading import (
+    CROSS_LEARNING_BATCH_SIZE,
+    DEFAULT_BATCH_SIZE,
+    availability_problem,
+    get_pipeline,
+    read_settings,
+    weights_version,
+)
 
 if TYPE_CHECKING:
     from chronos import Chronos2Pipeline
@@ -51,25 +58,38 @@ class _WeightsVersion:
     """
 
     def __get__(self, obj: object, owner: type | None = None) -> str:
-        return weights_version()
+        cross = obj.uses_cross_learning() if isinstance(obj, Chronos2Model) else read_settings().cross_learning
+        return weights_version() + (":cross-learning" if cross else "")
 
 
 class Chronos2Model(BaseForecastModel):
     name = "chronos-2"
     label = "Chronos-2"
+    uses_known_future = True
     version = _WeightsVersion()  # type: ignore[assignment]
     description = "Chronos-2 foundation model (zero-shot): median forecast, 21 quantile levels, numeric covariates"
     max_horizon = ONE_PASS_HORIZON
     #: the quantile levels it predicts (it does not extrapolate beyond them)
     level_range = (LOWEST_LEVEL, HIGHEST_LEVEL)
 
-    def __init__(self, batch_size: int | None = None):
+    def __init__(self, batch_size: int | None = None, cross_learning: bool | None = None):
         if batch_size is not None and (
             isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
         ):
             raise ForecastingError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-        #: items per forward pass; None: CHRONOS_BATCH_SIZE, else 64
+        #: items per forward pass; None: CHRONOS_BATCH_SIZE, else 64 (100 with cross-learning)
         self.batch_size = batch_size
+        #: forecast the items of a batch jointly (None: CHRONOS_CROSS_LEARNING); the API can pass it per model
+        self.cross_learning = cross_learning
+
+    def uses_cross_learning(self) -> bool:
+        """Whether this model forecasts a batch's items jointly (its own setting, else CHRONOS_CROSS_LEARNING)."""
+        if self.cross_learning is not None:
+            return bool(self.cross_learning)
+        try:
+            return read_settings().cross_learning
+        except ForecastingError:
+            return False
 
     def availability(self) -> Availability:
         problem = availability_problem()
@@ -89,7 +109,12 @@ class Chronos2Model(BaseForecastModel):
                 f"quantile level(s) {', '.join(f'{x:g}' for x in outside)} outside Chronos-2's range "
                 f"{LOWEST_LEVEL:g}-{HIGHEST_LEVEL:g} (the levels it predicts; it does not extrapolate)"
             )
-        batch_size = self.batch_size or read_settings().batch_size
+        settings = read_settings()
+        cross = self.uses_cross_learning()
+        batch_size = self.batch_size or (
+            settings.batch_size if cross == settings.cross_learning else
+            (CROSS_LEARNING_BATCH_SIZE if cross else DEFAULT_BATCH_SIZE)
+        )
         pipeline = get_pipeline()
         if horizon > pipeline.model_prediction_length:
             raise ForecastingError(
@@ -98,7 +123,7 @@ class Chronos2Model(BaseForecastModel):
             )
         inputs = build_inputs(history, horizon, future_covariates, pipeline.model_context_length)
         native = np.asarray(pipeline.quantiles, dtype=np.float64)
-        ordered = np.sort(_run(pipeline, inputs, horizon, batch_size, progress), axis=-1)
+        ordered = np.sort(_run(pipeline, inputs, horizon, batch_size, progress, cross), axis=-1)
         point = interpolate_levels(ordered, native, (0.5,))[..., 0]
         return Prediction(point, interpolate_levels(ordered, native, levels))
 
@@ -109,8 +134,12 @@ def _run(
     horizon: int,
     batch_size: int,
     progress: ProgressCallback | None,
+    cross_learning: bool = False,
 ) -> np.ndarray:
-    """Native quantiles [items, horizon, levels], batch by batch, longest histories first."""
+    """Native quantiles [items, horizon, levels], batch by batch, longest histories first.
+
+    With ``cross_learning`` the items of one batch attend to each other (chronos' ``cross_learning``).
+    """
     import torch
 
     n = inputs.n_items
@@ -121,7 +150,8 @@ def _run(
             items = order[start : start + batch_size]
             # the pipeline's batch_size counts rows (target + covariates): one forward pass per call
             preds = pipeline.predict(
-                inputs.batch(items), prediction_length=horizon, batch_size=len(items) * inputs.n_rows
+                inputs.batch(items), prediction_length=horizon, batch_size=len(items) * inputs.n_rows,
+                cross_learning=cross_learning,
             )
             out[items] = torch.stack(preds)[:, 0].transpose(1, 2).numpy()
             if progress:

@@ -6,7 +6,7 @@ numeric column of the history; one that never changes within an item (a text
 column read as zeros, an item attribute such as a category code) says nothing
 about time and is left out, so a history without real covariates gives the
 model the target alone. A covariate also given in the ``future_covariates``
-frame for the forecast dates is known-future; forecast days the frame does not
+frame (:mod:`forecasting.core.covariates`) for the forecast dates is known-future; forecast days the frame does not
 cover are unknown (NaN) to the model.
 
 Batches are built from flat arrays with one fancy-indexing step; only the list
@@ -20,11 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.core.errors import InvalidInputError, RowProblem
-from forecasting.core.history import PreparedHistory, to_day_numbers
-
-KEYS = ("item_id", "date")
-
+from forecasting.core.covariates import future_values
+from forecasting.core.history import PreparedHistory
 
 @dataclass
 class ModelInputs:
@@ -96,50 +93,3 @@ def _varies_within_an_item(past: np.ndarray, starts: np.ndarray, future: np.ndar
     if future is not None:  # fmax/fmin skip the NaN of days without a value
         high, low = np.fmax(high, np.fmax.reduce(future, axis=1)), np.fmin(low, np.fmin.reduce(future, axis=1))
     return bool((high > low).any())
-
-
-def future_values(frame: pd.DataFrame, history: PreparedHistory, horizon: int) -> dict[str, np.ndarray]:
-    """Covariate values for each item's forecast days from a long ``item_id, date, <covariates>`` frame.
-
-    Returns name -> [items, horizon], NaN where the frame has no value. Rows for
-    other items or other dates are ignored. Raises InvalidInputError for a
-    missing key column, a column the history lacks, an unparsable date, a
-    non-numeric value or a repeated (item_id, date) pair.
-    """
-    missing = [c for c in KEYS if c not in frame.columns]
-    if missing:
-        raise InvalidInputError(f"future covariates are missing column(s) {', '.join(missing)}")
-    names = [c for c in frame.columns if c not in KEYS]
-    unknown = [c for c in names if c not in history.covariates]
-    if unknown:
-        raise InvalidInputError(
-            f"future covariate column(s) {', '.join(map(str, unknown))} are not in the sales history; "
-            "a known-future covariate needs its past values too"
-        )
-    ids = frame["item_id"].to_numpy()
-    if ids.dtype != object:
-        ids = ids.astype(str).astype(object)
-    item = pd.Index(history.item_ids).get_indexer(ids)
-    dates = pd.to_datetime(frame["date"], errors="coerce", format="ISO8601")
-    _reject(dates.isna().to_numpy(), "unparsable date")
-    step = to_day_numbers(dates) - history.last_day[np.maximum(item, 0)] - 1
-    keep = (item >= 0) & (step >= 0) & (step < horizon)
-    flat = item * horizon + step
-    repeated = np.zeros(len(flat), dtype=bool)
-    repeated[keep] = pd.Series(flat[keep]).duplicated().to_numpy()
-    _reject(repeated, "repeated (item_id, date) pair")
-    out = {}
-    for name in names:
-        raw = frame[name]
-        numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        _reject(np.isnan(numbers) & raw.notna().to_numpy(), f"non-numeric {name}")
-        values = np.full(history.n_items * horizon, np.nan)
-        values[flat[keep]] = numbers[keep]
-        out[name] = values.reshape(history.n_items, horizon)
-    return out
-
-
-def _reject(bad: np.ndarray, problem: str) -> None:
-    if bad.any():
-        rows = np.flatnonzero(bad)[: InvalidInputError.MAX_LISTED] + 2  # 1-based, header = row 1
-        raise InvalidInputError("future covariates rejected", [RowProblem(int(r), problem) for r in rows])

@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from chronos import Chronos2Pipeline
 
 DEFAULT_BATCH_SIZE = 64
+#: items per forward pass with cross-learning: the group size Chronos-2 was pretrained with (about 100,
+#: chronos' ``predict`` docstring and technical report); its forecasts depend on the batch they share
+CROSS_LEARNING_BATCH_SIZE = 100
 DTYPES = ("float32", "bfloat16")
 #: the download command may wait a little longer than availability, but not for minutes
 DOWNLOAD_PROBE_TIMEOUT_S = 10.0
@@ -63,6 +66,8 @@ class Settings:
     dtype: str
     threads: int | None
     batch_size: int
+    #: CHRONOS_CROSS_LEARNING: the items of a batch are forecast jointly (group attention across them)
+    cross_learning: bool = False
 
 
 def read_settings() -> Settings:
@@ -74,7 +79,12 @@ def read_settings() -> Settings:
     if dtype not in DTYPES:
         raise ModelUnavailableError(f"CHRONOS_DTYPE must be float32 or bfloat16, got {dtype!r}")
     threads = _positive_int("CHRONOS_THREADS")
-    return Settings(device, dtype, threads, _positive_int("CHRONOS_BATCH_SIZE") or DEFAULT_BATCH_SIZE)
+    cross = os.environ.get("CHRONOS_CROSS_LEARNING", "").strip().lower() or "0"
+    if cross not in ("0", "1", "true", "false", "yes", "no"):
+        raise ModelUnavailableError(f"CHRONOS_CROSS_LEARNING must be 1/0 (or true/false, yes/no), got {cross!r}")
+    cross_learning = cross in ("1", "true", "yes")
+    default_batch = CROSS_LEARNING_BATCH_SIZE if cross_learning else DEFAULT_BATCH_SIZE
+    return Settings(device, dtype, threads, _positive_int("CHRONOS_BATCH_SIZE") or default_batch, cross_learning)
 
 
 def _positive_int(name: str) -> int | None:

@@ -1,6 +1,7 @@
-"""Baseline models: 7-day moving average and seasonal naive (last week repeated).
+"""Baseline models: moving average of the last 7 buckets and seasonal naive (last season repeated).
 
-Both are rules of the last week, vectorised over items on the right-aligned
+The season is the bucket's (:mod:`forecasting.core.calendar`): 7 days, 52
+weeks or 12 months. Both are rules of the last buckets, vectorised over items on the right-aligned
 [items, T] history matrix; their bands and sample paths come from each series'
 own past errors (:mod:`forecasting.modes.statistical.empirical`).
 """
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.modes.statistical.empirical import EmpiricalModel, Fit, by_step, flat
+from forecasting.core.history import MIN_HISTORY_DAYS
+from forecasting.modes.statistical.empirical import EmpiricalModel, Fit, by_step, flat, season
 
+#: the moving average's window, in buckets (``ma7``: the last 7 days, weeks or months)
 WEEK = 7
 
 
@@ -26,14 +29,25 @@ def moving_average(y: np.ndarray, window: int = WEEK) -> np.ndarray:
     return out
 
 
-def _seasonal_naive(y: np.ndarray, h: int) -> np.ndarray:
-    """F[:, t] = y[t + h - 7k] with k = ceil(h / 7): the same weekday of the last observed week."""
-    lag = WEEK * -(-h // WEEK) - h  # how many days before the origin the source day lies
+def _seasonal_naive(y: np.ndarray, h: int, period: int = WEEK) -> np.ndarray:
+    """F[:, t] = y[t + h - m k] with k = ceil(h / m), m the season: the same point of the last observed season.
+
+    An origin needs its whole last season observed. Where a season is longer
+    than the minimum history (52 weeks, 12 months), an origin with at least
+    MIN_HISTORY_DAYS buckets but less than a season forecasts its last value
+    (naive), as a forecast must exist for every item that may be forecast.
+    """
+    lag = period * -(-h // period) - h  # how many buckets before the origin the source bucket lies
     out = np.full_like(y, np.nan)
-    out[:, lag:] = y[:, : y.shape[1] - lag]
-    # an origin t needs its whole last week observed, i.e. y[t-6] (padding is only on the left)
-    out[:, : WEEK - 1] = np.nan
-    out[:, WEEK - 1 :][np.isnan(y[:, : y.shape[1] - WEEK + 1])] = np.nan
+    if y.shape[1] >= period:  # else no origin has a whole season
+        out[:, lag:] = y[:, : y.shape[1] - lag]
+        # an origin t needs its whole last season observed, i.e. y[t-m+1] (padding is only on the left)
+        out[:, : period - 1] = np.nan
+        out[:, period - 1 :][np.isnan(y[:, : y.shape[1] - period + 1])] = np.nan
+    if period > MIN_HISTORY_DAYS:
+        seen = np.cumsum(~np.isnan(y), axis=1)
+        short = (seen >= MIN_HISTORY_DAYS) & (seen < period)
+        out[short] = y[short]
     return out
 
 
@@ -41,7 +55,7 @@ class MovingAverage7(EmpiricalModel):
     name = "ma7"
     label = "MA7"
     version = "1"
-    description = "7-day moving average of the last 7 days, flat over the horizon; empirical bands"
+    description = "moving average of the last 7 buckets (days, weeks or months), flat over the horizon; empirical bands"
 
     def fit(self, y: np.ndarray, horizon: int) -> Fit:
         return flat(moving_average(y), y, horizon)
@@ -51,7 +65,8 @@ class SeasonalNaive(EmpiricalModel):
     name = "seasonal-naive"
     label = "Seasonal naive"
     version = "1"
-    description = "last observed week repeated; empirical bands"
+    description = "last observed season repeated (7 days, 52 weeks, 12 months); empirical bands"
 
     def fit(self, y: np.ndarray, horizon: int) -> Fit:
-        return by_step(y, horizon, lambda h: _seasonal_naive(y, h), period=WEEK)
+        m = season()
+        return by_step(y, horizon, lambda h: _seasonal_naive(y, h, m), period=m)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import bucket, in_bucket
 from forecasting.core.history import PreparedHistory
 
 ADI_CUTOFF = 1.32
@@ -27,6 +28,14 @@ CLASS_WINDOW_DAYS = 364
 NO_RECENT_DEMAND_DAYS = 91
 #: ... and at least this many of its own mean intervals between sales (while it sold) ago
 DEAD_INTERVALS = 4
+#: on weekly and monthly data both day counts are converted to buckets (rounded up): 52 weeks and 13 weeks,
+#: 12 months and 3 months (:func:`_in_buckets`); the ADI and the intervals are counted in buckets
+
+
+def _in_buckets(days: int) -> int:
+    """Whole buckets covering ``days`` days in the bucket being worked on (daily: ``days``)."""
+    freq = bucket()
+    return days if freq.code == "D" else int(np.ceil(freq.periods_covering(days)))
 NO_RECENT_DEMAND = "no recent demand"
 CLASSES = ("smooth", "erratic", "intermittent", "lumpy", NO_RECENT_DEMAND, "no demand")
 CLASS_COLUMNS = ["item_id", "adi", "cv2", "demand_class"]
@@ -51,7 +60,8 @@ def no_recent_demand(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.where((~np.isnan(y)).any(axis=1), np.argmax(~np.isnan(y), axis=1), width)
     since = np.where(ever, width - 1 - last, -1)
     adi = (last - first + 1) / np.maximum(sold.sum(axis=1), 1)
-    gap = np.minimum(np.maximum(NO_RECENT_DEMAND_DAYS, DEAD_INTERVALS * adi), CLASS_WINDOW_DAYS)
+    gap = np.minimum(np.maximum(_in_buckets(NO_RECENT_DEMAND_DAYS), DEAD_INTERVALS * adi),
+                     _in_buckets(CLASS_WINDOW_DAYS))
     return ever & (since >= gap), since
 
 
@@ -62,7 +72,7 @@ def classify(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     dead, _ = no_recent_demand(y)
     ever = (np.nan_to_num(y) > 0).any(axis=1)
-    y = y[:, -CLASS_WINDOW_DAYS:]
+    y = y[:, -_in_buckets(CLASS_WINDOW_DAYS):]
     observed = ~np.isnan(y)
     days = observed.sum(axis=1)
     sizes = np.where(observed & (np.nan_to_num(y) > 0), y, np.nan)
@@ -84,5 +94,6 @@ def classify(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def demand_classes(history: PreparedHistory) -> pd.DataFrame:
     """:data:`CLASS_COLUMNS`, one row per item of ``history``."""
-    adi, cv2, labels = classify(history.tail_matrix())
+    with in_bucket(history.freq):
+        adi, cv2, labels = classify(history.tail_matrix())
     return pd.DataFrame({"item_id": history.item_ids, "adi": adi, "cv2": cv2, "demand_class": labels})

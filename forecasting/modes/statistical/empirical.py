@@ -21,16 +21,28 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import DAILY, bucket, in_bucket
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import BaseForecastModel, Prediction, ProgressCallback
 
-#: how many recent forecast origins supply errors (one year of daily origins)
-ERROR_ORIGINS = 364
+#: how many recent forecast origins supply errors on daily data (one year of origins); other buckets:
+#: :attr:`forecasting.core.calendar.Frequency.error_origins` (see :func:`error_origins`)
+ERROR_ORIGINS = DAILY.error_origins
 #: an item needs at least this many complete past trajectories for empirical paths
 MIN_TRAJECTORIES = 30
 
 #: ``forecasts(h)`` -> F [items, T] with F[:, t] = the forecast for day t + h made at origin t (NaN where none)
 Forecasts = Callable[[int], np.ndarray]
+
+
+def season() -> int:
+    """The season length of the history being fitted: 7 days, 52 weeks or 12 months."""
+    return bucket().season
+
+
+def error_origins() -> int:
+    """How many recent origins supply the errors in the current bucket (ERROR_ORIGINS for days)."""
+    return bucket().error_origins
 
 
 @dataclass
@@ -94,8 +106,8 @@ def by_step(y: np.ndarray, horizon: int, forecasts: Forecasts, period: int | Non
 
 
 def error_window(horizon: int) -> int:
-    """How many trailing days the last ERROR_ORIGINS origins (and their targets) can touch."""
-    return ERROR_ORIGINS + horizon
+    """How many trailing buckets the last :func:`error_origins` origins (and their targets) can touch."""
+    return error_origins() + horizon
 
 
 def error_quantiles(fit: Fit, horizon: int, levels: np.ndarray) -> np.ndarray:
@@ -120,7 +132,7 @@ def step_errors(y: np.ndarray, forecasts: np.ndarray, h: int) -> np.ndarray:
     last_origin = y.shape[1] - 1 - h
     if last_origin < 0:
         return np.empty((y.shape[0], 0))
-    first_origin = max(0, last_origin - ERROR_ORIGINS + 1)
+    first_origin = max(0, last_origin - error_origins() + 1)
     f = forecasts[:, first_origin : last_origin + 1]
     return y[:, first_origin + h : last_origin + h + 1] - f
 
@@ -132,7 +144,7 @@ def error_trajectories(fit: Fit, horizon: int) -> np.ndarray:
     last_origin = y.shape[1] - 1 - horizon
     if last_origin < 0:
         return np.full((y.shape[0], 0, horizon), np.nan)
-    first_origin = max(0, last_origin - ERROR_ORIGINS + 1)
+    first_origin = max(0, last_origin - error_origins() + 1)
     k = last_origin - first_origin + 1
     out = np.empty((y.shape[0], k, horizon))
     for h in range(1, horizon + 1):
@@ -187,8 +199,9 @@ class EmpiricalModel(BaseForecastModel):
         future_covariates: pd.DataFrame | None,
         progress: ProgressCallback | None,
     ) -> Prediction:
-        fit = self.fit(history.tail_matrix(), horizon)
-        prediction = predict_from_fit(fit, horizon, levels)
+        with in_bucket(history.freq):
+            fit = self.fit(history.tail_matrix(), horizon)
+            prediction = predict_from_fit(fit, horizon, levels)
         if progress:
             progress(history.n_items, history.n_items)
         return prediction
@@ -201,11 +214,12 @@ class EmpiricalModel(BaseForecastModel):
         seed: int,
         progress: ProgressCallback | None,
     ) -> np.ndarray:
-        fit = self.fit(history.tail_matrix(), horizon)
-        values = paths_from_fit(fit, horizon)
+        with in_bucket(history.freq):
+            fit = self.fit(history.tail_matrix(), horizon)
+            values = paths_from_fit(fit, horizon)
         few = too_few_trajectories(values)
-        if few.any():  # independent daily draws from the bands instead, as many as a long history has paths
-            fallback = super()._sample_paths(history, horizon, ERROR_ORIGINS, seed, None)
+        if few.any():  # independent draws per bucket from the bands instead, as many as a long history has paths
+            fallback = super()._sample_paths(history, horizon, history.freq.error_origins, seed, None)
             if values.shape[1] < fallback.shape[1]:
                 pad = fallback.shape[1] - values.shape[1]
                 values = np.concatenate([values, np.full((len(values), pad, horizon), np.nan)], axis=1)

@@ -1,7 +1,8 @@
-"""Exponential smoothing models: simple (``ses``), weekly-seasonal (``weekly-ses``) and damped Holt (``holt``).
+"""Exponential smoothing models: simple (``ses``), seasonal (``seasonal-ses``) and damped Holt (``holt``).
 
-``ses`` and ``weekly-ses`` are statsforecast's SimpleExponentialSmoothingOptimized
-and SeasonalExponentialSmoothingOptimized(season_length=7), recomputed vectorised
+``ses`` and ``seasonal-ses`` are statsforecast's SimpleExponentialSmoothingOptimized
+and SeasonalExponentialSmoothingOptimized(season_length=m), m the bucket's season
+(7 days, 52 weeks, 12 months), recomputed vectorised
 over items (:mod:`forecasting.modes.statistical.smoothing`); ``holt`` is
 statsforecast's AutoETS(model="AAN", damped=True) itself, fitted item by item
 (its optimiser is not worth re-implementing; it is the slowest model here).
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecasting.modes.statistical.empirical import EmpiricalModel, Fit, flat, tail
+from forecasting.modes.statistical.empirical import EmpiricalModel, Fit, flat, season, tail
 from forecasting.modes.statistical.panel import Panel, to_matrix
 from forecasting.modes.statistical.smoothing import golden_section_ses, ses_levels
 
+#: the season of daily data (the default of the functions below; fits use the bucket's season)
 WEEK = 7
 #: statsforecast's bounds for the optimised smoothing weight of SES and seasonal SES
 ALPHA_BOUNDS = (0.01, 0.99)
@@ -50,46 +52,58 @@ class SimpleExponentialSmoothing(_Smoothing):
         return flat(smoothed(y, self.alpha), y, horizon)
 
 
-class WeeklyExponentialSmoothing(_Smoothing):
-    name, label = "weekly-ses", "Weekly SES"
+class SeasonalExponentialSmoothing(_Smoothing):
+    name, label = "seasonal-ses", "Seasonal SES"
     version = "1"
-    description = "one exponentially smoothed level per weekday, weights fitted per item and weekday " \
-                  "(statsforecast SeasESOpt, season 7; with a fixed weight SeasonalES); empirical bands"
+    description = "one exponentially smoothed level per point of the season (weekday, week of the year, month), " \
+                  "weights fitted per item and season point (statsforecast SeasESOpt; with a fixed weight " \
+                  "SeasonalES); an item with less than a season of history: SES; empirical bands"
 
     def fit(self, y: np.ndarray, horizon: int) -> Fit:
-        weekday_levels, columns = weekday_ses(y, self.alpha)
-        # the forecast depends on the step only through the weekday it lands on: seven arrays serve every step
-        by_weekday = [tail(_weekday_forecasts(weekday_levels, columns, h, y.shape[1]), horizon)
-                      for h in range(1, min(WEEK, horizon) + 1)]
-        return Fit(tail(y, horizon), lambda h: by_weekday[(h - 1) % WEEK], period=WEEK)
+        m = season()
+        weekday_levels, columns = weekday_ses(y, self.alpha, m)
+        # the forecast depends on the step only through the season point it lands on: m arrays serve every step
+        by_weekday = [tail(_weekday_forecasts(weekday_levels, columns, h, y.shape[1], m), horizon)
+                      for h in range(1, min(m, horizon) + 1)]
+        short = (~np.isnan(y)).sum(axis=1) < m  # never on daily data: a history has at least 7 days
+        if short.any():  # less than a season: no level per season point yet, SES instead
+            level = tail(smoothed(y[short], self.alpha), horizon)
+            for f in by_weekday:
+                f[short] = level
+        return Fit(tail(y, horizon), lambda h: by_weekday[(h - 1) % m], period=m)
 
 
-def weekday_ses(y: np.ndarray, alpha: float | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per weekday class r: SES levels [items, n_r] of the days y[:, columns[r]] (whole weeks only).
+#: the model's name before buckets (it is seasonal in every bucket now); still accepted everywhere
+WeeklyExponentialSmoothing = SeasonalExponentialSmoothing
 
-    statsforecast drops an item's first ``n % 7`` days so that every weekday
-    series starts in the first whole week counted back from the last day.
+
+def weekday_ses(y: np.ndarray, alpha: float | None = None, period: int = WEEK) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per season point r: SES levels [items, n_r] of the buckets y[:, columns[r]] (whole seasons only).
+
+    statsforecast drops an item's first ``n % m`` buckets so that every season
+    point's series starts in the first whole season counted back from the last bucket.
     """
     n_items, width = y.shape
     observed = (~np.isnan(y)).sum(axis=1)
-    whole = np.where(np.arange(width)[None, :] >= width - WEEK * (observed[:, None] // WEEK), y, np.nan)
+    whole = np.where(np.arange(width)[None, :] >= width - period * (observed[:, None] // period), y, np.nan)
     levels, columns = [], []
-    for r in range(WEEK):
-        cols = np.arange((width + r) % WEEK, width, WEEK)
-        levels.append(smoothed(whole[:, cols], alpha))
+    for r in range(period):
+        cols = np.arange((width + r) % period, width, period)
+        levels.append(smoothed(whole[:, cols], alpha) if len(cols) else np.empty((n_items, 0)))
         columns.append(cols)
     return levels, columns
 
 
-def _weekday_forecasts(levels: list[np.ndarray], columns: list[np.ndarray], h: int, width: int) -> np.ndarray:
-    """F[:, t]: the level, as of origin t, of the weekday series that day t + h belongs to."""
+def _weekday_forecasts(levels: list[np.ndarray], columns: list[np.ndarray], h: int, width: int,
+                       period: int = WEEK) -> np.ndarray:
+    """F[:, t]: the level, as of origin t, of the season point's series that bucket t + h belongs to."""
     out = np.full((levels[0].shape[0], width), np.nan)
     origins = np.arange(width)
-    for r in range(WEEK):
+    for r in range(period):
         cols = columns[r]
-        mine = (origins + h) % WEEK == cols[0] % WEEK if len(cols) else np.zeros(width, dtype=bool)
+        mine = (origins + h) % period == cols[0] % period if len(cols) else np.zeros(width, dtype=bool)
         t = origins[mine]
-        k = np.searchsorted(cols, t, side="right") - 1  # the series' last day on or before the origin
+        k = np.searchsorted(cols, t, side="right") - 1  # the series' last bucket on or before the origin
         ok = k >= 0
         out[:, t[ok]] = levels[r][:, k[ok]]
     return out

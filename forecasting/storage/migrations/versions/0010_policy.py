@@ -13,7 +13,7 @@ any other stored level was given explicitly and is kept. Items also get
 (0) and ``phase_out`` (false). Downgrade sets NULL levels back to 0.95.
 
 Revision ID: 0010_policy
-Revises: 0008_recovery
+Revises: 0009_buckets
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_policy"
-down_revision = "0008_recovery"
+down_revision = "0009_buckets"
 branch_labels = None
 depends_on = None
 

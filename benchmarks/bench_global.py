@@ -1,0 +1,144 @@
+"""Global model benchmark: ``lgbm`` (with and without the promotion calendar) on the pasta data, next to an
+mlforecast peer fitted in the same run, and its speed against mlforecast with the same features.
+
+Accuracy (pasta, ../shared/data/pasta): the last 4 x 28 days held out, rolling
+origin (QualityCalculator.backtest's cutoffs), quantiles 0.1, 0.5 and 0.9.
+Rows: ``lgbm`` sales only; ``lgbm`` with promo.csv.gz as the known-future
+calendar (``--calendar``); ``auto`` as it is; and the issue-22 peer: one
+LightGBM through mlforecast (lags 1/7/14/28, rolling means, day of week /
+month / day of month, sales only, LightGBM's default settings), its
+cross_validation on the same cutoffs (point forecast only: its WQL uses the
+point at every level and its coverage is not meaningful).
+
+Speed: ``lgbm``'s forecast (training, held-out calibration and the forecast) on
+synthetic items x 730 days (bench_core's data) against mlforecast's fit and
+predict with the same features and LightGBM settings, in the same run.
+
+    python benchmarks/bench_global.py [--skip-accuracy] [--skip-speed] [--items 10000]
+
+Results go to stdout and benchmarks/results/global.md.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_core import synthetic_sales  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
+from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
+from forecasting.core.covariates import KnownFuture  # noqa: E402
+from forecasting.core.history import prepare_history  # noqa: E402
+from forecasting.modes.ml.features import DAILY, mlforecast_arguments  # noqa: E402
+from forecasting.modes.ml.lightgbm import PARAMETERS, LightGBMGlobal, OBJECTIVES  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "pasta"
+HORIZON, WINDOWS, LEVELS = 28, 4, (0.1, 0.5, 0.9)
+
+
+def _row(label: str, metrics: pd.DataFrame, seconds: float) -> str:
+    r = metrics.iloc[0]
+    mase = "" if pd.isna(r["mase"]) else f"{r['mase']:.3f}"
+    return (f"| {label} | {r['wape']:.2f} | {r['wql']:.4f} | {r['coverage']:.3f} | {r['bias']:.1f} | {mase} | "
+            f"{seconds:.0f} |")
+
+
+def accuracy() -> list[str]:
+    from lightgbm import LGBMRegressor
+    from mlforecast import MLForecast
+
+    sales = pd.read_csv(DATA / "sales.csv.gz")
+    calendar = KnownFuture.from_frame(pd.read_csv(DATA / "promo.csv.gz"))
+    history = prepare_history(sales).frame
+    rows = []
+    for label, frame, future, models in (
+        ("ours", history, None, ["lgbm", "auto"]),
+        ("ours, promo calendar", calendar.join_history(history), calendar.frame, ["lgbm"]),
+    ):
+        for name in models:
+            start = time.perf_counter()
+            result = QualityCalculator.backtest(frame, [name], HORIZON, WINDOWS, LEVELS, future_covariates=future)
+            seconds = time.perf_counter() - start
+            overall = result.metrics[result.metrics["item_id"] == OVERALL]
+            rows.append(_row(f"{label}: {name}", overall, seconds))
+            cutoffs = sorted(pd.to_datetime(result.forecasts["cutoff"].unique()))
+
+    start = time.perf_counter()
+    peer = MLForecast(models={"peer": LGBMRegressor(verbosity=-1, n_jobs=1)}, **mlforecast_arguments(DAILY))
+    data = history.rename(columns={"item_id": "unique_id", "date": "ds", "quantity": "y"})
+    cv = peer.cross_validation(df=data, h=HORIZON, n_windows=WINDOWS, step_size=HORIZON)
+    seconds = time.perf_counter() - start
+    assert sorted(pd.to_datetime(cv["cutoff"].unique())) == cutoffs, "not the same windows"
+    point = np.maximum(cv["peer"].to_numpy(), 0.0)
+    scored = pd.DataFrame({"item_id": cv["unique_id"].astype(str), "model": "peer", "actual": cv["y"],
+                           "forecast": point, "q0.1": point, "q0.5": point, "q0.9": point, "scale": np.nan})
+    metrics = QualityCalculator.metrics(scored, LEVELS)
+    rows.append(_row("mlforecast peer (sales only, point)", metrics[metrics["item_id"] == OVERALL], seconds))
+    return [
+        f"## Accuracy: pasta, {sales['item_id'].nunique()} items, last {WINDOWS} x {HORIZON} days held out",
+        "",
+        f"Cutoffs {', '.join(c.strftime('%Y-%m-%d') for c in cutoffs)}; calendar: promo.csv.gz (0/1 flag per item "
+        "and day) as known-future covariates. The peer has no bands (WQL from its point at every level; its "
+        "coverage means nothing) and no MASE scale.",
+        "",
+        "| model | WAPE % | WQL | coverage 10-90% | bias % | MASE | seconds |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def speed(items: int, days: int) -> list[str]:
+    from lightgbm import LGBMRegressor
+    from mlforecast import MLForecast
+
+    sales = synthetic_sales(items, days)
+    prepared = prepare_history(sales)
+    start = time.perf_counter()
+    LightGBMGlobal().forecast(prepared, HORIZON, LEVELS)
+    ours = time.perf_counter() - start
+    frame = prepared.frame.rename(columns={"item_id": "unique_id", "date": "ds", "quantity": "y"})
+    start = time.perf_counter()
+    regressor = LGBMRegressor(**PARAMETERS, **OBJECTIVES["median"], n_jobs=1)
+    MLForecast(models={"m": regressor}, **mlforecast_arguments(DAILY)).fit(frame, static_features=[]).predict(HORIZON)
+    peer = time.perf_counter() - start
+    load = os.getloadavg()[0]
+    return [
+        f"## Speed: {items:,} items x {days} days, horizon {HORIZON}",
+        "",
+        f"lgbm (train on all but the last {HORIZON} days, forecast them for the bands, forecast the future): "
+        f"{ours:.0f} s; mlforecast fit + predict with the same features and LightGBM settings: {peer:.0f} s; "
+        f"ratio {ours / peer:.2f}. Load average when done: {load:.1f} on {os.cpu_count()} cores (shared machine).",
+        "",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=730)
+    args = parser.parse_args()
+    lines = ["# Global model benchmark", "",
+             f"Run {time.strftime('%Y-%m-%d %H:%M')} on this machine ({os.cpu_count()} cores). "
+             f"Command: `.venv/bin/python benchmarks/bench_global.py {' '.join(sys.argv[1:])}`.", ""]
+    if not args.skip_accuracy:
+        if not (DATA / "sales.csv.gz").exists():
+            sys.exit(f"pasta data not found at {DATA}")
+        lines += accuracy()
+    if not args.skip_speed:
+        lines += speed(args.items, args.days)
+    publish(lines, "global.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""The policy simulator: replay the reorder policy over the client's own history (docs/inventory-policy.md).
+
+For each item with review period R and lead time L, the last ``reviews`` x R
+days of history (ending on the data's as-of day E) are replayed day by day:
+
+- Review days are s, s + R, ..., s + (reviews - 1) R with s = E - reviews x R.
+  At the end of a review day the caller's ``forecaster`` gets the history up
+  to and including that day only and returns sample paths; the reorder
+  calculator (:meth:`InventoryCalculator.plan_from_paths`, the same policy,
+  targets and pack/MOQ rounding as the Reorder page) turns them into the
+  order-up-to level S and the order quantity for the inventory position
+  (stock on hand + orders not yet received).
+- Starting stock: S of the first review (as if the policy had been running),
+  nothing on order; so the first review orders nothing.
+- An order placed on review day t arrives on day t + L (t + 1 when L = 0) and
+  serves that day's demand, as in the calculator's projected stock.
+- Each day the stock serves the day's real demand as far as it goes; the rest
+  is lost (lost sales, no backorders).
+
+Reported per item: ``demand``, ``served``, ``lost``, ``fill_rate`` = served /
+demand, ``cycle_service`` = share of review cycles (the R days after a
+review) without a lost sale, ``avg_stock`` (end-of-day units) and
+``avg_stock_value`` (x unit cost), ``turns`` = served units a year (x 365 /
+days) / avg stock, ``days_out_of_stock`` (days with a lost sale),
+``orders``, and ``covered_share``: the share of reviews whose S covered the
+real demand of the next L + R days (reviews whose window ends inside the data).
+:func:`summarise` adds the same per class and in total. Vectorised over items:
+one loop over days, one forecaster call per distinct review day.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.core.errors import InvalidInputError
+from forecasting.core.history import PreparedHistory
+from forecasting.core.models.base import ProgressCallback, SamplePaths
+
+#: reviews replayed by default (26 weekly reviews: half a year)
+DEFAULT_REVIEWS = 26
+#: the most reviews one simulation replays
+MAX_REVIEWS = 104
+#: sample paths from the history truncated at a review day, ``horizon`` days long
+Forecaster = Callable[[PreparedHistory, int], SamplePaths]
+
+ITEM_COLUMNS = [
+    "item_id", "demand", "served", "lost", "fill_rate", "cycles", "cycles_without_stockout", "cycle_service",
+    "avg_stock", "avg_stock_value", "turns", "days", "days_out_of_stock", "orders", "reviews_checked",
+    "reviews_covered", "covered_share",
+]
+SUMMARY_COLUMNS = [c for c in ITEM_COLUMNS if c != "item_id"]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Per-item results: ITEM_COLUMNS, ``unit_cost`` and ``variant`` (one block of rows per variant)."""
+
+    items: pd.DataFrame
+
+
+def validate_reviews(reviews: int) -> int:
+    """A number of reviews from 1 to MAX_REVIEWS."""
+    if isinstance(reviews, bool) or not isinstance(reviews, (int, np.integer)) or not 1 <= reviews <= MAX_REVIEWS:
+        raise InvalidInputError(f"reviews must be a whole number from 1 to {MAX_REVIEWS}, got {reviews!r}")
+    return int(reviews)
+
+
+def simulate(
+    history: PreparedHistory,
+    inventory: pd.DataFrame,
+    forecaster: Forecaster,
+    model: str,
+    reviews: int = DEFAULT_REVIEWS,
+    service_level: float | None = None,
+    progress: ProgressCallback | None = None,
+    variants: Sequence[Mapping[str, object]] = ({},),
+    plan_options: Callable[[PreparedHistory], Mapping[str, object]] | None = None,
+) -> SimulationResult:
+    """Replay the policy of ``inventory`` (its per-item parameters, passed to the calculator unchanged).
+
+    ``history`` must hold every inventory item, each running to the data's
+    as-of day; ``on_hand``/``on_order`` of the inventory are replaced by the
+    simulated stock at each review. ``service_level`` overrides every item's.
+    ``variants``: policies replayed side by side on the same forecasts, each
+    a set of inventory columns to override (e.g. ``{"service_level": 0.9}``);
+    the result's ``variant`` column numbers them. They cannot change lead
+    time or review period (the review days and arrivals are shared).
+    ``plan_options``: extra keyword arguments of the calculator's
+    ``plan_from_paths`` from the history known at a review (e.g. the items'
+    classes as of that day), so policy inputs derived from history use the
+    past only.
+    """
+    reviews = validate_reviews(reviews)
+    if history.freq.code != "D":
+        raise InvalidInputError("the policy simulator replays daily sales only; this data is in "
+                                f"{history.freq.code} buckets (W weekly, M monthly)")
+    if not variants or any({"lead_time_days", "review_period_days"} & set(v) for v in variants):
+        raise InvalidInputError("simulator variants must be one or more sets of policy columns other than "
+                                "lead_time_days and review_period_days")
+    base = inventory.reset_index(drop=True).copy()
+    if service_level is not None:
+        base["service_level"] = service_level
+    inv = validate_inventory(base, levels_from_class=True)
+    bases = [base.assign(**dict(v)) for v in variants]
+    for frame in bases:
+        validate_inventory(frame, levels_from_class=True)  # a bad variant fails before any forecast
+    hist_ids = history.item_ids.astype(str)
+    row = pd.Index(hist_ids).get_indexer(inv.item_ids)
+    if (row < 0).any():
+        raise InvalidInputError(f"inventory item(s) without sales history: {list(inv.item_ids[row < 0][:10])}")
+    history = history.subset(np.isin(hist_ids, inv.item_ids))
+    row = pd.Index(history.item_ids.astype(str)).get_indexer(inv.item_ids)
+    for frame in bases:
+        frame["item_id"] = inv.item_ids
+        if "on_order_due" in frame.columns:
+            frame["on_order_due"] = pd.NaT
+    lead = inv.lead_time_days.astype(np.int64)
+    review = inv.review_period_days.astype(np.int64)
+    if (review < 1).any():
+        raise InvalidInputError("the simulator needs a review period of at least 1 day for every item")
+    n, n_var = len(inv.item_ids), len(bases)
+    end = int(history.last_day.max())
+    start = end - reviews * review  # the first review day per item
+    first = int(start.min())
+    total_days = end - first
+    horizon = InventoryCalculator.required_horizon(base)
+    demand = _daily_demand(history, row, first, total_days)  # [items, days first+1 .. end]
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
+    active = (np.arange(total_days)[None, :] + first + 1) > start[:, None]  # day inside the item's window
+    shape = (n_var, n)
+    arrivals = np.zeros((n_var, n, total_days + int(lead.max()) + 2))
+    on_hand, on_order, stock_sum, served, lost = (np.zeros(shape) for _ in range(5))
+    days_out, orders, cycles_clean, checked, covered = (np.zeros(shape, dtype=np.int64) for _ in range(5))
+    cycle_lost = np.zeros(shape, dtype=bool)
+    review_days = sorted({int(s + k * r) for s, r in zip(start, review) for k in range(reviews)})
+    done = 0
+
+    def review_on(day: int) -> None:
+        nonlocal done
+        due = (day >= start) & ((day - start) % review == 0) & (day < end)
+        if not due.any():
+            return
+        idx = np.flatnonzero(due)
+        keep = np.zeros(history.n_items, dtype=bool)
+        keep[row[idx]] = True
+        known = history.subset(keep).truncate(np.full(int(keep.sum()), day), 1)
+        paths = forecaster(known, horizon)
+        options = {} if plan_options is None else dict(plan_options(known))
+        init = start[idx] == day  # an item's first review: it starts with S on hand, nothing on order
+        offs = day - first  # demand column of day + 1
+        # did S cover the real demand of the next L + R days (when they lie inside the data)?
+        span_end = day + lead[idx] + review[idx]
+        inside = span_end <= end
+        real = cum[idx, np.minimum(span_end - first, total_days)] - cum[idx, offs]
+        arrive = offs + np.maximum(lead[idx], 1) - 1  # column of day + max(L, 1)
+        for v, frame in enumerate(bases):
+            frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
+                                           on_order=np.where(init, 0.0, on_order[v, idx]))
+            table = InventoryCalculator.plan_from_paths(paths, frame, model, **options).table
+            table = table.set_index("item_id").loc[inv.item_ids[idx]]
+            level = table["order_up_to"].to_numpy(dtype=np.float64)
+            checked[v, idx] += inside
+            covered[v, idx] += inside & (level >= real - 1e-9)
+            on_hand[v, idx[init]] = level[init]
+            qty = np.where(init, 0.0, table["order_qty"].to_numpy(dtype=np.float64))
+            orders[v, idx] += qty > 0
+            arrivals[v, idx, arrive] += qty
+            on_order[v, idx] += qty
+        done += 1
+        if progress:
+            progress(done, len(review_days))
+
+    review_on(first)
+    for col in range(total_days):
+        day = first + 1 + col
+        act = active[:, col]
+        arriving = arrivals[:, :, col]
+        on_hand += arriving
+        on_order -= arriving
+        give = np.where(act, np.minimum(on_hand, demand[:, col]), 0.0)
+        short = np.where(act, demand[:, col] - give, 0.0)
+        on_hand -= give
+        served += give
+        lost += short
+        short_day = short > 1e-9
+        days_out += short_day
+        cycle_lost |= short_day
+        stock_sum += np.where(act, on_hand, 0.0)
+        cycle_end = act & ((day - start) % review == 0)
+        cycles_clean += cycle_end & ~cycle_lost
+        cycle_lost &= ~cycle_end
+        review_on(day)
+    item_demand = demand.sum(axis=1, where=active)
+    tables = [
+        _item_table(inv, item_demand, served[v], lost[v], reviews, cycles_clean[v], stock_sum[v], end - start,
+                    days_out[v], orders[v], checked[v], covered[v]).assign(variant=v)
+        for v in range(n_var)
+    ]
+    return SimulationResult(pd.concat(tables, ignore_index=True))
+
+
+def _daily_demand(history: PreparedHistory, row: np.ndarray, first: int, total_days: int) -> np.ndarray:
+    """Sales [items, days first+1 .. first+total_days] of the history's items ``row`` (0 before a first sale)."""
+    item = np.repeat(np.arange(history.n_items), history.lengths)
+    col = history.days - (first + 1)
+    inside = (col >= 0) & (col < total_days)
+    by_history = np.zeros((history.n_items, total_days))
+    by_history[item[inside], col[inside]] = history.quantity[inside]
+    return by_history[row]
+
+
+def _item_table(inv, demand, served, lost, reviews, clean, stock_sum, days, days_out, orders, checked, covered):
+    avg = stock_sum / days
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame({
+            "item_id": inv.item_ids,
+            "demand": demand,
+            "served": served,
+            "lost": lost,
+            "fill_rate": np.where(demand > 0, served / np.where(demand > 0, demand, 1), np.nan),
+            "cycles": reviews,
+            "cycles_without_stockout": clean,
+            "cycle_service": clean / reviews,
+            "avg_stock": avg,
+            "avg_stock_value": avg * inv.unit_cost,
+            "turns": np.where(avg > 0, served * 365.0 / days / np.where(avg > 0, avg, 1), np.nan),
+            "days": days,
+            "days_out_of_stock": days_out,
+            "orders": orders,
+            "reviews_checked": checked,
+            "reviews_covered": covered,
+            "covered_share": np.where(checked > 0, covered / np.maximum(checked, 1), np.nan),
+            "unit_cost": inv.unit_cost,
+        })
+
+
+def summarise(items: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Totals of per-item results per variant: one row per value of ``by`` (a class column), else ``total``.
+
+    Sums of units, days, cycles and orders; rates recomputed from the sums
+    (fill rate = served / demand over the items, not a mean of item rates);
+    ``avg_stock`` is the sum of the items' average stocks and ``turns`` the
+    served value a year over the average stock value (units where no item
+    has a unit cost).
+    """
+    label = by or "scope"
+    frame = items.assign(**{label: "total" if by is None else items[by].fillna("").astype(str)},
+                         _served_value=items["served"] * items["unit_cost"].fillna(0.0) * 365.0 / items["days"],
+                         _served_year=items["served"] * 365.0 / items["days"])
+    groups = frame.groupby(["variant", label], sort=True)
+    sums = groups[[
+        "demand", "served", "lost", "cycles", "cycles_without_stockout", "avg_stock", "avg_stock_value",
+        "days", "days_out_of_stock", "orders", "reviews_checked", "reviews_covered", "_served_value", "_served_year",
+    ]].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sums["fill_rate"] = np.where(sums["demand"] > 0, sums["served"] / sums["demand"], np.nan)
+        sums["cycle_service"] = sums["cycles_without_stockout"] / sums["cycles"]
+        sums["turns"] = np.where(
+            sums["avg_stock_value"] > 0, sums["_served_value"] / sums["avg_stock_value"],
+            np.where(sums["avg_stock"] > 0, sums["_served_year"] / sums["avg_stock"], np.nan))
+        sums["covered_share"] = np.where(sums["reviews_checked"] > 0,
+                                         sums["reviews_covered"] / sums["reviews_checked"], np.nan)
+    sums["items"] = groups.size()
+    return sums.reset_index()[["variant", label, "items", *SUMMARY_COLUMNS]]

@@ -84,10 +84,12 @@ def client_items(client_id: int, data_version: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=200)
 def client_items_with_classes(client_id: int, data_version: int) -> pd.DataFrame:
-    """The client's items plus each one's demand class, ADI and CV^2 (empty for items without sales)."""
+    """The client's items plus each one's demand class, ADI and CV^2, ABC / XYZ / lifecycle (empty for items
+    without sales)."""
     items = client_items(client_id, data_version)
     classes = get_services().forecasts.demand_classes(client_id)
-    return items.merge(classes, on="item_id", how="left")
+    policy_classes = get_services().forecasts.item_classes(client_id)  # abc, xyz, lifecycle
+    return items.merge(classes, on="item_id", how="left").merge(policy_classes, on="item_id", how="left")
 
 
 @st.cache_data(show_spinner=False, max_entries=200)

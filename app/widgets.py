@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> list[str]:
     """Searchable multi-select of the client's items, category and demand-pattern filters, a 'top N' shortcut.
 
-    The demand-pattern filter shows when ``items`` has a ``demand_class`` column.
+    The demand-pattern filter shows when ``items`` has a ``demand_class`` column, the ABC / XYZ / lifecycle
+    filters when it has those columns.
     """
     state_key = f"{key}_items"
     if state_key not in st.session_state:
@@ -68,6 +69,7 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
         )
         if chosen_classes:
             shown = shown[shown["demand_class"].isin(chosen_classes)]
+    shown = _policy_class_filters(items, shown, key)
     top_key = f"{key}_top"
     top_col.selectbox(
         "Quick pick", config.TOP_N_CHOICES, index=None, key=top_key, placeholder="Top N by volume",
@@ -86,6 +88,27 @@ def item_picker(items: pd.DataFrame, categories: Sequence[str], key: str) -> lis
     )
     st.session_state[SHARED_ITEMS] = list(chosen)
     return list(chosen)
+
+
+#: the policy's class filters of the item picker: column, label, help (docs/inventory-policy.md)
+POLICY_FILTERS = (
+    ("abc", "ABC", "By value sold over the last 52 weeks: A the items making 80% of it, B the next 15%, C the rest"),
+    ("xyz", "XYZ", "By how steady weekly demand is: X steady (CV < 0.5), Y variable (< 1.0), Z erratic"),
+    ("lifecycle", "Lifecycle", "new: first sale under 8 weeks ago; dead: no sale for 26 weeks or phased out"),
+)
+
+
+def _policy_class_filters(items: pd.DataFrame, shown: pd.DataFrame, key: str) -> pd.DataFrame:
+    """ABC, XYZ and lifecycle multiselects (when ``items`` has those columns): the items in every chosen class."""
+    present = [f for f in POLICY_FILTERS if f[0] in items.columns]
+    if not present:
+        return shown
+    for (column, label, help_text), col in zip(present, st.columns(len(present))):
+        values = sorted(v for v in set(items[column].dropna()) if v)
+        chosen = col.multiselect(label, values, key=f"{key}_{column}", placeholder=f"All {label}", help=help_text)
+        if chosen:
+            shown = shown[shown[column].isin(chosen)]
+    return shown
 
 
 def pick_from_link(items: pd.DataFrame, key: str) -> bool:

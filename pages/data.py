@@ -1,11 +1,13 @@
 """Data page: upload sales or inventory (validate, preview, import), the items and their parameters, run history."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app import config, tables, uploads, widgets
 from app.auth import require_user
 from app.services import client_items, client_items_with_classes, get_services
+from forecasting.applications.inventory.targets import edited_policy
 from forecasting.core.errors import ForecastingError
 from forecasting.core.history import MIN_HISTORY_DAYS
 
@@ -18,11 +20,14 @@ def render() -> None:
     user = require_user()
     services = get_services()
     st.title("Data")
-    upload_tab, items_tab, suppliers_tab, runs_tab = st.tabs(["Upload", "Items", "Suppliers", "Run history"])
+    upload_tab, items_tab, policy_tab, suppliers_tab, runs_tab = st.tabs(
+        ["Upload", "Items", "Service levels", "Suppliers", "Run history"])
     with upload_tab:
         _upload(user, services)
     with items_tab:
         _items(user, services)
+    with policy_tab:
+        _policy(user, services)
     with suppliers_tab:
         _suppliers(user, services)
     with runs_tab:
@@ -139,6 +144,29 @@ def _items(user, services) -> None:
                          "Your edits are kept in the table; fix them and save again.")
             else:
                 st.success(f"Saved {saved} item(s).")
+
+
+def _policy(user, services) -> None:
+    """The client's service levels by ABC x XYZ class (percent); admins edit and save them."""
+    policy = services.data.policy(user.client_id)
+    matrix = pd.DataFrame({x: [policy.levels[a + x] * 100 for a in "ABC"] for x in "XYZ"}, index=list("ABC"))
+    st.caption("Cycle service level (%) per class: A/B/C by value sold, X/Y/Z by how steady weekly demand is. "
+               "An item's own service level overrides its class (docs/inventory-policy.md).")
+    config = {x: st.column_config.NumberColumn(x, min_value=50.0, max_value=99.9, step=0.5, format="%.1f")
+              for x in "XYZ"}
+    if not user.is_admin:
+        st.dataframe(matrix, column_config=config)
+        st.caption("Only admins can edit the service levels.")
+        return
+    edited = st.data_editor(matrix, key=f"{KEY}_policy_editor", column_config=config, num_rows="fixed")
+    if st.button("Save service levels", key=f"{KEY}_policy_save", type="primary"):
+        levels = {a + x: float(edited.loc[a, x]) / 100 for a in "ABC" for x in "XYZ"}
+        try:
+            services.data.save_policy(user.client_id, edited_policy(policy, levels))
+        except ForecastingError as exc:
+            st.error(f"Nothing was saved: {str(exc).rstrip('.')}.")
+        else:
+            st.success("Saved the service levels.")
 
 
 def _fractions(changes: dict[str, dict]) -> dict[str, dict]:

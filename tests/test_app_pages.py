@@ -11,11 +11,12 @@ import pytest
 
 from app import tables, uploads
 from app.uploads import item_changes
+from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import OVERALL
 from forecasting.services.demo_data import demo_end
 from forecasting.services.users import AuthenticationError
 from forecasting.storage import open_database
-from tests.support.demo_database import ADMIN, PLANNER
+from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 from tests.support.app import login, open_page, plotly_traces, table_with, texts
 
 #: the demo data's as-of date (it ends yesterday), as in download names
@@ -662,3 +663,47 @@ def test_the_upload_limit_is_stated_once_and_is_the_uploaders_own(backend):
     uploader = at.file_uploader(key="data_sales_file")
     assert uploader.proto.max_upload_size_mb == config.MAX_UPLOAD_MB == 50
     assert not [c.value for c in at.caption if "MB" in c.value]
+
+
+def test_admins_edit_the_service_level_matrix_planners_only_see_it(backend):
+    client = backend.client_id("Demo Foods")
+    planner = _planner_on("data")
+    assert "Only admins can edit the service levels." in texts(planner.caption)
+    admin = open_page(login(ADMIN.username, ADMIN.password), "data")
+    admin.session_state["data_policy_editor"] = {"edited_rows": {0: {"X": 99.0}}, "added_rows": [],
+                                                 "deleted_rows": []}
+    admin = admin.run()
+    next(b for b in admin.button if b.key == "data_policy_save").click()
+    admin = admin.run()
+    assert texts(admin.success) == ["Saved the service levels."]
+    assert backend.data.policy(client).levels["AX"] == 0.99
+    admin.session_state["data_policy_editor"] = {"edited_rows": {2: {"Z": 30.0}}, "added_rows": [],
+                                                 "deleted_rows": []}
+    admin = admin.run()
+    next(b for b in admin.button if b.key == "data_policy_save").click()
+    admin = admin.run()
+    assert len(admin.error) == 1 and "CZ: service level must be between 50.0% and 99.9%" in admin.error[0].value
+    assert backend.data.policy(client).levels["CZ"] == 0.85
+    assert backend.data.policy(backend.client_id(OTHER_CLIENT_PLANNER.client)) == ClassPolicy()
+    backend.data.save_policy(client, ClassPolicy())  # the shared demo database back to the defaults
+
+
+def test_data_page_shows_abc_xyz_lifecycle_and_the_picker_filters_by_them(backend):
+    client = backend.client_id("Demo Foods")
+    classes = backend.forecasts.item_classes(client).set_index("item_id")
+    assert set(classes["abc"]) == {"A", "B", "C"} and "dead" in set(classes["lifecycle"])  # the demo's DF-0147
+    at = _planner_on("data")
+    shown = table_with(at, "recent_quantity").set_index("item_id")
+    assert (shown.loc[classes.index, ["abc", "xyz", "lifecycle"]] == classes).all().all()
+    at = open_page(at, "forecast")
+    at.multiselect(key="fc_abc").set_value(["A"])
+    at.multiselect(key="fc_xyz").set_value(["X"])
+    at = at.run()
+    wanted = sorted(classes[(classes["abc"] == "A") & (classes["xyz"] == "X")].index)
+    assert wanted and [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == wanted
+    at.multiselect(key="fc_abc").set_value([])
+    at.multiselect(key="fc_xyz").set_value([])
+    at.multiselect(key="fc_lifecycle").set_value(["dead"])
+    at = at.run()
+    dead = sorted(classes[classes["lifecycle"] == "dead"].index)
+    assert [o.split(" - ")[0] for o in at.multiselect(key="fc_items").options] == dead

@@ -87,7 +87,8 @@ def test_a_unit_override_of_zero_gives_zero_demand(planning, service):
     plans.add_overrides(client, override_rows(("A", day(1), day(28), 0, "total", "event", "")), "ann")
     outcome = service.reorder_plan(client, ["A"])
     assert (outcome.projection["expected_demand"] == 0).all()
-    assert outcome.table["order_qty"].iloc[0] == 0 and outcome.table["order_up_to"].iloc[0] == 0
+    row = outcome.table.iloc[0]
+    assert row["order_up_to"] == 0 and row["action"] == "ok" and pd.isna(row["order_qty"])  # ok lines: no quantity
 
 
 def test_a_re_plan_keeps_overrides_and_revert_restores_the_plan(planning, data):

@@ -174,7 +174,9 @@ def test_inventory_import_stores_parameters_and_positions(data, client):
     items = data.list_items(client).set_index("item_id")
     a = items.loc["A"]
     assert (a["name"], a["category"], a["lead_time_days"], a["review_period_days"]) == ("Apples", "Fruit", 3, 7)
-    assert (a["moq"], a["pack_size"], a["unit_cost"], a["service_level"]) == (12.0, 6.0, 1.5, 0.95)
+    assert (a["moq"], a["pack_size"], a["unit_cost"]) == (12.0, 6.0, 1.5)
+    # no service_level in the file: none stored, the item's class cell of the client's policy applies
+    assert np.isnan(a["service_level"]) and a["service_type"] == "" and not a["phase_out"]
     assert (a["on_hand"], a["on_order"], a["inventory_as_of"]) == (10.0, 5.0, pd.Timestamp("2024-02-01"))
     assert np.isnan(items.loc["B", "on_hand"]) and pd.isna(items.loc["B", "lead_time_days"])
 
@@ -193,7 +195,8 @@ def test_inventory_import_stores_parameters_and_positions(data, client):
     assert inventory["item_id"].tolist() == ["A", "C"]
     assert list(inventory.columns) == [
         "item_id", "on_hand", "on_order", "lead_time_days", "review_period_days", "service_level", "moq",
-        "pack_size", "unit_cost", "name", "category", "on_order_due", "as_of",
+        "pack_size", "unit_cost", "name", "category", "on_order_due", "service_type", "lead_time_std_days",
+        "phase_out", "as_of",
     ]
     assert inventory["on_order_due"].isna().all()  # not given: the stock on order arrives after the lead time
     with pytest.raises(ForecastingError, match="no inventory position for item"):

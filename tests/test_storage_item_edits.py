@@ -61,7 +61,8 @@ def test_one_bad_change_among_good_ones_saves_nothing_and_names_every_bad_item(d
     assert str(caught.value) == (
         "bad item changes: item B: service_level must be a number strictly between 0 and 1, got 1.5, "
         "moq must be a number >= 0, got -1; "
-        "item C: lead_time_days + review_period_days must be at most 365 days, got 366"
+        "item C: lead_time_days + 3 x lead_time_std_days (rounded up) + review_period_days must be at most 365 days, "
+            "got 366"
     )
     assert database_state(data.database) == before  # A's valid change was not written either
     assert _params(data, client).loc["A", "lead_time_days"] == 3

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 from forecasting.api import convert
@@ -22,6 +22,8 @@ from forecasting.api.schemas import (
     ForecastResponse,
     HealthResponse,
     ItemsResponse,
+    PolicyBody,
+    PolicyResponse,
     ModelInfo,
     ModelName,
     ModelsResponse,
@@ -33,6 +35,7 @@ from forecasting.api.schemas import (
 )
 from forecasting.applications.exceptions.rules import EXCEPTION_COLUMNS
 from forecasting.applications.inventory.calculator import REORDER_COLUMNS
+from forecasting.applications.inventory.targets import ClassPolicy, edited_policy
 from forecasting.applications.quality import ranking
 from forecasting.applications.quality.calculator import METRIC_COLUMNS, nominal_coverage
 from forecasting.io.csv_export import to_csv_bytes
@@ -253,3 +256,28 @@ def _forecast_payload(client_id: int, result: forecast_service.ForecastOutcome) 
         "quantile_levels": list(result.quantiles),
         "items": convert.forecast_items(result.forecast, result.quantiles),
     }
+
+
+def _policy_answer(client_id: int, policy: ClassPolicy) -> dict:
+    return {"client_id": client_id, "levels": dict(policy.levels), "types": dict(policy.types),
+            "abc_thresholds": tuple(policy.abc_thresholds)}
+
+
+@router.get(f"{API}/policy", response_model=PolicyResponse, tags=["catalogue"], responses=error_responses(401, 403))
+def get_policy(principal: PrincipalDep, service: ServiceDep) -> dict:
+    """The caller's policy by class: service level and type per ABC x XYZ cell, ABC thresholds."""
+    return _policy_answer(principal.client_id, service.data.policy(principal.client_id))
+
+
+@router.put(
+    f"{API}/policy", response_model=PolicyResponse, tags=["catalogue"], responses=error_responses(401, 403, 422)
+)
+def put_policy(body: PolicyBody, principal: PrincipalDep, state: StateDep) -> dict:
+    """Change the caller's policy by class: admins only (a user token of an admin of the client)."""
+    users = state.services.users
+    if principal.user_id is None or users.get_user(principal.client_id, principal.user_id).role != "admin":
+        raise HTTPException(status_code=403, detail="only an admin of the client may change its policy")
+    data = state.services.data
+    policy = edited_policy(data.policy(principal.client_id), body.levels, body.types, body.abc_thresholds)
+    data.save_policy(principal.client_id, policy)
+    return _policy_answer(principal.client_id, policy)

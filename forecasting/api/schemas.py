@@ -298,9 +298,12 @@ class ItemInfo(BaseModel):
     unit_cost: float | None
     lead_time_days: int | None
     review_period_days: int
-    service_level: float
+    service_level: float | None = Field(description="the item's own level; null = its class cell's")
     moq: float
     pack_size: float
+    service_type: str = Field(description="cycle, fill, or empty = its class cell's")
+    lead_time_std_days: float
+    phase_out: bool
     on_hand: float | None
     on_order: float | None
     on_order_due: date | None
@@ -334,3 +337,19 @@ class FieldError(BaseModel):
 class ValidationErrorResponse(BaseModel):
     detail: str
     errors: list[FieldError] = Field(default_factory=list, description="for an invalid body: where and what")
+
+
+class PolicyBody(BaseModel):
+    """Changes to the client's policy by class; cells not named keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+    levels: dict[str, float] = Field(default_factory=dict, description="service level (0.5 to 0.999) per cell, e.g. AX")
+    types: dict[str, Literal["cycle", "fill"]] = Field(default_factory=dict, description="service type per cell")
+    abc_thresholds: tuple[float, float] | None = Field(None, description="cumulative value shares of A and B")
+
+
+class PolicyResponse(BaseModel):
+    client_id: int
+    levels: dict[str, float]
+    types: dict[str, str]
+    abc_thresholds: tuple[float, float]

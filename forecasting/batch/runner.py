@@ -33,6 +33,7 @@ import pandas as pd
 
 from forecasting.applications.classification.item_classes import abc_classes
 from forecasting.applications.inventory.calculator import InventoryCalculator, classify_inventory
+from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.batch.engines import create_engine
 from forecasting.batch.plan import BatchJob, Chunk, slices
 from forecasting.batch.sources import DatabaseSource, FileSource
@@ -199,7 +200,8 @@ def run_database_job(
             for i, s in enumerate(slices(len(keys), job.chunk_items))
         ]
         with work_dir() as work:
-            _run_and_write(ChunkContext(job, models, source, horizon), chunks, engine, work / "results", output,
+            policy = data.policy(client_id) if job.kind == "reorder" else None
+            _run_and_write(ChunkContext(job, models, source, horizon, policy=policy), chunks, engine, work / "results", output,
                            progress, lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
     except BaseException as exc:
@@ -222,9 +224,9 @@ def _classes_over_chunks(context: ChunkContext, chunks: list[Chunk]) -> pd.DataF
     frames = []
     for chunk in chunks:
         inventory = chunk.inventory.assign(unit_cost=np.nan) if no_cost else chunk.inventory
-        frames.append(classify_inventory(context.source.load(chunk, context.min_days), inventory))
+        frames.append(classify_inventory(context.source.load(chunk, context.min_days), inventory, context.policy))
     classes = pd.concat(frames, ignore_index=True)
-    classes["abc"] = abc_classes(classes["value_52w"].to_numpy())
+    classes["abc"] = abc_classes(classes["value_52w"].to_numpy(), (context.policy or ClassPolicy()).abc_thresholds)
     return classes
 
 

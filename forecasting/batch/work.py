@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.batch.plan import BatchJob, Chunk
 from forecasting.batch.staging import KEY
@@ -47,6 +48,8 @@ class ChunkContext:
     calendar: KnownFuture | None = None
     #: reorder over several chunks: every item's ABC / XYZ / lifecycle, ranked over all chunks together
     classes: pd.DataFrame | None = None
+    #: reorder: the client's policy by class (None: the defaults)
+    policy: ClassPolicy | None = None
 
     @property
     def min_days(self) -> int:
@@ -78,7 +81,7 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
     if job.kind == "reorder":
         table = InventoryCalculator.reorder(
             context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon,
-            classes=context.classes,
+            classes=context.classes, policy=context.policy,
         )
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(

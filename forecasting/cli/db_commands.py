@@ -1,5 +1,5 @@
 """Database commands: init, load-demo, create-client, import-sales, import-inventory,
-create-user, runs; and the database mode of ``forecast`` and ``reorder`` (``--client``).
+create-user, policy, runs; and the database mode of ``forecast`` and ``reorder`` (``--client``).
 
 Every command takes ``--database-url`` (default ``$DATABASE_URL``, else the
 SQLite file data/app.db under the project root) and brings the schema up to
@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = command("import-inventory", "import an inventory CSV (stock positions and parameters)", _import_inventory)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date of the stock positions (default: today)")
-    p.add_argument("--service-level", type=service_level, default=0.95, help="for rows without one (default 0.95)")
+    p.add_argument("--service-level", type=service_level, default=None,
+                   help="for rows without one (default: none stored, the item's class cell applies)")
     p.add_argument("file", help="inventory CSV: item_id,on_hand,on_order,lead_time_days,...")
     p = command("create-user", "add a user to a client (password from a prompt or stdin)", _create_user)
     p.add_argument("--client", required=True, help="client name")
@@ -81,6 +82,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the demand model of the reorder rules (default: the published plan with its overrides, "
                         "else ma7)")
     p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+    p = command("policy", "show or change a client's service levels by ABC x XYZ class (CSV)", _policy)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--set", dest="changes", default=None,
+                   help="cells to change, e.g. AX=0.99,BY=fill (a level 0.5-0.999, or cycle / fill)")
+    p.add_argument("--abc", default=None, help="ABC thresholds as cumulative value shares, e.g. 0.8,0.95")
     p = command("runs", "a client's recent forecast runs (CSV)", _runs)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--limit", type=int, default=50, help="how many runs, newest first (default 50)")
@@ -196,6 +202,51 @@ def _import_inventory(args: argparse.Namespace) -> int:
     result = data.import_inventory(client_id, args.file, as_of=args.as_of, default_service_level=args.service_level)
     print(result.summary())
     return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    """Print the client's matrix (one row per cell), after applying ``--set`` / ``--abc`` if given."""
+    from forecasting.applications.inventory.targets import CELLS, edited_policy
+
+    data = services_from_args(args).data
+    client_id = data.client_by_name(args.client).client_id
+    policy = data.policy(client_id)
+    if args.changes is not None or args.abc is not None:
+        levels, types = _policy_changes(args.changes or "")
+        thresholds = None if args.abc is None else tuple(_number(t, "--abc") for t in args.abc.split(","))
+        if thresholds is not None and len(thresholds) != 2:
+            raise ForecastingError(f"--abc takes two shares, e.g. 0.8,0.95; got {args.abc!r}")
+        policy = edited_policy(policy, levels, types, thresholds)
+        data.save_policy(client_id, policy)
+    print("abc,xyz,service_level,service_type")
+    for cell in CELLS:
+        print(f"{cell[0]},{cell[1]},{policy.levels[cell]:g},{policy.types[cell]}")
+    a, b = policy.abc_thresholds
+    print(f"ABC thresholds: A up to {a:.0%} of value, B up to {b:.0%}", file=sys.stderr)
+    return 0
+
+
+def _policy_changes(text: str) -> tuple[dict[str, float], dict[str, str]]:
+    """``AX=0.99,BY=fill`` as (levels, types); a malformed part is a ForecastingError."""
+    levels: dict[str, float] = {}
+    types: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        cell, sep, value = part.partition("=")
+        if not sep:
+            raise ForecastingError(f"--set takes CELL=VALUE parts, e.g. AX=0.99 or BY=fill; got {part!r}")
+        cell, value = cell.strip().upper(), value.strip()
+        if value in ("cycle", "fill"):
+            types[cell] = value
+        else:
+            levels[cell] = _number(value, "--set")
+    return levels, types
+
+
+def _number(text: str, option: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ForecastingError(f"{option}: {text.strip()!r} is not a number") from None
 
 
 def _create_user(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.as_of import AsOfMove
 from forecasting.core.calendar import DAILY, Frequency, detect_frequency
@@ -32,6 +33,7 @@ from forecasting.core.process import this_process
 from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.services.run_recovery import LeaseKeeper
 from forecasting.storage import clients, imports, items, reads, runs
+from forecasting.storage import policy as policy_store
 from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
 from forecasting.storage.database import Database
@@ -47,7 +49,7 @@ CACHED_RECORD_WAIT_S = 0.25
 
 INVENTORY_COLUMNS = [
     "item_id", "on_hand", "on_order", "lead_time_days", "review_period_days", "service_level", "moq", "pack_size",
-    "unit_cost", "name", "category", "on_order_due", "as_of",
+    "unit_cost", "name", "category", "on_order_due", "service_type", "lead_time_std_days", "phase_out", "as_of",
 ]
 
 Source = str | Path | BinaryIO
@@ -184,6 +186,16 @@ class DataAccess:
             frame = reads.history_frame(conn, client_id, keys, start, as_of)
         return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq), tuple(keys["external_id"]), as_of)
 
+    def policy(self, client_id: int) -> ClassPolicy:
+        """The client's policy by class (service levels per ABC x XYZ cell; the defaults when none is stored)."""
+        with self.database.read() as conn:
+            return policy_store.load(conn, client_id)
+
+    def save_policy(self, client_id: int, policy: ClassPolicy) -> None:
+        """Store the client's policy by class (admins only: the caller checks the role)."""
+        with self.database.write() as conn:
+            policy_store.save(conn, client_id, policy)
+
     def inventory(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Latest stock position and parameters (the inventory CSV's columns plus ``as_of``).
 
@@ -197,7 +209,7 @@ class DataAccess:
                 f"no inventory position for item(s) {listed(missing)}: import an inventory file first"
             )
         frame = frame.loc[has_position].rename(columns={"inventory_as_of": "as_of"})
-        frame = frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64})
+        frame = frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64, "phase_out": np.int64})
         return frame[INVENTORY_COLUMNS].reset_index(drop=True)
 
     def too_short_to_forecast(self, client_id: int, upload: pd.DataFrame) -> pd.DataFrame:
@@ -310,7 +322,7 @@ class DataAccess:
         client_id: int,
         source: Source | pd.DataFrame,
         as_of: date | None = None,
-        default_service_level: float = 0.95,
+        default_service_level: float | None = None,
         max_bytes: int | None = None,
         max_rows: int | None = None,
     ) -> ImportResult:
@@ -321,7 +333,7 @@ class DataAccess:
             from forecasting.io.inventory_csv import read_inventory_csv
 
             frame = read_inventory_csv(source, default_service_level, max_bytes=max_bytes, max_rows=max_rows)
-        inventory = validate_inventory(frame)
+        inventory = validate_inventory(frame, levels_from_class=True)
         for label, values, limit in (
             ("item_id", inventory.item_ids, ID_LENGTH),
             ("name", inventory.name, TEXT_LENGTH),

@@ -31,6 +31,7 @@ from time import perf_counter
 import numpy as np
 import pandas as pd
 
+from forecasting.applications.classification.item_classes import item_classes
 from forecasting.applications.exceptions.rules import BIAS_DAYS, attention_queue
 from forecasting.applications.inventory.calculator import (
     MIN_COVER_HORIZON,
@@ -161,6 +162,20 @@ class ForecastService:
                 return pd.DataFrame(columns=CLASS_COLUMNS)
         history = self.data.history(client_id, item_ids)
         return demand_classes(prepare_history(history, min_days=1))
+
+    def item_classes(self, client_id: int) -> pd.DataFrame:
+        """Every item with sales: ``item_id, abc, xyz, lifecycle`` (docs/inventory-policy.md), the client's
+        ABC thresholds, value at the stored unit cost; the population is all the client's items with sales."""
+        items = self.data.list_items(client_id)
+        items = items.loc[items["last_date"].notna()].reset_index(drop=True)
+        if items.empty:
+            return pd.DataFrame(columns=["item_id", "abc", "xyz", "lifecycle"])
+        prepared = prepare_history(self.data.history(client_id, items["item_id"].tolist()), min_days=1)
+        stored = items.set_index("item_id").reindex(prepared.item_ids.astype(str))
+        classes = item_classes(prepared.item_ids, prepared.tail_matrix(), stored["unit_cost"].to_numpy(dtype=float),
+                               stored["phase_out"].to_numpy(dtype=bool),
+                               self.data.policy(client_id).abc_thresholds)
+        return classes[["item_id", "abc", "xyz", "lifecycle"]]
 
     def forecast(
         self,
@@ -350,6 +365,7 @@ class ForecastService:
         self._check_cost("reorder plan", [instance.name], len(inventory))
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
+            policy = self.data.policy(client_id)
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
             if source.plan is not None:
                 parameters["plan"] = source.key
@@ -362,7 +378,7 @@ class ForecastService:
                 started,
                 lambda: _finite_plan(InventoryCalculator.plan(
                     instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
-                    _watched(progress, cancel), demand=source,
+                    _watched(progress, cancel), demand=source, policy=policy,
                 )),
                 cancel=cancel,
             )

@@ -15,6 +15,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.inventory.calculator import (
     N_PATHS,
     SEED,
@@ -80,6 +81,7 @@ def simulate_policy(
     progress: ProgressCallback | None = None,
     chunk_items: int = DEFAULT_CHUNK_ITEMS,
     as_of: object | None = None,
+    policy: ClassPolicy | None = None,
 ) -> SimulationOutcome:
     """Replay the inventory's policy with ``model`` over the last ``reviews`` reviews, in chunks of items.
 
@@ -87,7 +89,8 @@ def simulate_policy(
     minimum history before their first review are left out (``skipped``).
     At each review the items' ABC / XYZ / lifecycle classes are taken from the
     history known that day (so class targets, dead and new items follow the
-    policy as it would have been applied); the per-class summary groups by the
+    policy as it would have been applied; ``policy``: the client's matrix, default
+    :class:`ClassPolicy`); the per-class summary groups by the
     class as of the data's last day.
     """
     reviews = validate_reviews(reviews)
@@ -126,12 +129,13 @@ def simulate_policy(
         report = None if progress is None else _chunk_progress(progress, number, len(chunks))
         parts.append(simulate(prepared.subset(keep), part, forecaster, instance.name, reviews, progress=report,
                               variants=variants,
-                              plan_options=lambda known, part=part: {"classes": classify_inventory(known, part)}
+                              plan_options=lambda known, part=part: {"classes": classify_inventory(known, part, policy),
+                                                                     "policy": policy}
                               ).items)
     items = pd.concat(parts, ignore_index=True)
     described = frame.assign(item_id=frame["item_id"].astype(str)).set_index("item_id")
     items.insert(1, "name", items["item_id"].map(described["name"]) if "name" in described else "")
-    classes = classify_inventory(prepared, frame).set_index("item_id")
+    classes = classify_inventory(prepared, frame, policy).set_index("item_id")
     for column in ("abc", "xyz", "lifecycle"):
         items[column] = items["item_id"].map(classes[column])
     items[CLASS_COLUMN] = items["abc"] + items["xyz"]
@@ -185,6 +189,7 @@ class SimulationService:
         with slot:
             snapshot = forecasts.data.history_snapshot(client_id, inventory["item_id"].tolist())
             outcome = simulate_policy(snapshot.frame, inventory, instance.name, reviews, variants, service_level,
-                                      _watched(progress, cancel), as_of=snapshot.as_of)
+                                      _watched(progress, cancel), as_of=snapshot.as_of,
+                                      policy=forecasts.data.policy(client_id))
         return SimulationOutcome(**{**outcome.__dict__, "skipped": tuple(skipped) + outcome.skipped})
 

@@ -196,6 +196,9 @@ def write_inventory(conn: Connection, client_id: int, inventory: Inventory, as_o
             lead_time_days=bindparam("p_lead"),
             review_period_days=bindparam("p_review"),
             service_level=bindparam("p_level"),
+            service_type=bindparam("p_type"),
+            lead_time_std_days=bindparam("p_lead_std"),
+            phase_out=bindparam("p_phase_out"),
             moq=bindparam("p_moq"),
             pack_size=bindparam("p_pack"),
             # absent optional values keep what the item had
@@ -208,18 +211,25 @@ def write_inventory(conn: Connection, client_id: int, inventory: Inventory, as_o
                 "pk": int(pk),
                 "p_lead": int(lead),
                 "p_review": int(review),
-                "p_level": float(level),
+                # no level / type in the file: NULL, the item's class cell applies
+                "p_level": None if np.isnan(level) else float(level),
+                "p_type": str(kind) or None,
+                "p_lead_std": float(lead_std),
+                "p_phase_out": bool(phase_out),
                 "p_moq": float(moq),
                 "p_pack": float(pack),
                 "p_cost": None if not np.isfinite(cost) else float(cost),
                 "p_name": str(name),
                 "p_category": str(category),
             }
-            for pk, lead, review, level, moq, pack, cost, name, category in zip(
+            for pk, lead, review, level, kind, lead_std, phase_out, moq, pack, cost, name, category in zip(
                 pks,
                 inventory.lead_time_days,
                 inventory.review_period_days,
                 inventory.service_level,
+                inventory.service_type,
+                inventory.lead_time_std_days,
+                inventory.phase_out,
                 inventory.moq,
                 inventory.pack_size,
                 inventory.unit_cost,

@@ -86,6 +86,8 @@ class Client(Base):
     data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: the data's "as of" date: the last sales date over all the client's items (None before any sales)
     sales_as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: JSON of the client's policy by class (storage/policy.py); None = the defaults
+    policy: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: the bucket of the client's sales (``D``, ``W-FRI``, ``MS``...): set by the first import, kept by later ones
     sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
@@ -141,7 +143,13 @@ class Item(Base):
     unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     review_period_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
-    service_level: Mapped[float] = mapped_column(Float, default=0.95, server_default="0.95")
+    #: the item's own target level; None = its class cell of the client's policy
+    service_level: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: cycle or fill; None = its class cell's
+    service_type: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    lead_time_std_days: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    #: a planner's phase-out flag: the item is dead (no safety stock, no proposal)
+    phase_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     moq: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     pack_size: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
     #: the client's data_version when this item's sales last changed (part of the forecast cache key)

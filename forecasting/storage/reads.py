@@ -26,7 +26,7 @@ from forecasting.storage.models import InventoryPosition, Item, Sale
 RECENT_DAYS = 28
 ITEM_COLUMNS = [
     "item_id", "name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
-    "pack_size", "on_hand", "on_order", "on_order_due", "inventory_as_of", "first_date", "last_date",
+    "pack_size", "service_type", "lead_time_std_days", "phase_out", "on_hand", "on_order", "on_order_due", "inventory_as_of", "first_date", "last_date",
     "total_quantity", "recent_quantity",
 ]
 _items = Item.__table__
@@ -219,6 +219,9 @@ def items_table(
             _items.c.service_level,
             _items.c.moq,
             _items.c.pack_size,
+            _items.c.service_type,
+            _items.c.lead_time_std_days,
+            _items.c.phase_out,
             _positions.c.on_hand,
             _positions.c.on_order,
             _positions.c.on_order_due,
@@ -250,6 +253,9 @@ def items_table(
     # a sum past the float range is unknown (null), never inf
     frame["total_quantity"] = frame["total_quantity"].where(np.isfinite(frame["total_quantity"]))
     frame["lead_time_days"] = frame["lead_time_days"].astype("Int64")
+    # no own level / type: the item's class cell applies (NaN / '' as in an inventory file)
+    frame = frame.astype({"service_level": float, "lead_time_std_days": float, "phase_out": bool})
+    frame["service_type"] = frame["service_type"].fillna("").astype(object)
     return frame.sort_values("item_id", kind="stable", ignore_index=True)
 
 

@@ -128,3 +128,34 @@ def _smallest(ok: Callable[[np.ndarray], np.ndarray], totals: np.ndarray) -> np.
         good = ok(mid)
         hi, lo = np.where(good, mid, hi), np.where(good, lo, mid)
     return hi
+
+
+#: the range an edited matrix cell must be in: below 50% a "target" is no protection, 100% needs infinite stock
+EDIT_RANGE = (0.5, 0.999)
+
+
+def edited_policy(
+    policy: ClassPolicy,
+    levels: Mapping[str, float] | None = None,
+    types: Mapping[str, str] | None = None,
+    abc_thresholds: tuple[float, float] | None = None,
+) -> ClassPolicy:
+    """``policy`` with the given cells / thresholds changed (what admins edit); every problem in one error.
+
+    Edited levels must be within :data:`EDIT_RANGE` (50% to 99.9%); cells are
+    the nine of :data:`CELLS`.
+    """
+    levels, types = dict(levels or {}), dict(types or {})
+    unknown = sorted(map(str, (set(levels) | set(types)) - set(CELLS)))
+    problems = [f"unknown cell(s) {', '.join(unknown)}; cells are {', '.join(CELLS)}"] if unknown else []
+    low, high = EDIT_RANGE
+    problems += [f"{cell}: service level must be between {low:.1%} and {high:.1%}, got {value!r}"
+                 for cell, value in levels.items() if cell in CELLS
+                 and not (isinstance(value, (int, float)) and low <= float(value) <= high)]
+    if problems:
+        raise InvalidInputError("invalid policy: " + "; ".join(problems))
+    return ClassPolicy(
+        levels={**policy.levels, **{c: float(v) for c, v in levels.items()}},
+        types={**policy.types, **types},
+        abc_thresholds=policy.abc_thresholds if abc_thresholds is None else tuple(abc_thresholds),
+    )

@@ -1,7 +1,7 @@
 """The published plan per client and planners' overrides of it (append-only audit trail).
 
 Revision ID: 0012_plans
-Revises: 0009_buckets
+Revises: 0010_policy
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_plans"
-down_revision = "0009_buckets"
+down_revision = "0010_policy"
 branch_labels = None
 depends_on = None
 

@@ -1,24 +1,12 @@
 """A client's bucket (issue 17): stored at the first import, enforced on later ones, forecasts dated on it."""
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
-from forecasting.cli import main
 from forecasting.services.data_access import DataAccess
 from forecasting.storage import Database
 from tests.support.db import database_state
-
-
-@pytest.fixture
-def cli(db_url, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--database-url", db_url])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def _write(path, dates, items=("A", "B")):

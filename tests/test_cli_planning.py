@@ -6,18 +6,7 @@ import io
 import pandas as pd
 import pytest
 
-from forecasting.cli import main
 from tests.support.db import sales_frame
-
-
-@pytest.fixture
-def cli(db_url, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--database-url", db_url])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture

@@ -23,18 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def cli(db_url, capsys):
-    """Runs a command against the test database; returns (exit code, stdout, stderr)."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--database-url", db_url])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
-@pytest.fixture
 def acme(cli, tmp_path):
     """A client with sales for three items and an inventory file, created through the CLI."""
     assert cli("create-client", "Acme Foods")[0] == 0

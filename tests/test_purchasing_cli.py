@@ -7,23 +7,12 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from forecasting.cli import main
 from tests.support.db import sales_frame
 
 SUPPLIERS = """record,supplier,lead_time_days,currency,item_id,pack_size,moq,unit_cost,supplier_item_code
 supplier,Acme,5,EUR,,,,,
 item,Acme,,,A,10,20,1.5,AC-1
 """
-
-
-@pytest.fixture
-def cli(db_url, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--database-url", db_url])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture

@@ -249,3 +249,16 @@ def demo_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     write_files(folder)
     return folder
+
+
+@pytest.fixture
+def cli(db_url, capsys):
+    """Runs a command of ``python -m forecasting`` against the test database; returns (exit code, stdout, stderr)."""
+    from forecasting.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main([*argv, "--database-url", db_url])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

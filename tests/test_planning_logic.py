@@ -46,7 +46,7 @@ def test_plus_50_percent_over_a_week_scales_final_bands_paths_and_the_reorder_po
     assert paths.values[0, :, 7].tolist() == [8.0, 12.0]
     inventory = pd.DataFrame({"item_id": ["A"], "on_hand": [100.0], "on_order": [0.0], "lead_time_days": [3],
                               "review_period_days": [4], "service_level": [0.95]})
-    plan = InventoryCalculator.plan_from_paths(paths, inventory, "plan")
+    plan = InventoryCalculator.plan_from_paths(paths, inventory, "plan", review_due=True)
     # 7-day totals of the two paths: 84 and 126; the 0.95 quantile (linear): 84 + 0.95 x 42 = 123.9
     assert plan.table["order_up_to"].iloc[0] == pytest.approx(123.9)
     assert plan.table["order_qty"].iloc[0] == 24.0  # ceil(123.9 - 100)

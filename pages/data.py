@@ -8,10 +8,13 @@ from app import config, tables, uploads, widgets
 from app.auth import require_user
 from app.services import client_items, client_items_with_classes, get_services
 from forecasting.applications.inventory.targets import edited_policy
+from forecasting.core.calendar import bucket_text
 from forecasting.core.errors import ForecastingError
 from forecasting.core.history import MIN_HISTORY_DAYS
 
 KEY = "data"
+#: the Data page's bucket choice for a sales upload: ``detect`` reads it from the dates
+BUCKETS = {"detect": "Detect", "D": "Daily", "W": "Weekly", "M": "Monthly"}
 EDITABLE = ["name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
             "pack_size"]
 
@@ -36,8 +39,9 @@ def render() -> None:
             # the long list of items last, where the table may cut it (every other column fits 1440 px)
             tables.show(runs, f"{KEY}_runs", uploads.runs_column_config(),
                         column_order=[c for c in runs.columns if c != "items"] + ["items"])
-            widgets.download_buttons(runs, "runs", user.client_name, services.data.get_client(user.client_id).as_of,
-                                     f"{KEY}_runs_download")
+            client = services.data.get_client(user.client_id)
+            widgets.download_buttons(runs, "runs", user.client_name, client.as_of, f"{KEY}_runs_download",
+                                     freq=client.freq)
 
 
 def _upload(user, services) -> None:
@@ -45,6 +49,13 @@ def _upload(user, services) -> None:
                     format_func=lambda k: uploads.KINDS[k].label)
     # the size limit is the uploader's own (it states it beside the button): not repeated here
     st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_ROWS:,} rows.")
+    freq = None
+    if kind == "sales":
+        choice = st.radio("Bucket", list(BUCKETS), horizontal=True, key=f"{KEY}_bucket", format_func=BUCKETS.get,
+                        help="Detect: weekly when every date of an item is on one weekday 7 days apart, monthly when "
+                        "every date is the 1st (or every date a month end), else daily. Choose one to declare it: "
+                        "dates off it refuse the file (docs/data-formats.md)")
+        freq = None if choice == "detect" else choice
     file = st.file_uploader("CSV file", type=["csv"], key=f"{KEY}_{kind}_file")
     if file is None:
         return
@@ -59,6 +70,13 @@ def _upload(user, services) -> None:
         return
     known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])
     summary = uploads.summary(kind, check.frame, known)
+    if kind == "sales":
+        bucket = None
+        with widgets.user_errors("Checking the dates"):
+            bucket = services.data.sales_bucket(user.client_id, check.frame, freq)
+        if bucket is None:  # dates off the bucket: the message and the first offending rows are shown
+            return
+        summary += f"; {bucket_text(bucket)} dates"
     st.success(f"{file.name} is valid: " + summary)
     if kind == "inventory":
         gap = uploads.inventory_after_sales(services.data.get_client(user.client_id).as_of)
@@ -81,7 +99,7 @@ def _upload(user, services) -> None:
                  disabled=move is not None and not confirmed):
         with widgets.user_errors("Import"):
             if kind == "sales":
-                result = services.data.import_sales(user.client_id, check.frame, move_as_of=confirmed)
+                result = services.data.import_sales(user.client_id, check.frame, move_as_of=confirmed, freq=freq)
             else:
                 result = services.data.import_inventory(user.client_id, check.frame)
             st.success(f"Imported {result.summary()}.")

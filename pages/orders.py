@@ -97,14 +97,14 @@ def _approved(purchasing, user) -> None:
     a.metric("Approved value", f"{export['order_value'].sum(skipna=True):,.2f}",
              help="Sum of the order values of every approved line: the downloads add up to the same")
     b.metric("Approved units", f"{export['order_qty'].sum():,.0f}")
-    as_of = purchasing.data.get_client(user.client_id).as_of
+    client = purchasing.data.get_client(user.client_id)
     for supplier in sorted(export["supplier"].unique()):
         frame = purchasing.export_frame(user.client_id, supplier)
         title = supplier or "No supplier (items' own terms)"
         with st.container(border=True):
             st.markdown(f"**{title}**: {len(frame):,} line(s), value {frame['order_value'].sum(skipna=True):,.2f}")
-            widgets.download_buttons(frame, "purchase-order", user.client_name, as_of,
+            widgets.download_buttons(frame, "purchase-order", user.client_name, client.as_of,
                                      f"{KEY}_download_{supplier or 'none'}", extra=supplier or "no-supplier",
-                                     about={"Supplier": title})
+                                     about={"Supplier": title}, freq=client.freq)
     st.markdown("**Order history**")
     st.dataframe(history[HISTORY], hide_index=True, key=f"{KEY}_history")

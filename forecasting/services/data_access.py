@@ -231,6 +231,15 @@ class DataAccess:
             as_of = last if as_of is None else max(pd.Timestamp(as_of), last)
         return short_histories(first, as_of)
 
+    def sales_bucket(self, client_id: int, upload: pd.DataFrame, freq: str | None = None) -> Frequency:
+        """The bucket a validated sales upload would be imported in (declared ``freq``: D, W, M; else detected),
+        for the report before the import; dates off it are refused as the import would refuse them."""
+        with self.database.read(snapshot=True) as conn:
+            client = clients.get(conn, client_id)
+            bucket = _import_bucket(client, to_day_numbers(upload["date"]), freq)
+            _check_bucket_change(conn, client, bucket)
+            return bucket
+
     def sales_as_of_move(self, client_id: int, upload: pd.DataFrame) -> AsOfMove | None:
         """How a validated sales upload would move the as-of date of the items it does not contain (None: not).
 
@@ -601,13 +610,18 @@ def _keep_bucket(conn, client: ClientInfo, bucket: Frequency) -> None:
     """Store an import's bucket as the client's; a change (declared) needs the stored sales to fit it too."""
     if bucket == client.freq:
         return
-    if client.as_of is not None:
+    _check_bucket_change(conn, client, bucket)
+    clients.set_freq(conn, client.client_id, bucket)
+
+
+def _check_bucket_change(conn, client: ClientInfo, bucket: Frequency) -> None:
+    """A client's bucket changes only where every stored sales date fits the new one."""
+    if bucket != client.freq and client.as_of is not None:
         off = ~bucket.fits(reads.sales_days(conn, client.client_id))
         if off.any():
             raise InvalidInputError(
                 f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} dates; "
                 f"nothing imported")
-    clients.set_freq(conn, client.client_id, bucket)
 
 
 def _import_bucket(client: ClientInfo, days: np.ndarray, declared: str | None) -> Frequency:

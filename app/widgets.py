@@ -221,25 +221,19 @@ def _select_top(items: pd.DataFrame, top_key: str, state_key: str) -> None:
 
 
 def horizon_input(key: str, freq: Frequency = DAILY) -> int:
-    """Buckets ahead in ``freq``'s unit and bounds (1-365 days, 1-104 weeks, 1-36 months).
+    """Buckets ahead, labelled with ``freq``'s unit and bounds (1-365 days, 1-104 weeks, 1-36 months).
 
-    A value kept from another bucket (the switch moved from days to months) is
-    brought within the new bounds first, as the widget would refuse it.
+    A value outside them (typed, or kept when the bucket switch moved from days
+    to months) is refused by the service with a clear message, the inputs kept.
     """
     low, high = freq.horizon_bounds
-    state_key = f"{key}_horizon"
-    kept = st.session_state.get(state_key)
-    if isinstance(kept, (int, float)) and not low <= kept <= high:
-        st.session_state[state_key] = int(min(max(kept, low), high))
     return int(
         st.number_input(
             f"Horizon ({freq.units}, {low}-{high})",
             value=min(config.DEFAULT_HORIZON, high),
-            min_value=low,
-            max_value=high,
             step=1,
-            key=state_key,
-            help=f"How many {freq.units} ahead to forecast",
+            key=f"{key}_horizon",
+            help=f"How many {freq.units} ahead to forecast, {low} to {high}",
         )
     )
 

@@ -144,10 +144,15 @@ def run_database_job(
     engine: str = "local",
     progress: ProgressCallback | None = None,
     user_id: int | None = None,
+    bucket: str | None = None,
 ) -> BatchOutcome:
-    """A job over a client's items (all with sales, or ``item_ids``), recorded as one run; see the module docstring."""
+    """A job over a client's items (all with sales, or ``item_ids``), recorded as one run; see the module docstring.
+
+    ``bucket`` (W or M): the client's daily sales summed to weeks or months first, as in the app's view
+    (:class:`forecasting.services.forecast_service.View`); recorded in the run's parameters and cache key.
+    """
     from forecasting.services.data_access import DataFingerprint
-    from forecasting.services.forecast_service import run_request
+    from forecasting.services.forecast_service import client_view, run_request
 
     started = perf_counter()
     data = services.data
@@ -155,9 +160,10 @@ def run_database_job(
     if client.as_of is None:
         raise ForecastingError("the client has no sales yet: import a sales file first")
     models = _models(job)
+    view = client_view(client, bucket)
     inventory, skipped = None, []
     if job.kind == "reorder":
-        inventory, skipped = services.forecasts.positions(client_id, item_ids, models[0].min_history_days, {})
+        inventory, skipped = services.forecasts.positions(client_id, item_ids, models[0].min_history_days, {}, view)
         inventory = inventory.drop(columns="as_of")
         if job.service_type is not None:
             inventory["service_type"] = job.service_type
@@ -172,7 +178,7 @@ def run_database_job(
     fingerprint = DataFingerprint(client.as_of, client.freq)
     for s in slices(len(keys), KEY_PAGE):
         fingerprint.add(keys.iloc[s])
-    horizon = _horizon(job, models, inventory, client.freq)
+    horizon = _horizon(job, models, inventory, view.bucket)
     names = ",".join(m.name for m in models)
     versions = ",".join(str(m.version) for m in models)
     parameters: dict = {}
@@ -181,18 +187,20 @@ def run_database_job(
     elif job.kind == "reorder":
         parameters = {k: v for k, v in {"service_level": job.service_level, "service_type": job.service_type}.items()
                       if v is not None}
+    parameters.update(view.parameters)
     levels = job.quantiles if job.kind != "reorder" else ()
     request = run_request(job.kind, tuple(keys["external_id"]), names, versions, horizon, levels, parameters,
                           fingerprint.hexdigest(), user_id)
     if job.kind == "forecast":
         source_run = data.cached_run(client_id, request.cache_key)
         if source_run is not None:
-            return _cached_forecast(services, client_id, request, source_run, keys, job, output, progress, started)
+            return replace(_cached_forecast(services, client_id, request, source_run, keys, job, output, progress,
+                                            started), freq=view.bucket)
     run_id, _ = data.record_run(client_id, request)
     try:
         source = DatabaseSource(
             database_url(services.database), client_id, client.as_of, run_id if job.kind == "forecast" else None,
-            job.quantiles, client.freq,
+            job.quantiles, view.bucket, view.code,
         )
         chunks = [
             Chunk(i, keys["external_id"].to_numpy(dtype=object)[s], keys=keys.iloc[s].reset_index(drop=True),
@@ -210,7 +218,7 @@ def run_database_job(
         if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
             raise
         raise ForecastingError(f"run {run_id} failed: {message}") from exc
-    return BatchOutcome(run_id, False, tuple(skipped), client.freq)
+    return BatchOutcome(run_id, False, tuple(skipped), view.bucket)
 
 
 def _classes_over_chunks(context: ChunkContext, chunks: list[Chunk]) -> pd.DataFrame:

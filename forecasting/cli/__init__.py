@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cycle (chance of no stock-out) or fill (share of demand served); default: the item's own, "
                         "else its class's (cycle)")
     p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None,
+                   help=BUCKET_HELP.replace("; --horizon counts that bucket", "") + "; lead times and review "
+                   "periods stay in days, covered pro rata (docs/inventory-policy.md)")
     p.add_argument("--output", help="as for forecast")
     database_options(p)
     batch_options(p)
@@ -183,14 +186,19 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _file_mode_only(args: argparse.Namespace) -> None:
-    if args.calendar:
+    """Options of file mode that database mode refuses (the client's stored data decides them)."""
+    if getattr(args, "calendar", None):
         raise ForecastingError("--calendar is for file mode (--input); a client's calendar is not stored yet")
+    if args.freq is not None:
+        raise ForecastingError("--freq declares a file's bucket (file mode, import-sales); a client's bucket is "
+                               "stored with its sales: use --bucket W|M to plan its daily data in weeks or months")
 
 
 def _reorder(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import reorder_from_db
 
+        _file_mode_only(args)
         return reorder_from_db(args)
     if not (args.input and args.inventory):
         raise ForecastingError(

@@ -226,3 +226,35 @@ def test_import_sales_refuses_dates_off_the_bucket_with_one_line_and_imports_not
     assert database_state(database) == before
     assert DataAccess(database).client_by_name("New Co").as_of is None
     database.dispose()
+
+
+# --- the API ---------------------------------------------------------------------------------------------------
+
+
+def test_the_api_forecasts_backtests_and_reorders_in_a_view_bucket(api):
+    headers = {"X-API-Key": api.key_a}
+    body = {"item_ids": ["A1"], "prediction_length": 4, "model": "ma7", "quantile_levels": [], "bucket": "W"}
+    response = api.http.post("/api/v1/forecast", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    expected = api.service.forecast(api.a, ["A1"], "ma7", 4, (), bucket="W")
+    assert answer["bucket"] == expected.freq.alias and answer["bucket"].startswith("W-")
+    assert answer["items"][0]["dates"] == [f"{d:%Y-%m-%d}" for d in expected.forecast["date"]]
+    np.testing.assert_allclose(answer["items"][0]["forecast"], expected.forecast["forecast"], rtol=1e-12)
+    days = api.http.post("/api/v1/forecast", json={**body, "bucket": None}, headers=headers).json()
+    assert days["bucket"] == "D" and days["forecast_id"] != answer["forecast_id"]
+
+    response = api.http.post("/api/v1/forecast", json={**body, "bucket": "M", "prediction_length": 40},
+                             headers=headers)
+    assert response.status_code == 422 and "between 1 and 36 months, got 40" in response.json()["detail"]
+    assert api.http.post("/api/v1/forecast", json={**body, "bucket": "Q"}, headers=headers).status_code == 422
+
+    backtest = api.http.post("/api/v1/backtest", json={"item_ids": ["A1"], "prediction_length": 2, "models": ["ma7"],
+                                                        "bucket": "W"}, headers=headers)
+    assert backtest.status_code == 200 and backtest.json()["bucket"] == answer["bucket"]
+    reorder = api.http.post("/api/v1/reorder", json={"item_ids": ["A1"], "model": "ma7", "bucket": "W"},
+                            headers=headers)
+    assert reorder.status_code == 200, reorder.text
+    table = api.service.reorder_plan(api.a, ["A1"], "ma7", bucket="W").table
+    assert reorder.json()["bucket"] == answer["bucket"]
+    assert reorder.json()["items"][0]["lead_time_demand"] == pytest.approx(table["lead_time_demand"].iloc[0])

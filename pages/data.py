@@ -76,7 +76,7 @@ def _upload(user, services) -> None:
             bucket = services.data.sales_bucket(user.client_id, check.frame, freq)
         if bucket is None:  # dates off the bucket: the message and the first offending rows are shown
             return
-        summary += f"; {bucket_text(bucket)} dates"
+        summary = f"{summary.rstrip('.')}; {bucket_text(bucket)} dates."
     st.success(f"{file.name} is valid: " + summary)
     if kind == "inventory":
         gap = uploads.inventory_after_sales(services.data.get_client(user.client_id).as_of)

@@ -128,3 +128,51 @@ def test_a_monthly_client_forecasts_and_downloads_months(monthly_planner, backen
     assert len(csv) == 4
     assert _about(downloads["forecast_monthly-co_ma7_asof-2023-12-01_monthly.xlsx"])["Bucket"] == "monthly (1st)"
     assert any("4 months" in c for c in texts(at.caption))
+
+
+# --- the Data page's bucket choice -------------------------------------------------------------------------------
+
+
+def _upload(at, text: str, bucket: str):
+    at.radio(key="data_kind").set_value("sales")
+    at = at.run()
+    at.radio(key="data_bucket").set_value(bucket)
+    at.file_uploader(key="data_sales_file").upload("parts.csv", text.encode(), "text/csv")
+    return at.run()
+
+
+@pytest.fixture
+def fresh_data_page(backend):
+    """A client without sales (its first import decides its bucket) and its planner on the Data page."""
+    client = backend.data.create_client("Fresh Co").client_id
+    backend.users.create_user(client, "fresh", "fresh-pass-1")
+    return client, open_page(login("fresh", "fresh-pass-1"), "data")
+
+
+@pytest.mark.parametrize("dates, bucket, expected", [
+    (list(pd.date_range("2022-01-01", periods=20, freq="MS")[:-1]) + [pd.Timestamp("2023-08-15")], "detect",
+     "mixes buckets: most dates are monthly (1st)"),
+    (list(pd.date_range("2024-01-01", periods=30)), "W", "declared weekly (Mondays)"),
+], ids=["monthly-mid-month", "weekly-on-daily"])
+def test_the_data_page_refuses_dates_off_the_bucket_before_the_import(backend, fresh_data_page, dates, bucket,
+                                                                      expected):
+    client, at = fresh_data_page
+    version = backend.data.data_version(client)
+    text = "item_id,date,quantity\n" + "".join(f"P-1,{pd.Timestamp(d):%Y-%m-%d},2\n" for d in dates)
+    at = _upload(at, text, bucket)
+    assert not at.exception
+    assert len(at.error) == 1 and expected in at.error[0].value and "nothing imported" in at.error[0].value
+    assert not at.success and not any(b.key == "data_import" for b in at.button)
+    assert at.dataframe[0].value["problem"].iloc[0].startswith("date not on")  # the first offending rows
+    assert backend.data.data_version(client) == version and backend.data.get_client(client).as_of is None
+
+
+def test_the_data_page_imports_with_the_chosen_bucket(backend, fresh_data_page):
+    client, at = fresh_data_page
+    dates = pd.date_range("2022-01-01", periods=12, freq="MS")
+    at = _upload(at, "item_id,date,quantity\n" + "".join(f"P-1,{d:%Y-%m-%d},5\n" for d in dates), "M")
+    assert at.success[0].value.endswith("monthly (1st) dates.")
+    at.button(key="data_import").click()
+    at = at.run()
+    assert texts(at.success)[-1].startswith("Imported sales: 12 rows")
+    assert backend.data.get_client(client).freq == Frequency("M")

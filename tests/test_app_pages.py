@@ -211,7 +211,7 @@ def test_upload_preview_then_import(backend):
     good = "item_id,date,quantity\n" + "".join(f"NEW-1,{d},{k % 5}\n" for k, d in enumerate(days))
     at = _upload(_planner_on("data"), "sales", "new.csv", good)
     assert at.success[0].value == (
-        "new.csv is valid: 30 rows for 1 items (1 new), 2025-06-01 to 2025-06-30, 60 units."
+        "new.csv is valid: 30 rows for 1 items (1 new), 2025-06-01 to 2025-06-30, 60 units; daily dates."
     )
     assert len(table_with(at, "quantity")) == 20
     at.button(key="data_import").click()

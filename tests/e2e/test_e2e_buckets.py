@@ -27,16 +27,16 @@ def _pick_bucket(page, label: str) -> None:
 
 
 def _set_horizon(page, unit: str, bounds: str, value: int) -> None:
-    box = page.get_by_label(f"Horizon ({unit}, {bounds})")
+    box = page.get_by_role("spinbutton", name=f"Horizon ({unit}, {bounds})")
     box.fill(str(value))
     box.press("Enter")
     steps.wait_idle(page)
 
 
 def _traces(page) -> dict[str, dict]:
-    """The first plotly chart's traces as drawn (name -> x, y), read from the page."""
+    """The first plotly chart's traces as drawn (name -> x, y), read from the page (plotly's decoded arrays)."""
     data = page.locator(steps.CHART).first.evaluate(
-        "e => e.data.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])}))")
+        "e => e._fullData.map(t => ({name: t.name, x: Array.from(t.x || []), y: Array.from(t.y || [])}))")
     return {t["name"]: t for t in data}
 
 
@@ -53,7 +53,7 @@ def _steps_apart(dates) -> set[int]:
 
 def _forecast_agrees_with_its_download(page, suffix: str) -> pd.Timedelta:
     traces = _traces(page)
-    item = page.locator(steps.CHART).first.locator(".gtitle").inner_text().split(" ")[0]
+    item = page.locator(steps.CHART).first.locator(".gtitle").text_content().split(" ")[0]
     name, body = _download(page)
     assert name.endswith(f"_{suffix}.csv"), name
     table = pd.read_csv(io.BytesIO(body), parse_dates=["date"])
@@ -66,7 +66,7 @@ def _forecast_agrees_with_its_download(page, suffix: str) -> pd.Timedelta:
 def test_a_daily_planner_switches_forecast_and_reorder_to_weeks_and_back(app_server, page, artifacts):
     steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
     steps.go_to(page, "Forecast")
-    steps.pick_top(page, 3)
+    steps.pick_top(page, 5)
     _pick_bucket(page, "Weeks")
     _set_horizon(page, "weeks", "1-104", 8)
     steps.run_forecast(page)
@@ -100,7 +100,7 @@ def test_a_daily_planner_switches_forecast_and_reorder_to_weeks_and_back(app_ser
     assert list(table.index) == list(shown.index)
     np.testing.assert_allclose(table["lead_time_demand"], shown["lead_time_demand"].round(2), atol=0.006)
     # the projection drawn: weekly steps of the service's projection of the item in the chart
-    item = page.locator(steps.CHART).first.locator(".gtitle").inner_text().split(" ")[0]
+    item = page.locator(steps.CHART).first.locator(".gtitle").text_content().split(" ")[0]
     projection = expected.projection[expected.projection["item_id"] == item]
     drawn = _traces(page)["Projected stock"]
     np.testing.assert_allclose(drawn["y"][1:], projection["projected_stock"], rtol=1e-9)

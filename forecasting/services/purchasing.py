@@ -3,9 +3,11 @@
 The one entry point of the CLI, the API and the app for purchase orders. The
 rules live in :mod:`forecasting.applications.purchasing.proposals`; this
 service reads the reorder table and the supplier terms, stores draft orders,
-and turns approved lines into stock on order (the item's latest position:
-``on_order`` grows, ``on_order_due`` is the line's due date), so the next
-reorder plan and the attention queue count them and do not propose them again.
+and approves lines: an approved line is an arrival of its item on its due
+date (today + its lead time), kept as a line of its own
+(:meth:`DataAccess.arrivals`), never folded into the item's stock on order, so
+the next reorder plan and the attention queue count each one on its day and
+do not propose it again.
 Nothing is sent anywhere: exports are files for the planner.
 """
 from __future__ import annotations
@@ -99,7 +101,7 @@ class PurchasingService:
         """
         if budget is not None and not (math.isfinite(budget) and budget >= 0):
             raise InvalidInputError(f"budget must be a number >= 0, got {budget!r}")
-        today = today or self.order_date(client_id)
+        today = today or self.order_date()
         table = self.forecasts.reorder(client_id, None, model, user_id=user_id)
         own = self.data.inventory(client_id, table["item_id"].tolist())[["item_id", "pack_size", "moq"]]
         table = table.merge(own, on="item_id", how="left")  # the items' own packs where no supplier is linked
@@ -112,8 +114,7 @@ class PurchasingService:
                for name, t in terms.items()}
         lines = proposal_lines(table, links, due)
         drafted, _ = draft_orders(lines, terms, pull_forward_candidates(table, links, lines))
-        kept, dropped = apply_budget(drafted, budget)
-        kept = kept.assign(lead_time_days=_lead_times(kept, links, terms))
+        kept, dropped = apply_budget(drafted, budget, terms)
         ids = dict(zip(sup["name"], sup["id"]))
         with self.database.write() as conn:
             clients.get(conn, client_id)
@@ -142,15 +143,14 @@ class PurchasingService:
                      state=("state", lambda s: "approved" if (s == "approved").all() else "draft"))
                 .reset_index())
 
-    def order_date(self, client_id: int) -> date:
-        """The day orders are placed on: the data's as-of date (today before any sales).
+    @staticmethod
+    def order_date() -> date:
+        """The day orders are placed on: today (UTC), the real date, not the data's as-of date.
 
-        The reorder table counts days from the as-of date (an order placed now
-        arrives on day L), so a due date of as-of + L is the day the plan
-        expects: the next plan then sees the order arrive in time and does not
-        propose it again. With sales imported daily this is yesterday or today.
+        An approved line is due today + its lead time; the plan counts it
+        arriving on that day (:meth:`DataAccess.arrivals`).
         """
-        return self.data.get_client(client_id).as_of or date.today()
+        return datetime.now(UTC).date()
 
     # --- edits and approval ------------------------------------------------------------------------------------
 
@@ -193,9 +193,9 @@ class PurchasingService:
                 lines: Sequence[int] | None = None, today: date | None = None) -> int:
         """Approve draft lines: all (both None), whole orders (``PO-7``) or single lines; how many were approved.
 
-        Each becomes stock on order of its item, due ``today`` (default :meth:`order_date`) + the line's lead time.
+        Each becomes an arrival of its item, due ``today`` (default :meth:`order_date`) + the line's lead time.
         """
-        today = today or self.order_date(client_id)
+        today = today or self.order_date()
         drafts = self.lines(client_id, ("draft",))
         if orders is not None:
             unknown = sorted(set(orders) - set(drafts["order"]))
@@ -209,11 +209,8 @@ class PurchasingService:
             drafts = drafts[drafts["line"].isin([int(x) for x in lines])]
         now = datetime.now(UTC)
         with self.database.write() as conn:
-            pks = store.line_item_pks(conn, client_id, drafts["line"].tolist())
             for row in drafts.itertuples():
-                lead = int(row.lead_time_days)
-                store.approve_line(conn, pks[row.line], row.line, user_id, now, today + timedelta(days=lead),
-                                   float(row.order_qty))
+                store.approve_line(conn, int(row.line), user_id, now, today + timedelta(days=int(row.lead_time_days)))
             if len(drafts):
                 clients.bump_data_version(conn, client_id)
         return len(drafts)
@@ -257,14 +254,6 @@ def _terms(row: dict) -> SupplierTerms:
         capacity_units=None if capacity is None or pd.isna(capacity) else float(capacity),
         order_weekdays=days, review_period_days=None if review is None or pd.isna(review) else int(review),
     )
-
-
-def _lead_times(lines: pd.DataFrame, links: pd.DataFrame, terms: dict[str, SupplierTerms]) -> np.ndarray:
-    """A line's lead time: its link's override, else its supplier's, else the item's own."""
-    override = (lines["item_id"].map(links.set_index("item_id")["lead_time_days"]) if len(links)
-                else pd.Series(np.nan, index=lines.index)).astype(float)
-    supplier = lines["supplier"].map({n: float(t.lead_time_days) for n, t in terms.items()}).astype(float)
-    return override.fillna(supplier).fillna(lines["lead_time_days"].astype(float)).astype(int).to_numpy()
 
 
 def _reason(reason: str) -> str:

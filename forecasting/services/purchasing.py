@@ -13,7 +13,7 @@ Nothing is sent anywhere: exports are files for the planner.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,7 +33,7 @@ from forecasting.applications.purchasing.proposals import (
 )
 from forecasting.core.errors import InvalidInputError, NotFoundError
 from forecasting.io.csv_export import to_csv_bytes
-from forecasting.io.suppliers_csv import WEEKDAYS, read_suppliers_csv
+from forecasting.io.suppliers_csv import WEEKDAYS, check_link, check_supplier, read_suppliers_csv
 from forecasting.io.xlsx_export import to_xlsx_bytes
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
@@ -80,6 +80,42 @@ class PurchasingService:
             store.write_suppliers(conn, client_id, parsed.suppliers, parsed.links)
             clients.bump_data_version(conn, client_id)
         return len(parsed.suppliers), len(parsed.links)
+
+    def save_supplier(self, client_id: int, record: Mapping[str, object]) -> None:
+        """Create or update (by name) one supplier, checked by the supplier file's rules (admins: the caller checks)."""
+        row = check_supplier(record)
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            store.write_suppliers(conn, client_id, row, row.iloc[0:0])
+            clients.bump_data_version(conn, client_id)
+
+    def delete_supplier(self, client_id: int, name: str) -> None:
+        """Delete a supplier with its item links and draft orders; refused while approved orders name it."""
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            if store.has_approved(conn, client_id, name):
+                raise InvalidInputError(f"supplier {name!r} has approved orders in the order history: "
+                                        "remove its item links instead")
+            if not store.delete_supplier(conn, client_id, name):
+                raise NotFoundError(f"no supplier {name!r} for this client")
+            clients.bump_data_version(conn, client_id)
+
+    def save_link(self, client_id: int, record: Mapping[str, object]) -> None:
+        """Link an item to a supplier (replacing its link), checked by the supplier file's rules."""
+        known = set(self.data.list_items(client_id)["item_id"].astype(str))
+        row = check_link(record, set(self.suppliers(client_id)["name"]), known)
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            store.write_suppliers(conn, client_id, pd.DataFrame(columns=["supplier"]), row)
+            clients.bump_data_version(conn, client_id)
+
+    def delete_link(self, client_id: int, item_id: str) -> None:
+        """Remove an item's supplier link: its own lead time, pack size, MOQ and cost apply again."""
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            if not store.delete_link(conn, client_id, str(item_id)):
+                raise NotFoundError(f"item {item_id!r} has no supplier link for this client")
+            clients.bump_data_version(conn, client_id)
 
     def suppliers(self, client_id: int) -> pd.DataFrame:
         with self.database.read() as conn:

@@ -63,6 +63,39 @@ def write_suppliers(conn: Connection, client_id: int, suppliers: pd.DataFrame, l
     conn.execute(insert(_links), rows)
 
 
+def delete_supplier(conn: Connection, client_id: int, name: str) -> bool:
+    """Delete a supplier of the client with its item links and draft orders; False: no such supplier.
+
+    A supplier named by approved orders is kept (the order history names it):
+    the caller refuses that case first (:func:`has_approved`).
+    """
+    supplier_id = conn.execute(select(_sup.c.id).where(_sup.c.client_id == client_id, _sup.c.name == name)
+                               ).scalar_one_or_none()
+    if supplier_id is None:
+        return False
+    orders = select(_orders.c.id).where(_orders.c.client_id == client_id, _orders.c.supplier_id == supplier_id)
+    conn.execute(delete(_lines).where(_lines.c.order_id.in_(orders)))
+    conn.execute(delete(_orders).where(_orders.c.client_id == client_id, _orders.c.supplier_id == supplier_id))
+    conn.execute(delete(_links).where(_links.c.supplier_id == supplier_id))
+    conn.execute(delete(_sup).where(_sup.c.id == supplier_id, _sup.c.client_id == client_id))
+    return True
+
+
+def has_approved(conn: Connection, client_id: int, name: str) -> bool:
+    """Whether approved lines of the client's orders name this supplier."""
+    query = (select(func.count()).select_from(_lines).join(_orders, _orders.c.id == _lines.c.order_id)
+             .join(_sup, _sup.c.id == _orders.c.supplier_id)
+             .where(_orders.c.client_id == client_id, _sup.c.client_id == client_id, _sup.c.name == name,
+                    _lines.c.state == "approved"))
+    return conn.execute(query).scalar_one() > 0
+
+
+def delete_link(conn: Connection, client_id: int, item_id: str) -> bool:
+    """Remove an item's supplier link (its own lead time and pack size apply again); False: it had none."""
+    mine = select(_items.c.id).where(_items.c.client_id == client_id, _items.c.external_id == item_id)
+    return conn.execute(delete(_links).where(_links.c.item_id.in_(mine))).rowcount > 0
+
+
 def item_terms(conn: Connection, client_id: int) -> pd.DataFrame:
     """The supplier terms of each linked item, which win over the item's own (docs/data-formats.md).
 

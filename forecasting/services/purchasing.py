@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from forecasting.applications.purchasing.proposals import (
@@ -201,29 +200,44 @@ class PurchasingService:
         self._change(client_id, line_id, reason, user_id, state="removed")
 
     def add_line(self, client_id: int, order: str, item_id: str, quantity: float, reason: str,
-                 user_id: int | None) -> None:
-        """Add an item to a draft order of the client."""
+                 user_id: int | None) -> int:
+        """Add an item of the order's supplier to a draft order of the client; the new line's id.
+
+        The item must be linked to that supplier (an order without supplier
+        takes items without a link) and not on the order yet; its cost and lead
+        time are those the plan uses (:meth:`DataAccess.inventory`).
+        """
         if not (isinstance(quantity, (int, float)) and math.isfinite(quantity) and quantity > 0):
             raise InvalidInputError(f"quantity must be a number > 0, got {quantity!r}")
         reason = _reason(reason)
         drafts = self.lines(client_id, ("draft",))
-        order_id = _order_id(order)
-        if order not in set(drafts["order"]):
+        mine = drafts[drafts["order"] == order]
+        if mine.empty:
             raise NotFoundError(f"no draft order {order} for this client")
-        item = self.data.list_items(client_id, [item_id]).iloc[0]
-        link = self.links(client_id).set_index("item_id")
-        cost = link["unit_cost"].get(item_id, np.nan)
-        cost = item["unit_cost"] if cost is None or pd.isna(cost) else cost
-        lead = link["lead_time_days"].get(item_id, np.nan)
-        lead = item["lead_time_days"] if lead is None or pd.isna(lead) else lead
+        supplier = mine["supplier"].iloc[0]
+        if item_id not in set(self.addable(client_id, supplier)["item_id"]):
+            raise InvalidInputError(f"item {item_id!r} is not an item of supplier {supplier or '(none)'!r} "
+                                    "with a stock position: link it to the supplier first")
+        if item_id in set(mine["item_id"]):
+            raise InvalidInputError(f"item {item_id!r} is on order {order} already: edit its quantity")
+        item = self.data.inventory(client_id, [item_id]).iloc[0]
         row = pd.DataFrame([{"item_id": item_id, "reason": "added", "qty_needed": 0.0, "qty_rounded": 0.0,
-                             "order_qty": float(quantity), "unit_cost": cost,
-                             "lead_time_days": 0 if pd.isna(lead) else int(lead)}])
+                             "order_qty": float(quantity), "unit_cost": item["unit_cost"],
+                             "lead_time_days": int(item["lead_time_days"])}])
         with self.database.write() as conn:
-            store.add_lines(conn, client_id, order_id, row)
+            store.add_lines(conn, client_id, _order_id(order), row)
             new = int(store.order_lines(conn, client_id, ("draft",))["line"].max())
             store.update_line(conn, client_id, new, edit_reason=reason, edited_by=user_id,
                               edited_at=datetime.now(UTC))
+        return new
+
+    def addable(self, client_id: int, supplier: str) -> pd.DataFrame:
+        """Items a draft order of ``supplier`` may take (``item_id, name, supplier``): its linked items with a
+        stock position ("" : the items without a supplier link)."""
+        items = self.data.inventory(client_id)[["item_id", "name"]]
+        linked = self.links(client_id).set_index("item_id")["supplier"]
+        items = items.assign(supplier=items["item_id"].map(linked).fillna(NO_SUPPLIER))
+        return items[items["supplier"] == supplier].reset_index(drop=True)
 
     def approve(self, client_id: int, user_id: int | None, orders: Sequence[str] | None = None,
                 lines: Sequence[int] | None = None, today: date | None = None) -> int:

@@ -74,6 +74,22 @@ def _drafts(purchasing, user, drafts: pd.DataFrame) -> None:
                 purchasing.remove_line(user.client_id, line, reason, user.user_id)
                 st.rerun()
 
+    with st.expander("Add a line"):
+        order = st.selectbox("Order", orders["order"].tolist(), key=f"{KEY}_add_order")
+        supplier = orders.set_index("order")["supplier"].get(order, "")
+        with widgets.user_errors("Loading the supplier's items"):
+            candidates = purchasing.addable(user.client_id, supplier)
+            names = dict(zip(candidates["item_id"], candidates["name"]))
+            item = st.selectbox(f"Item of {supplier or 'no supplier'}", list(names), key=f"{KEY}_add_item",
+                                format_func=lambda i: f"{i} {names.get(i) or ''}".strip(), index=None,
+                                placeholder="choose an item")
+        qty = st.number_input("Quantity", min_value=0.0, step=1.0, key=f"{KEY}_add_qty")
+        reason = st.text_input("Reason", key=f"{KEY}_add_reason", placeholder="required")
+        if st.button("Add line", key=f"{KEY}_add", disabled=item is None):
+            with widgets.user_errors("Adding the line"):
+                purchasing.add_line(user.client_id, order, item, float(qty), reason, user.user_id)
+                st.rerun()
+
     chosen = st.multiselect("Orders to approve", orders["order"].tolist(), key=f"{KEY}_approve_orders",
                             placeholder="all draft orders")
     if st.button("Approve", type="primary", key=f"{KEY}_approve"):

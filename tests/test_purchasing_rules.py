@@ -142,3 +142,10 @@ def test_a_budget_never_leaves_an_order_below_its_suppliers_minimum():
     # an order whole within the budget stays even when it was drafted below its minimum (no cut by the cap)
     small = {"S": SupplierTerms("S", min_order_value=500.0), "T": SupplierTerms("T")}
     assert sorted(apply_budget(drafted, 240.0, small)[0]["item_id"]) == ["a", "b", "c"]
+
+
+def test_an_item_with_nothing_left_to_order_gets_no_line():
+    # "order now" (short before its approved order arrives) but its position already reaches the order-up-to level
+    t = table([("covered", "reorder", 30.0, 5.0, 30.0, 0, 1.0, 1.0), ("short", "reorder", 0.0, 5.0, 10.0, 0, 1.0, 1.0)])
+    lines = proposal_lines(t, links([]), {})
+    assert lines["item_id"].tolist() == ["short"] and lines["qty_rounded"].tolist() == [10.0]

@@ -96,6 +96,7 @@ def proposal_lines(table: pd.DataFrame, links: pd.DataFrame, due: dict[str, bool
     ``due``: supplier -> review due today (missing: not due). Quantities:
     ``qty_needed`` = order-up-to - position; ``qty_rounded`` = that rounded up
     to whole packs and at least the MOQ; ``order_qty`` starts equal to it.
+    An item with nothing to order (``qty_rounded`` 0) gets no line.
     """
     frame = _with_terms(table, links)
     due_mask = frame["supplier"].map(lambda s: bool(due.get(s, False))).to_numpy(dtype=bool)
@@ -103,7 +104,10 @@ def proposal_lines(table: pd.DataFrame, links: pd.DataFrame, due: dict[str, bool
                             frame["order_up_to"].to_numpy(), frame["review_period_days"].to_numpy(), due_mask)
     lines = frame[chosen].copy()
     lines["reason"] = np.where(lines["action"].eq("reorder"), "order now", "review due")
-    return _quantities(lines)
+    lines = _quantities(lines)
+    # nothing to order (the position, approved orders included, already reaches the order-up-to level; a
+    # shortage before they arrive is one to expedite): no line, so approved orders are never proposed again
+    return lines[lines["qty_rounded"] > 0].reset_index(drop=True)
 
 
 def pull_forward_candidates(table: pd.DataFrame, links: pd.DataFrame, proposed: pd.DataFrame) -> pd.DataFrame:

@@ -25,8 +25,9 @@ def render() -> None:
     purchasing = services.purchasing
     st.title("Orders")
     st.caption("Today's proposal: items to order now, and items whose supplier's review is due and whose position "
-               "is below the order-up-to level, rounded to the supplier's packs and MOQ. Approved lines become "
-               "stock on order; nothing is sent to suppliers: download each order and send it yourself.")
+               "is below the order-up-to level, rounded to the supplier's packs and MOQ. Approved lines are due "
+               "today + their lead time and count as stock on order in the reorder table, its chart and the "
+               "next proposal; nothing is sent to suppliers: download each order and send it yourself.")
     model_col, budget_col, run_col = st.columns([2.2, 1.6, 1.2], vertical_alignment="bottom")
     with model_col:
         model, unavailable = widgets.model_select(KEY, label="Demand model")

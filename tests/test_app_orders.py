@@ -94,7 +94,8 @@ def test_admins_edit_suppliers_and_links_on_the_data_page_with_the_files_rules(b
     at.button(key="data_sup_save").click()
     at = at.run()
     errors = " ".join(e.value for e in at.error)
-    assert "lead_time_days must be a whole number of days >= 0" in errors and "capacity_units must be a number > 0" in errors
+    assert "lead_time_days must be a whole number of days >= 0" in errors
+    assert "capacity_units must be a number > 0" in errors
     assert purchasing.suppliers(client).empty
     at.text_input(key="data_sup_lead_time_days").input("6")
     at.text_input(key="data_sup_capacity_units").input("")
@@ -126,7 +127,8 @@ def test_admins_edit_suppliers_and_links_on_the_data_page_with_the_files_rules(b
     at.button(key="data_link_save").click()
     at = at.run()
     assert not at.error
-    assert purchasing.links(client)[["item_id", "supplier", "pack_size"]].values.tolist() == [[item, "Fresh Farms", 12.0]]
+    linked = purchasing.links(client)[["item_id", "supplier", "pack_size"]].values.tolist()
+    assert linked == [[item, "Fresh Farms", 12.0]]
     assert backend.data.inventory(client, [item]).iloc[0][["lead_time_days", "pack_size"]].tolist() == [9, 12.0]
     assert table_with(at, "item_id", "supplier", "pack_size")["supplier_item_code"].tolist() == ["FF-9"]
 

@@ -8,7 +8,8 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
 
 - ``lead_time_demand`` = mean over paths of the L-day total;
   ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
-  IP = on_hand + on_order.
+  IP = on_hand + on_order (the inventory's, plus approved purchase-order
+  lines still to arrive: ``arrivals``, each on its own due date).
 - ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or the
   smallest level whose expected units short per cycle are at most
   (1 - a) x expected demand per cycle (``fill``);

@@ -136,6 +136,9 @@ def test_planners_edit_remove_and_add_draft_lines_through_the_api(api):
     assert added.status_code == 200, added.text
     new = [x for x in added.json()["lines"] if x["order"] == order and x["item_id"] == item]
     assert [(x["order_qty"], x["reason"], x["edit_reason"], x["lead_time_days"]) for x in new] == [
-        (10.0, "added", "back after all", 2)]
+        (10.0, "added", "back after all", 2)]  # Omega's lead time, the one the plan uses
+    twice = api.http.post(f"/api/v1/purchase-orders/{order}/lines",
+                          json={"item_id": item, "quantity": 5, "reason": "again"}, headers=alice)
+    assert twice.status_code == 422 and "already" in twice.json()["detail"]
     for name in ("A1", "A3"):
         api.http.delete(f"/api/v1/item-suppliers/{name}", headers=admin)

@@ -8,6 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from forecasting.applications.exceptions.rules import URGENT
 from forecasting.core.errors import InvalidInputError, NotFoundError
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
@@ -193,3 +194,17 @@ def test_tenant_isolation_of_suppliers_proposals_and_orders(world):
     with pytest.raises(NotFoundError):
         purchasing.approve(b, None, lines=[int(a_lines["line"].iloc[0])], today=TODAY)
     assert (purchasing.lines(a)["state"] == "draft").all()
+
+
+def test_the_attention_queue_counts_approved_orders(world):
+    _, purchasing, a, _ = world
+
+    def urgent() -> set[str]:
+        queue = purchasing.forecasts.exceptions(a).queue
+        return set(queue.loc[queue["reason"].isin(URGENT), "item_id"])
+
+    assert {"LOW", "NOSUP"} <= urgent()
+    low = purchasing.propose(a, today=TODAY).lines.set_index("item_id").loc["LOW"]
+    # ordered ten days before the data's as-of date: due on it, so it is in stock from the first forecast day
+    purchasing.approve(a, None, orders=[low["order"]], today=TODAY - timedelta(days=10))
+    assert "LOW" not in urgent() and "NOSUP" in urgent()

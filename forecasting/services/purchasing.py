@@ -210,11 +210,13 @@ class PurchasingService:
         if not (isinstance(quantity, (int, float)) and math.isfinite(quantity) and quantity > 0):
             raise InvalidInputError(f"quantity must be a number > 0, got {quantity!r}")
         reason = _reason(reason)
+        order_id = _order_id(order)
+        with self.database.read() as conn:
+            supplier = store.draft_order_supplier(conn, client_id, order_id)
+        if supplier is None:
+            raise NotFoundError(f"no draft order {order} for this client")
         drafts = self.lines(client_id, ("draft",))
         mine = drafts[drafts["order"] == order]
-        if mine.empty:
-            raise NotFoundError(f"no draft order {order} for this client")
-        supplier = mine["supplier"].iloc[0]
         if item_id not in set(self.addable(client_id, supplier)["item_id"]):
             raise InvalidInputError(f"item {item_id!r} is not an item of supplier {supplier or '(none)'!r} "
                                     "with a stock position: link it to the supplier first")
@@ -225,7 +227,7 @@ class PurchasingService:
                              "order_qty": float(quantity), "unit_cost": item["unit_cost"],
                              "lead_time_days": int(item["lead_time_days"])}])
         with self.database.write() as conn:
-            store.add_lines(conn, client_id, _order_id(order), row)
+            store.add_lines(conn, client_id, order_id, row)
             new = int(store.order_lines(conn, client_id, ("draft",))["line"].max())
             store.update_line(conn, client_id, new, edit_reason=reason, edited_by=user_id,
                               edited_at=datetime.now(UTC))

@@ -136,6 +136,17 @@ def clear_drafts(conn: Connection, client_id: int) -> None:
     conn.execute(delete(_orders).where(_orders.c.client_id == client_id, _orders.c.id.not_in(used)))
 
 
+def draft_order_supplier(conn: Connection, client_id: int, order_id: int) -> str | None:
+    """The supplier name ("" none) of the client's order ``order_id`` while it is a draft (no approved line,
+    even if every line was removed); None: no such draft order."""
+    row = conn.execute(select(func.coalesce(_sup.c.name, "")).select_from(_orders)
+                       .outerjoin(_sup, _sup.c.id == _orders.c.supplier_id)
+                       .where(_orders.c.client_id == client_id, _orders.c.id == order_id)).first()
+    approved = conn.execute(select(func.count()).where(_lines.c.order_id == order_id,
+                                                       _lines.c.state == "approved")).scalar_one()
+    return None if row is None or approved else row[0]
+
+
 def add_order(conn: Connection, client_id: int, supplier_id: int | None, user_id: int | None) -> int:
     return conn.execute(insert(_orders).values(client_id=client_id, supplier_id=supplier_id, created_by=user_id)
                         .returning(_orders.c.id)).scalar_one()

@@ -97,12 +97,13 @@ def is_shortage(units: np.ndarray | float) -> np.ndarray:
     return np.asarray(units, dtype=np.float64) >= MIN_SHORTAGE_UNITS
 
 
-def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray) -> np.ndarray:
+def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray, freq: Frequency = DAILY) -> np.ndarray:
     """Units short [items] on day L, when an order placed today would arrive; 0 when in stock or L = 0.
 
-    ``stock``: the projected stock [items, days] (day 1 first, see :func:`projected_stock`).
+    ``stock``: the projected stock [items, buckets of ``freq``] (bucket 1 first, see
+    :func:`projected_stock`); on weekly or monthly data the order arrives in the bucket holding day L.
     """
-    lead = np.asarray(lead_time_days, dtype=np.int64)
+    lead = _in_buckets(np.asarray(lead_time_days, dtype=np.float64), freq).astype(np.int64)
     day = np.clip(lead, 1, stock.shape[1]) - 1
     on_arrival = stock[np.arange(len(stock)), day]
     return np.where((lead >= 1) & (on_arrival < 0), -on_arrival, 0.0)
@@ -210,7 +211,7 @@ class InventoryCalculator:
         order_day = arrival_day(np.full(len(lead), np.nan), _in_buckets(lead, freq))
         stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
         cover = first_shortfall(stock)
-        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead
+        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, lead, freq)) & ~dead
         proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days, review_due)
         order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(

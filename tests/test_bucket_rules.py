@@ -121,3 +121,38 @@ def test_the_attention_queue_of_a_weekly_client_speaks_in_weeks(service, data, w
     assert "10 weeks before the data's as-of date" in queue.loc["QUIET", "detail"]
     assert queue.loc["NEW", "reason"] == rules.SHORT
     assert queue.loc["NEW", "detail"] == "only 3 week(s) of sales history; forecasts need 7"
+
+
+# --- item classes (ABC / XYZ / lifecycle) ------------------------------------------------------------------------
+
+def test_item_classes_of_weekly_and_monthly_histories_count_their_buckets():
+    from forecasting.applications.classification.item_classes import item_classes
+
+    # 60 weeks: steady sells 10 every week; gone stopped 26 weeks ago; young started 5 weeks ago;
+    # pause stopped 25 weeks ago (not yet dead: 26 weeks = 182 days)
+    y = np.full((4, 60), np.nan)
+    y[0] = 10.0
+    y[1] = 0.0
+    y[1, :34] = 3.0
+    y[2, -5:] = 2.0
+    y[3] = 0.0
+    y[3, :35] = 1.0
+    classes = item_classes(np.array(["steady", "gone", "young", "pause"]), y, freq=FRI).set_index("item_id")
+    assert classes["lifecycle"].tolist() == ["active", "dead", "new", "active"]
+    assert classes.loc["steady", "value_52w"] == 520.0  # 52 weeks x 10, not 60
+    assert classes.loc["steady", "weekly_cv"] == 0.0 and classes.loc["steady", "xyz"] == "X"
+    assert classes.loc["gone", "days_since_last_sale"] == 26 * 7
+    # the CV of the weekly values themselves: young's 5 weeks of 2 are X; alternating 0/4 is CV 1 (Z)
+    alternating = np.tile([0.0, 4.0], 30)[None, :]
+    assert item_classes(np.array(["z"]), alternating, freq=FRI)["weekly_cv"].iloc[0] == pytest.approx(1.0)
+    # monthly: 24 months; dead after 6 silent months (182 days); new: first sold in the as-of month
+    m = np.full((3, 24), np.nan)
+    m[0] = 0.0
+    m[0, :18] = 5.0
+    m[1] = 0.0
+    m[1, :19] = 5.0
+    m[2, -1:] = 1.0
+    classes = item_classes(np.array(["six", "five", "new"]), m, freq=MS).set_index("item_id")
+    assert classes["lifecycle"].tolist() == ["dead", "active", "new"]
+    assert classes.loc["five", "value_52w"] == 5.0 * 7  # the last 12 months hold 7 months of 5
+    assert classes.loc["six", "days_since_last_sale"] == round(6 * 365.25 / 12)

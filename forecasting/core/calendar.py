@@ -102,6 +102,11 @@ class Frequency:
         """How many buckets ``days`` days are (10 days on weekly data: 10/7 weeks); daily: the days themselves."""
         return days if self.code == "D" else np.asarray(days, dtype=np.float64) / self.days_per_period
 
+    def whole_periods(self, days: int) -> int:
+        """Whole buckets covering ``days`` days, rounded up (a business limit in days counted in buckets:
+        56 days are 8 weeks or 2 months); daily: ``days``."""
+        return int(days) if self.code == "D" else int(np.ceil(self.periods_covering(days)))
+
     # --- names ----------------------------------------------------------------------------------------
 
     @property

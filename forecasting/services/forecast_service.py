@@ -174,7 +174,7 @@ class ForecastService:
         stored = items.set_index("item_id").reindex(prepared.item_ids.astype(str))
         classes = item_classes(prepared.item_ids, prepared.tail_matrix(), stored["unit_cost"].to_numpy(dtype=float),
                                stored["phase_out"].to_numpy(dtype=bool),
-                               self.data.policy(client_id).abc_thresholds)
+                               self.data.policy(client_id).abc_thresholds, prepared.freq)
         return classes[["item_id", "abc", "xyz", "lifecycle"]]
 
     def forecast(

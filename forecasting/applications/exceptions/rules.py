@@ -90,7 +90,7 @@ class Flag:
 
 def silent_buckets(freq: Frequency = DAILY) -> int:
     """Buckets without a sale that make an item silent: :data:`SILENT_DAYS` days, in whole buckets (8 weeks, 2 months)."""
-    return int(np.ceil(freq.periods_covering(SILENT_DAYS)))
+    return freq.whole_periods(SILENT_DAYS)
 
 
 def bias_window(freq: Frequency = DAILY) -> tuple[int, int]:

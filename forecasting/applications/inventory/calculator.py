@@ -142,7 +142,7 @@ class InventoryCalculator:
         inv = validate_inventory(inventory, levels_from_class=True)
         longest = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
         days = max(MIN_COVER_HORIZON, int(longest.max()))
-        return days if freq.code == "D" else int(np.ceil(freq.periods_covering(days)))
+        return freq.whole_periods(days)
 
     @staticmethod
     def from_paths(
@@ -327,7 +327,8 @@ def classify_inventory(
     scoped = history if isinstance(history, PreparedHistory) else _restrict(history, inv.item_ids, 1)
     order = pd.Index(inv.item_ids).get_indexer(scoped.item_ids.astype(str))
     thresholds = (policy or ClassPolicy()).abc_thresholds
-    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds)
+    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds,
+                        scoped.freq)
 
 
 def _classes_for(classes: pd.DataFrame | None, inv: Inventory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -156,3 +156,35 @@ def test_item_classes_of_weekly_and_monthly_histories_count_their_buckets():
     assert classes["lifecycle"].tolist() == ["dead", "active", "new"]
     assert classes.loc["five", "value_52w"] == 5.0 * 7  # the last 12 months hold 7 months of 5
     assert classes.loc["six", "days_since_last_sale"] == round(6 * 365.25 / 12)
+
+
+# --- metrics per bucket --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("freq, dates", [
+    (FRI, pd.date_range("2022-01-07", periods=70, freq="7D")),
+    (MS, pd.date_range("2019-01-01", periods=40, freq="MS")),
+])
+def test_backtest_windows_count_buckets_and_mase_equals_utilsforecasts(freq, dates):
+    losses = pytest.importorskip("utilsforecast.losses")
+    from forecasting.applications.quality.calculator import QualityCalculator
+
+    rng = np.random.default_rng(3)
+    history = pd.concat([
+        pd.DataFrame({"item_id": item, "date": dates, "quantity": rng.poisson(level, len(dates)).astype(float)})
+        for item, level in (("a", 20.0), ("b", 3.0), ("c", 0.7))
+    ], ignore_index=True)
+    result = QualityCalculator.backtest(history, ["seasonal-naive", "ses"], horizon=4, windows=3)
+    scored = result.forecasts
+    # window w's cutoff is w x 4 buckets before the last date, and each window scores the 4 buckets after it
+    cutoffs = sorted(scored["cutoff"].unique())
+    assert [pd.Timestamp(c) for c in cutoffs] == [dates[-13], dates[-9], dates[-5]]
+    assert set(pd.to_datetime(scored["date"])) == set(dates[-12:])
+    # utilsforecast's MASE with seasonality 1 and one cutoff per window, averaged over the windows
+    df = scored.pivot_table(index=["item_id", "cutoff", "date", "actual"], columns="model",
+                            values="forecast").reset_index()
+    df = df.rename(columns={"item_id": "unique_id", "date": "ds", "actual": "y"})
+    train = history.rename(columns={"item_id": "unique_id", "date": "ds", "quantity": "y"})
+    theirs = losses.mase(df, ["seasonal-naive", "ses"], 1, train).groupby("unique_id")[["seasonal-naive", "ses"]].mean()
+    ours = result.metrics[result.metrics["item_id"] != "__overall__"].pivot(index="item_id", columns="model",
+                                                                             values="mase")
+    np.testing.assert_allclose(ours[["seasonal-naive", "ses"]].to_numpy(), theirs.to_numpy(), rtol=1e-9)

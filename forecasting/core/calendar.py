@@ -39,6 +39,14 @@ _RULES = {
     "W": ("week", 52, (1, 104), 104, 26, 2),
     "M": ("month", 12, (1, 36), 36, 12, 1),
 }
+#: per bucket code, what the global model sees of the past (modes/ml/features.py): target lags, (lag, window)
+#: rolling means, both in buckets (the recent buckets and one season back), and the date attributes that place
+#: a bucket in its week or year (pandas ``DatetimeIndex`` attributes)
+_FEATURES = {
+    "D": ((1, 7, 14, 28), ((1, 7), (1, 28), (7, 7), (7, 28)), ("dayofweek", "month", "day")),
+    "W": ((1, 2, 4, 52), ((1, 4), (1, 13)), ("month", "dayofyear")),
+    "M": ((1, 2, 3, 12), ((1, 3), (1, 12)), ("month",)),
+}
 #: a weekly or monthly bucket is detected where at least this share of the rows fit it: then the rows that
 #: do not are an error (a file mixing buckets); below it the data is daily
 MAJORITY = 0.9
@@ -92,6 +100,21 @@ class Frequency:
     def validation_origins(self) -> tuple[int, int]:
         """``auto``'s validation: how many origins and how many buckets apart (about a year in every bucket)."""
         return _RULES[self.code][4], _RULES[self.code][5]
+
+    @property
+    def lags(self) -> tuple[int, ...]:
+        """Target lags a global model sees, in buckets: the recent ones and one season back (28 days: 4 weeks)."""
+        return _FEATURES[self.code][0]
+
+    @property
+    def rolling_means(self) -> tuple[tuple[int, int], ...]:
+        """(lag, window) pairs: the mean of ``window`` buckets ending ``lag`` buckets back."""
+        return _FEATURES[self.code][1]
+
+    @property
+    def date_features(self) -> tuple[str, ...]:
+        """Date attributes that place a bucket in its week and year (a weekly or monthly date has no weekday)."""
+        return _FEATURES[self.code][2]
 
     @property
     def days_per_period(self) -> float:

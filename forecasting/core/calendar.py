@@ -192,6 +192,13 @@ class Frequency:
             return first
         return (periods + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1
 
+    def first_days(self, periods: np.ndarray) -> np.ndarray:
+        """Day numbers of the first day each bucket covers: its date for days and weeks, the 1st for months."""
+        periods = np.asarray(periods, dtype=np.int64)
+        if self.code != "M":
+            return self.days_of(periods)
+        return periods.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
     def dates(self, periods: np.ndarray) -> np.ndarray:
         """Period numbers as datetime64[ns] dates, for frames."""
         return self.days_of(periods).astype("datetime64[D]").astype("datetime64[ns]")

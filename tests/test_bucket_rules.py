@@ -188,3 +188,12 @@ def test_backtest_windows_count_buckets_and_mase_equals_utilsforecasts(freq, dat
     ours = result.metrics[result.metrics["item_id"] != "__overall__"].pivot(index="item_id", columns="model",
                                                                              values="mase")
     np.testing.assert_allclose(ours[["seasonal-naive", "ses"]].to_numpy(), theirs.to_numpy(), rtol=1e-9)
+
+
+def test_an_upload_of_weekly_sales_lists_items_short_in_weeks(data):
+    client = data.create_client("Weekly upload").client_id
+    fridays = pd.date_range(end=AS_OF_W, periods=10, freq="7D")
+    upload = pd.concat([pd.DataFrame({"item_id": "LONG", "date": fridays, "quantity": 1.0}),
+                        pd.DataFrame({"item_id": "SHORT", "date": fridays[-3:], "quantity": 1.0})], ignore_index=True)
+    short = data.too_short_to_forecast(client, upload)
+    assert short["item_id"].tolist() == ["SHORT"] and short["days"].tolist() == [3]  # 3 weeks (15 days before)

@@ -127,6 +127,13 @@ class PlanningService:
             clients.get(conn, client_id)
             return plans.current(conn, client_id)
 
+    def days_covered(self, client_id: int, plan: PlanInfo) -> tuple[date, date, str]:
+        """The first and last day the plan's buckets cover (the range overrides must fall in) and their unit
+        (``days``, ``weeks``, ``months``): what the app's forms and grid need of the client's bucket."""
+        freq = self.data.get_client(client_id).freq
+        first, last = horizon_days(plan.as_of, plan.horizon, freq)
+        return first, last, freq.units
+
     def version(self, client_id: int) -> str:
         """Changes whenever the plan or its overrides change (a new plan, an override, a revert): with the
         client's data version, a cache key for what the app derives from the plan (the attention queue)."""

@@ -444,7 +444,7 @@ class ForecastService:
             inventory, skipped = None, items.loc[items["on_hand"].notna(), "item_id"].tolist()
         if inventory is not None:
             if self.limits is not None:
-                self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
+                self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory, freq))
             self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
             plan = _plan_of_finite_items(source, history, inventory.drop(columns="as_of"), progress)

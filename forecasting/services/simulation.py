@@ -182,7 +182,7 @@ class SimulationService:
         inventory = inventory.drop(columns="as_of")
         limits = forecasts.limits
         if limits is not None:
-            horizon = InventoryCalculator.required_horizon(inventory)
+            horizon = InventoryCalculator.required_horizon(inventory, forecasts.data.get_client(client_id).freq)
             limits.check_items(len(inventory))
             limits.check_reorder(len(inventory) * len(variants), horizon)
             limits.check_cost("simulation", reviews * ModelFactory.cost(instance.name, len(inventory)),

@@ -371,7 +371,8 @@ def download_buttons(
         "Excel", data=to_xlsx_bytes(frame, facts, DOWNLOAD_DECIMALS), key=f"{key}_xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         file_name=file_name(kind, client_name, as_of, extra, "xlsx", freq=shown), icon=":material/table_view:",
-        width="stretch", help="The same table as an Excel workbook (sheet 'About': client, data as of, bucket, settings)",
+        width="stretch",
+        help="The same table as an Excel workbook (sheet 'About': client, data as of, bucket, settings)",
     )
 
 

@@ -119,7 +119,8 @@ def _show(result: results.Backtest, items, client_name: str, client) -> None:
     with st.expander("Metrics per item and model"):
         per_item = tables.metrics_table(metrics, names)
         tables.show(per_item, f"{KEY}_metrics", tables.metrics_column_config(width))
-        widgets.download_buttons(per_item, "metrics", client_name, as_of, f"{KEY}_metrics_download", about=about, **buckets)
+        widgets.download_buttons(per_item, "metrics", client_name, as_of, f"{KEY}_metrics_download", about=about,
+                                 **buckets)
 
 
 #: the comparison tables' own columns (the models' columns are their labels)

@@ -94,8 +94,8 @@ def render() -> None:
     else:
         totals = client_recent_totals(user.client_id, version, OVERVIEW_DAYS)
         if len(totals):
-            st.plotly_chart(charts.overview_figure(totals, f"{user.client_name}: units sold per day, all items, "
-                                                          f"last {OVERVIEW_DAYS // 7} weeks"),
+            st.plotly_chart(charts.overview_figure(totals, f"{user.client_name}: units sold per {client.freq.unit}, "
+                                                          f"all items, last {OVERVIEW_DAYS // 7} weeks"),
                             key=f"{KEY}_overview", config={"displaylogo": False})
     widgets.save_to_url(KEY, _url_fields(items), shown=stored is not None)
 

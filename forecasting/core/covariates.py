@@ -122,6 +122,15 @@ def used_covariates(model: object, past: Iterable[str], known: Iterable[str]) ->
     return tuple(sorted(names))
 
 
+def covariate_use(model: object) -> str:
+    """What ``models`` (CLI, docs) says of a model's covariates, by the same flags as :func:`used_covariates`."""
+    if not getattr(model, "uses_known_future", False):
+        return "known-future covariates ignored"
+    if getattr(model, "uses_past_covariates", False):
+        return "past and known-future covariates used"
+    return "known-future covariates used"
+
+
 def with_covariates(frame: pd.DataFrame, model: object, names: Sequence[str]) -> pd.DataFrame:
     """A forecast frame with the :data:`COVARIATES_COLUMN` (``promo;price``, ``none``) for a model that uses
     covariates; a statistical model's frame is returned as it is (it uses none: ``models`` says so)."""

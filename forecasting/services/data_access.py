@@ -220,15 +220,19 @@ class DataAccess:
             clients.get(conn, client_id)
             return calendar_store.load(conn, client_id)
 
-    def import_calendar(self, client_id: int, source: str | Path | bytes, name: str | None = None) -> ClientCalendar:
+    def import_calendar(
+        self, client_id: int, source: str | Path | bytes | pd.DataFrame, name: str | None = None
+    ) -> ClientCalendar:
         """Replace the client's calendar with a file's (docs/data-formats.md, "Calendar").
 
         Every problem (unknown item or category, overlapping promotions, an end
         before its start...) is listed in one InvalidInputError and nothing is
         imported; the check against the client's items runs inside the write.
-        A new calendar changes the forecast cache key (its version).
+        A new calendar changes the forecast cache key (its version). ``source``:
+        a file's path or bytes (``name`` ending ``.parquet``: Parquet), or a
+        table of the file's columns (the API's entries).
         """
-        raw = read_calendar_table(source, name)
+        raw = source.astype("string") if isinstance(source, pd.DataFrame) else read_calendar_table(source, name)
         with self.database.write() as conn:
             clients.get(conn, client_id)
             calendar = ClientCalendar.check(raw, calendar_store.item_categories(conn, client_id))

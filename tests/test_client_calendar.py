@@ -152,3 +152,66 @@ def test_lgbm_in_database_mode_gets_the_calendar_flags_on_their_days(db_url, tmp
     plain = services.forecasts.forecast(client, ["P0", "P1"], "ma7", 14)
     assert plain.covariates == ()
     assert (_promo_ratio(plain.forecast, start, planned).round(6) == 1).all()
+
+
+def test_api_calendar_is_the_callers_own_and_changed_by_its_users_only(api):
+    key_a, key_b = {"X-API-Key": api.key_a}, {"X-API-Key": api.key_b}
+    alice, bob = api.bearer("alice"), api.bearer("bob")
+    empty = api.http.get("/api/v1/calendar", headers=key_a)
+    assert empty.status_code == 200 and empty.json() == {"client_id": api.a, "version": None, "covariates": [],
+                                                          "entries": []}
+    body = {"entries": [{"type": "promotion", "item_id": "SHARED", "start": "2024-05-01", "end": "2024-05-07",
+                         "discount": 0.25},
+                        {"type": "holiday", "start": "2024-05-01", "name": "Labour day"}]}
+    assert api.http.put("/api/v1/calendar", json=body, headers=key_a).status_code == 403  # a key reads only
+    assert api.http.put("/api/v1/calendar", json={**body, "client_id": api.a}, headers=bob).status_code == 403
+    answer = api.http.put("/api/v1/calendar", json=body, headers=alice)
+    assert answer.status_code == 200, answer.text
+    stored = answer.json()
+    assert stored["covariates"] == ["promo", "discount", "holiday"] and stored["version"]
+    assert [(e["type"], e["item_id"], e["start"], e["end"], e["discount"]) for e in stored["entries"]] == [
+        ("holiday", "", "2024-05-01", "2024-05-01", None), ("promotion", "SHARED", "2024-05-01", "2024-05-07", 0.25)]
+    assert api.http.get("/api/v1/calendar", headers=key_a).json() == stored
+    # client B has an item SHARED too: it never sees nor gets A's calendar
+    assert api.http.get("/api/v1/calendar", headers=key_b).json()["entries"] == []
+    assert api.data.get_client(api.b).calendar_version is None
+    assert api.http.get(f"/api/v1/calendar?client_id={api.a}", headers=key_b).status_code == 403
+
+    bad = {"entries": [{"type": "promotion", "item_id": "A1", "start": "2024-05-01", "end": "2024-05-05"},
+                       {"type": "promotion", "item_id": "A1", "start": "2024-05-04", "end": "2024-05-06"},
+                       {"type": "promotion", "item_id": "B1", "start": "2024-05-01"},
+                       {"type": "event", "start": "2024-05-09", "end": "2024-05-02"}]}
+    refused = api.http.put("/api/v1/calendar", json=bad, headers=alice)
+    assert refused.status_code == 422
+    detail = refused.json()["detail"]
+    for said in ("overlapping promotions for the same item or category at row 3",
+                 'unknown item_id for this client at row 4 ("B1")', "end before start at row 5"):
+        assert said in detail, detail
+    assert "Traceback" not in refused.text and "SELECT" not in refused.text
+    assert api.http.get("/api/v1/calendar", headers=key_a).json() == stored  # nothing half-imported
+    forecast = api.http.post("/api/v1/forecast", json={"item_ids": ["A1"], "prediction_length": 7, "model": "ma7"},
+                             headers=key_a)
+    assert forecast.status_code == 200 and forecast.json()["covariates"] == []
+
+
+def test_cli_imports_and_exports_a_clients_calendar(cli, tmp_path):
+    assert cli("create-client", "Acme")[0] == 0
+    sales = tmp_path / "sales.csv"
+    sales_frame({"A": 5, "B": 3}, days=60).to_csv(sales, index=False)
+    assert cli("import-sales", "--client", "Acme", str(sales))[0] == 0
+    path = tmp_path / "calendar.csv"
+    path.write_text("type,item_id,start,end,discount\npromotion,A,2024-03-01,2024-03-03,0.1\nevent,,2024-03-05,,\n")
+    code, out, err = cli("import-calendar", "--client", "Acme", str(path))
+    assert (code, err) == (0, "") and out == "imported 2 calendar entries for client 'Acme' (covariates: promo, discount, event)\n"
+    code, out, _ = cli("calendar", "--client", "Acme")
+    assert code == 0 and out.splitlines() == [
+        "type,item_id,category,start,end,name,discount,price",
+        "promotion,A,,2024-03-01,2024-03-03,,0.1,",
+        "event,,,2024-03-05,2024-03-05,,,",
+    ]
+    path.write_text("type,item_id,start,end\npromotion,NOPE,2024-03-01,2024-03-03\npromotion,A,2024-03-09,2024-03-08\n")
+    code, out, err = cli("import-calendar", "--client", "Acme", str(path))
+    assert code == 2 and "unknown item_id for this client at row 2" in err and "end before start at row 3" in err
+    assert cli("calendar", "--client", "Acme")[1].count("\n") == 3  # the old calendar stays
+    code, _, err = cli("forecast", "--client", "Acme", "--model", "lgbm", "--horizon", "7", "--calendar", str(path))
+    assert code == 2 and "database mode uses the client's stored calendar" in err

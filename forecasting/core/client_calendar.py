@@ -137,6 +137,15 @@ class ClientCalendar:
             out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
         return out.sort_values(["start", "type", "item_id", "category", "name"], kind="stable", ignore_index=True)
 
+    def marks(self, item_id: str, category: str = "") -> pd.DataFrame:
+        """The promotions, events and holidays that apply to one item (``type, name, start, end``), by start:
+        what a chart marks (planned prices are not marked)."""
+        e = self.entries
+        applies = (e["item_id"] == item_id) | ((e["category"] == category) & (category != "")) | \
+            ((e["item_id"] == "") & (e["category"] == ""))
+        chosen = e[applies & (e["type"] != "price")]
+        return chosen[["type", "name", "start", "end"]].sort_values("start", kind="stable", ignore_index=True)
+
     def item_days(self, items: pd.DataFrame) -> pd.DataFrame:
         """``item_id, date, type, entry`` for every day an entry covers one of ``items`` (``item_id, category``)."""
         columns = ["item_id", "date", "type", "entry"]

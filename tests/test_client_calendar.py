@@ -215,3 +215,34 @@ def test_cli_imports_and_exports_a_clients_calendar(cli, tmp_path):
     assert cli("calendar", "--client", "Acme")[1].count("\n") == 3  # the old calendar stays
     code, _, err = cli("forecast", "--client", "Acme", "--model", "lgbm", "--horizon", "7", "--calendar", str(path))
     assert code == 2 and "database mode uses the client's stored calendar" in err
+
+
+def test_a_calendar_covering_too_many_item_days_is_refused(monkeypatch):
+    import forecasting.core.client_calendar as module
+
+    monkeypatch.setattr(module, "MAX_ITEM_DAYS", 100)
+    raw = pd.DataFrame({"type": ["event", "promotion"], "item_id": ["", "A"], "start": ["2024-01-01", "2024-01-01"],
+                        "end": ["2024-01-30", "2024-01-11"]})
+    items = {"A": "x", "B": "x", "C": "y"}
+    with pytest.raises(InvalidInputError, match=r"covers 101 \(item, day\) pairs"):
+        ClientCalendar.check(raw, items)  # an event for 3 items x 30 days, a promotion of 11 days
+    assert len(ClientCalendar.check(raw.assign(end=["2024-01-30", "2024-01-10"]), items).entries) == 2  # 100: in
+
+
+def test_weekly_buckets_take_a_flag_when_any_of_their_days_has_it():
+    from forecasting.core.calendar import Frequency
+
+    weekly = Frequency.parse("W-FRI")  # weeks Friday to Thursday, dated on their Friday
+    raw = pd.DataFrame({"type": ["promotion", "price", "price"], "item_id": ["A", "A", "A"],
+                        "start": ["2024-05-08", "2024-05-10", "2024-05-15"],
+                        "end": ["2024-05-08", "2024-05-14", "2024-05-16"], "price": ["", "2", "4"],
+                        "discount": ["0.3", "", ""]})
+    calendar = ClientCalendar.check(raw, {"A": ""})
+    fridays = pd.DatetimeIndex(["2024-05-10", "2024-05-17"])
+    frame = calendar.known_future(pd.DataFrame({"item_id": ["A"], "category": [""]}), fridays, weekly).frame
+    rows = frame.set_index("date")
+    assert rows.loc[pd.Timestamp("2024-05-03"), "promo"] == 1  # Wednesday the 8th is in the week of Friday the 3rd
+    assert rows.loc[pd.Timestamp("2024-05-03"), "discount"] == 0.3
+    assert rows.loc[pd.Timestamp("2024-05-10"), "promo"] == 0
+    assert rows.loc[pd.Timestamp("2024-05-10"), "price"] == pytest.approx((2 * 5 + 4 * 2) / 7)  # its days' mean
+    assert np.isnan(rows.loc[pd.Timestamp("2024-05-17"), "price"])

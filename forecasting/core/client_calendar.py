@@ -35,6 +35,9 @@ COLUMNS = ("type", "item_id", "category", "start", "end", "name", "discount", "p
 MAX_SPAN_DAYS = 366
 #: most entries of a calendar (it is read whole, and expanded per item and day)
 MAX_ROWS = 100_000
+#: most (item, day) pairs a calendar may cover in all (an event for every item counts each item's days): what
+#: turning it into covariates holds in memory
+MAX_ITEM_DAYS = 20_000_000
 #: header = line 1, so the first entry is line 2
 FIRST_LINE = 2
 #: the covariate columns a calendar can give, in this order (only those it has data for are made)
@@ -112,6 +115,8 @@ class ClientCalendar:
             flag(_overlaps(entries, what), f"overlapping {label} for the same item or category")
         if problems:
             raise InvalidInputError("calendar rejected, nothing imported", problems, len(problems))
+        if items is not None:
+            _check_size(entries, items)
         return cls(entries)
 
     @property
@@ -214,6 +219,19 @@ class ClientCalendar:
             out[flag] = out[flag].fillna(0.0)
         out["price"] = out["_promo_price"].fillna(out["_plan_price"])
         return KnownFuture.from_frame(out[[*KEYS, *names]])
+
+
+def _check_size(entries: pd.DataFrame, items: Mapping[str, str]) -> None:
+    """Refuse a calendar covering more than MAX_ITEM_DAYS (item, day) pairs."""
+    per_category = pd.Series(list(items.values()), dtype=object).value_counts()
+    scope = np.where(entries["item_id"] != "", 1,
+                     np.where(entries["category"] != "",
+                              entries["category"].map(per_category).fillna(0).to_numpy(dtype=np.int64), len(items)))
+    days = ((entries["end"] - entries["start"]).dt.days + 1).to_numpy(dtype=np.int64)
+    total = int((scope * days).sum())
+    if total > MAX_ITEM_DAYS:
+        raise InvalidInputError(f"calendar rejected, nothing imported: it covers {total:,} (item, day) pairs; the "
+                                f"limit is {MAX_ITEM_DAYS:,} (name items or categories instead of every item)")
 
 
 def _day_numbers(dates: pd.DatetimeIndex) -> np.ndarray:

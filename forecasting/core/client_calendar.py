@@ -273,6 +273,6 @@ def _overlaps(entries: pd.DataFrame, kind: str) -> np.ndarray:
         return out
     ordered = chosen.assign(_scope=chosen["item_id"] + "\x00" + chosen["category"]).sort_values(
         ["_scope", "start"], kind="stable")
-    reach = ordered.groupby("_scope")["end"].transform(lambda s: s.cummax().shift())
+    reach = ordered.groupby("_scope")["end"].cummax().groupby(ordered["_scope"]).shift()  # latest end before
     out[ordered.index[(ordered["start"] <= reach).to_numpy()]] = True
     return out

@@ -60,13 +60,14 @@ def test_a_bad_calendar_lists_every_problem_and_imports_nothing(data, database):
     data.import_calendar(acme, CALENDAR.encode())
     data.import_sales(other, sales_frame({"Z": 2}, days=120))  # another client's item is unknown to Acme
     before = database_state(database)
-    bad = ("type,item_id,category,start,end\n"
-           "promotion,A,,2024-05-01,2024-05-10\n"
-           "promotion,A,,2024-05-08,2024-05-12\n"    # overlaps the row above (same item)
-           "promotion,Z,,2024-05-01,2024-05-02\n"    # not an item of this client
-           "event,,,2024-05-09,2024-05-01\n"         # ends before it starts
-           "promotion,,nosuch,2024-05-01,\n"         # unknown category
-           "sale,A,,2024-05-01,\n")                  # unknown type
+    bad = ("type,item_id,category,start,end,name\n"
+           "promotion,A,,2024-05-01,2024-05-10,\n"
+           "promotion,A,,2024-05-08,2024-05-12,\n"    # overlaps the row above (same item)
+           "promotion,Z,,2024-05-01,2024-05-02,\n"    # not an item of this client
+           "event,,,2024-05-09,2024-05-01,\n"         # ends before it starts
+           "promotion,,nosuch,2024-05-01,,\n"         # unknown category
+           "sale,A,,2024-05-01,,\n"                   # unknown type
+           "event,,,2024-05-01,,\x00fair\n")          # a NUL in the name (PostgreSQL refuses it in text)
     with pytest.raises(InvalidInputError) as caught:
         data.import_calendar(acme, bad.encode())
     found = {(p.row, p.problem) for p in caught.value.problems}
@@ -76,6 +77,7 @@ def test_a_bad_calendar_lists_every_problem_and_imports_nothing(data, database):
         (5, "end before start"),
         (6, "unknown category for this client"),
         (7, "type must be one of promotion, event, holiday, price"),
+        (8, "name contains a control character (line break, tab, NUL...)"),
     }
     assert database_state(database) == before  # nothing imported, no version bumped
     assert len(data.calendar(acme).entries) == 5
@@ -246,3 +248,12 @@ def test_weekly_buckets_take_a_flag_when_any_of_their_days_has_it():
     assert rows.loc[pd.Timestamp("2024-05-10"), "promo"] == 0
     assert rows.loc[pd.Timestamp("2024-05-10"), "price"] == pytest.approx((2 * 5 + 4 * 2) / 7)  # its days' mean
     assert np.isnan(rows.loc[pd.Timestamp("2024-05-17"), "price"])
+
+
+def test_a_parquet_calendar_imports_like_its_csv(data, tmp_path):
+    acme = _client(data)
+    csv = data.import_calendar(acme, CALENDAR.encode())
+    path = tmp_path / "calendar.parquet"
+    table = csv.table()
+    table.assign(start=pd.to_datetime(table["start"]), end=pd.to_datetime(table["end"])).to_parquet(path)
+    assert data.import_calendar(acme, path).version() == csv.version()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.calendar import DAILY, Frequency
-from forecasting.core.cells import ID_LENGTH, MAX_QUANTITY, TEXT_LENGTH, UNPARSABLE_DATE
+from forecasting.core.cells import CONTROL_CHARACTERS, ID_LENGTH, MAX_QUANTITY, TEXT_LENGTH, UNPARSABLE_DATE
 from forecasting.core.covariates import KEYS, KnownFuture
 from forecasting.core.errors import InvalidInputError, RowProblem
 
@@ -89,6 +89,8 @@ class ClientCalendar:
         flag(scoped & (item == "") & (category == ""), "a promotion or a price needs an item_id or a category")
         for column, limit in (("item_id", ID_LENGTH), ("category", TEXT_LENGTH), ("name", TEXT_LENGTH)):
             flag(text[column].str.len() > limit, f"{column} longer than {limit} characters")
+            flag(text[column].str.contains(CONTROL_CHARACTERS, regex=True),
+                 f"{column} contains a control character (line break, tab, NUL...)")
         if items is not None:
             flag((item != "") & ~item.isin(list(items)), "unknown item_id for this client", item)
             known = {c for c in items.values() if c}

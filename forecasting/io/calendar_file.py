@@ -9,6 +9,7 @@ import pandas as pd
 from forecasting.core.client_calendar import ClientCalendar
 from forecasting.core.errors import InvalidInputError
 from forecasting.io.csv_export import to_csv_bytes
+from forecasting.io.dialect import NUL_STAND_IN
 
 #: a calendar is read whole: at most this many bytes
 MAX_BYTES = 64 * 1024**2
@@ -33,7 +34,10 @@ def read_calendar_table(source: str | Path | bytes, name: str | None = None) -> 
         if label.lower().endswith(".parquet"):
             frame = pd.read_parquet(io.BytesIO(data)).astype("string")
         else:
-            frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, skipinitialspace=True)
+            # pandas' parser would cut a cell at a NUL byte, silently: read as a control character, which the check
+            # refuses with the row named
+            frame = pd.read_csv(io.BytesIO(data.replace(b"\x00", NUL_STAND_IN)), dtype=str, keep_default_na=False,
+                                skipinitialspace=True)
     except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidInputError(f"calendar file {label} is not a readable table: {first}") from None

@@ -203,12 +203,7 @@ class DataAccess:
             client = clients.get(conn, client_id)
             as_of = client.as_of
             frame = reads.history_frame(conn, client_id, keys, start, as_of)
-            calendar, categories = None, None
-            if client.calendar_version is not None:
-                calendar = calendar_store.load(conn, client_id)
-                known = calendar_store.item_categories(conn, client_id)
-                categories = pd.DataFrame({"item_id": keys["external_id"].to_numpy(dtype=object),
-                                           "category": [known.get(i, "") for i in keys["external_id"]]})
+            calendar, categories = _stored_calendar(conn, client, keys["external_id"])
         return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq, client.calendar_version),
                                tuple(keys["external_id"]), as_of, calendar, categories, client.freq)
 
@@ -250,12 +245,9 @@ class DataAccess:
         """The client's calendar as covariates of the items (:func:`calendar_covariates`); None without one."""
         with self.database.read(snapshot=True) as conn:
             client = clients.get(conn, client_id)
-            if client.calendar_version is None:
-                return None
-            calendar = calendar_store.load(conn, client_id)
-            known = calendar_store.item_categories(conn, client_id)
-        ids = [str(i) for i in item_ids]
-        categories = pd.DataFrame({"item_id": np.asarray(ids, dtype=object), "category": [known.get(i, "") for i in ids]})
+            calendar, categories = _stored_calendar(conn, client, item_ids)
+        if calendar is None:
+            return None
         return calendar_covariates(calendar, categories, client.as_of, client.freq, horizon, held_out)
 
     def policy(self, client_id: int) -> ClassPolicy:
@@ -670,6 +662,16 @@ class DataFingerprint:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def _stored_calendar(conn, client: ClientInfo, item_ids) -> tuple[ClientCalendar | None, pd.DataFrame | None]:
+    """The client's stored calendar and the items' categories (``item_id, category``); (None, None) without one."""
+    if client.calendar_version is None:
+        return None, None
+    known = calendar_store.item_categories(conn, client.client_id)
+    ids = [str(i) for i in item_ids]
+    categories = pd.DataFrame({"item_id": np.asarray(ids, dtype=object), "category": [known.get(i, "") for i in ids]})
+    return calendar_store.load(conn, client.client_id), categories
 
 
 def calendar_covariates(

@@ -136,7 +136,8 @@ class ForecastResponse(BaseModel):
     quantile_levels: list[float]
     covariates: list[str] = Field(
         default_factory=list,
-        description="the covariates the model used (the calendar's for lgbm and chronos-2); empty: none")
+        description="the covariates the model used (the calendar's for lgbm and chronos-2); empty: none, or a "
+                    "stored run read back with GET (not recorded with the run)")
     items: list[ItemForecast]
 
 

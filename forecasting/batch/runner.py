@@ -203,14 +203,15 @@ def run_database_job(
         ]
         with work_dir() as work:
             policy = data.policy(client_id) if job.kind == "reorder" else None
+            arrivals = data.arrivals(client_id) if job.kind == "reorder" else None
             calendar = None
             if job.kind != "reorder" and any(m.uses_known_future for m in models):  # the client's calendar
                 held_out = horizon * job.windows if job.kind == "backtest" else 0
                 calendar = data.known_future(client_id, keys["external_id"].tolist(), horizon, held_out)
-            _run_and_write(ChunkContext(job, models, source, horizon, calendar=calendar, policy=policy,
-                                        covariates=covariates), chunks,
-                           engine, work / "results", output,
-                           progress, lambda: _unchanged(data, client_id, client.data_version))
+            context = ChunkContext(job, models, source, horizon, calendar=calendar, policy=policy, arrivals=arrivals,
+                                   covariates=covariates)
+            _run_and_write(context, chunks, engine, work / "results", output, progress,
+                           lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
     except BaseException as exc:
         message = _message(exc)

@@ -53,6 +53,8 @@ class ChunkContext:
     #: forecast: the covariates the model uses, named in the output (database mode: the client's); None: each
     #: chunk's own (file mode: the file's columns and the calendar's)
     covariates: tuple[str, ...] | None = None
+    #: reorder: approved purchase-order lines still to arrive (:meth:`DataAccess.arrivals`)
+    arrivals: pd.DataFrame | None = None
 
     @property
     def min_days(self) -> int:
@@ -89,7 +91,7 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
     if job.kind == "reorder":
         table = InventoryCalculator.reorder(
             context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon,
-            classes=context.classes, policy=context.policy,
+            classes=context.classes, policy=context.policy, arrivals=context.arrivals,
         )
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(

@@ -34,6 +34,7 @@ from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.services.run_recovery import LeaseKeeper
 from forecasting.storage import clients, imports, items, reads, runs
 from forecasting.storage import policy as policy_store
+from forecasting.storage import purchasing as purchasing_store
 from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
 from forecasting.storage.database import Database
@@ -199,9 +200,22 @@ class DataAccess:
     def inventory(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Latest stock position and parameters (the inventory CSV's columns plus ``as_of``).
 
-        All items with a position, or the named ones (each must have one).
+        All items with a position, or the named ones (each must have one). An
+        item linked to a supplier plans with the supplier's terms: lead time
+        (the link's override, else the supplier's), pack size, MOQ and unit cost
+        (the link's, when given) replace the item's own here, the one place
+        that decides (docs/data-formats.md, supplier file); the item's own
+        fields are kept and apply again when the link goes.
         """
         frame = self.list_items(client_id, item_ids)
+        with self.database.read() as conn:
+            terms = purchasing_store.item_terms(conn, client_id).set_index("item_id")
+        if len(terms):
+            linked = frame["item_id"].isin(terms.index).to_numpy() & frame["lead_time_days"].notna().to_numpy()
+            ids = frame.loc[linked, "item_id"]
+            for column in ("lead_time_days", "pack_size", "moq", "unit_cost"):
+                given = ids.map(terms[column]).astype(float)
+                frame.loc[linked, column] = given.where(given.notna(), frame.loc[linked, column]).to_numpy()
         has_position = frame["on_hand"].notna().to_numpy() & frame["lead_time_days"].notna().to_numpy()
         if item_ids is not None and not has_position.all():
             missing = frame["item_id"].to_numpy()[~has_position]
@@ -211,6 +225,12 @@ class DataAccess:
         frame = frame.loc[has_position].rename(columns={"inventory_as_of": "as_of"})
         frame = frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64, "phase_out": np.int64})
         return frame[INVENTORY_COLUMNS].reset_index(drop=True)
+
+    def arrivals(self, client_id: int) -> pd.DataFrame:
+        """Approved purchase-order lines still to arrive (``item_id, quantity, due_date``): the plan counts them."""
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            return purchasing_store.arrivals(conn, client_id)
 
     def too_short_to_forecast(self, client_id: int, upload: pd.DataFrame) -> pd.DataFrame:
         """Items of a validated upload that would still be too short to forecast once it is imported.

@@ -366,6 +366,7 @@ class ForecastService:
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
             policy = self.data.policy(client_id)
+            arrivals = self.data.arrivals(client_id)
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
             if source.plan is not None:
                 parameters["plan"] = source.key
@@ -378,7 +379,7 @@ class ForecastService:
                 started,
                 lambda: _finite_plan(InventoryCalculator.plan(
                     instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
-                    _watched(progress, cancel), demand=source, policy=policy,
+                    _watched(progress, cancel), demand=source, policy=policy, arrivals=arrivals,
                 )),
                 cancel=cancel,
             )
@@ -447,7 +448,8 @@ class ForecastService:
                 self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory, freq))
             self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
-            plan = _plan_of_finite_items(source, history, inventory.drop(columns="as_of"), progress)
+            plan = _plan_of_finite_items(source, history, inventory.drop(columns="as_of"), progress,
+                                         self.data.arrivals(client_id))
             table, projection = plan.table, plan.projection
         else:
             table = pd.DataFrame(columns=REORDER_COLUMNS)
@@ -601,14 +603,15 @@ def _finite_plan(plan: ReorderPlan) -> ReorderPlan:
 
 
 def _plan_of_finite_items(
-    source: DemandSource, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None
+    source: DemandSource, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None,
+    arrivals: pd.DataFrame | None = None,
 ) -> ReorderPlan:
     """The exception queue's reorder plan without the items whose sales overflow the model (logged), so
     that one item's absurd data cannot fail the client's whole queue; an order value past the float
     range (a huge unit cost) is unknown (NaN), as with no unit cost."""
     model = source.model
     try:
-        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source)
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source, arrivals=arrivals)
     except NonFiniteResultError as exc:
         log.warning("exception queue: %s", exc)
         keep = ~inventory["item_id"].astype(str).isin(exc.item_ids)
@@ -618,7 +621,7 @@ def _plan_of_finite_items(
             return ReorderPlan(pd.DataFrame(columns=REORDER_COLUMNS), pd.DataFrame(columns=PROJECTION_COLUMNS))
         inventory = inventory.loc[keep].reset_index(drop=True)
         history = history[history["item_id"].isin(inventory["item_id"])]
-        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source)
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source, arrivals=arrivals)
     numbers = plan.table.select_dtypes("number").columns
     plan.table[numbers] = plan.table[numbers].where(~np.isinf(plan.table[numbers].to_numpy(dtype=np.float64)))
     return plan

@@ -211,3 +211,24 @@ def test_a_weekly_clients_stored_forecasts_against_later_weeks_flag_a_bias(servi
     assert queue.loc["B", "reason"] == rules.BIAS
     assert queue.loc["B", "detail"] == "forecasts below the actuals by 33% over the last 10 weeks"
     assert queue.loc["B", "units"] == pytest.approx(150.0)
+
+
+# --- stale data --------------------------------------------------------------------------------------------------
+
+def test_data_is_stale_once_a_whole_bucket_is_missing():
+    from datetime import date
+
+    from forecasting.core.calendar import days_since_data, is_stale
+
+    # daily: more than 7 days after the as-of date, as before
+    assert days_since_data(date(2024, 3, 1), date(2024, 3, 8)) == 7 and not is_stale(date(2024, 3, 1), date(2024, 3, 8))
+    assert is_stale(date(2024, 3, 1), date(2024, 3, 9))
+    # weekly (Fridays): the week of Mar 1 runs to Mar 7; the next week's sales are due once it ends on Mar 14
+    assert days_since_data(date(2024, 3, 1), date(2024, 3, 14), FRI) == 7
+    assert not is_stale(date(2024, 3, 1), date(2024, 3, 14), FRI) and is_stale(date(2024, 3, 1), date(2024, 3, 15), FRI)
+    # monthly (1st): January's sales are current all February; stale more than 31 days after January ended
+    assert not is_stale(date(2024, 1, 1), date(2024, 2, 29), MS)
+    assert days_since_data(date(2024, 1, 1), date(2024, 3, 2), MS) == 31
+    assert not is_stale(date(2024, 1, 1), date(2024, 3, 2), MS) and is_stale(date(2024, 1, 1), date(2024, 3, 3), MS)
+    # month-end dates cover the month that ends on them
+    assert days_since_data(date(2024, 1, 31), date(2024, 2, 10), Frequency("M", -1)) == 10

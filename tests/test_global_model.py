@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.core.calendar import Frequency
 from forecasting.core.covariates import KnownFuture, future_values
 from forecasting.core.errors import InvalidInputError
-from forecasting.core.calendar import Frequency
 from forecasting.core.history import prepare_history
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, feature_frame, spec_for

@@ -260,6 +260,7 @@ def _forecast_payload(client_id: int, result: forecast_service.ForecastOutcome) 
         "prediction_length": result.horizon,
         "quantile_levels": list(result.quantiles),
         "bucket": result.freq.alias,
+        "covariates": list(result.covariates),
         "items": convert.forecast_items(result.forecast, result.quantiles),
     }
 

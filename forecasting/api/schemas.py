@@ -146,6 +146,10 @@ class ForecastResponse(BaseModel):
     prediction_length: int
     quantile_levels: list[float]
     bucket: str = Field(description=BUCKET_OUT)
+    covariates: list[str] = Field(
+        default_factory=list,
+        description="the covariates the model used (the calendar's for lgbm and chronos-2); empty: none, or a "
+                    "stored run read back with GET (not recorded with the run)")
     items: list[ItemForecast]
 
 

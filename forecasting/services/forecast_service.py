@@ -60,6 +60,7 @@ from forecasting.core.models.base import (
     validate_horizon,
     validate_quantiles,
 )
+from forecasting.core.covariates import used_covariates
 from forecasting.core.history import (
     aggregate_history,
     daily_in_buckets,
@@ -100,6 +101,8 @@ class ForecastOutcome:
     source_run_id: int
     #: the bucket of the dates and quantities (the client's, or the view's: daily data summed to weeks or months)
     freq: Frequency = DAILY
+    #: the covariates the model used (:func:`~forecasting.core.covariates.used_covariates`; () for the others)
+    covariates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,7 @@ class ForecastService:
                 run_id=run_id, cached=True, model=instance.name, model_version=version, created_at=created_at,
                 horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=lookup.forecast,
                 source_run_id=lookup.run.run_id, freq=view.bucket,
+                covariates=self.covariates_used(client_id, instance.name, view),
             )
 
         _require_available(instance)
@@ -290,12 +294,12 @@ class ForecastService:
             _require_history(snapshot)
             request = request_for(snapshot.fingerprint, snapshot.item_ids)
             run_id, created_at = self.data.record_run(client_id, request)
+            history, future = _with_calendar(snapshot, [instance], horizon, view=view)
             frame = self._run(
                 client_id,
                 run_id,
                 started,
-                lambda: instance.forecast(view.frame(snapshot.frame, snapshot.as_of), horizon, levels,
-                                          progress=_watched(progress, cancel)),
+                lambda: instance.forecast(history, horizon, levels, future, progress=_watched(progress, cancel)),
                 save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
                                                                     keep_values=keep),
                 cancel=cancel,
@@ -303,8 +307,17 @@ class ForecastService:
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
             horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,
-            freq=view.bucket,
+            freq=view.bucket, covariates=self.covariates_used(client_id, instance.name, view),
         )
+
+    def covariates_used(self, client_id: int, model: str, view: View | None = None) -> tuple[str, ...]:
+        """The covariates ``model`` uses on the client's data: the calendar's for lgbm and chronos-2 (and the sales
+        file's other columns for chronos-2), none for the statistical models nor in a view of daily data in
+        weeks or months."""
+        instance = _model(model)
+        if not instance.uses_known_future or (view is not None and view.code is not None):
+            return ()
+        return used_covariates(instance, *self.data.covariate_names(client_id))
 
     def get_forecast(self, client_id: int, run_id: int) -> ForecastOutcome:
         """A stored forecast run of the client (a cached one returns the results it reused)."""
@@ -349,19 +362,19 @@ class ForecastService:
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, ids)
             _require_history(snapshot)
-            history = view.frame(snapshot.frame, snapshot.as_of)
             model_names = ",".join(m.name for m in instances)
             versions = ",".join(str(m.version) for m in instances)
             parameters = {"windows": int(windows), **view.parameters}
             request = run_request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
                                snapshot.fingerprint, user_id)
             run_id, created_at = self.data.record_run(client_id, request)
+            history, future = _with_calendar(snapshot, instances, horizon, held_out=horizon * int(windows), view=view)
             result = self._run(
                 client_id,
                 run_id,
                 started,
                 lambda: QualityCalculator.backtest(history, names, horizon, int(windows), levels,
-                                                   _watched(progress, cancel)),
+                                                   _watched(progress, cancel), future_covariates=future),
                 cancel=cancel,
             )
         return BacktestOutcome(
@@ -670,6 +683,21 @@ def _stored_bucket(freq: Frequency, code: str | None, forecast: pd.DataFrame) ->
     if code == "M" or not len(forecast):
         return Frequency(code)
     return Frequency("W", int(pd.Timestamp(forecast["date"].iloc[0]).weekday()))
+
+
+def _with_calendar(
+    snapshot: HistorySnapshot, models: Sequence[BaseForecastModel], horizon: int, held_out: int = 0,
+    view: View | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The history and known-future frame the models get: the client's calendar joined when one of them uses
+    covariates (lgbm, chronos-2); the statistical models get neither, and forecast as without a calendar.
+    A view of daily data in weeks or months gets the summed history and no calendar (its days are not summed)."""
+    if view is not None and view.code is not None:
+        return view.frame(snapshot.frame, snapshot.as_of), None
+    known = snapshot.known_future(horizon, held_out) if any(m.uses_known_future for m in models) else None
+    if known is None:
+        return snapshot.frame, None
+    return known.join_history(snapshot.frame), known.frame
 
 
 def _model(name: str) -> BaseForecastModel:

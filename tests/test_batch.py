@@ -227,7 +227,7 @@ def test_database_cli_forecast_is_computed_then_cached(loaded, db_url, tmp_path,
         outputs.append((tmp_path / name).read_bytes())
     err = capsys.readouterr().err.splitlines()
     first, second = int(err[0].split()[1]), int(err[1].split()[1])
-    assert err[0].endswith("(computed)") and err[1].endswith("(cached)")
+    assert "(computed); data as of " in err[0] and "(cached); data as of " in err[1] and err[0].endswith(", daily")
     assert outputs[0] == outputs[1]
     runs = services.data.list_runs(client).set_index("run_id")
     assert runs.loc[second, "source_run_id"] == first and runs.loc[first, "status"] == "succeeded"

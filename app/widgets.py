@@ -13,15 +13,16 @@ import math
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import config
 from app.charts import band_levels
 from app.services import model_availability, model_help
-from forecasting.core.calendar import DAILY, VIEW_CODES, Frequency, bucket_text
+from forecasting.core.calendar import DAILY, VIEW_CODES, Frequency, bucket_text, days_since_data, is_stale
 from forecasting.core.errors import ForecastingError, InvalidInputError, quoted
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.io.xlsx_export import to_xlsx_bytes
@@ -388,8 +389,10 @@ def data_as_of(as_of: date | None, freq: Frequency = DAILY, today: date | None =
         st.caption("No sales data yet")
         return
     st.markdown(f"Data as of **{as_of:%Y-%m-%d}**, {bucket_text(freq)}")
-    age = ((today or date.today()) - as_of).days
-    if age > STALE_DATA_DAYS:
-        first = as_of + timedelta(days=1)
-        st.warning(f"The latest sales are {age} days old: every forecast starts on {first:%Y-%m-%d}. "
+    today = today or date.today()
+    if is_stale(as_of, today, freq, STALE_DATA_DAYS):  # a week, and a whole bucket, since the as-of bucket ended
+        age = days_since_data(as_of, today, freq)
+        first = np.datetime64(int(freq.days_of(freq.periods(np.array([np.datetime64(as_of, "D").astype(np.int64)]))
+                                               + 1)[0]), "D")
+        st.warning(f"The latest sales are {age} days old: every forecast starts on {first}. "
                    "Import newer sales on the Data page.", icon=":material/schedule:")

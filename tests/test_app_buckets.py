@@ -108,6 +108,8 @@ def test_a_monthly_client_sees_months_on_every_page_and_no_finer_bucket(monthly_
     at = open_page(monthly_planner, url)
     assert not at.exception
     assert "Data as of **2023-12-01**, monthly (1st)" in texts(at.sidebar.markdown)
+    # stale: December's sales are long over; the next forecast starts on the next month, not the next day
+    assert any("every forecast starts on 2024-01-01" in w for w in texts(at.sidebar.warning))
     switch = at.radio(key=f"{key}_bucket")
     assert switch.options == ["Months"] and switch.value == "M" and switch.disabled
     if url != "reorder":

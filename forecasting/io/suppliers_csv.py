@@ -16,9 +16,10 @@ import pandas as pd
 from forecasting.core.errors import InvalidInputError, RowProblem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SUPPLIER_COLUMNS = ("supplier", "lead_time_days", "order_days", "review_period_days", "min_order_value",
+SUPPLIER_COLUMNS = ("supplier", "lead_time_days", "lead_time_std_days", "order_days", "review_period_days", "min_order_value",
                     "min_order_qty", "capacity_units", "currency")
-LINK_COLUMNS = ("supplier", "item_id", "pack_size", "moq", "unit_cost", "lead_time_days", "supplier_item_code")
+LINK_COLUMNS = ("supplier", "item_id", "pack_size", "moq", "unit_cost", "lead_time_days", "lead_time_std_days",
+                "supplier_item_code")
 COLUMNS = ("record", *dict.fromkeys(SUPPLIER_COLUMNS + LINK_COLUMNS))
 #: a supplier file is small (one row per supplier and per item): read whole, at most this many bytes
 MAX_BYTES = 64 * 1024**2
@@ -89,6 +90,12 @@ def _number(rows: pd.DataFrame, column: str, what: str, ok, problems: list[RowPr
     return values.where(~empty, np.nan if default is None else default)
 
 
+def _lead_std(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.Series:
+    """``lead_time_std_days``: empty (not given) or a number of days >= 0 within the policy's bound."""
+    return _number(rows, "lead_time_std_days", f"a number of days from 0 to {MAX_LEAD_TIME_STD_DAYS:g}",
+                   lambda v: (v >= 0) & (v <= MAX_LEAD_TIME_STD_DAYS), problems, None)
+
+
 def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:
     names = rows["supplier"].str.strip()
     for line in rows.loc[names == "", "_line"]:
@@ -109,6 +116,7 @@ def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:
         "_line": rows["_line"],
         "supplier": names,
         "lead_time_days": lead,
+        "lead_time_std_days": _lead_std(rows, problems),
         "order_days": days,
         "review_period_days": _number(rows, "review_period_days", "a whole number of days >= 0", lambda v: v >= 0,
                                       problems, None, True),
@@ -140,5 +148,6 @@ def _links(rows: pd.DataFrame, suppliers: set[str], known_items: set[str] | None
         "unit_cost": _number(rows, "unit_cost", "empty or a number >= 0", lambda v: v >= 0, problems, None),
         "lead_time_days": _number(rows, "lead_time_days", "a whole number of days >= 0", lambda v: v >= 0, problems,
                                   None, True),
+        "lead_time_std_days": _lead_std(rows, problems),
         "supplier_item_code": rows["supplier_item_code"].str.strip(),
     }).reset_index(drop=True)

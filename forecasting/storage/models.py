@@ -387,6 +387,8 @@ class Supplier(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(SUPPLIER_NAME_LENGTH))
     lead_time_days: Mapped[int] = mapped_column(Integer)
+    #: standard deviation of the lead time in days (NULL: not given)
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: weekdays orders are placed, "mon,thu" (empty: by review period)
     order_days: Mapped[str] = mapped_column(String(40), default="", server_default="")
     review_period_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -408,6 +410,8 @@ class ItemSupplier(Base):
     unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: overrides the supplier's lead time for this item
     lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: overrides the supplier's lead-time standard deviation for this item
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     supplier_item_code: Mapped[str] = mapped_column(String(ID_LENGTH), default="", server_default="")
 
 

@@ -186,7 +186,7 @@ class InventoryCalculator:
         dead = stage == "dead"
         freq = paths.freq
         lead = inv.lead_time_days
-        path_lead = sampled_lead_times(lead, inv.lead_time_std_days, values.shape[1]) \
+        path_lead = sampled_lead_times(lead, inv.lead_time_std_days, inv.item_ids, values.shape[1]) \
             if (inv.lead_time_std_days > 0).any() else lead
         review = inv.review_period_days if np.ndim(path_lead) == 1 else inv.review_period_days[:, None]
         lead_totals = window_totals(values, freq.periods_covering(path_lead))

@@ -12,8 +12,11 @@ days of history (ending on the data's as-of day E) are replayed day by day:
   (stock on hand + orders not yet received).
 - Starting stock: S of the first review (as if the policy had been running),
   nothing on order; so the first review orders nothing.
-- An order placed on review day t arrives on day t + L (t + 1 when L = 0) and
-  serves that day's demand, as in the calculator's projected stock.
+- An order placed at the end of review day t is received at the end of day
+  t + L and serves from day t + L + 1: the L + R days of demand the order-up-to
+  level covers are exactly the days until the next review's order is on the
+  shelf. With ``lead_time_std_days`` s > 0 each order draws its own L as the
+  calculator's paths do (:func:`order_lead_times`: seeded by item and review day).
 - Each day the stock serves the day's real demand as far as it goes; the rest
   is lost (lost sales, no backorders).
 
@@ -37,6 +40,7 @@ import pandas as pd
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
 from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.applications.inventory.lead_time import max_lead_days, order_lead_times
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import ProgressCallback, SamplePaths
@@ -133,7 +137,7 @@ def simulate(
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
     active = (np.arange(total_days)[None, :] + first + 1) > start[:, None]  # day inside the item's window
     shape = (n_var, n)
-    arrivals = np.zeros((n_var, n, total_days + int(lead.max()) + 2))
+    arrivals = np.zeros((n_var, n, total_days + int(max_lead_days(lead, inv.lead_time_std_days).max()) + 2))
     on_hand, on_order, stock_sum, served, lost = (np.zeros(shape) for _ in range(5))
     days_out, orders, cycles_clean, checked, covered = (np.zeros(shape, dtype=np.int64) for _ in range(5))
     cycle_lost = np.zeros(shape, dtype=bool)
@@ -157,7 +161,8 @@ def simulate(
         span_end = day + lead[idx] + review[idx]
         inside = span_end <= end
         real = cum[idx, np.minimum(span_end - first, total_days)] - cum[idx, offs]
-        arrive = offs + np.maximum(lead[idx], 1) - 1  # column of day + max(L, 1)
+        # column of day + L + 1 (received at the end of day + L); L drawn per order when lead_time_std_days > 0
+        arrive = offs + order_lead_times(lead[idx], inv.lead_time_std_days[idx], inv.item_ids[idx], day)
         for v, frame in enumerate(bases):
             frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
                                            on_order=np.where(init, 0.0, on_order[v, idx]))

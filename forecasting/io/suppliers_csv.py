@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, RULES, cycle_too_long
 from forecasting.core.errors import InvalidInputError, RowProblem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -57,6 +58,12 @@ def read_suppliers_csv(source: str | Path | bytes, known_items: set[str] | None 
         problems.append(RowProblem(int(line), "record must be supplier or item"))
     suppliers = _suppliers(raw[kind == "supplier"], problems)
     links = _links(raw[kind == "item"], set(suppliers["supplier"]), known_items, problems)
+    _too_long(suppliers, suppliers["lead_time_days"], suppliers["lead_time_std_days"],
+              suppliers["review_period_days"], problems)
+    terms = suppliers.drop_duplicates("supplier").set_index("supplier")
+    _too_long(links, links["lead_time_days"].fillna(links["supplier"].map(terms["lead_time_days"])),
+              links["lead_time_std_days"].fillna(links["supplier"].map(terms["lead_time_std_days"])),
+              links["supplier"].map(terms["review_period_days"]), problems)
     if problems:
         problems.sort(key=lambda p: p.row)
         raise InvalidInputError(f"supplier file {name} rejected, nothing imported", problems, len(problems))
@@ -91,9 +98,19 @@ def _number(rows: pd.DataFrame, column: str, what: str, ok, problems: list[RowPr
 
 
 def _lead_std(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.Series:
-    """``lead_time_std_days``: empty (not given) or a number of days >= 0 within the policy's bound."""
-    return _number(rows, "lead_time_std_days", f"a number of days from 0 to {MAX_LEAD_TIME_STD_DAYS:g}",
-                   lambda v: (v >= 0) & (v <= MAX_LEAD_TIME_STD_DAYS), problems, None)
+    """``lead_time_std_days``: empty (not given) or what the inventory format allows (its rule)."""
+    rule = RULES["lead_time_std_days"]
+    return _number(rows, rule.column, rule.what, rule.valid, problems, None)
+
+
+def _too_long(rows: pd.DataFrame, lead: pd.Series, std: pd.Series, review: pd.Series,
+              problems: list[RowProblem]) -> None:
+    """The inventory format's bound on lead time + 3 x its std + review period, per row (a link: with its
+    supplier's terms where it gives none)."""
+    too_long = cycle_too_long(lead.fillna(0).to_numpy(float), review.fillna(0).to_numpy(float),
+                              std.fillna(0).to_numpy(float))
+    for line in rows.loc[too_long, "_line"]:
+        problems.append(RowProblem(int(line), CYCLE_PROBLEM))
 
 
 def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:

@@ -26,9 +26,9 @@ _items = Item.__table__
 _pos = InventoryPosition.__table__
 _users = User.__table__
 
-SUPPLIER_FIELDS = ("lead_time_days", "order_days", "review_period_days", "min_order_value", "min_order_qty",
+SUPPLIER_FIELDS = ("lead_time_days", "lead_time_std_days", "order_days", "review_period_days", "min_order_value", "min_order_qty",
                    "capacity_units", "currency")
-LINK_FIELDS = ("pack_size", "moq", "unit_cost", "lead_time_days", "supplier_item_code")
+LINK_FIELDS = ("pack_size", "moq", "unit_cost", "lead_time_days", "lead_time_std_days", "supplier_item_code")
 
 
 def _none(value: object) -> object:
@@ -67,18 +67,22 @@ def write_suppliers(conn: Connection, client_id: int, suppliers: pd.DataFrame, l
 def apply_terms(conn: Connection, client_id: int) -> None:
     """Copy each linked item's supplier terms onto the item's parameters, which the reorder table reads.
 
-    Lead time: the link's override, else the supplier's; pack size and MOQ:
-    the link's; unit cost: the link's when given. So the reorder table, its
+    Lead time: the link's override, else the supplier's; its standard deviation
+    likewise when either gives one (else the item keeps its own); pack size and
+    MOQ: the link's; unit cost: the link's when given. So the reorder table, its
     proposals and their due dates all use the supplier's terms (an inventory
     import sets the item's own again until the next supplier import).
     """
     query = (select(_links.c.item_id, _links.c.pack_size, _links.c.moq, _links.c.unit_cost,
-                    func.coalesce(_links.c.lead_time_days, _sup.c.lead_time_days).label("lead"))
+                    func.coalesce(_links.c.lead_time_days, _sup.c.lead_time_days).label("lead"),
+                    func.coalesce(_links.c.lead_time_std_days, _sup.c.lead_time_std_days).label("lead_std"))
              .join(_sup, _sup.c.id == _links.c.supplier_id).where(_sup.c.client_id == client_id))
     for row in conn.execute(query).all():
         values = {"lead_time_days": row.lead, "pack_size": row.pack_size, "moq": row.moq}
         if row.unit_cost is not None:
             values["unit_cost"] = row.unit_cost
+        if row.lead_std is not None:
+            values["lead_time_std_days"] = row.lead_std
         conn.execute(update(_items).where(_items.c.id == row.item_id, _items.c.client_id == client_id)
                      .values(values))
 

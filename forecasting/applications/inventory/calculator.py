@@ -11,7 +11,8 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
   IP = on_hand + on_order.
 - ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or the
   smallest level whose expected units short per cycle are at most
-  (1 - a) x expected demand per cycle (``fill``);
+  (1 - a) x expected demand per cycle with lost sales from today's IP
+  (``fill``; the textbook backorder level when IP is at least that level);
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
 - dead items (lifecycle): no stock at all (reorder point, order-up-to level
   and safety stock 0, action ``ok``, so no order); ``excess_qty`` = IP - order_up_to
@@ -199,11 +200,11 @@ class InventoryCalculator:
         reorder_point = row_quantile(lead_totals, level)
         order_up_to = row_quantile(cycle_totals, level)
         fill = kind == "fill"
+        position = inv.on_hand + inv.on_order
         if fill.any():
             reorder_point[fill] = fill_rate_reorder_point(lead_totals[fill], cycle_totals[fill], level[fill])
-            order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill])
+            order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill], position[fill])
         reorder_point, order_up_to = np.where(dead, 0.0, reorder_point), np.where(dead, 0.0, order_up_to)
-        position = inv.on_hand + inv.on_order
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
         on_order_day = arrival_day(_in_buckets(due, freq), _in_buckets(lead, freq))

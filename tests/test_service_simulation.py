@@ -37,6 +37,18 @@ def test_a_clients_simulation_is_the_file_mode_simulation_of_its_stored_data(dat
     pd.testing.assert_frame_equal(outcome.classes, expected.classes)
     assert outcome.items.loc[0, "name"] == "name A"
     assert (outcome.total["cycles"] == 3 * 8).all()
+    runs = data.list_runs(client)
+    run = runs.iloc[0]  # recorded like a reorder run: kind, model, items, status, duration
+    assert (run["kind"], run["model"], run["n_items"], run["status"]) == ("simulation", "ma7", 3, "succeeded")
+    assert run["duration_s"] > 0 and outcome.run_id is not None
+
+
+def test_a_failed_simulation_is_a_failed_run(data, client):
+    data.update_item(client, "A", review_period_days=0)  # the simulator needs a review period of at least 1 day
+    with pytest.raises(ForecastingError, match="review period of at least 1 day"):
+        SimulationService(ForecastService(data)).simulate(client, reviews=2)
+    run = data.list_runs(client).iloc[0]
+    assert (run["kind"], run["status"]) == ("simulation", "failed") and "review period" in run["error"]
 
 
 def test_a_simulation_is_tenant_scoped_and_within_the_limits(data, client):

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
+from time import perf_counter
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ from forecasting.core.errors import (
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback
 from forecasting.modes.factory import ModelFactory
-from forecasting.services.forecast_service import ForecastService, _watched
+from forecasting.services.forecast_service import ForecastService, _watched, run_request
 from forecasting.services.limits import CancelToken
 
 #: the per-class summary's column: the ABC x XYZ class as of the data's last day (e.g. ``AX``)
@@ -64,6 +65,8 @@ class SimulationOutcome:
     #: items left out: too little history before their first review
     skipped: tuple[str, ...]
     as_of: date | None = None
+    #: the run record of a simulation on stored data (kind ``simulation``); None in file mode
+    run_id: int | None = None
 
 
 def model_forecaster(model: BaseForecastModel) -> Forecaster:
@@ -170,7 +173,12 @@ class SimulationService:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> SimulationOutcome:
-        """Replay the client's policy (stored parameters; ``variants`` override policy columns)."""
+        """Replay the client's policy (stored parameters; ``variants`` override policy columns).
+
+        Recorded as a run of kind ``simulation`` (who, when, items, model, the
+        reviews and variants in its parameters, how long, failed or not), like
+        a reorder run; its results are returned, not stored.
+        """
         reviews = validate_reviews(reviews)
         instance = ModelFactory.create(model)
         forecasts = self.forecasts
@@ -185,11 +193,22 @@ class SimulationService:
             limits.check_reorder(len(inventory) * len(variants), horizon)
             limits.check_cost("simulation", reviews * ModelFactory.cost(instance.name, len(inventory)),
                               f"{reviews} reviews x a reorder plan of {len(inventory):,} items of {instance.name}")
+        started = perf_counter()
         slot = nullcontext() if forecasts.slots is None else forecasts.slots.hold(client_id)
         with slot:
             snapshot = forecasts.data.history_snapshot(client_id, inventory["item_id"].tolist())
-            outcome = simulate_policy(snapshot.frame, inventory, instance.name, reviews, variants, service_level,
-                                      _watched(progress, cancel), as_of=snapshot.as_of,
-                                      policy=forecasts.data.policy(client_id))
-        return SimulationOutcome(**{**outcome.__dict__, "skipped": tuple(skipped) + outcome.skipped})
-
+            policy = forecasts.data.policy(client_id)
+            parameters = {"reviews": reviews, "variants": [dict(v) for v in variants],
+                          "service_level": service_level}
+            request = run_request("simulation", snapshot.item_ids, instance.name, str(instance.version),
+                                  InventoryCalculator.required_horizon(inventory), (), parameters,
+                                  snapshot.fingerprint, user_id)
+            run_id, _ = forecasts.data.record_run(client_id, request)
+            outcome = forecasts._run(
+                client_id, run_id, started,
+                lambda: simulate_policy(snapshot.frame, inventory, instance.name, reviews, variants, service_level,
+                                        _watched(progress, cancel), as_of=snapshot.as_of, policy=policy),
+                cancel=cancel,
+            )
+        return SimulationOutcome(**{**outcome.__dict__, "skipped": tuple(skipped) + outcome.skipped,
+                                    "run_id": run_id})

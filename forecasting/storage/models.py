@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
 
 ROLES = ("planner", "admin")
-RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions")
+RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions", "simulation")
 RUN_STATUSES = ("running", "succeeded", "failed")
 
 NAMING = {
@@ -206,7 +206,7 @@ class ForecastRun(Base):
 
     __tablename__ = "forecast_runs"
     __table_args__ = (
-        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions')", name="kind"),
+        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions', 'simulation')", name="kind"),
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
         Index(None, "client_id", "created_at"),
         Index(None, "client_id", "cache_key"),

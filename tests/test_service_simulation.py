@@ -149,3 +149,14 @@ def test_cli_database_mode(db_url, tmp_path, capsys):
     assert code == 0, err
     total = out.splitlines()
     assert total[0].startswith("variant,scope,items,demand") and total[1].startswith("0,total,2,")
+
+
+def test_chunks_rank_abc_over_the_whole_catalogue():
+    """A chunk of slow sellers alone would hold an A item; the class targets must come from all items."""
+    rates = {"A1": 20.0, "A2": 18.0, "S1": 1.0, "S2": 1.2, "S3": 0.8, "S4": 1.1}
+    # no own service level: each item's class cell decides its target
+    sales, inventory = sales_frame(rates, days=150), inventory_frame(list(rates)).drop(columns="service_level")
+    whole = simulate_policy(sales, inventory, "ma7", reviews=4)
+    chunked = simulate_policy(sales, inventory, "ma7", reviews=4, chunk_items=2)
+    pd.testing.assert_frame_equal(whole.items, chunked.items)
+    assert "A" not in set(whole.items.loc[whole.items["item_id"].str.startswith("S"), "abc"])

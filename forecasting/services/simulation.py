@@ -124,6 +124,17 @@ def simulate_policy(
     frame = frame.loc[enough].reset_index(drop=True)
     prepared = prepared.subset(np.isin(hist_ids, frame["item_id"].astype(str)))
     forecaster = model_forecaster(instance)
+    known_classes: dict[int, pd.DataFrame] = {}
+
+    def classes_then(known: PreparedHistory) -> dict[str, object]:
+        """The classes of every simulated item (all chunks: ABC ranks the whole catalogue) from the history
+        up to the review day of ``known`` (a chunk's items truncated at that day)."""
+        day = int(known.last_day.max())
+        if day not in known_classes:
+            whole = prepared.truncate(np.full(prepared.n_items, day), 1)
+            known_classes[day] = classify_inventory(whole, frame, policy)
+        return {"classes": known_classes[day], "policy": policy}
+
     parts, n = [], len(frame)
     chunks = range(0, n, max(1, int(chunk_items)))
     for number, lo in enumerate(chunks):
@@ -131,10 +142,7 @@ def simulate_policy(
         keep = np.isin(prepared.item_ids.astype(str), part["item_id"].astype(str))
         report = None if progress is None else _chunk_progress(progress, number, len(chunks))
         parts.append(simulate(prepared.subset(keep), part, forecaster, instance.name, reviews, progress=report,
-                              variants=variants,
-                              plan_options=lambda known, part=part: {"classes": classify_inventory(known, part, policy),
-                                                                     "policy": policy}
-                              ).items)
+                              variants=variants, plan_options=classes_then).items)
     items = pd.concat(parts, ignore_index=True)
     described = frame.assign(item_id=frame["item_id"].astype(str)).set_index("item_id")
     items.insert(1, "name", items["item_id"].map(described["name"]) if "name" in described else "")

@@ -81,6 +81,8 @@ def check_supplier(record: Mapping[str, object]) -> pd.DataFrame:
     """
     problems: list[RowProblem] = []
     suppliers = _suppliers(_record(record, SUPPLIER_COLUMNS), problems)
+    _too_long(suppliers, suppliers["lead_time_days"], suppliers["lead_time_std_days"],
+              suppliers["review_period_days"], problems)
     _raise(f"supplier {str(record.get('supplier', '')).strip()!r}", problems)
     return suppliers.drop(columns="_line")
 

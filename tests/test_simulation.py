@@ -7,7 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.applications.inventory.lead_time import order_lead_times, sampled_lead_times
+from forecasting.applications.inventory.lead_time import (
+    order_lead_times,
+    sampled_lead_times,
+)
 from forecasting.applications.inventory.simulation import simulate, summarise
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import (

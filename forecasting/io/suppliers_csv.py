@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, RULES, cycle_too_long
+from forecasting.applications.inventory.parameters import (
+    CYCLE_PROBLEM,
+    RULES,
+    cycle_too_long,
+)
 from forecasting.core.cells import ID_LENGTH
 from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.storage.models import SUPPLIER_NAME_LENGTH

@@ -22,12 +22,27 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.applications.inventory.parameters import (
+    CYCLE_PROBLEM,
+    cycle_too_long,
+    edit_values,
+)
 from forecasting.applications.inventory.targets import ClassPolicy
-from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.as_of import AsOfMove
 from forecasting.core.calendar import DAILY, Frequency, detect_frequency
-from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
-from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
+from forecasting.core.cells import (
+    COVARIATE_NAME_LENGTH,
+    ID_LENGTH,
+    TEXT_LENGTH,
+    too_long,
+)
+from forecasting.core.errors import (
+    ForecastingError,
+    InvalidInputError,
+    NotFoundError,
+    ResultsRemovedError,
+    listed,
+)
 from forecasting.core.history import short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
 from forecasting.core.process import this_process
@@ -40,8 +55,8 @@ from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
 from forecasting.storage.database import Database
 from forecasting.storage.ids import whole_id
-from forecasting.storage.models import utcnow
 from forecasting.storage.imports import ImportResult
+from forecasting.storage.models import utcnow
 from forecasting.storage.reads import ITEM_COLUMNS
 from forecasting.storage.runs import RunInfo, RunRequest
 

@@ -6,7 +6,7 @@ neither, the item keeps its own ``lead_time_std_days``). Runs get the kind
 ``simulation`` (the policy simulator, recorded like a reorder run).
 
 Revision ID: 0014_h20
-Revises: 0013_purchasing
+Revises: 0014_h22cal
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_h20"
-down_revision = "0013_purchasing"
+down_revision = "0014_h22cal"
 branch_labels = None
 depends_on = None
 

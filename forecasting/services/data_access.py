@@ -238,10 +238,12 @@ class DataAccess:
         A sales upload adds its days to what is stored (the earlier first sale
         counts, the data's as-of date moves to the later last sale); an
         inventory upload adds none, so its items without sales are listed
-        with 0 days. Columns of :func:`short_histories`.
+        with 0 days. Columns of :func:`short_histories`, counted in the bucket the
+        sales are read in (the client's, or the upload's for a first import).
         """
         stored = self.list_items(client_id).set_index("item_id")["first_date"]
-        as_of = self.get_client(client_id).as_of
+        client = self.get_client(client_id)
+        as_of, freq = client.as_of, client.freq
         ids = pd.unique(upload["item_id"])
         first = pd.to_datetime(stored.reindex(ids))
         if "date" in upload.columns:
@@ -249,7 +251,11 @@ class DataAccess:
             first = first.where(first.notna() & (first <= in_file), in_file)
             last = upload["date"].max()
             as_of = last if as_of is None else max(pd.Timestamp(as_of), last)
-        return short_histories(first, as_of)
+            try:
+                freq = _import_bucket(client, to_day_numbers(upload["date"]), None)
+            except InvalidInputError:  # the import itself will say why; count in the client's bucket
+                pass
+        return short_histories(first, as_of, freq=freq)
 
     def sales_as_of_move(self, client_id: int, upload: pd.DataFrame) -> AsOfMove | None:
         """How a validated sales upload would move the as-of date of the items it does not contain (None: not).

@@ -98,12 +98,13 @@ def is_shortage(units: np.ndarray | float) -> np.ndarray:
     return np.asarray(units, dtype=np.float64) >= MIN_SHORTAGE_UNITS
 
 
-def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray) -> np.ndarray:
+def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray, freq: Frequency = DAILY) -> np.ndarray:
     """Units short [items] on day L, when an order placed today would arrive; 0 when in stock or L = 0.
 
-    ``stock``: the projected stock [items, days] (day 1 first, see :func:`projected_stock`).
+    ``stock``: the projected stock [items, buckets of ``freq``] (bucket 1 first, see
+    :func:`projected_stock`); on weekly or monthly data the order arrives in the bucket holding day L.
     """
-    lead = np.asarray(lead_time_days, dtype=np.int64)
+    lead = _in_buckets(np.asarray(lead_time_days, dtype=np.float64), freq).astype(np.int64)
     day = np.clip(lead, 1, stock.shape[1]) - 1
     on_arrival = stock[np.arange(len(stock)), day]
     return np.where((lead >= 1) & (on_arrival < 0), -on_arrival, 0.0)
@@ -142,7 +143,7 @@ class InventoryCalculator:
         inv = validate_inventory(inventory, levels_from_class=True)
         longest = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
         days = max(MIN_COVER_HORIZON, int(longest.max()))
-        return days if freq.code == "D" else int(np.ceil(freq.periods_covering(days)))
+        return freq.whole_periods(days)
 
     @staticmethod
     def from_paths(
@@ -222,7 +223,7 @@ class InventoryCalculator:
         position = inv.on_hand + on_order
         stock = projected_stock(expected, inv.on_hand, incoming)
         cover = first_shortfall(stock)
-        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead
+        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, lead, freq)) & ~dead
         proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days, review_due)
         order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(
@@ -340,7 +341,8 @@ def classify_inventory(
     scoped = history if isinstance(history, PreparedHistory) else _restrict(history, inv.item_ids, 1)
     order = pd.Index(inv.item_ids).get_indexer(scoped.item_ids.astype(str))
     thresholds = (policy or ClassPolicy()).abc_thresholds
-    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds)
+    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds,
+                        scoped.freq)
 
 
 def _classes_for(classes: pd.DataFrame | None, inv: Inventory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -180,6 +180,7 @@ def test_a_planner_adds_a_line_of_the_orders_supplier_on_the_orders_page(backend
     assert set(at.selectbox(key="po_add_item").options) == {
         f"{i} {n}".strip() for i, n in zip(candidates["item_id"], candidates["name"].fillna(""))}
     at.selectbox(key="po_add_item").set_value(new)
+    at = at.run()
     at.number_input(key="po_add_qty").set_value(25.0)
     at.text_input(key="po_add_reason").input("display for a promotion")
     at.button(key="po_add").click()

@@ -281,4 +281,5 @@ def _records(lines) -> list[dict]:
 
 def _person(principal) -> None:
     if principal.user_id is None:
-        raise HTTPException(status_code=403, detail="proposing, editing and approving orders need a user's token, not a service key")
+        raise HTTPException(status_code=403,
+                            detail="proposing, editing and approving orders need a user's token, not a service key")

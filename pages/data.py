@@ -7,6 +7,7 @@ import streamlit as st
 from app import config, tables, uploads, widgets
 from app.auth import require_user
 from app.services import client_calendar, client_items, client_items_with_classes, get_services
+from forecasting.applications.inventory.parameters import EDITABLE, POLICY_EDITABLE
 from forecasting.applications.inventory.targets import edited_policy
 from forecasting.core.calendar import bucket_text
 from forecasting.core.errors import ForecastingError
@@ -15,8 +16,6 @@ from forecasting.core.history import MIN_HISTORY_DAYS
 KEY = "data"
 #: the Data page's bucket choice for a sales upload: ``detect`` reads it from the dates
 BUCKETS = {"detect": "Detect", "D": "Daily", "W": "Weekly", "M": "Monthly"}
-EDITABLE = ["name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
-            "pack_size"]
 
 
 def render() -> None:
@@ -246,18 +245,20 @@ def _items(user, services) -> None:
     shown = items.drop(columns=["inventory_as_of"]).assign(service_level=items["service_level"] * 100)
     column_config = {**uploads.items_column_config(), "service_level": st.column_config.NumberColumn(
         "Service level (%)", min_value=50.0, max_value=99.9, step=0.5, format="%.1f",
-        help="Chance of not running out before the next order arrives")}
-    if not user.is_admin:
-        tables.show(shown, f"{KEY}_items", column_config)
-        st.caption("Only admins can edit item parameters.")
-        return
-    st.caption("Edit parameters in the table, then save. Lead time and review period are whole days.")
+        help="Your target for this item; empty: its class's level (Service levels tab)")}
+    # admins edit every parameter; planners the policy ones (target, its type, lead-time spread, phase-out)
+    editable = list(EDITABLE) if user.is_admin else list(POLICY_EDITABLE)
+    caption = ("Edit parameters in the table, then save. Lead time and review period are whole days; an empty "
+               "service level or type means the item's class decides." if user.is_admin else
+               "You can edit the service level, its type, the lead-time spread and the phase-out flag; "
+               "other parameters are for admins.")
+    st.caption(caption)
     edited = st.data_editor(
         shown, hide_index=True, key=f"{KEY}_items_editor", column_config=column_config,
-        disabled=[c for c in shown.columns if c not in EDITABLE], num_rows="fixed",
+        disabled=[c for c in shown.columns if c not in editable], num_rows="fixed",
         height=tables.table_height(len(shown)),
     )
-    changes = uploads.item_changes(shown, edited, EDITABLE)
+    changes = uploads.item_changes(shown, edited, editable)
     if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",
                  disabled=not changes, type="primary"):
         bad = [f"item {i}: the service level must be above 0% and below 100%, got {c['service_level']:g}%"

@@ -70,12 +70,17 @@ def test_fill_rate_level_matches_the_exact_poisson_shortage():
 
 def test_fill_type_in_the_inventory_column_uses_the_fill_rate_level():
     paths = normal_paths(["C", "F"], n_paths=4000, horizon=28)
-    inv = inventory(item_id=["C", "F"], review_period_days=7, service_level=0.95, service_type=["cycle", "fill"])
-    table = by_item(InventoryCalculator.from_paths(paths, inv, "test"))
     values = paths.values
-    f = fill_rate_level(values[1:, :, :7].sum(axis=2), values[1:, :, :14].sum(axis=2), np.array([0.95]))[0]
-    assert table.loc["F", "order_up_to"] == pytest.approx(f)
-    assert table.loc["C", "order_up_to"] == pytest.approx(np.quantile(values[0, :, :14].sum(axis=1), 0.95))
+    lead_totals, cycle_totals = values[1:, :, :7].sum(axis=2), values[1:, :, :14].sum(axis=2)
+    textbook = fill_rate_level(lead_totals, cycle_totals, np.array([0.95]))[0]
+    for on_hand, on_order in ((0.0, 0.0), (300.0, 200.0), (textbook, 10.0)):
+        inv = inventory(item_id=["C", "F"], review_period_days=7, service_level=0.95, service_type=["cycle", "fill"],
+                        on_hand=on_hand, on_order=on_order)
+        table = by_item(InventoryCalculator.from_paths(paths, inv, "test"))
+        f = fill_rate_level(lead_totals, cycle_totals, np.array([0.95]), np.array([on_hand + on_order]))[0]
+        assert table.loc["F", "order_up_to"] == pytest.approx(f)
+        assert table.loc["C", "order_up_to"] == pytest.approx(np.quantile(values[0, :, :14].sum(axis=1), 0.95))
+    assert table.loc["F", "order_up_to"] == pytest.approx(textbook)  # a position above the level: the textbook one
     # a 95% fill rate needs far less than a 95% chance of no stock-out in the cycle
     assert table.loc["F", "safety_stock"] < table.loc["C", "safety_stock"] / 2
     assert (table.loc["C", "service_type"], table.loc["F", "service_type"]) == ("cycle", "fill")
@@ -217,3 +222,47 @@ def test_api_reorder_takes_and_reports_the_service_type(api):
     assert set(rows["lifecycle"]) <= {"new", "active", "dead"} and set(rows["abc"]) <= {"A", "B", "C"}
     bad = api.http.post("/api/v1/reorder", json={**request, "service_type": "often"}, headers=headers)
     assert bad.status_code == 422 and "Traceback" not in bad.text
+
+
+def _lost_in_cycle(lead_totals, cycle_totals, position: float, level: float) -> float:
+    """One review cycle replayed path by path, written apart from targets.py: the position serves the lead
+    time, what it cannot serve is lost; the order of S - IP arrives with what is left; the cycle is served
+    from that, the rest is lost."""
+    left = np.maximum(position - lead_totals, 0.0)
+    stock = left + max(level - position, 0.0)
+    return float(np.mean(np.maximum((cycle_totals - lead_totals) - stock, 0.0)))
+
+
+def test_with_an_empty_shelf_the_fill_level_covers_the_review_period_by_the_normal_loss_function():
+    """IP = 0: everything sold in the lead time is lost anyway, so S only serves the R days after the order
+    arrives: the single-period textbook result s_R G((S - m_R) / s_R) = (1 - b) m_R."""
+    mean, sd, lead, review = 100.0, 20.0, 7, 7
+    paths = normal_paths(["N"], mean, sd, n_paths=40_000, horizon=lead + review, seed=5).values
+    lead_totals, cycle_totals = paths[:, :, :lead].sum(axis=2), paths.sum(axis=2)
+    m_r, s_r = review * mean, sd * np.sqrt(review)
+    for target in (0.95, 0.98):
+        textbook = optimize.brentq(lambda s: s_r * _normal_loss((s - m_r) / s_r) - (1 - target) * m_r, 0, 2 * m_r)
+        found = fill_rate_level(lead_totals, cycle_totals, np.array([target]), np.array([0.0]))[0]
+        assert found == pytest.approx(textbook, abs=2.0), target
+        assert _lost_in_cycle(lead_totals[0], cycle_totals[0], 0.0, found) == pytest.approx(
+            (1 - target) * m_r, rel=0.05)
+
+
+def test_the_lost_sales_level_meets_its_target_in_a_replayed_cycle_and_is_the_textbook_one_above_it():
+    """Poisson demand, several positions: the units lost in one replayed cycle at the found S are the allowance;
+    a position at or above the backorder level gives exactly the backorder level (no order)."""
+    rate, lead, review, target = 3.0, 5, 7, 0.95
+    rng = np.random.default_rng(12)
+    daily = rng.poisson(rate, size=(1, 100_000, lead + review)).astype(float)
+    lead_totals, cycle_totals = daily[:, :, :lead].sum(axis=2), daily.sum(axis=2)
+    allowed = (1 - target) * rate * review
+    textbook = fill_rate_level(lead_totals, cycle_totals, np.array([target]))[0]
+    previous = 0.0
+    for position in (0.0, 5.0, 10.0, 15.0, 20.0):
+        found = fill_rate_level(lead_totals, cycle_totals, np.array([target]), np.array([position]))[0]
+        assert position < found <= textbook and found >= previous  # rises with the position, up to the textbook
+        assert _lost_in_cycle(lead_totals[0], cycle_totals[0], position, found) == pytest.approx(allowed, rel=0.02)
+        previous = found
+    for position in (textbook, textbook + 30):
+        assert fill_rate_level(lead_totals, cycle_totals, np.array([target]), np.array([position]))[0] == \
+            pytest.approx(textbook)

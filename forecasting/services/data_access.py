@@ -11,6 +11,7 @@ this class decides what is read and written together, and checks the input.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -153,7 +154,7 @@ class DataAccess:
             return reads.categories(conn, client_id)
 
     def update_item(self, client_id: int, item_id: str, **params: object) -> None:
-        """Change an item's name, category, unit cost or replenishment parameters (validated)."""
+        """Change an item's name, category, unit cost, replenishment or policy parameters (validated)."""
         self.update_items(client_id, {item_id: params})
 
     def update_items(self, client_id: int, changes: Mapping[str, Mapping[str, object]]) -> int:
@@ -266,7 +267,8 @@ class DataAccess:
 
         All items with a position, or the named ones (each must have one). An
         item linked to a supplier plans with the supplier's terms: lead time
-        (the link's override, else the supplier's), pack size, MOQ and unit cost
+        (the link's override, else the supplier's), its standard deviation
+        (likewise, when either gives one), pack size, MOQ and unit cost
         (the link's, when given) replace the item's own here, the one place
         that decides (docs/data-formats.md, supplier file); the item's own
         fields are kept and apply again when the link goes.
@@ -277,7 +279,7 @@ class DataAccess:
         if len(terms):
             linked = frame["item_id"].isin(terms.index).to_numpy() & frame["lead_time_days"].notna().to_numpy()
             ids = frame.loc[linked, "item_id"]
-            for column in ("lead_time_days", "pack_size", "moq", "unit_cost"):
+            for column in ("lead_time_days", "lead_time_std_days", "pack_size", "moq", "unit_cost"):
                 given = ids.map(terms[column]).astype(float)
                 frame.loc[linked, column] = given.where(given.notna(), frame.loc[linked, column]).to_numpy()
         has_position = frame["on_hand"].notna().to_numpy() & frame["lead_time_days"].notna().to_numpy()
@@ -788,16 +790,18 @@ def _cycle_problems(
     values: dict[str, dict[str, object]],
     problems: dict[str, list[str]],
 ) -> dict[str, str]:
-    """Items whose lead time + review period (changed or stored) would exceed the longest forecast."""
-    checked = [i for i in values if not problems[i] and {"lead_time_days", "review_period_days"} & set(values[i])]
+    """Items whose lead time + 3 x its std + review period (changed or stored) would exceed the longest forecast."""
+    fields = {"lead_time_days", "review_period_days", "lead_time_std_days"}
+    checked = [i for i in values if not problems[i] and fields & set(values[i])]
     if not checked:
         return {}
     stored = items.cycles(conn, client_id, [pk_of[i] for i in checked])
     out = {}
     for item_id in checked:
-        lead, review = stored[pk_of[item_id]]
+        lead, review, std = stored[pk_of[item_id]]
         lead = values[item_id].get("lead_time_days", lead) or 0
         review = values[item_id].get("review_period_days", review)
-        if cycle_too_long(np.array([lead]), np.array([review]))[0]:
-            out[item_id] = f"{CYCLE_PROBLEM}, got {lead + review}"
+        std = values[item_id].get("lead_time_std_days", std) or 0.0
+        if cycle_too_long(np.array([lead]), np.array([review]), np.array([std]))[0]:
+            out[item_id] = f"{CYCLE_PROBLEM}, got {lead + math.ceil(3 * std) + review}"
     return out

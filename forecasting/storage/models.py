@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
 
 ROLES = ("planner", "admin")
-RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions")
+RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions", "simulation")
 RUN_STATUSES = ("running", "succeeded", "failed")
 
 NAMING = {
@@ -208,7 +208,7 @@ class ForecastRun(Base):
 
     __tablename__ = "forecast_runs"
     __table_args__ = (
-        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions')", name="kind"),
+        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions', 'simulation')", name="kind"),
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
         Index(None, "client_id", "created_at"),
         Index(None, "client_id", "cache_key"),
@@ -389,6 +389,8 @@ class Supplier(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(SUPPLIER_NAME_LENGTH))
     lead_time_days: Mapped[int] = mapped_column(Integer)
+    #: standard deviation of the lead time in days (NULL: not given)
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: weekdays orders are placed, "mon,thu" (empty: by review period)
     order_days: Mapped[str] = mapped_column(String(40), default="", server_default="")
     review_period_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -410,6 +412,8 @@ class ItemSupplier(Base):
     unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: overrides the supplier's lead time for this item
     lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: overrides the supplier's lead-time standard deviation for this item
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     supplier_item_code: Mapped[str] = mapped_column(String(ID_LENGTH), default="", server_default="")
 
 

@@ -4,7 +4,8 @@ A target is a level and a type. ``cycle``: the order-up-to level is the
 level-quantile of demand over L + R days (the probability of no stock-out in a
 cycle). ``fill``: the order-up-to level S is the smallest whose expected units
 short per review cycle is at most (1 - level) x the expected demand per cycle,
-both taken over the sample paths (see :func:`fill_rate_level`).
+both taken over the sample paths, with lost sales from today's inventory
+position (see :func:`expected_shortage`, :func:`fill_rate_level`).
 
 Where an item's target comes from, first that applies: the caller's override
 (one level for all items), the item's own ``service_level`` / ``service_type``,
@@ -90,21 +91,37 @@ def resolve_targets(
     return level, kind
 
 
-def expected_shortage(lead_totals: np.ndarray, cycle_totals: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Expected units short per review cycle at order-up-to ``level`` [items]: mean over paths of
-    (D_{L+R} - S)^+ - (D_L - S)^+ (what the cycle adds to the backlog); NaN paths left out."""
+def expected_shortage(
+    lead_totals: np.ndarray, cycle_totals: np.ndarray, level: np.ndarray, position: np.ndarray | None = None
+) -> np.ndarray:
+    """Expected units short per review cycle at order-up-to ``level`` [items], sales that cannot wait being lost.
+
+    Mean over paths of (D_R + min(D_L, X) - S)^+ with D_R = D_{L+R} - D_L and
+    X = min(IP, S): the stock that serves the lead time is X, so
+    (X - D_L)^+ of it is left when the order of S - X arrives, and the cycle
+    is short of D_R minus what it has. With IP >= S (``position`` None) this
+    is the textbook backorder shortage (D_{L+R} - S)^+ - (D_L - S)^+, path by
+    path; below S the lead time's lost sales need no replenishing. NaN paths
+    left out.
+    """
     s = np.asarray(level, dtype=np.float64)[:, None]
-    return path_mean(np.maximum(cycle_totals - s, 0.0) - np.maximum(lead_totals - s, 0.0))
+    held = s if position is None else np.minimum(np.asarray(position, dtype=np.float64)[:, None], s)
+    return path_mean(np.maximum(cycle_totals - lead_totals + np.minimum(lead_totals, held) - s, 0.0))
 
 
-def fill_rate_level(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The smallest order-up-to S per item with expected_shortage(S) <= (1 - target) x E[D_{L+R} - D_L].
+def fill_rate_level(
+    lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray, position: np.ndarray | None = None
+) -> np.ndarray:
+    """The smallest order-up-to S per item with expected_shortage(S, position) <= (1 - target) x E[D_{L+R} - D_L].
 
-    The shortage falls as S grows (D_{L+R} >= D_L on every path), so bisection
-    between 0 and the largest path total finds it; all items at once.
+    The shortage falls as S grows (on every path), so bisection between 0
+    and the largest path total finds it; all items at once. Where the
+    position IP is at least the textbook (backorder) level, that level is
+    the answer (no order); below it, S is lower than the textbook level by
+    what the lead time's lost sales leave unused.
     """
     allowed = _allowance(lead_totals, cycle_totals, target)
-    return _smallest(lambda s: expected_shortage(lead_totals, cycle_totals, s) <= allowed, cycle_totals)
+    return _smallest(lambda s: expected_shortage(lead_totals, cycle_totals, s, position) <= allowed, cycle_totals)
 
 
 def fill_rate_reorder_point(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -246,6 +246,19 @@ def test_database_reorder_in_chunks_equals_the_service(model, loaded, tmp_path):
     assert (run.kind, run.status, run.horizon) == ("reorder", "succeeded", 28)
 
 
+def test_database_reorder_in_chunks_counts_approved_orders_like_the_service(loaded, tmp_path):
+    services, client = loaded
+    services.purchasing.propose(client)
+    assert services.purchasing.approve(client, None) > 0
+    arrivals = services.data.arrivals(client).groupby("item_id")["quantity"].sum()
+    out = tmp_path / "reorder.parquet"
+    run_database_job(services, client, BatchJob("reorder", ("ma7",), chunk_items=3), output=out)
+    expected = services.forecasts.reorder_plan(client, model="ma7").table
+    assert_frame_equal(pd.read_parquet(out), expected, check_exact=True)
+    table, own = expected.set_index("item_id"), services.data.inventory(client).set_index("item_id")
+    assert (table.loc[arrivals.index, "on_order"] == own.loc[arrivals.index, "on_order"] + arrivals).all()
+
+
 def test_database_backtest_in_chunks_equals_the_service(loaded, tmp_path):
     services, client = loaded
     items = services.data.list_items(client)

@@ -287,4 +287,5 @@ def _records(lines) -> list[dict]:
 
 def _person(principal) -> None:
     if principal.user_id is None:
-        raise HTTPException(status_code=403, detail="approving and proposing need a user's token, not a service key")
+        raise HTTPException(status_code=403,
+                            detail="proposing, editing and approving orders need a user's token, not a service key")

@@ -14,7 +14,13 @@ from forecasting.applications.inventory.targets import (
     fill_rate_reorder_point,
 )
 from forecasting.core.errors import InvalidInputError
-from tests.test_inventory import by_item, constant_paths, inventory, normal_paths, paths_of
+from tests.test_inventory import (
+    by_item,
+    constant_paths,
+    inventory,
+    normal_paths,
+    paths_of,
+)
 
 
 def _classes(**rows: tuple[str, str, str]) -> pd.DataFrame:
@@ -290,7 +296,8 @@ def test_a_pooled_fill_target_gives_two_items_one_stock_out_probability_and_the_
         return s_c * _normal_loss((level - m_c) / s_c) - s_l * _normal_loss((level - m_l) / s_l)
 
     for target in (0.95, 0.98):
-        z = optimize.brentq(lambda z: textbook_short(m_c + z * s_c).sum() - (1 - target) * review * mu.sum(), -3, 6)
+        z = optimize.brentq(lambda z, b=target: textbook_short(m_c + z * s_c).sum() - (1 - b) * review * mu.sum(),
+                            -3, 6)
         found = fill_rate_level(lead_totals, cycle_totals, np.full(2, target))
         out = (cycle_totals > found[:, None]).mean(axis=1)  # each item's stock-out probability per cycle
         assert abs(out[0] - out[1]) <= 2 / 40_000, target  # the same quantile level of both items' paths
@@ -320,11 +327,11 @@ def test_a_group_of_one_is_the_smallest_level_meeting_its_own_allowance(position
     for i, target in enumerate(targets):
         allowed = (1 - target) * np.mean(cycle_totals[i] - lead_totals[i])
         own = None if ip is None else ip[[i]]
-        root = optimize.brentq(lambda s: expected_shortage(lead_totals[[i]], cycle_totals[[i]], np.array([s]), own)[0]
-                               - allowed, 0.0, cycle_totals[i].max())
+        lead_i, cycle_i = lead_totals[[i]], cycle_totals[[i]]
+        root = optimize.brentq(lambda s, a=allowed, d=lead_i, c=cycle_i, ip=own:
+                               expected_shortage(d, c, np.array([s]), ip)[0] - a, 0.0, cycle_i.max())
         assert found[i] == pytest.approx(root, abs=1e-6)
-        point = optimize.brentq(lambda s: np.mean(np.maximum(lead_totals[i] - s, 0.0)) - allowed, 0.0,
-                                lead_totals[i].max())
+        point = optimize.brentq(lambda s, a=allowed, d=lead_i: np.mean(np.maximum(d - s, 0.0)) - a, 0.0, lead_i.max())
         assert points[i] == pytest.approx(point, abs=1e-6)
 
 

@@ -17,7 +17,8 @@ actual demand of the 14 days after the review (days without a row are 0):
 Targets: cycle 0.80 / 0.90 / 0.95 / 0.98 and fill 0.95 / 0.98, each item at the
 same target (no class matrix: this checks the calibration), MA7 and auto. Fill
 items get a position above any level, so S is the textbook (backorder) level
-that this backorder accounting checks; the lost-sales level below it (an item
+that this backorder accounting checks, pooled over each review's items (they
+share the target: one stock-out probability, docs/inventory-policy.md); the lost-sales level below it (an item
 short of stock) is checked by the simulator (bench_simulate.py).
 
     python benchmarks/bench_policy.py [--models ma7,auto] [--reviews 26]

@@ -10,10 +10,11 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
   ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
   IP = on_hand + on_order (the inventory's, plus approved purchase-order
   lines still to arrive: ``arrivals``, each on its own due date).
-- ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or the
-  smallest level whose expected units short per cycle are at most
-  (1 - a) x expected demand per cycle with lost sales from today's IP
-  (``fill``; the textbook backorder level when IP is at least that level);
+- ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or for
+  ``fill`` the levels at which the items sharing target a (this run's items,
+  dead ones left out) are together short of at most (1 - a) x their expected
+  demand per cycle, with lost sales from today's IP, at the least total stock
+  (one common stock-out probability: :func:`~forecasting.applications.inventory.targets.fill_rate_level`);
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
 - dead items (lifecycle): no stock at all (reorder point, order-up-to level
   and safety stock 0, action ``ok``, so no order); ``excess_qty`` = IP - order_up_to
@@ -210,7 +211,7 @@ class InventoryCalculator:
             )
         reorder_point = row_quantile(lead_totals, level)
         order_up_to = row_quantile(cycle_totals, level)
-        fill = kind == "fill"
+        fill = (kind == "fill") & ~dead  # a dead item's zero level is no part of its target's group
         position = inv.on_hand + inv.on_order
         if fill.any():
             reorder_point[fill] = fill_rate_reorder_point(lead_totals[fill], cycle_totals[fill], level[fill])

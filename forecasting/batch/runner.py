@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,9 @@ from forecasting.modes.factory import ModelFactory
 
 #: items per page when reading a client's item keys
 KEY_PAGE = 10_000
+
+if TYPE_CHECKING:
+    from forecasting.services.planning import DemandSource
 
 log = logging.getLogger("forecasting.batch")
 
@@ -144,8 +148,12 @@ def run_database_job(
     engine: str = "local",
     progress: ProgressCallback | None = None,
     user_id: int | None = None,
+    demand: DemandSource | None = None,
 ) -> BatchOutcome:
-    """A job over a client's items (all with sales, or ``item_ids``), recorded as one run; see the module docstring."""
+    """A job over a client's items (all with sales, or ``item_ids``), recorded as one run; see the module docstring.
+
+    ``demand`` (reorder): the demand source of :func:`forecasting.services.planning.demand_source`, whose model is
+    the job's; with a published plan its overrides move every chunk's paths and the run records which plan."""
     from forecasting.services.data_access import DataFingerprint
     from forecasting.services.forecast_service import run_request
 
@@ -181,6 +189,9 @@ def run_database_job(
     elif job.kind == "reorder":
         parameters = {k: v for k, v in {"service_level": job.service_level, "service_type": job.service_type}.items()
                       if v is not None}
+        if demand is not None and demand.plan is not None:
+            parameters["plan"] = demand.key
+            names = demand.label
     levels = job.quantiles if job.kind != "reorder" else ()
     request = run_request(job.kind, tuple(keys["external_id"]), names, versions, horizon, levels, parameters,
                           fingerprint.hexdigest(), user_id)
@@ -201,7 +212,8 @@ def run_database_job(
         ]
         with work_dir() as work:
             policy = data.policy(client_id) if job.kind == "reorder" else None
-            _run_and_write(ChunkContext(job, models, source, horizon, policy=policy), chunks, engine, work / "results", output,
+            _run_and_write(ChunkContext(job, models, source, horizon, policy=policy, demand=demand), chunks, engine,
+                           work / "results", output,
                            progress, lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
     except BaseException as exc:

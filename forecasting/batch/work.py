@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.inventory.calculator import InventoryCalculator, PathAdjustment
 from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.batch.plan import BatchJob, Chunk
@@ -50,6 +50,8 @@ class ChunkContext:
     classes: pd.DataFrame | None = None
     #: reorder: the client's policy by class (None: the defaults)
     policy: ClassPolicy | None = None
+    #: reorder: the published plan's overrides that move the model's paths (None: the model's own demand)
+    demand: PathAdjustment | None = None
 
     @property
     def min_days(self) -> int:
@@ -79,10 +81,10 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
         table[KEY] = table["item_id"]
         return ChunkResult(chunk.index, history.n_items, table)
     if job.kind == "reorder":
-        table = InventoryCalculator.reorder(
+        table = InventoryCalculator.plan(
             context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon,
-            classes=context.classes, policy=context.policy,
-        )
+            classes=context.classes, policy=context.policy, demand=context.demand,
+        ).table
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(
         history, [m.name for m in context.models], context.horizon, job.windows, job.quantiles,

@@ -90,6 +90,8 @@ class Client(Base):
     policy: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: the bucket of the client's sales (``D``, ``W-FRI``, ``MS``...): set by the first import, kept by later ones
     sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
+    #: the published plan's model, set by an admin (docs/planning.md); None = auto
+    planning_model: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 

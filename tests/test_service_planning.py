@@ -40,7 +40,9 @@ def planning(data, service):
     client = data.create_client("Planned").client_id
     data.import_sales(client, constant_sales({"A": 10.0, "B": 10.0}))
     data.import_inventory(client, inventory_frame(["A", "B"], lead_time_days=3, on_hand=50.0))
-    return client, PlanningService(data, service)
+    planning = PlanningService(data, service)
+    planning.set_planning_model(client, "ma7")  # re-plans after imports use it
+    return client, planning
 
 
 def test_a_plan_is_published_once_per_data_and_reused(planning, data):
@@ -208,3 +210,43 @@ def test_a_client_with_weekly_sales_gets_no_plan_yet(data, service):
     data.import_sales(client, weeks)
     with pytest.raises(ForecastingError, match="needs daily sales"):
         PlanningService(data, service).make_plan(client, "ma7", 4)
+
+
+def test_the_planning_model_is_the_clients_own_setting_auto_by_default(data, service):
+    client = data.create_client("Setting").client_id
+    data.import_sales(client, constant_sales({"A": 10.0}))
+    other = data.create_client("Other setting").client_id
+    plans = PlanningService(data, service)
+    assert plans.planning_model(client) == "auto"
+    with pytest.raises(ForecastingError, match="unknown model"):
+        plans.set_planning_model(client, "no-such-model")
+    assert plans.set_planning_model(client, "Seasonal-Naive") == "seasonal-naive"  # stored by its canonical name
+    assert (plans.planning_model(client), plans.planning_model(other)) == ("seasonal-naive", "auto")
+    assert plans.make_plan(client, None, 14).plan.model == "seasonal-naive"  # on demand, no model named
+    assert plans.make_plan(client, "ma7", 14).plan.model == "ma7"  # a one-off model for this plan only
+
+
+def test_every_sales_import_through_the_hook_makes_the_plan_again_within_the_request_limits(planning, data):
+    client, plans = planning
+    assert plans.import_sales(client, constant_sales({"A": 10.0}, 1, AS_OF)).plan is None  # no plan yet
+    first = plans.make_plan(client, None, 28).plan
+    plans.add_overrides(client, override_rows(("A", day(2), day(8), 50, "percent", "promotion", "")), "ann")
+    done = plans.import_sales(client, constant_sales({"A": 20.0, "B": 20.0}, 1, AS_OF + pd.Timedelta(days=1)))
+    assert done.result.rows == 2 and not done.problem and not done.plan.reused
+    made = done.plan.plan
+    assert (made.model, made.horizon, made.as_of) == ("ma7", 28, (AS_OF + pd.Timedelta(days=1)).date())
+    assert made.plan_id != first.plan_id and plans.current_plan(client) == made
+    assert done.plan_line() == f"plan {made.plan_id} (made), as of {made.as_of}"
+    _, final = plans.final(client, ["A"])
+    assert (final.set_index("date").loc[day(2):day(8), "final"] > final.set_index("date").loc[day(2):day(8),
+                                                                                             "baseline"]).all()
+    # a server with request limits too small for the whole plan: the import stands, the plan stays, it says why
+    from forecasting.services.forecast_service import ForecastService
+    from forecasting.services.limits import RequestLimits
+
+    limited = PlanningService(data, ForecastService(data, RequestLimits(max_forecast_values=10)))
+    done = limited.import_sales(client, constant_sales({"A": 30.0, "B": 30.0}, 1, AS_OF + pd.Timedelta(days=2)))
+    assert done.result.rows == 2 and done.plan is None and "too big for one request" in done.problem
+    assert "the earlier plan stays in force" in done.plan_line()
+    assert data.get_client(client).as_of == (AS_OF + pd.Timedelta(days=2)).date()
+    assert plans.current_plan(client) == made

@@ -4,6 +4,7 @@ and forecast value added once the actuals are uploaded on the Data page (which m
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -53,7 +54,9 @@ def _download(page: Page, button) -> pd.DataFrame:
 
 
 def _pick_item(page: Page, item: str) -> None:
-    """Choose ``item`` in the page's Items picker (type, pick the option, close the list)."""
+    """Choose ``item`` in the page's Items picker (type, pick the option, close the list); the pages share it."""
+    if item in steps.chosen_items(page):
+        return
     box = steps.multiselect_input(page, "Items")
     box.click()
     box.fill(item)
@@ -73,8 +76,7 @@ def _reorder_row(page: Page, item: str) -> pd.Series:
     steps.go_to(page, "Reorder")
     page.get_by_text("Chosen items", exact=True).click()
     steps.wait_idle(page)
-    if item not in steps.chosen_items(page):
-        _pick_item(page, item)
+    _pick_item(page, item)
     page.get_by_role("button", name="Compute").click()
     expect(page.get_by_text("Demand: plan")).to_be_visible(timeout=60_000)
     steps.wait_idle(page)
@@ -86,9 +88,12 @@ def test_a_planner_overrides_four_weeks_and_sees_it_in_chart_reorder_history_and
                                                                                      artifacts, tmp_path):
     client = services.data.client_by_name("Demo Foods").client_id
     services.planning.set_planning_model(client, "ma7")  # the admin's setting (auto by default): quick here
-    # the item: one the ma7 demand already reorders, so its order quantity must grow with the override
+    # the item: one the ma7 demand already reorders, in packs far smaller than its order-up-to level, so that a
+    # doubled demand must show in its order quantity
     fresh = services.forecasts.reorder(client, None, "ma7")
-    item = str(fresh.loc[(fresh["action"] == "reorder") & (fresh["order_qty"] > 0), "item_id"].iloc[0])
+    packs = services.data.inventory(client).set_index("item_id")["pack_size"]
+    due = fresh[(fresh["action"] == "reorder") & (fresh["order_qty"] > 0)].set_index("item_id")
+    item = str((due["order_up_to"] / packs.reindex(due.index)).idxmax())
 
     steps.log_in(page, server.url, PLANNER.username, PLANNER.password)
     steps.go_to(page, "Forecast")
@@ -103,7 +108,7 @@ def test_a_planner_overrides_four_weeks_and_sees_it_in_chart_reorder_history_and
     # the override: the item's next four weeks (the form's default range) +100 %, for a promotion
     steps.go_to(page, "Forecast")
     _pick_item(page, item)
-    expect(page.get_by_test_id("stSelectbox").filter(has_text="Item").first).to_contain_text(item)
+    expect(page.get_by_role("combobox", name="Item", exact=True).first).to_have_value(re.compile(f"^{item} "))
     page.get_by_text("Override a date range").click()
     change = page.get_by_label("Change", exact=True)
     change.fill(str(CHANGE))
@@ -154,7 +159,8 @@ def test_a_planner_overrides_four_weeks_and_sees_it_in_chart_reorder_history_and
         move.first.click()
         steps.wait_idle(page)
     page.get_by_role("button", name="Import").click()
-    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("(made), as of", timeout=120_000)
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Imported sales")).to_contain_text(
+        "(made), as of", timeout=120_000)
     steps.wait_idle(page)
     assert services.planning.current_plan(client).plan_id != plan.plan_id
 

@@ -250,3 +250,22 @@ def test_every_sales_import_through_the_hook_makes_the_plan_again_within_the_req
     assert "the earlier plan stays in force" in done.plan_line()
     assert data.get_client(client).as_of == (AS_OF + pd.Timedelta(days=2)).date()
     assert plans.current_plan(client) == made
+
+
+def test_a_re_plan_on_the_same_sales_is_in_force_and_only_the_plan_it_replaced_is_released(planning, data, service):
+    from forecasting.storage import runs
+    from forecasting.storage.models import utcnow
+
+    client, plans = planning
+    replaced = plans.make_plan(client, "seasonal-naive", 28).plan
+    kept = plans.make_plan(client, "ma7", 28).plan  # same sales, another model: the same as-of date
+    assert replaced.as_of == kept.as_of
+    newest = service.forecast(client, ["A"], "ma7", 7).run_id
+    with data.database.write() as conn:
+        removed = runs.remove_results_beyond(conn, client, keep_values=1, now=utcnow())
+    assert replaced.run_id in removed and kept.run_id not in removed and newest not in removed
+    plans.add_overrides(client, override_rows(("A", day(1), day(7), 50, "percent", "promotion", "")), "ann")
+    data.import_sales(client, constant_sales({"A": 15.0, "B": 10.0}, 7, AS_OF + pd.Timedelta(days=1)))
+    table = plans.fva(client).set_index(["level", "key"])  # scored against ma7's plan (10 a day), not the removed one
+    assert table.loc[("item", "A"), "wape_plan"] == pytest.approx(100 / 3)
+    assert table.loc[("item", "A"), "wape_final"] == pytest.approx(0)

@@ -30,6 +30,7 @@ from forecasting.core.errors import (
     ForecastingError,
     InvalidInputError,
     NotFoundError,
+    ResultsRemovedError,
     RowProblem,
 )
 from forecasting.core.models.base import (
@@ -320,11 +321,16 @@ class PlanningService:
         listing = self.data.list_items(client_id).set_index("item_id")
         naive_model = ModelFactory.create("seasonal-naive")
         as_of_of = pd.Series({p.plan_id: pd.Timestamp(p.as_of) for p in every})
+        in_force = set(plan_in_force(as_of_of, pd.Series(pd.to_datetime(sorted({p.as_of for p in every}))
+                                                     + pd.Timedelta(days=1))).dropna().astype(int))
         scored = []
         for plan in every:
-            if plan.as_of >= client.as_of:
-                continue  # no actuals after it yet
-            _, baseline = self.data.run_forecast(client_id, plan.run_id)
+            if plan.as_of >= client.as_of or plan.plan_id not in in_force:
+                continue  # no actuals after it yet, or a later plan of the same as-of date is in force instead
+            try:
+                _, baseline = self.data.run_forecast(client_id, plan.run_id)
+            except ResultsRemovedError:  # kept 400 days (storage.plans.protected_runs), then the quota's rules
+                continue
             final = final_forecast(baseline, overrides)
             final = final[final["date"] <= pd.Timestamp(client.as_of)]
             final = final[plan_in_force(as_of_of, final["date"]).to_numpy() == plan.plan_id]

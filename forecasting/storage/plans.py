@@ -110,8 +110,13 @@ def read_overrides(conn: Connection, client_id: int, item_ids: list[str] | None 
 
 
 def protected_runs(client_id: int, since: datetime):
-    """A subquery of the client's plan runs published after ``since``: kept by the quota and ``prune-runs``."""
-    return select(_plans.c.run_id).where(_plans.c.client_id == client_id, _plans.c.created_at >= since)
+    """A subquery of the client's plan runs published after ``since`` that forecast value added can score: kept by
+    the quota and ``prune-runs``. A plan followed by a later one with the same as-of date is never in force for any
+    day (docs/planning.md), so its run is not kept for it."""
+    later = _plans.alias("later")
+    superseded = select(later.c.id).where(later.c.client_id == client_id, later.c.as_of == _plans.c.as_of,
+                                          later.c.id > _plans.c.id).exists()
+    return select(_plans.c.run_id).where(_plans.c.client_id == client_id, _plans.c.created_at >= since, ~superseded)
 
 
 def _info(row) -> PlanInfo:

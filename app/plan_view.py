@@ -14,7 +14,6 @@ from app import charts, widgets
 from forecasting.applications.planning.fva import LEVELS
 from forecasting.applications.planning.grid import edits_to_overrides, weekly
 from forecasting.applications.planning.overrides import KINDS, REASONS
-from forecasting.services.planning import DEFAULT_PLAN_HORIZON
 
 KEY = "plan"
 #: items in the editable grid at once (the item picker narrows it)
@@ -34,8 +33,9 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
                 f"model {model}; an admin sets it on the Admin page). After that, every sales import makes it again.")
         _make_button(user, planning, "Make the plan", model)
         return
+    first, last, units = planning.days_covered(user.client_id, plan)
     note_col, button_col = st.columns([4, 1], vertical_alignment="center")
-    note_col.caption(f"Plan {plan.plan_id}: {plan.model}, data as of {plan.as_of}, {plan.horizon} days "
+    note_col.caption(f"Plan {plan.plan_id}: {plan.model}, data as of {plan.as_of}, {plan.horizon} {units} "
                      f"(made {plan.created_at:%Y-%m-%d %H:%M} UTC). Reorder and Attention use it with its overrides.")
     with button_col:
         _make_button(user, planning, "Re-plan now", model, plan.horizon)
@@ -54,7 +54,7 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
     names = dict(zip(items["item_id"], items["name"].fillna("")))
     item = st.selectbox("Item", shown, key=f"{KEY}_item",
                         format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
-    history = services.data.history(user.client_id, [item], start=plan.as_of - timedelta(days=3 * plan.horizon))
+    history = services.data.history(user.client_id, [item], start=plan.as_of - 3 * (last - plan.as_of))
     one = final[final["item_id"] == item]
     st.plotly_chart(charts.plan_figure(history, one, title=f"{item} {names.get(item, '')}".strip()),
                     key=f"{KEY}_chart", config={"displaylogo": False})
@@ -70,7 +70,7 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
         st.dataframe(weekly(scope, "baseline"), key=f"{KEY}_baseline")
     if st.button("Save week changes", key=f"{KEY}_grid_save", type="primary"):
         rows = edits_to_overrides(before, pd.DataFrame(edited, index=before.index, columns=before.columns),
-                                  pd.Timestamp(plan.as_of + timedelta(days=plan.horizon)), reason, note)
+                                  pd.Timestamp(last), reason, note)
         if rows.empty:
             st.info("No week was changed.")
         else:
@@ -78,7 +78,7 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
                 planning.add_overrides(user.client_id, rows, user.username)
                 st.rerun()
 
-    _override_form(user, planning, plan, item, items)
+    _override_form(user, planning, (first, last), item, items)
     _history(user, planning, item, plan.as_of)
 
 
@@ -86,13 +86,13 @@ def _make_button(user, planning, label: str, model: str, horizon: int | None = N
     """Make the plan on demand with the client's planning model (the current plan's horizon, else the default)."""
     if st.button(label, key=f"{KEY}_make", help=f"All items with enough history, with {model}"):
         with widgets.user_errors("Plan"), st.spinner("Making the plan"):
-            planning.make_plan(user.client_id, None, horizon or DEFAULT_PLAN_HORIZON, user_id=user.user_id)
+            planning.make_plan(user.client_id, None, horizon, user_id=user.user_id)
             st.rerun()
 
 
-def _override_form(user, planning, plan, item: str, items: pd.DataFrame) -> None:
+def _override_form(user, planning, covered: tuple, item: str, items: pd.DataFrame) -> None:
     with st.expander("Override a date range (one item or a whole category)"):
-        first, last = plan.as_of + timedelta(days=1), plan.as_of + timedelta(days=plan.horizon)
+        first, last = covered  # the days the plan's buckets cover
         scope_col, target_col = st.columns([1, 2])
         scope = scope_col.radio("For", ["This item", "A category"], key=f"{KEY}_form_scope", horizontal=True)
         categories = sorted(c for c in items["category"].dropna().unique() if c)

@@ -20,7 +20,6 @@ from forecasting.api.schemas import MAX_DB_ID, ItemId, ModelName, StorableText
 from forecasting.api.security import Principal
 from forecasting.applications.planning.fva import FVA_COLUMNS
 from forecasting.applications.planning.overrides import KINDS, REASONS
-from forecasting.services.planning import DEFAULT_PLAN_HORIZON
 from forecasting.storage.plans import OVERRIDE_RECORD_COLUMNS
 
 API = "/api/v1"
@@ -208,7 +207,7 @@ def make_plan(
     own = client_of(principal, client_id)
     planning = state.services.planning
     current = planning.current_plan(own)
-    outcome = planning.make_plan(own, None, current.horizon if current else DEFAULT_PLAN_HORIZON,
+    outcome = planning.make_plan(own, None, current.horizon if current else None,
                                  user_id=principal.user_id)
     made = outcome.plan
     return {"client_id": own, "plan_id": made.plan_id, "model": made.model, "as_of": made.as_of,

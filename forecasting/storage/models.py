@@ -319,11 +319,6 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-#: days a published plan's forecast run is kept out of the stored-results quota and ``prune-runs``: longer than
-#: the longest horizon (365 days), so every bucket of a plan can be scored for forecast value added
-PLAN_RETENTION_DAYS = 400
-
-
 class PublishedPlan(Base):
     """A forecast run marked as a client's published plan (the latest one is current), with its as-of date."""
 

@@ -80,6 +80,7 @@ def _drafts(purchasing, user, drafts: pd.DataFrame) -> None:
         supplier = orders.set_index("order")["supplier"].get(order, "")
         with widgets.user_errors("Loading the supplier's items"):
             candidates = purchasing.addable(user.client_id, supplier)
+            candidates = candidates[~candidates["item_id"].isin(drafts.loc[drafts["order"] == order, "item_id"])]
             names = dict(zip(candidates["item_id"], candidates["name"]))
             item = st.selectbox(f"Item of {supplier or 'no supplier'}", list(names), key=f"{KEY}_add_item",
                                 format_func=lambda i: f"{i} {names.get(i) or ''}".strip(), index=None,

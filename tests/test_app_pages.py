@@ -345,12 +345,23 @@ def test_run_history_downloads_as_csv_and_excel(backend, downloads):
     assert [c.value for c in workbook.worksheets[0][1]][:3] == ["created_at", "user", "kind"]
 
 
-def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
+def test_planners_edit_the_policy_columns_only_and_admins_every_parameter(backend):
+    client = backend.client_id("Demo Foods")
     at = _planner_on("data")
     assert len(table_with(at, "recent_quantity")) == 200
-    assert "Only admins can edit item parameters." in texts(at.caption)
+    assert any(t.startswith("You can edit the service level, its type") for t in texts(at.caption))
+    before = backend.data.list_items(client).set_index("item_id").loc["DF-0001"]
+    # a planner's edit of the unit cost (a disabled column) is not taken; the policy columns are
+    at = _edit_items(at, {0: {"phase_out": True, "service_type": "fill", "lead_time_std_days": 1.5,
+                              "unit_cost": 99.0}})
+    assert texts(at.success) == ["Saved 1 item(s)."]
+    after = backend.data.list_items(client).set_index("item_id").loc["DF-0001"]
+    assert (after["phase_out"], after["service_type"], after["lead_time_std_days"]) == (True, "fill", 1.5)
+    assert after["unit_cost"] == before["unit_cost"]
+    at = _edit_items(at, {0: {"service_type": ""}, 1: {"lead_time_std_days": 200.0}})
+    assert len(at.error) == 1 and "item DF-0002: lead_time_days + 3 x lead_time_std_days" in at.error[0].value
     admin = open_page(login(ADMIN.username, ADMIN.password), "data")
-    assert "Only admins can edit item parameters." not in texts(admin.caption)
+    assert any(t.startswith("Edit parameters in the table") for t in texts(admin.caption))
     assert [b.label for b in admin.button if b.key == "data_save"] == ["Save changes (0 items)"]
 
 

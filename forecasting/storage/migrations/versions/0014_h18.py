@@ -1,7 +1,7 @@
 """Each client's planning model (the published plan's model, set by an admin; NULL = auto).
 
 Revision ID: 0014_h18
-Revises: 0013_purchasing
+Revises: 0014_h20
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_h18"
-down_revision = "0013_purchasing"
+down_revision = "0014_h20"
 branch_labels = None
 depends_on = None
 

@@ -10,9 +10,9 @@ from forecasting.applications.inventory.calculator import (
     SEED,
     InventoryCalculator,
 )
-from forecasting.core.errors import InvalidInputError, NotFoundError
-from forecasting.modes.factory import ModelFactory
 from forecasting.core.calendar import Frequency
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
+from forecasting.modes.factory import ModelFactory
 from forecasting.services.planning import PlanningService
 from forecasting.storage.plans import plan_retention_days
 from tests.support.db import inventory_frame, table_counts

@@ -99,11 +99,18 @@ def _upload(user, services) -> None:
     if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import",
                  disabled=move is not None and not confirmed):
         with widgets.user_errors("Import"):
-            if kind == "sales":
-                result = services.data.import_sales(user.client_id, check.frame, move_as_of=confirmed, freq=freq)
+            if kind == "sales":  # the published plan is made again on the new sales (docs/planning.md)
+                with st.spinner("Importing, then making the plan again"):
+                    done = services.planning.import_sales(user.client_id, check.frame, move_as_of=confirmed,
+                                                          freq=freq)
+                st.success(f"Imported {done.result.summary()}." + (f" Plan {done.plan.plan.plan_id} "
+                           f"({'reused' if done.plan.reused else 'made'}), as of {done.plan.plan.as_of}."
+                           if done.plan else ""))
+                if done.problem:
+                    st.warning(widgets.sentence(done.plan_line()))
             else:
                 result = services.data.import_inventory(user.client_id, check.frame)
-            st.success(f"Imported {result.summary()}.")
+                st.success(f"Imported {result.summary()}.")
 
 
 def _suppliers(user, services) -> None:

@@ -31,11 +31,11 @@ def render() -> None:
         st.info("No items yet: upload a sales file on the Data page.")
         return
 
-    plan_view.render_plan(user, services, items, [])
-    st.subheader("Run a model")
     restored = widgets.restore_from_url(KEY, _url_fields(items), f"{KEY}_result")
     linked = widgets.pick_from_link(items, KEY)
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY)
+    plan_view.render_plan(user, services, items, chosen)  # the plan's chart and grid follow the items picked
+    st.subheader("Run a model")
     client = services.data.get_client(user.client_id)
     bucket_col, horizon_col, model_col, bands_col, score_col, run_col = st.columns(
         [1.7, 1.4, 1.6, 1.9, 2, 1.3], vertical_alignment="bottom")

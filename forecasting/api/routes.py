@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from forecasting.api import convert
-from forecasting.api.dependencies import CancelDep, PrincipalDep, ServiceDep, StateDep, client_of
+from forecasting.api.dependencies import CancelDep, PrincipalDep, ServiceDep, StateDep, client_of, require_admin
 from forecasting.api.errors import error_responses
 from forecasting.api.schemas import (
     MAX_DB_ID,
@@ -281,9 +281,7 @@ def get_policy(principal: PrincipalDep, service: ServiceDep) -> dict:
 )
 def put_policy(body: PolicyBody, principal: PrincipalDep, state: StateDep) -> dict:
     """Change the caller's policy by class: admins only (a user token of an admin of the client)."""
-    users = state.services.users
-    if principal.user_id is None or users.get_user(principal.client_id, principal.user_id).role != "admin":
-        raise HTTPException(status_code=403, detail="only an admin of the client may change its policy")
+    require_admin(principal, state, "change its policy")
     data = state.services.data
     policy = edited_policy(data.policy(principal.client_id), body.levels, body.types, body.abc_thresholds)
     data.save_policy(principal.client_id, policy)

@@ -123,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reorder", help="reorder table: safety stock, reorder point, order quantity")
     p.add_argument("--input", help="sales history, CSV or Parquet")
     p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
-    p.add_argument("--model", default="ma7", help=f"one of: {model_names} (default ma7)")
+    p.add_argument("--model", default=None,
+                   help=f"one of: {model_names} (default: with --client, the published plan with its overrides when "
+                        "the client has one, else ma7; file mode ma7)")
     p.add_argument("--service-level", type=service_level, default=None,
                    help="default for rows without one (else the item's ABC x XYZ class decides)")
     p.add_argument("--service-type", choices=("cycle", "fill"), default=None,

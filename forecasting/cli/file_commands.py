@@ -41,7 +41,7 @@ def _calendar(args: argparse.Namespace) -> KnownFuture | None:
 
 
 def reorder(args: argparse.Namespace) -> int:
-    model = ModelFactory.create(args.model)
+    model = ModelFactory.create(args.model or "ma7")
     # without --service-level an item without its own level takes its class's (docs/inventory-policy.md)
     inventory = read_inventory_csv(args.inventory, default_service_level=args.service_level)
     if args.service_type is not None:

@@ -92,6 +92,8 @@ class Client(Base):
     sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
     #: the version (content hash) of the client's calendar; None = no calendar (part of the forecast cache key)
     calendar_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: the published plan's model, set by an admin (docs/planning.md); None = auto
+    planning_model: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
@@ -317,11 +319,6 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-#: days a published plan's forecast run is kept out of the stored-results quota and ``prune-runs``: longer than
-#: the longest horizon (365 days), so every bucket of a plan can be scored for forecast value added
-PLAN_RETENTION_DAYS = 400
 
 
 class PublishedPlan(Base):

@@ -46,14 +46,13 @@ Weekly and monthly buckets (issue 17; measured in benchmarks/results/buckets.md)
   the validation then scores, and it looks better there than it forecasts
   (pasta in weeks: chosen for 39 of 118 items, pooled WAPE 51.4 against 48.8
   without it). The fixed-weight seasonal SES stay: nothing of theirs is fitted.
-- The ensemble's bands: it has a past forecast only where every member has
-  one, so its error record is as short as its shortest member's; the seasonal
-  members need a whole season first, which halves the record on weekly data
-  (52 of 104 origins; monthly 24 of 36). Where an item's record is shorter
-  than :data:`RECORD_SHARE` of its longest member's, its bands are the median
-  of the members' bands around the ensemble's point (:func:`ensemble_prediction`);
-  on daily data the record loses only the week the weekday models wait for,
-  and the ensemble keeps its own bands.
+- The ensemble's bands are the median of its members' bands around its own
+  point (:data:`MEMBER_BANDS_BUCKETS`, :func:`ensemble_prediction`). Its own
+  past errors are those of a median of 13 forecasts, which follows the past
+  more closely than it forecasts the future, and exist only where every member
+  has a forecast (a seasonal member needs a whole season first: on 3 years of
+  weekly history, 52 of the 104 error origins): on the demo data in weeks its
+  own 10-90% bands held 63% of the actuals, the members' median 80%.
 """
 from __future__ import annotations
 
@@ -76,7 +75,6 @@ from forecasting.modes.statistical.empirical import (
     paths_from_fit,
     predict_from_fit,
     row_quantiles,
-    step_errors,
     too_few_trajectories,
 )
 
@@ -108,9 +106,11 @@ WEEKLY_WEIGHTS = (0.03, 0.1, 0.3)
 #: the buckets whose pool keeps ``seasonal-ses`` with weights fitted per point of the season: days, where
 #: each weekday has ~52 buckets a year; a week or month of the year has one (see the module's docstring)
 FITTED_SEASON_BUCKETS = ("D",)
-#: an ensemble item whose own error record (origins with a step-1 error) is shorter than this share of its
-#: longest member's gets the median of the members' bands (:func:`ensemble_prediction`)
-RECORD_SHARE = 0.9
+#: the buckets whose ensemble takes the median of its members' bands (:func:`ensemble_prediction`). Daily
+#: data keeps the ensemble's own: the members' would also suit it (pasta, 4 x 28 days: coverage 0.797 instead
+#: of 0.773, WQL 0.532 instead of 0.536) but cost 13 more sets of quantiles over a year of daily origins
+#: (about 80 s more on 10,000 items, benchmarks/bench_models.py)
+MEMBER_BANDS_BUCKETS = ("W", "M")
 
 
 def default_pool() -> list[EmpiricalModel]:
@@ -151,7 +151,7 @@ class AutoModel(BaseForecastModel):
         """Changes with the pool, any member's version, the challenger's availability and the rules (the cache key).
 
         "2:": dead items get NO_DEMAND. "3:": weekly and monthly pools without the fitted seasonal SES, the
-        ensemble's bands from its members where its own record is short.
+        ensemble's bands there the median of its members'.
         """
         members = [f"{m.name}={m.version}" for m in self._members()]
         challenger = self._challenger()
@@ -455,7 +455,7 @@ def take(fit: Fit, rows: np.ndarray) -> Fit:
 
 @dataclass
 class EnsembleFit(Fit):
-    """The median ensemble's fit and its members' (their bands serve the items whose own record is short)."""
+    """The median ensemble's fit and its members' (whose bands are its own in MEMBER_BANDS_BUCKETS)."""
 
     members: tuple[Fit, ...] = ()
 
@@ -474,28 +474,15 @@ def median_fit(fits: list[Fit]) -> EnsembleFit:
     )
 
 
-def error_record(fit: Fit) -> np.ndarray:
-    """Per item, how many past origins give a step-1 error (the record its empirical bands come from)."""
-    return np.count_nonzero(~np.isnan(step_errors(fit.y, fit.step_forecasts()(1), 1)), axis=1)
-
-
 def ensemble_prediction(fit: Fit, horizon: int, levels: tuple[float, ...]) -> Prediction:
-    """A fit's point and empirical bands; an ensemble item with a short own record gets its members' median bands.
+    """A fit's point and empirical bands; in MEMBER_BANDS_BUCKETS an ensemble's bands are its members' median.
 
-    Short: fewer origins than RECORD_SHARE of its longest member's record. Each
-    band quantile (step, level) is then the ensemble's point plus the median
-    over the members of that quantile of their own errors, each from its whole
-    record. Why: quantiles of a shorter record of a median of 13 in-sample
-    forecasts are too narrow; on the demo data in weeks (4 x 8 weeks held out)
-    the ensemble's own 10-90% bands held 63% of the actuals, the members'
-    median 80% (benchmarks/results/buckets.md).
+    Each band quantile (step, level) is then the ensemble's point plus the
+    median over the members of that quantile of their own errors (each member's
+    empirical band offset, from its whole record).
     """
     pred = predict_from_fit(fit, horizon, levels)
-    if not levels or not isinstance(fit, EnsembleFit):
-        return pred
-    longest = np.max([error_record(m) for m in fit.members], axis=0)
-    rows = np.flatnonzero(error_record(fit) < RECORD_SHARE * longest)
-    if len(rows):
-        members = [error_quantiles(take(m, rows), horizon, np.asarray(levels)) for m in fit.members]
-        pred.quantiles[rows] = pred.point[rows, :, None] + np.median(np.stack(members), axis=0)
+    if levels and isinstance(fit, EnsembleFit) and bucket().code in MEMBER_BANDS_BUCKETS:
+        members = [error_quantiles(m, horizon, np.asarray(levels)) for m in fit.members]
+        pred.quantiles[:] = pred.point[:, :, None] + np.median(np.stack(members), axis=0)
     return pred

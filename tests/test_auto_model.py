@@ -253,3 +253,23 @@ def test_ensemble_bands_are_the_median_of_the_members_bands_in_weeks_and_months(
         assert not np.allclose(own, np.median(offsets, axis=0))
     else:
         np.testing.assert_allclose(own, np.median(offsets, axis=0), atol=1e-9)
+
+
+def test_weekly_ensemble_paths_take_their_errors_from_the_members_in_turn():
+    from forecasting.core.calendar import Frequency, in_bucket
+    from forecasting.modes.auto import ensemble_paths, median_fit
+    from forecasting.modes.statistical.empirical import error_trajectories
+
+    rng = np.random.default_rng(4)
+    y = rng.poisson(20, (2, 150)).astype(float)
+    fits = [flat(np.full(y.shape, level), y, 4) for level in (18.0, 20.0, 23.0)]
+    with in_bucket(Frequency("W", 4)):
+        ensemble = median_fit(fits)
+        paths = ensemble_paths(ensemble, 4)
+        trajectories = [error_trajectories(f, 4) for f in fits]
+        assert paths.shape == trajectories[0].shape
+        for j in range(paths.shape[1]):  # the median's point (20) plus member j mod 3's trajectory j
+            np.testing.assert_allclose(paths[:, j], np.maximum(20.0 + trajectories[j % 3][:, j], 0.0))
+    with in_bucket(Frequency("D")):  # daily: the ensemble's own errors (those of the level 20)
+        np.testing.assert_allclose(ensemble_paths(median_fit(fits), 4),
+                                   np.maximum(20.0 + error_trajectories(fits[1], 4), 0.0))

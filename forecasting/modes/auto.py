@@ -72,6 +72,7 @@ from forecasting.modes.statistical.empirical import (
     EmpiricalModel,
     Fit,
     error_quantiles,
+    error_trajectories,
     paths_from_fit,
     predict_from_fit,
     row_quantiles,
@@ -212,7 +213,7 @@ class AutoModel(BaseForecastModel):
         parts = []
         for block in _blocks(history):
             plan = self._plan(block, horizon, challenger)
-            pieces = [(rows, paths_from_fit(fit, horizon)) for fit, rows in plan.fits]
+            pieces = [(rows, ensemble_paths(fit, horizon)) for fit, rows in plan.fits]
             if len(plan.zero_rows):
                 pieces.append((plan.zero_rows, np.zeros((len(plan.zero_rows), MIN_TRAJECTORIES, horizon))))
             if len(plan.challenger_rows):
@@ -486,3 +487,18 @@ def ensemble_prediction(fit: Fit, horizon: int, levels: tuple[float, ...]) -> Pr
         members = [error_quantiles(m, horizon, np.asarray(levels)) for m in fit.members]
         pred.quantiles[:] = pred.point[:, :, None] + np.median(np.stack(members), axis=0)
     return pred
+
+
+def ensemble_paths(fit: Fit, horizon: int) -> np.ndarray:
+    """A fit's sample paths; in MEMBER_BANDS_BUCKETS an ensemble's take their errors from its members in turn.
+
+    Path j is the ensemble's point plus member (j mod members)'s whole error
+    trajectory from origin j: as many paths as one member has, and their spread
+    is the members' mixture, as the bands are their median (paths >= 0).
+    """
+    if not (isinstance(fit, EnsembleFit) and bucket().code in MEMBER_BANDS_BUCKETS):
+        return paths_from_fit(fit, horizon)
+    errors = error_trajectories(fit.members[0], horizon)
+    for k, member in enumerate(fit.members[1:], start=1):
+        errors[:, k :: len(fit.members)] = error_trajectories(member, horizon)[:, k :: len(fit.members)]
+    return np.maximum(np.maximum(fit.point(horizon), 0.0)[:, None, :] + errors, 0.0)

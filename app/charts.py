@@ -35,6 +35,8 @@ STOCK_COLOR = "#2563eb"
 POSITION_COLOR = "#059669"
 REORDER_POINT_COLOR = "#dc2626"
 ORDERED_COLOR = "#7c3aed"
+#: shading of calendar days on the forecast chart (promotions; events and holidays)
+MARK_COLORS = {"promotion": "#f59e0b", "event": "#10b981", "holiday": "#10b981"}
 
 
 def band_levels(bands: Iterable[int]) -> tuple[float, ...]:
@@ -61,7 +63,7 @@ def band_pairs(columns: Iterable[str]) -> list[tuple[str, str, int]]:
 
 
 def history_window(horizon: int) -> int:
-    """Days of history drawn before a forecast of ``horizon`` days."""
+    """Buckets of history drawn before a forecast of ``horizon`` buckets."""
     return max(MIN_HISTORY_SHOWN, HISTORY_HORIZONS_SHOWN * int(horizon))
 
 
@@ -70,17 +72,23 @@ def forecast_figure(
     forecast: pd.DataFrame,
     actuals: pd.DataFrame | None = None,
     title: str = "",
+    unit: str = "day",
+    marks: pd.DataFrame | None = None,
 ) -> go.Figure:
     """One item: recent history, point forecast, shaded bands and (when scoring) the held-out actuals.
 
     ``history``: ``date, quantity``; ``forecast``: ``date, forecast, q<level>...``;
     ``actuals``: ``date, actual``. Only history before the first forecast day is drawn.
+    ``marks``: the item's calendar (``type, name, start, end``): its promotion and event days in the drawn
+    span are shaded, one rectangle per entry, named by its type and name.
     """
     fig = go.Figure()
     for trace in _forecast_traces(history, forecast, actuals, showlegend=True):
         fig.add_trace(trace)
+    if marks is not None and len(marks) and len(forecast):
+        _mark_days(fig, marks, history, forecast)
     _style(fig, title, height=420)
-    fig.update_yaxes(title_text="units per day", rangemode="tozero")
+    fig.update_yaxes(title_text=f"units per {unit}", rangemode="tozero")
     return fig
 
 
@@ -123,7 +131,7 @@ def small_multiples_figure(
     return fig
 
 
-def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str = "") -> go.Figure:
+def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str = "", unit: str = "day") -> go.Figure:
     """One item scored by several models: history, held-out actuals, each model's forecast and outer band.
 
     Models are named by their labels; only the first model's band is drawn at
@@ -152,7 +160,7 @@ def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str
                 fig.add_trace(trace.update(visible=True if k == 0 else "legendonly"))
         fig.add_trace(_line(name, part["date"], part["forecast"], color, dash="dash"))
     _style(fig, title, height=440)
-    fig.update_yaxes(title_text="units per day", rangemode="tozero")
+    fig.update_yaxes(title_text=f"units per {unit}", rangemode="tozero")
     return fig
 
 
@@ -176,7 +184,9 @@ def stock_projection_figure(row: Mapping[str, object], projection: pd.DataFrame,
     the first day that line is below zero, so line and marker agree.
     """
     days = projection.sort_values("date")
-    start = pd.Timestamp(days["date"].iloc[0]) - pd.Timedelta(days=1)
+    steps = pd.to_datetime(days["date"])
+    # the as-of bucket: one step (a day, a week, a month) before the first projected one
+    start = steps.iloc[0] - (steps.iloc[1] - steps.iloc[0] if len(steps) > 1 else pd.Timedelta(days=1))
     dates = pd.concat([pd.Series([start]), pd.to_datetime(days["date"])], ignore_index=True)
     on_hand = float(row["on_hand"])
     fig = go.Figure()
@@ -251,11 +261,27 @@ def _forecast_traces(
     return traces
 
 
-def _recent(history: pd.DataFrame, before: pd.Timestamp, days: int) -> pd.DataFrame:
-    """The last ``days`` days of history strictly before ``before``."""
+def _mark_days(fig: go.Figure, marks: pd.DataFrame, history: pd.DataFrame, forecast: pd.DataFrame) -> None:
+    """Shade each calendar entry's days (whole days: from its start's midnight to the midnight after its end)."""
+    first = pd.Timestamp(forecast["date"].min())
+    left = first - pd.Timedelta(days=history_window(len(forecast)))
+    right = pd.Timestamp(forecast["date"].max())
+    for row in marks.itertuples(index=False):
+        start, end = pd.Timestamp(row.start), pd.Timestamp(row.end)
+        if end < left or start > right:
+            continue
+        label = f"{row.type}: {row.name}" if row.name else str(row.type)
+        fig.add_vrect(x0=max(start, left) - pd.Timedelta(hours=12), x1=min(end, right) + pd.Timedelta(hours=12),
+                      fillcolor=MARK_COLORS.get(row.type, FORECAST_COLOR), opacity=0.15, line_width=0, layer="below",
+                      name=label, annotation_text=label, annotation_position="top left",
+                      annotation_font_size=10)
+
+
+def _recent(history: pd.DataFrame, before: pd.Timestamp, buckets: int) -> pd.DataFrame:
+    """The last ``buckets`` rows of one item's history strictly before ``before`` (missing buckets are zero rows,
+    so these are the last days, weeks or months)."""
     dates = pd.to_datetime(history["date"])
-    keep = (dates < before) & (dates >= before - pd.Timedelta(days=days))
-    return history.loc[keep].sort_values("date")
+    return history.loc[dates < before].sort_values("date").tail(buckets)
 
 
 def _line(

@@ -122,7 +122,7 @@ def _history(user, planning, item: str) -> None:
                 st.rerun()
 
 
-def render_fva(user, services, as_of) -> None:
+def render_fva(user, services, client) -> None:
     """Forecast value added: naive vs plan vs final per level, a bar chart, downloads."""
     st.subheader("Forecast value added")
     table = services.planning.fva(user.client_id)
@@ -132,6 +132,6 @@ def render_fva(user, services, as_of) -> None:
     level = st.radio("Level", LEVELS, horizontal=True, key="fva_level")
     st.dataframe(table[table["level"] == level], hide_index=True, key="fva_table")
     st.plotly_chart(charts.fva_figure(table, level), key="fva_chart", config={"displaylogo": False})
-    widgets.download_buttons(table, "fva", user.client_name, as_of, "fva_download")
+    widgets.download_buttons(table, "fva", user.client_name, client.as_of, "fva_download", freq=client.freq)
     st.caption("WAPE of the seasonal naive forecast, the plan and the final forecast (with overrides) on the same "
                "days; fva_plan = WAPE naive - WAPE plan, fva_final = WAPE plan - WAPE final (docs/planning.md).")

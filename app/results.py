@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from forecasting.core.calendar import Frequency
+from forecasting.core.covariates import with_covariates
 from forecasting.core.models.base import quantile_column
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.forecast_service import BacktestOutcome, ForecastOutcome
@@ -33,13 +35,18 @@ class Forecast:
         return self.response.model
 
     @property
+    def freq(self) -> Frequency:
+        """The bucket of the dates and quantities (the client's, or the view's)."""
+        return self.response.freq
+
+    @property
     def label(self) -> str:
         """The model as the app names it everywhere."""
         return ModelFactory.label(self.response.model)
 
     def provenance(self) -> str:
         r = self.response
-        what = f"{self.label}, {len(self.item_ids)} item(s), {r.horizon} days"
+        what = f"{self.label}, {len(self.item_ids)} item(s), {r.horizon} {r.freq.units}"
         if r.cached:
             return (f"From the cache: run #{r.run_id} reused the results of run #{r.source_run_id} "
                     f"({what}); same data and settings, so nothing was recomputed.")
@@ -52,7 +59,9 @@ class Forecast:
         """The download: the forecast CSV's columns (docs/data-formats.md) with the item's name after its id."""
         columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
         columns += [c for c in CHOICE_COLUMNS if c in self.response.forecast.columns]
-        return _with_names(self.response.forecast[columns], names)
+        frame = with_covariates(self.response.forecast[columns], ModelFactory.create(self.response.model),
+                                self.response.covariates)
+        return _with_names(frame, names)
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,11 @@ class Backtest:
         return "-".join(self.response.models)
 
     @property
+    def freq(self) -> Frequency:
+        """The bucket of the dates and quantities (the client's, or the view's)."""
+        return self.response.freq
+
+    @property
     def label(self) -> str:
         """The models as the app names them everywhere."""
         return ", ".join(map(ModelFactory.label, self.response.models))
@@ -84,7 +98,7 @@ class Backtest:
     def provenance(self) -> str:
         r = self.response
         return (f"Scored run #{r.run_id} ({self.label}, {len(self.item_ids)} item(s)): each item's last "
-                f"{r.horizon} days were hidden from the model and are drawn as actuals. Computed now at "
+                f"{r.horizon} {r.freq.units} were hidden from the model and are drawn as actuals. Computed now at "
                 f"{_when(r.created_at)} (scoring runs are not cached).")
 
     def chart_frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -96,7 +110,7 @@ class Backtest:
         return frame[frame["item_id"] == item_id]
 
     def export_frame(self, names: dict[str, str]) -> pd.DataFrame:
-        """The download: each scored day with its actual, the forecast and the bands (one block per model)."""
+        """The download: each scored bucket with its actual, the forecast and the bands (one block per model)."""
         columns = ["item_id", "model", "window", "cutoff", "date", "actual", "forecast"]
         columns += [quantile_column(q) for q in self.response.quantiles]
         columns += [c for c in ("chosen_model",) if c in self.response.forecasts.columns]

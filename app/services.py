@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from forecasting.core.client_calendar import ClientCalendar
 from forecasting.core.models.base import Availability
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.container import Services, build_services
@@ -97,10 +98,18 @@ def client_categories(client_id: int, data_version: int) -> list[str]:
     return get_services().data.categories(client_id)
 
 
+@st.cache_data(show_spinner=False, max_entries=200)
+def client_calendar(client_id: int, data_version: int) -> ClientCalendar:
+    """The client's calendar (promotions, events, holidays, planned prices); a calendar import bumps the version."""
+    return get_services().data.calendar(client_id)
+
+
 @st.cache_data(show_spinner=False, max_entries=500)
-def client_history(client_id: int, data_version: int, item_ids: tuple[str, ...]) -> pd.DataFrame:
-    """Daily history of some items (for charts); the key is the ids, never the frame."""
-    return get_services().data.history(client_id, list(item_ids))
+def client_history(client_id: int, data_version: int, item_ids: tuple[str, ...], bucket: str | None = None
+                   ) -> pd.DataFrame:
+    """History of some items in the client's bucket or a view's (``bucket`` W or M: daily data summed), for
+    charts; the key is the ids, never the frame."""
+    return get_services().forecasts.history(client_id, list(item_ids), bucket=bucket)
 
 
 @st.cache_data(show_spinner=False, max_entries=200)

@@ -74,7 +74,7 @@ def service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import api_commands, db_commands, purchasing_commands, simulate_command
+    from forecasting.cli import api_commands, calendar_commands, db_commands, purchasing_commands, simulate_command
     from forecasting.modes.factory import ModelFactory
 
     model_names = ", ".join(ModelFactory.names())
@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cycle (chance of no stock-out) or fill (share of demand served); default: the item's own, "
                         "else its class's (cycle)")
     p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None,
+                   help=BUCKET_HELP.replace("; --horizon counts that bucket", "") + "; lead times and review "
+                   "periods stay in days, covered pro rata (docs/inventory-policy.md)")
     p.add_argument("--output", help="as for forecast")
     database_options(p)
     batch_options(p)
@@ -146,11 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.register(sub)
     api_commands.register(sub)
     purchasing_commands.register(sub)
+    calendar_commands.register(sub)
     return parser
 
 
 CALENDAR_HELP = ("file mode: known-future covariates, CSV or Parquet (item_id,date,<covariates>, e.g. a 0/1 promo "
-                 "flag or a planned price, for history and forecast days); used by lgbm and chronos-2")
+                 "flag or a planned price, for history and forecast days); used by lgbm and chronos-2 "
+                 "(database mode uses the client's stored calendar: import-calendar)")
 
 
 def _file_commands():
@@ -183,14 +188,20 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _file_mode_only(args: argparse.Namespace) -> None:
-    if args.calendar:
-        raise ForecastingError("--calendar is for file mode (--input); a client's calendar is not stored yet")
+    """Options of file mode that database mode refuses (the client's stored data decides them)."""
+    if getattr(args, "calendar", None):
+        raise ForecastingError("--calendar is for file mode (--input); database mode uses the client's stored "
+                               "calendar (import-calendar)")
+    if args.freq is not None:
+        raise ForecastingError("--freq declares a file's bucket (file mode, import-sales); a client's bucket is "
+                               "stored with its sales: use --bucket W|M to plan its daily data in weeks or months")
 
 
 def _reorder(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import reorder_from_db
 
+        _file_mode_only(args)
         return reorder_from_db(args)
     if not (args.input and args.inventory):
         raise ForecastingError(

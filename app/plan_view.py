@@ -79,7 +79,7 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
                 st.rerun()
 
     _override_form(user, planning, (first, last), item, items)
-    _history(user, planning, item, plan.as_of)
+    _history(user, planning, item, plan.as_of, services.data.get_client(user.client_id).freq)
 
 
 def _make_button(user, planning, label: str, model: str, horizon: int | None = None) -> None:
@@ -117,7 +117,7 @@ def _override_form(user, planning, covered: tuple, item: str, items: pd.DataFram
                 st.rerun()
 
 
-def _history(user, planning, item: str, as_of) -> None:
+def _history(user, planning, item: str, as_of, freq) -> None:
     st.markdown(f"**Changes to {item}** (kept for good; a revert is recorded too)")
     history = planning.overrides(user.client_id, [item])
     if history.empty:
@@ -126,7 +126,7 @@ def _history(user, planning, item: str, as_of) -> None:
     st.dataframe(history[HISTORY_COLUMNS], hide_index=True, key=f"{KEY}_history")
     with st.columns([3, 2])[1]:
         widgets.download_buttons(history[HISTORY_COLUMNS], "overrides", user.client_name, as_of,
-                                 f"{KEY}_history_download", extra=item)
+                                 f"{KEY}_history_download", extra=item, freq=freq)
     active = history.loc[~history["reverted"], "override_id"].tolist()
     if active:
         pick_col, revert_col = st.columns([2, 1], vertical_alignment="bottom")

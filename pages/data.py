@@ -239,8 +239,9 @@ def _calendar(user, services) -> None:
             return
         table = calendar.table()
         st.dataframe(table, hide_index=True, key=f"{KEY}_calendar")
-        widgets.download_buttons(table, "calendar", user.client_name, services.data.get_client(user.client_id).as_of,
-                                 f"{KEY}_calendar_download")
+        client = services.data.get_client(user.client_id)
+        widgets.download_buttons(table, "calendar", user.client_name, client.as_of, f"{KEY}_calendar_download",
+                                 freq=client.freq)
 
 
 def _items(user, services) -> None:

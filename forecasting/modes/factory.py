@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
 from forecasting.modes.auto import ENSEMBLE, NO_DEMAND, AutoModel
+from forecasting.modes.auto_global import BLEND
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
 from forecasting.modes.statistical.exponential import DampedHolt, SeasonalExponentialSmoothing, SimpleExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
@@ -41,6 +42,8 @@ ENSEMBLE_LABEL = "Median ensemble"
 ALIASES = {"weekly-ses": "seasonal-ses"}
 #: the label of auto's choice for a dead item (zero demand, zero-width bands)
 NO_DEMAND_LABEL = "No demand (dead item)"
+#: the label of auto's mean of an item's statistical choice and the global model
+BLEND_LABEL = "Blend with LightGBM (global)"
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class ModelFactory:
             return ENSEMBLE_LABEL
         if key == NO_DEMAND:
             return NO_DEMAND_LABEL
+        if key == BLEND:
+            return BLEND_LABEL
         base, bracket, parameters = key.partition("(")
         spec = cls._specs.get(ALIASES.get(base, base))
         if spec is None:

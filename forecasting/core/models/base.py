@@ -209,11 +209,16 @@ class BaseForecastModel(ABC):
         beyond 0.01/0.99). Days are assumed independent given the forecast;
         models that know better (the statistical ones) override this.
         """
-        levels = DISTRIBUTION_LEVELS
-        pred = self._predict(history, horizon, levels, None, progress)
-        _, qs = _clean(pred.point, pred.quantiles)
-        u = item_uniforms(history.item_ids, seed, (n_paths, horizon))
-        return _interp_quantiles(qs, np.asarray(levels), u)
+        pred = self._predict(history, horizon, DISTRIBUTION_LEVELS, None, progress)
+        return draw_paths(history.item_ids, pred.quantiles, DISTRIBUTION_LEVELS, n_paths, seed)
+
+
+def draw_paths(item_ids: np.ndarray, quantiles: np.ndarray, levels: Sequence[float], n_paths: int,
+               seed: int) -> np.ndarray:
+    """Paths [items, n_paths, horizon] drawn independently day by day from quantiles [items, horizon, levels]."""
+    _, qs = _clean(quantiles[..., 0], quantiles)
+    u = item_uniforms(item_ids, seed, (n_paths, quantiles.shape[1]))
+    return _interp_quantiles(qs, np.asarray(levels), u)
 
 
 def item_uniforms(item_ids: np.ndarray, seed: int, shape: tuple[int, ...]) -> np.ndarray:

@@ -85,6 +85,10 @@ class GlobalFit:
     features: tuple[str, ...]
     seconds: float
 
+    def prediction(self, levels: tuple[float, ...]) -> Prediction:
+        """The point forecast and its conformal bands at ``levels``."""
+        return Prediction(self.point, self.point[:, :, None] + band_shifts(self.errors, self.point, levels)[:, None, :])
+
 
 class LightGBMGlobal(BaseForecastModel):
     name = "lgbm"
@@ -123,11 +127,10 @@ class LightGBMGlobal(BaseForecastModel):
         future_covariates: pd.DataFrame | None,
         progress: ProgressCallback | None,
     ) -> Prediction:
-        fit = self.fit(history, horizon, future_covariates)
-        quantiles = fit.point[:, :, None] + band_shifts(fit.errors, fit.point, levels)[:, None, :]
+        prediction = self.fit(history, horizon, future_covariates).prediction(levels)
         if progress:
             progress(history.n_items, history.n_items)
-        return Prediction(fit.point, quantiles)
+        return prediction
 
     # --- training ---------------------------------------------------------------------------------
 

@@ -1,0 +1,213 @@
+"""``auto``'s global member: the global model (``lgbm``) challenges each item's statistical choice, alone or blended.
+
+Why a stage of its own: a statistical fit replays auto's 26 origins from one pass
+over an item's history, but a global model is trained on all items at once
+(that is what makes it global), once per origin. So it is validated on
+:data:`GLOBAL_ORIGINS` origins (the latest, and one a horizon or more before it,
+as Chronos-2), each one training for all items: the fit at origin ``d`` is
+the very fit ``lgbm`` makes for a history that ends on ``d`` (trained up to
+``d`` minus the horizon, its bands from the errors of the horizon before ``d``),
+so no day after the origin is seen. The forecast's own fit (the history's
+end) serves the forecast, the bands and the sample paths.
+
+Per item, on those origins, three candidates are scored with auto's score
+(WAPE/100 + WQL at 0.1/0.5/0.9): the item's statistical choice (the
+incumbent), the global model alone, and the blend: the mean of the two point
+forecasts and of the two bands' quantiles (a two-member ensemble of unlike
+models, whose errors differ). The lower-scoring of the two replaces the
+incumbent where it scores at least ``MARGIN`` (20%) lower; two origins of one
+noisy item pick the lucky model as often as the right one, so a margin.
+Items too short to validate (auto's fallback) take the global model when it
+scores lower than the fallback model pooled over the validated items: a
+global model knows the other items' patterns, which an item with a few weeks
+of history lacks. Dead items keep auto's zero forecast; Chronos-2's items are
+not challenged again.
+
+Known-future covariates (a calendar of promotions, prices): the global model
+is validated with and without them (pooled score over all items on the same
+origins) and the lower one is used; every choice it takes says which.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from forecasting.core.calendar import bucket
+from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory
+from forecasting.core.models.base import BaseForecastModel, Prediction
+
+#: the global model of auto's pool, and how many origins (a horizon or more apart) it is validated on
+GLOBAL_MODEL = "lgbm"
+GLOBAL_ORIGINS = 2
+#: what an item forecast by the mean of its statistical choice and the global model reports as its model
+BLEND = "blend"
+
+
+@dataclass
+class GlobalStage:
+    """The global model's forecasts at the validation origins and at the history's end, for every item.
+
+    ``origins`` maps an origin's day number to the model's prediction there at
+    auto's score levels ([items of the history, ...], NaN for items too short
+    to be forecast from that origin).
+    """
+
+    model: BaseForecastModel
+    history: PreparedHistory
+    horizon: int
+    future: pd.DataFrame | None
+    origins: dict[int, Prediction]
+    #: which variant was used and why (added to every choice the global model takes)
+    note: str
+
+    def final(self, levels: tuple[float, ...]) -> Prediction:
+        """The global model's forecast from the history's end for every item (its cached fit)."""
+        return self.model.fit(self.history, self.horizon, self.future).prediction(levels)  # type: ignore[attr-defined]
+
+
+def origin_days(history: PreparedHistory, horizon: int) -> list[int]:
+    """The day numbers of the global model's validation origins: the latest (the end minus a horizon) first."""
+    spacing = bucket().validation_origins[1]
+    last = int(history.last_day.max())
+    step = -(-horizon // spacing) * spacing
+    return [last - horizon - k * step for k in range(GLOBAL_ORIGINS)]
+
+
+def global_stage(
+    model: BaseForecastModel, history: PreparedHistory, horizon: int, future: pd.DataFrame | None,
+    levels: tuple[float, ...],
+) -> GlobalStage | None:
+    """Train the global model at each validation origin (with and without ``future``); None where it cannot run.
+
+    It cannot run on other buckets than days (its features are daily), where
+    it is not installed, or where no item has enough history to train on
+    before the latest origin.
+    """
+    if history.freq.code != "D" or not model.availability().available:
+        return None
+    spec = model.spec  # type: ignore[attr-defined]
+    need = spec.longest_lag + horizon + MIN_HISTORY_DAYS
+    days = origin_days(history, horizon)
+    if int(history.first_day.min()) + need > days[0]:
+        return None
+    variants: list[tuple[pd.DataFrame | None, str]] = [(None, "sales only")]
+    if future is not None:
+        variants.append((future, "with the calendar"))
+    results = []
+    for variant, note in variants:
+        origins = {}
+        for day in days:
+            keep = history.first_day + need <= day
+            if not keep.any():
+                continue
+            only = history if keep.all() else history.subset(keep)
+            seen = only.truncate(np.full(only.n_items, day), min_days=1)
+            pred = model.fit(seen, horizon, variant).prediction(levels)  # type: ignore[attr-defined]
+            point = np.full((history.n_items, horizon), np.nan)
+            quantiles = np.full((history.n_items, horizon, len(levels)), np.nan)
+            point[keep], quantiles[keep] = pred.point, pred.quantiles
+            origins[day] = Prediction(point, quantiles)
+        results.append((pooled_score(history, horizon, origins, levels), variant, note, origins))
+    if len(results) == 2:
+        (plain, _, _, _), (known, _, _, _) = results
+        best = results[1] if known < plain else results[0]
+        note = f"{best[2]}: pooled validation score {known:.3f} with the calendar, {plain:.3f} without"
+    else:
+        best = results[0]
+        note = best[2]
+    return GlobalStage(model, history, horizon, best[1], best[3], note)
+
+
+def pooled_score(history: PreparedHistory, horizon: int, origins: dict[int, Prediction],
+                 levels: tuple[float, ...]) -> float:
+    """WAPE/100 + WQL of the origins' predictions pooled over all items and origins (their actual days)."""
+    y = history.tail_matrix()
+    last = int(history.last_day.max())
+    absolute = pinball = total = 0.0
+    for day, pred in origins.items():
+        start = y.shape[1] - (last - day)
+        actual = y[:, start : start + horizon]
+        usable = ~np.isnan(pred.point) & ~np.isnan(actual)
+        a = np.where(usable, actual, 0.0)
+        absolute += np.abs(a - np.where(usable, np.maximum(pred.point, 0.0), 0.0)).sum()
+        total += a.sum()
+        for j, level in enumerate(levels):
+            r = np.where(usable, a - np.maximum(np.nan_to_num(pred.quantiles[..., j]), 0.0), 0.0)
+            pinball += (level * r + np.maximum(-r, 0.0)).sum()
+    total = max(total, 1.0)
+    return absolute / total + 2.0 * pinball / len(levels) / total
+
+
+def challenge(plan, stage: GlobalStage, validation, block: PreparedHistory, offset: int, fallback: np.ndarray,
+              fallback_fit, margin: float):
+    """Give the items of a block (rows ``offset`` on of the stage's history) to the global model or the blend.
+
+    ``plan`` and ``validation`` are auto's (its Plan and Validation);
+    ``fallback`` flags the items auto gave its fallback model, ``fallback_fit``
+    that model fitted to every item of the block.
+    """
+    from forecasting.modes.auto import FALLBACK_MODEL, Choice
+
+    picked = validation.challenge_origins(GLOBAL_ORIGINS)
+    n, horizon = block.n_items, stage.horizon
+    levels = next(iter(stage.origins.values())).quantiles.shape[-1] if stage.origins else 0
+    if not len(picked) or not levels:
+        return plan
+    mine = slice(offset, offset + n)
+    point = np.full((n, len(picked), horizon), np.nan)
+    quantiles = np.full((n, len(picked), horizon, levels), np.nan)
+    for j, index in enumerate(picked):
+        pred = stage.origins.get(validation.day_of(validation.columns[index], block))
+        if pred is not None:
+            point[:, j], quantiles[:, j] = pred.point[mine], pred.quantiles[mine]
+    own_point = np.full(point.shape, np.nan)
+    own_quantiles = np.full(quantiles.shape, np.nan)
+    for fit, rows in plan.fits:
+        own_point[rows], own_quantiles[rows] = validation.take(rows).at_origins(fit, picked)
+    incumbent = validation.score_predictions(picked, own_point, own_quantiles)
+    alone = validation.score_predictions(picked, point, quantiles)
+    blend = validation.score_predictions(picked, (own_point + point) / 2, (own_quantiles + quantiles) / 2)
+
+    eligible = ~fallback
+    eligible[plan.challenger_rows] = False
+    eligible[plan.zero_rows] = False
+    blended = np.nan_to_num(blend, nan=np.inf) <= np.nan_to_num(alone, nan=np.inf)
+    contender = np.where(blended, blend, alone)
+    with np.errstate(invalid="ignore"):
+        wins = eligible & (np.nan_to_num(contender, nan=np.inf) < (1.0 - margin) * np.nan_to_num(incumbent, nan=np.inf))
+    # the fallback items: the global model where it beats the fallback model pooled over the validated items
+    scale = np.maximum(np.nansum(validation.actuals[:, picked], axis=(1, 2)), 1.0)
+    fallback_score = validation.score_predictions(picked, *validation.at_origins(fallback_fit, picked))
+    both = eligible & ~np.isnan(fallback_score) & ~np.isnan(alone)
+    short = fallback & ~np.isin(np.arange(n), plan.zero_rows)
+    pooled = (alone[both] * scale[both]).sum(), (fallback_score[both] * scale[both]).sum()
+    takes_short = short if both.any() and pooled[0] < pooled[1] else np.zeros(n, dtype=bool)
+
+    choices = list(plan.choices)
+    for i in np.flatnonzero(wins):
+        gain = 1.0 - contender[i] / incumbent[i]
+        was = choices[i].model
+        if blended[i]:
+            choices[i] = Choice(BLEND, f"validated on {len(picked)} origins: the mean of {was} and "
+                                       f"{stage.model.name}, {gain:.0%} lower score than {was} ({stage.note})")
+        else:
+            choices[i] = Choice(stage.model.name, f"validated on {len(picked)} origins: {gain:.0%} lower score "
+                                                  f"than {was} ({stage.note})")
+    for i in np.flatnonzero(takes_short):
+        choices[i] = Choice(stage.model.name, f"{choices[i].reason}; the global model scored "
+                                              f"{1.0 - pooled[0] / pooled[1]:.0%} lower than {FALLBACK_MODEL} "
+                                              f"over the validated items ({stage.note})")
+    alone_rows = np.flatnonzero((wins & ~blended) | takes_short)
+    fits = []
+    for fit, rows in plan.fits:
+        kept = ~np.isin(rows, alone_rows)
+        if kept.all():
+            fits.append((fit, rows))
+        elif kept.any():
+            from forecasting.modes.auto import take
+
+            fits.append((take(fit, np.flatnonzero(kept)), rows[kept]))
+    return replace(plan, fits=fits, choices=choices, global_rows=alone_rows,
+                   blend_rows=np.flatnonzero(wins & blended))

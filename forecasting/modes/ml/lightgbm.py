@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.core.history import PreparedHistory, day_numbers_to_dates
-from forecasting.core.models.base import Availability, BaseForecastModel, Prediction, ProgressCallback
+from forecasting.core.models.base import Availability, BaseForecastModel, Prediction, ProgressCallback, record_training
 from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, FeatureSpec, mlforecast_arguments
 from forecasting.core.covariates import future_values
 from forecasting.modes.statistical.classification import classify
@@ -202,7 +202,9 @@ class LightGBMGlobal(BaseForecastModel):
                  - history.last_day[rows] - 1)
         point[rows, steps] = np.maximum(forecast["lgbm"].to_numpy(), 0.0)
         names = tuple(pipeline.ts.features_order_)
-        return GlobalFit(point, errors, cutoff, names, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        record_training(seconds)
+        return GlobalFit(point, errors, cutoff, names, seconds)
 
 
 def band_shifts(errors: np.ndarray, point: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:

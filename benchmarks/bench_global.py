@@ -3,7 +3,7 @@ mlforecast peer fitted in the same run, and its speed against mlforecast with th
 
 Accuracy (pasta, ../shared/data/pasta): the last 4 x 28 days held out, rolling
 origin (QualityCalculator.backtest's cutoffs), quantiles 0.1, 0.5 and 0.9.
-Rows: ``lgbm`` sales only (its median point forecast, and the Tweedie mean it
+Rows: ``lgbm`` sales only (and with each item's brand as an item attribute) (its median point forecast, and the Tweedie mean it
 was measured against); ``auto`` with ``lgbm`` in its pool and without it (the
 statistical pool only); ``lgbm`` and ``auto`` with promo.csv.gz as the
 known-future calendar (``--calendar``); and the issue-22 peers: one LightGBM
@@ -72,6 +72,9 @@ def accuracy() -> list[str]:
     for label, frame, future, models in (
         ("ours", history, None, ["lgbm", "lgbm-tweedie", "auto", "auto-statistical"]),
         ("ours, promo calendar", calendar.join_history(history), calendar.frame, ["lgbm", "auto"]),
+        # the brand (B1..B4 in the item id) as an item attribute: a numeric column constant per item
+        ("ours, brand as item attribute", history.assign(brand=history["item_id"].str[1].astype(float)), None,
+         ["lgbm"]),
     ):
         for name in models:
             start = time.perf_counter()
@@ -153,6 +156,7 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--output", default="global.md", help="file name under benchmarks/results")
     args = parser.parse_args()
     lines = ["# Global model benchmark", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M')} on this machine ({os.cpu_count()} cores). "
@@ -163,7 +167,7 @@ def main() -> None:
         lines += accuracy()
     if not args.skip_speed:
         lines += speed(args.items, args.days)
-    publish(lines, "global.md")
+    publish(lines, args.output)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def pasta() -> pd.DataFrame:
 def test_each_item_is_forecast_by_the_model_it_was_given(pasta):
     new = pd.DataFrame({"item_id": "NEW", "date": pd.date_range(end=pasta["date"].max(), periods=30), "quantity": 2.0})
     history = pd.concat([pasta, new], ignore_index=True)
-    out = ModelFactory.create("auto").forecast(history, 14, [0.1, 0.9])
+    out = AutoModel(global_model=None).forecast(history, 14, [0.1, 0.9])  # the global stage: tests below
     assert list(out.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.9", "chosen_model", "choice"]
     chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
     assert chosen.loc["NEW", "chosen_model"] == FALLBACK_MODEL
@@ -63,7 +63,7 @@ def test_a_model_that_is_clearly_right_for_an_item_is_chosen_over_the_ensemble()
     pattern = np.array([2.0, 2.0, 3.0, 3.0, 8.0, 20.0, 1.0])[days.dayofweek]
     noise = np.random.default_rng(5).poisson(0.3, len(days))
     history = pd.DataFrame({"item_id": "weekly", "date": days, "quantity": pattern + noise})
-    [choice] = AutoModel(challenger=None).choose(history, 14)
+    [choice] = AutoModel(challenger=None, global_model=None).choose(history, 14)
     assert choice.model.startswith(("seasonal-ses", "seasonal-naive")), choice
     assert "lower score than the ensemble" in choice.reason
 
@@ -141,7 +141,7 @@ def test_auto_never_sees_the_days_a_backtest_scores(pasta):
 
 
 def test_a_smaller_pool_and_its_version(pasta):
-    small = AutoModel(pool=[MovingAverage7(), SeasonalNaive()], challenger=None)
+    small = AutoModel(pool=[MovingAverage7(), SeasonalNaive()], challenger=None, global_model=None)
     assert small.version != AutoModel(challenger=None).version
     out = small.forecast(pasta, 7)
     assert set(out["chosen_model"]) <= {ENSEMBLE, "ma7", "seasonal-naive"}
@@ -189,8 +189,8 @@ def flat_tail(y, level):
 
 
 def test_chronos2_challenges_the_statistical_choice_and_its_items_get_its_own_forecast(pasta, tiny_chronos_dir):
-    auto = AutoModel(pool=[_Overshoot()])
-    assert auto.version != AutoModel(pool=[_Overshoot()], challenger=None).version
+    auto = AutoModel(pool=[_Overshoot()], global_model=None)
+    assert auto.version != AutoModel(pool=[_Overshoot()], challenger=None, global_model=None).version
     out = auto.forecast(pasta, 14, [0.1, 0.5, 0.9])
     chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
     won = chosen.index[chosen["chosen_model"] == "chronos-2"]

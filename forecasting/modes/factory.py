@@ -27,7 +27,10 @@ from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, Crosto
 #: a plug-in's) costs DEFAULT_COST_WEIGHT.
 COST_WEIGHTS: dict[str, tuple[int, int]] = {
     "ma7": (1, 2), "seasonal-naive": (1, 10), "ses": (1, 450), "holt": (48, 101), "weekly-ses": (1, 963),
-    "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523), "auto": (16, 3285),
+    "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523),
+    # auto: its statistical pool (16, 3285) and its global member's three lgbm fits (about 55 ms an item of
+    # 5 years each on an idle CPU: pasta's 118 items in 6-7 s; an estimate, not yet in bench_costs.py)
+    "auto": (16 + 3 * 55, 3285 + 3 * 2000),
     # on CPU, benchmarks/results/chronos2.txt (256 items in 36 s, the model loaded once per process)
     "chronos-2": (141, 0),
     # lgbm trains per call: pasta's 118 items x 1,826 days in 22-52 s on one thread (load ~11), about 400 ms

@@ -38,7 +38,8 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
                 planning.make_plan(user.client_id, model or DEFAULT_PLANNING_MODEL, user_id=user.user_id)
                 st.rerun()
         return
-    st.caption(f"Plan {plan.plan_id}: {plan.model}, data as of {plan.as_of}, {plan.horizon} days "
+    first, last, units = planning.days_covered(user.client_id, plan)
+    st.caption(f"Plan {plan.plan_id}: {plan.model}, data as of {plan.as_of}, {plan.horizon} {units} "
                f"(made {plan.created_at:%Y-%m-%d %H:%M} UTC). Reorder and Attention use it with its overrides.")
     _, final = planning.final(user.client_id)
     if final.empty:
@@ -49,7 +50,7 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
     names = dict(zip(items["item_id"], items["name"].fillna("")))
     item = st.selectbox("Item", shown, key=f"{KEY}_item",
                         format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
-    history = services.data.history(user.client_id, [item], start=plan.as_of - timedelta(days=3 * plan.horizon))
+    history = services.data.history(user.client_id, [item], start=plan.as_of - 3 * (last - plan.as_of))
     one = final[final["item_id"] == item]
     st.plotly_chart(charts.plan_figure(history, one, title=f"{item} {names.get(item, '')}".strip()),
                     key=f"{KEY}_chart", config={"displaylogo": False})
@@ -65,7 +66,7 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
         st.dataframe(weekly(scope, "baseline"), key=f"{KEY}_baseline")
     if st.button("Save week changes", key=f"{KEY}_grid_save", type="primary"):
         rows = edits_to_overrides(before, pd.DataFrame(edited, index=before.index, columns=before.columns),
-                                  pd.Timestamp(plan.as_of + timedelta(days=plan.horizon)), reason, note)
+                                  pd.Timestamp(last), reason, note)
         if rows.empty:
             st.info("No week was changed.")
         else:
@@ -73,13 +74,13 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
                 planning.add_overrides(user.client_id, rows, user.username)
                 st.rerun()
 
-    _override_form(user, planning, plan, item, items)
+    _override_form(user, planning, (first, last), item, items)
     _history(user, planning, item)
 
 
-def _override_form(user, planning, plan, item: str, items: pd.DataFrame) -> None:
+def _override_form(user, planning, covered: tuple, item: str, items: pd.DataFrame) -> None:
     with st.expander("Override a date range (one item or a whole category)"):
-        first, last = plan.as_of + timedelta(days=1), plan.as_of + timedelta(days=plan.horizon)
+        first, last = covered  # the days the plan's buckets cover
         scope_col, target_col = st.columns([1, 2])
         scope = scope_col.radio("For", ["This item", "A category"], key=f"{KEY}_form_scope", horizontal=True)
         categories = sorted(c for c in items["category"].dropna().unique() if c)

@@ -88,24 +88,110 @@ def _upload(user, services) -> None:
 
 
 def _suppliers(user, services) -> None:
-    """Suppliers and item links; admins replace them with a supplier file (docs/data-formats.md)."""
+    """Suppliers and item links; admins import a supplier file or edit one at a time (docs/data-formats.md).
+
+    Every edit is checked by the supplier file's rules (the service decides); planners only see them.
+    """
+    purchasing = services.purchasing
     if user.is_admin:
         upload = st.file_uploader("Supplier file (CSV)", type=["csv"], key=f"{KEY}_suppliers_file",
                                   help="Suppliers and item links in one file (docs/data-formats.md, supplier file); "
                                   "any problem rejects the whole file")
         if upload is not None and st.button("Import suppliers", type="primary", key=f"{KEY}_suppliers_import"):
             with widgets.user_errors("Supplier import"):
-                count, links = services.purchasing.import_suppliers(user.client_id, upload.getvalue())
+                count, links = purchasing.import_suppliers(user.client_id, upload.getvalue())
                 st.success(f"Imported {count} supplier(s) and {links} item link(s).")
     else:
         st.caption("Only admins can change suppliers.")
+    note = st.session_state.pop(f"{KEY}_suppliers_note", None)
+    if note:
+        st.success(note)
     with widgets.user_errors("Loading the suppliers"):
-        suppliers = services.purchasing.suppliers(user.client_id)
+        suppliers = purchasing.suppliers(user.client_id)
+        links = purchasing.links(user.client_id)
         if suppliers.empty:
             st.info("No suppliers: items use their own lead time, pack size and MOQ.")
-            return
-        st.dataframe(suppliers, hide_index=True, key=f"{KEY}_suppliers")
-        st.dataframe(services.purchasing.links(user.client_id), hide_index=True, key=f"{KEY}_supplier_links")
+        else:
+            st.dataframe(suppliers, hide_index=True, key=f"{KEY}_suppliers")
+            st.dataframe(links, hide_index=True, key=f"{KEY}_supplier_links")
+    if user.is_admin:
+        _edit_supplier(user, purchasing, suppliers)
+        if not suppliers.empty:
+            _edit_link(user, purchasing, suppliers, links)
+
+
+NEW_SUPPLIER = "(new supplier)"
+SUPPLIER_FIELDS = ["lead_time_days", "order_days", "review_period_days", "min_order_value", "min_order_qty",
+                   "capacity_units", "currency"]
+LINK_FIELDS = ["pack_size", "moq", "unit_cost", "lead_time_days", "supplier_item_code"]
+
+
+def _done(note: str) -> None:
+    """Show ``note`` above the refreshed tables."""
+    st.session_state[f"{KEY}_suppliers_note"] = note
+    st.rerun()
+
+
+def _cell(value: object) -> str:
+    """A stored value as the text of a supplier-file cell (empty for none)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _fill(prefix: str, fields: list[str], row: dict | None) -> None:
+    for field in fields:
+        st.session_state[f"{prefix}_{field}"] = _cell(row.get(field)) if row else ""
+
+
+def _edit_supplier(user, purchasing, suppliers: pd.DataFrame) -> None:
+    rows = {r["name"]: r for r in suppliers.to_dict("records")}
+    prefix = f"{KEY}_sup"
+    with st.expander("Add or change a supplier"):
+        pick = st.selectbox("Supplier", [NEW_SUPPLIER, *rows], key=f"{prefix}_pick", on_change=lambda: _fill(
+            prefix, SUPPLIER_FIELDS, rows.get(st.session_state[f"{prefix}_pick"])))
+        name = st.text_input("Name", key=f"{prefix}_name") if pick == NEW_SUPPLIER else pick
+        columns = st.columns(4)
+        values = {field: columns[i % 4].text_input(field, key=f"{prefix}_{field}")
+                  for i, field in enumerate(SUPPLIER_FIELDS)}
+        save, remove = st.columns(2)
+        if save.button("Save supplier", type="primary", key=f"{prefix}_save"):
+            with widgets.user_errors("Saving the supplier"):
+                purchasing.save_supplier(user.client_id, {"supplier": name, **values})
+                _done(f"Saved supplier {name}.")
+        if remove.button("Delete supplier", key=f"{prefix}_delete", disabled=pick == NEW_SUPPLIER):
+            with widgets.user_errors("Deleting the supplier"):
+                purchasing.delete_supplier(user.client_id, pick)
+                _done(f"Deleted supplier {pick} with its item links and draft orders.")
+
+
+def _edit_link(user, purchasing, suppliers: pd.DataFrame, links: pd.DataFrame) -> None:
+    rows = {r["item_id"]: r for r in links.to_dict("records")}
+    version = purchasing.data.data_version(user.client_id)
+    items = client_items(user.client_id, version)["item_id"].astype(str).tolist()
+    prefix = f"{KEY}_link"
+
+    def chosen() -> None:
+        row = rows.get(st.session_state[f"{prefix}_item"])
+        _fill(prefix, LINK_FIELDS, row)
+        if row:
+            st.session_state[f"{prefix}_supplier"] = row["supplier"]
+
+    with st.expander("Link an item to a supplier"):
+        item = st.selectbox("Item", items, key=f"{prefix}_item", on_change=chosen, index=None,
+                            placeholder="choose an item")
+        supplier = st.selectbox("Supplier", suppliers["name"].tolist(), key=f"{prefix}_supplier")
+        columns = st.columns(5)
+        values = {field: columns[i].text_input(field, key=f"{prefix}_{field}") for i, field in enumerate(LINK_FIELDS)}
+        save, remove = st.columns(2)
+        if save.button("Save link", type="primary", key=f"{prefix}_save", disabled=item is None):
+            with widgets.user_errors("Saving the link"):
+                purchasing.save_link(user.client_id, {"item_id": item, "supplier": supplier, **values})
+                _done(f"Linked {item} to {supplier}.")
+        if remove.button("Remove link", key=f"{prefix}_delete", disabled=item not in rows):
+            with widgets.user_errors("Removing the link"):
+                purchasing.delete_link(user.client_id, item)
+                _done(f"{item} uses its own lead time and pack size again.")
 
 
 def _items(user, services) -> None:

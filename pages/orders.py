@@ -25,8 +25,9 @@ def render() -> None:
     purchasing = services.purchasing
     st.title("Orders")
     st.caption("Today's proposal: items to order now, and items whose supplier's review is due and whose position "
-               "is below the order-up-to level, rounded to the supplier's packs and MOQ. Approved lines become "
-               "stock on order; nothing is sent to suppliers: download each order and send it yourself.")
+               "is below the order-up-to level, rounded to the supplier's packs and MOQ. Approved lines are due "
+               "today + their lead time and count as stock on order in the reorder table, its chart and the "
+               "next proposal; nothing is sent to suppliers: download each order and send it yourself.")
     model_col, budget_col, run_col = st.columns([2.2, 1.6, 1.2], vertical_alignment="bottom")
     with model_col:
         model, unavailable = widgets.model_select(KEY, label="Demand model")
@@ -72,6 +73,22 @@ def _drafts(purchasing, user, drafts: pd.DataFrame) -> None:
         if remove.button("Remove line", key=f"{KEY}_edit_remove"):
             with widgets.user_errors("Remove"):
                 purchasing.remove_line(user.client_id, line, reason, user.user_id)
+                st.rerun()
+
+    with st.expander("Add a line"):
+        order = st.selectbox("Order", orders["order"].tolist(), key=f"{KEY}_add_order")
+        supplier = orders.set_index("order")["supplier"].get(order, "")
+        with widgets.user_errors("Loading the supplier's items"):
+            candidates = purchasing.addable(user.client_id, supplier)
+            names = dict(zip(candidates["item_id"], candidates["name"]))
+            item = st.selectbox(f"Item of {supplier or 'no supplier'}", list(names), key=f"{KEY}_add_item",
+                                format_func=lambda i: f"{i} {names.get(i) or ''}".strip(), index=None,
+                                placeholder="choose an item")
+        qty = st.number_input("Quantity", min_value=0.0, step=1.0, key=f"{KEY}_add_qty")
+        reason = st.text_input("Reason", key=f"{KEY}_add_reason", placeholder="required")
+        if st.button("Add line", key=f"{KEY}_add", disabled=item is None):
+            with widgets.user_errors("Adding the line"):
+                purchasing.add_line(user.client_id, order, item, float(qty), reason, user.user_id)
                 st.rerun()
 
     chosen = st.multiselect("Orders to approve", orders["order"].tolist(), key=f"{KEY}_approve_orders",

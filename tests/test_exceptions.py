@@ -22,7 +22,7 @@ def _plan(inventory: pd.DataFrame, demand: float = 10.0):
 
 def _items(ids, **columns) -> pd.DataFrame:
     base = {"item_id": ids, "name": [f"name {i}" for i in ids], "category": "c", "unit_cost": 2.0,
-            "on_hand": 0.0, "last_date": AS_OF, "history_days": 400}
+            "on_hand": 0.0, "last_date": AS_OF, "history_buckets": 400}
     base.update(columns)
     return pd.DataFrame({k: v if isinstance(v, list) else [v] * len(ids) for k, v in base.items()})
 
@@ -78,7 +78,7 @@ def test_the_queue_ranks_by_urgency_then_value_and_lists_each_item_once():
     items = _items(["a", "b", "c", "d", "e"], unit_cost=[1.0, 10.0, 3.0, 2.0, np.nan],
                    on_hand=[25.0, 35.0, 500.0, 8.0, 4.0],
                    last_date=[AS_OF, AS_OF, AS_OF, AS_OF - pd.Timedelta(days=90), pd.NaT],
-                   history_days=[400, 400, 400, 400, 0])
+                   history_buckets=[400, 400, 400, 400, 0])
     empty = pd.DataFrame(columns=["item_id", "date", "forecast", "actual"])
     queue = rules.attention_queue(plan.table, plan.projection, items, empty, AS_OF, ["e"], 7)
     assert list(queue.columns) == rules.EXCEPTION_COLUMNS

@@ -7,6 +7,7 @@ import pytest
 
 from forecasting.core.covariates import KnownFuture, future_values
 from forecasting.core.errors import InvalidInputError
+from forecasting.core.calendar import Frequency
 from forecasting.core.history import prepare_history
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, feature_frame, spec_for
@@ -40,10 +41,35 @@ def test_a_lag_is_the_value_k_days_back_and_rolling_means_average_the_days_befor
     assert out[TIME].min() == frame[TIME].min() + pd.Timedelta(days=DAILY.longest_lag)
 
 
-def test_the_frequency_picks_the_features():
-    assert spec_for("D") is DAILY and spec_for("W").season == 52 and spec_for("M").season == 12
+def test_the_bucket_picks_the_features_from_its_frequency():
+    assert spec_for("D") == DAILY and spec_for("W").season == 52 and spec_for("M").season == 12
+    weekly = spec_for(Frequency("W", 4))
+    assert weekly.freq == "W-FRI" and weekly.lags == Frequency("W", 4).lags == (1, 2, 4, 52)
+    assert spec_for("ME").freq == "ME" and spec_for("MS").date_features == ("month",)
     with pytest.raises(ValueError):
         spec_for("H")
+
+
+def test_weekly_features_are_weeks_back_and_the_forecast_is_dated_on_the_weeks():
+    fridays = pd.date_range("2021-01-01", periods=120, freq="7D")
+    frame = pd.DataFrame({ID: "I0", TIME: fridays, TARGET: np.arange(120.0)})
+    out = feature_frame(frame, spec_for(Frequency("W", 4)))
+    for lag in (1, 2, 4, 52):  # the value k weeks back is y - k
+        np.testing.assert_array_equal(out[f"lag{lag}"], out[TARGET] - lag)
+    np.testing.assert_allclose(out["rolling_mean_lag1_window_size4"], out[TARGET] - 2.5)
+    assert (out["dayofyear"] == out[TIME].dt.dayofyear).all() and out[TIME].min() == fridays[52]
+    rng = np.random.default_rng(0)
+    history = pd.concat([pd.DataFrame({"item_id": f"S{i}", "date": fridays,
+                                       "quantity": rng.poisson(10 + 5 * i, 120).astype(float)}) for i in range(4)])
+    model = LightGBMGlobal()
+    forecast = model.forecast(history, 6, (0.1, 0.9))
+    assert sorted(forecast["date"].unique()) == list(pd.date_range(fridays[-1] + pd.Timedelta(weeks=1), periods=6,
+                                                                   freq="7D"))
+    assert model.last_fit.trained_to == Frequency("W", 4).periods(
+        np.array([(fridays[-1] - pd.Timestamp("1970-01-01")).days]))[0] - 6
+    level = history.groupby("item_id")["quantity"].mean()
+    point = forecast.groupby("item_id")["forecast"].mean()
+    assert np.allclose(point, level.reindex(point.index), rtol=0.35)  # weekly totals, not days
 
 
 def weekly_sales(n_items: int = 12, days: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -48,8 +48,8 @@ def test_orders_writes_proposal_lines_then_approve_all_puts_them_on_order(cli, c
     code, out, err = cli("orders", "--client", client, "--approve", "all")
     assert code == 0 and "approved 2 line(s)" in err
     approved = pd.read_csv(io.StringIO(out)).set_index("item_id")
-    # ordered on the data's as-of date (yesterday, the last sales day), due 5 days (Acme's lead time) later
-    assert approved.loc["A", "due_date"] == (date.today() - timedelta(days=1) + timedelta(days=5)).isoformat()
+    # ordered today (the real date, not the data's as-of date: yesterday), due 5 days (Acme's lead time) later
+    assert approved.loc["A", "due_date"] == (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
     code, out, _ = cli("orders", "--client", client)
     assert code == 0 and "A" not in set(pd.read_csv(io.StringIO(out))["item_id"].astype(str))
 

@@ -119,3 +119,33 @@ def test_ok_lines_carry_no_quantity_so_page_total_equals_the_exports_sum():
     assert plan.loc["ok_below_up_to", "action"] == "ok" and np.isnan(plan.loc["ok_below_up_to", "order_qty"])
     assert plan.loc["due", "order_qty"] == 20 and plan.loc["due", "order_value"] == 24.68  # cents per line
     assert reorder_totals(plan.reset_index())["value"] == plan["order_value"].sum(skipna=True) == 24.68
+
+
+def test_a_budget_never_leaves_an_order_below_its_suppliers_minimum():
+    # S needs 150 a order: a (at risk 100, value 100) and b (at risk 10, value 60) together make 160
+    # T has no minimum: c (at risk 50, value 80)
+    t = table([("a", "reorder", 0.0, 10.0, 10.0, 7, 1.0, 10.0),
+               ("b", "reorder", 4.0, 5.0, 10.0, 7, 3.0, 10.0),
+               ("c", "reorder", 0.0, 5.0, 8.0, 7, 2.0, 10.0)])
+    ln = links([("a", "S", 1.0, 0.0, 10.0, ""), ("b", "S", 1.0, 0.0, 10.0, ""), ("c", "T", 1.0, 0.0, 10.0, "")])
+    terms = {"S": SupplierTerms("S", min_order_value=150.0), "T": SupplierTerms("T")}
+    drafted, _ = draft_orders(proposal_lines(t, ln, {}), terms)
+    assert drafted.set_index("item_id")["value_at_risk"].to_dict() == {"a": 100.0, "b": 10.0, "c": 50.0}
+    # 190: by value at risk a (100) then c (80) fit, b (60) does not: S would hold 100 < 150, so S goes whole
+    # and its money goes to the next lines (c only: nothing else is left)
+    kept, dropped = apply_budget(drafted, 190.0, terms)
+    assert kept["item_id"].tolist() == ["c"] and sorted(dropped["item_id"]) == ["a", "b"]
+    # without the terms the cap alone would have kept a and c (the rule the minimum overrides)
+    assert sorted(apply_budget(drafted, 190.0)[0]["item_id"]) == ["a", "c"]
+    # 240 holds S whole (160) and c (80): nothing is cut, nothing dropped
+    assert sorted(apply_budget(drafted, 240.0, terms)[0]["item_id"]) == ["a", "b", "c"]
+    # an order whole within the budget stays even when it was drafted below its minimum (no cut by the cap)
+    small = {"S": SupplierTerms("S", min_order_value=500.0), "T": SupplierTerms("T")}
+    assert sorted(apply_budget(drafted, 240.0, small)[0]["item_id"]) == ["a", "b", "c"]
+
+
+def test_an_item_with_nothing_left_to_order_gets_no_line():
+    # "order now" (short before its approved order arrives) but its position already reaches the order-up-to level
+    t = table([("covered", "reorder", 30.0, 5.0, 30.0, 0, 1.0, 1.0), ("short", "reorder", 0.0, 5.0, 10.0, 0, 1.0, 1.0)])
+    lines = proposal_lines(t, links([]), {})
+    assert lines["item_id"].tolist() == ["short"] and lines["qty_rounded"].tolist() == [10.0]

@@ -201,10 +201,37 @@ def test_a_plans_run_is_kept_by_the_stored_results_quota_and_prune_runs(planning
     assert plans.current_plan(client).plan_id == plan.plan_id
 
 
-def test_a_client_with_weekly_sales_gets_no_plan_yet(data, service):
+def test_a_weekly_client_gets_a_plan_in_weeks_and_overrides_cover_the_weeks_of_their_days(data, service):
     client = data.create_client("Weekly").client_id
-    weeks = pd.DataFrame({"item_id": "W", "date": pd.date_range("2024-01-01", periods=20, freq="7D"),
-                          "quantity": 70.0})
-    data.import_sales(client, weeks)
-    with pytest.raises(ForecastingError, match="needs daily sales"):
-        PlanningService(data, service).make_plan(client, "ma7", 4)
+    mondays = pd.date_range("2024-01-01", periods=20, freq="7D")  # as of Monday 2024-05-13
+    data.import_sales(client, pd.DataFrame({"item_id": "W", "date": mondays, "quantity": 70.0}))
+    data.import_inventory(client, inventory_frame(["W"], lead_time_days=7, on_hand=500.0))
+    plans = PlanningService(data, service)
+    plan = plans.make_plan(client, "ma7").plan  # the default horizon: 91 days are 13 weeks
+    assert plan.horizon == 13
+    _, table = plans.plan_table(client)
+    assert [str(d) for d in table["date"]] == [str(d.date()) for d in pd.date_range("2024-05-20", periods=13,
+                                                                                         freq="7D")]
+    # Wednesday May 22 to Wednesday June 5 holds days of 3 weeks: 300 units spread like the baseline, 100 each
+    plans.add_overrides(client, override_rows(("W", "2024-05-22", "2024-06-05", 300, "total", "event", "")), "ann")
+    stored = plans.overrides(client).iloc[0]
+    assert (str(stored["start_date"]), str(stored["end_date"])) == ("2024-05-20", "2024-06-03")
+    _, final = plans.final(client)
+    assert final["final"].tolist() == [100.0] * 3 + [70.0] * 10
+    # the horizon is the days its 13 weeks cover; a day of the as-of week is outside it
+    with pytest.raises(InvalidInputError) as refused:
+        plans.add_overrides(client, override_rows(("W", "2024-05-15", "2024-05-27", 10, "percent", "event", "")),
+                            "ann")
+    assert "dates outside the plan's horizon (2024-05-20 to 2024-08-18)" in str(refused.value.problems[0])
+    # the reorder table's demand is the plan's: lead time 7 days = the first week, overridden to 100
+    outcome = service.reorder_plan(client, ["W"])
+    assert outcome.plan_id == plan.plan_id
+    assert outcome.table["lead_time_demand"].iloc[0] == pytest.approx(100.0)
+    assert service.reorder_plan(client, ["W"], model="ma7").table["lead_time_demand"].iloc[0] == pytest.approx(70.0)
+    # two more weeks sold 90 each: FVA scores the plan's weeks (naive 70 and plan 70 miss 40, the final 20)
+    data.import_sales(client, pd.DataFrame({"item_id": "W", "date": pd.to_datetime(["2024-05-20", "2024-05-27"]),
+                                            "quantity": 90.0}))
+    total = plans.fva(client).set_index("level").loc["total"]
+    assert total["buckets"] == 2 and total["actual"] == 180.0
+    assert total["wape_naive"] == pytest.approx(100 * 40 / 180) and total["wape_plan"] == pytest.approx(100 * 40 / 180)
+    assert total["wape_final"] == pytest.approx(100 * 20 / 180) and total["fva_final"] == pytest.approx(100 * 20 / 180)

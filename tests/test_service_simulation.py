@@ -137,3 +137,25 @@ def test_cli_database_mode(db_url, tmp_path, capsys):
     assert code == 0, err
     total = out.splitlines()
     assert total[0].startswith("variant,scope,items,demand") and total[1].startswith("0,total,2,")
+
+
+def test_a_weekly_clients_simulation_replays_its_weeks(data):
+    """Constant 70 a week: ma7 forecasts 70 with no error; L = 7 days, R = 14 days (2 weeks), 4 reviews.
+
+    S = 70 x 21 / 7 = 210; an order placed at the end of a review week arrives 6/7 into the next week.
+    Every review orders what the last 2 weeks sold (140) and each arrives in time: never a lost sale.
+    """
+    fridays = pd.date_range(end="2024-06-28", periods=40, freq="W-FRI")
+    sales = pd.DataFrame({"item_id": np.repeat(["A", "NEW"], [40, 9]),
+                          "date": np.concatenate([fridays, fridays[-9:]]), "quantity": 70.0})
+    inventory = inventory_frame(["A", "NEW"], lead_time_days=7).assign(review_period_days=14)
+    client = data.create_client("Weekly").client_id
+    data.import_sales(client, sales)
+    data.import_inventory(client, inventory)
+    outcome = SimulationService(ForecastService(data)).simulate(client, reviews=4)
+    assert outcome.skipped == ("NEW",)  # 9 weeks: 1 before its first review 8 weeks ago, fewer than 7
+    a = outcome.items.set_index("item_id").loc["A"]
+    assert a["demand"] == 8 * 70 and a["served"] == 8 * 70 and a["lost"] == 0 and a["orders"] == 3
+    assert a["days"] == 8 * 7 and a["cycles"] == 4 and a["days_out_of_stock"] == 0
+    expected = simulate_policy(sales, inventory, "ma7", 4)
+    pd.testing.assert_frame_equal(outcome.items, expected.items)

@@ -257,10 +257,41 @@ def random_forecaster_like_a():
     return forecast
 
 
-def test_weekly_buckets_are_refused():
-    weekly = pd.DataFrame({"item_id": "A", "date": pd.date_range(end=END, periods=60, freq="W-SUN"),
-                           "quantity": 7.0})
+def test_weekly_history_is_replayed_week_by_week_with_the_lead_time_pro_rata():
+    """70 a week (10 a day), a forecast of 35 a week, L = 10 days, R = 7 days (one week), 3 reviews.
+
+    S = 35 x (10 + 7) / 7 = 85. An order placed at the end of week t arrives (10 - 1) / 7 = 1 2/7 weeks later:
+    in week t + 2, after 2/7 of its demand (20 units, the daily rule: on day t + 10, serving it).
+    Week 1: 85 on hand, serves 70 (15 left); orders 70 (arrives in week 3). Week 2: 15 served, 55 lost;
+    orders 85 - 70 = 15. Week 3: the first 20 lost (no stock), then 70 arrive and serve 50; 20 left.
+    """
+    from forecasting.core.calendar import Frequency
+
+    fri = Frequency("W", 4)
+    weekly = pd.DataFrame({"item_id": "A", "date": pd.date_range(end="2024-06-28", periods=30, freq="W-FRI"),
+                           "quantity": 70.0})
     hist = prepare_history(weekly, 1)
-    assert hist.freq.code == "W"
-    with pytest.raises(InvalidInputError, match="daily sales only"):
-        simulate(hist, inventory(["A"]), constant_forecaster(1.0), "test", reviews=2)
+    assert hist.freq == fri
+
+    def forecast(history: PreparedHistory, horizon: int) -> SamplePaths:
+        values = np.full((history.n_items, 20, horizon), 35.0)
+        return SamplePaths(history.item_ids, history.dates(history.last_day + 1), values, history.freq)
+
+    r = row(simulate(hist, inventory(["A"], lead_time_days=10, review_period_days=7), forecast, "test", reviews=3))
+    assert r["demand"] == 210 and r["served"] == pytest.approx(135) and r["lost"] == pytest.approx(75)
+    assert r["orders"] == 2 and r["cycles"] == 3 and r["cycles_without_stockout"] == 1
+    # days without stock, demand spread over the week: 55 / 70 x 7 = 5.5 in week 2, 20 / 70 x 7 = 2 in week 3
+    assert r["days_out_of_stock"] == pytest.approx(7.5)
+    assert r["days"] == 21 and r["avg_stock"] == pytest.approx((15 + 0 + 20) / 3)
+    assert r["turns"] == pytest.approx(135 * 365 / 21 / (35 / 3))
+    # the first review's S (85) against the real demand of the next 17 days (170), inside the data
+    assert r["reviews_checked"] == 1 and r["reviews_covered"] == 0
+
+
+def test_review_periods_in_whole_buckets():
+    from forecasting.applications.inventory.simulation import review_buckets
+    from forecasting.core.calendar import Frequency
+
+    assert review_buckets(np.array([7, 10, 14, 3]), Frequency("W", 4)).tolist() == [1, 1, 2, 1]
+    assert review_buckets(np.array([30, 60, 90, 7]), Frequency("M", 0)).tolist() == [1, 2, 3, 1]
+    assert review_buckets(np.array([5, 7]), Frequency("D")).tolist() == [5, 7]

@@ -201,8 +201,10 @@ def run_database_job(
         ]
         with work_dir() as work:
             policy = data.policy(client_id) if job.kind == "reorder" else None
-            _run_and_write(ChunkContext(job, models, source, horizon, policy=policy), chunks, engine, work / "results", output,
-                           progress, lambda: _unchanged(data, client_id, client.data_version))
+            arrivals = data.arrivals(client_id) if job.kind == "reorder" else None
+            context = ChunkContext(job, models, source, horizon, policy=policy, arrivals=arrivals)
+            _run_and_write(context, chunks, engine, work / "results", output, progress,
+                           lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
     except BaseException as exc:
         message = _message(exc)

@@ -50,6 +50,8 @@ class ChunkContext:
     classes: pd.DataFrame | None = None
     #: reorder: the client's policy by class (None: the defaults)
     policy: ClassPolicy | None = None
+    #: reorder: approved purchase-order lines still to arrive (:meth:`DataAccess.arrivals`)
+    arrivals: pd.DataFrame | None = None
 
     @property
     def min_days(self) -> int:
@@ -81,7 +83,7 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
     if job.kind == "reorder":
         table = InventoryCalculator.reorder(
             context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon,
-            classes=context.classes, policy=context.policy,
+            classes=context.classes, policy=context.policy, arrivals=context.arrivals,
         )
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(

@@ -18,8 +18,8 @@ def register(command) -> None:
     p = command("plan", "make (or reuse) the client's published plan and write it as CSV", _plan)
     p.add_argument("--client", required=True, help="client name")
     p.add_argument("--model", default=None, help="the plan's model (default: the current plan's, else auto)")
-    p.add_argument("--horizon", type=_horizon, default=None, help="days the plan covers (default: the current "
-                   "plan's, else 91)")
+    p.add_argument("--horizon", type=_horizon, default=None, help="buckets of the client's data the plan covers "
+                   "(default: the current plan's, else 91 days, 13 weeks or 3 months)")
     p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
     p = command("import-overrides", "import planners' overrides of the published plan (all or nothing)",
                 _import_overrides)
@@ -44,19 +44,17 @@ def _services(args: argparse.Namespace):
 def _plan(args: argparse.Namespace) -> int:
     from forecasting.cli.progress import progress_bar
     from forecasting.io.csv_export import write_csv
-    from forecasting.services.planning import DEFAULT_PLAN_HORIZON
-
     services, client_id = _services(args)
     current = services.planning.current_plan(client_id)
     model = args.model or (current.model if current else None)
-    horizon = args.horizon or (current.horizon if current else DEFAULT_PLAN_HORIZON)
+    horizon = args.horizon or (current.horizon if current else None)
     with progress_bar("plan") as progress:
         outcome = services.planning.make_plan(client_id, model, horizon, progress=progress)
     _, table = services.planning.plan_table(client_id)
     write_csv(table, args.output)
     plan = outcome.plan
     print(f"plan {plan.plan_id} ({'reused' if outcome.reused else 'made'}): {plan.model}, as of {plan.as_of}, "
-          f"{plan.horizon} days, run {plan.run_id}", file=sys.stderr)
+          f"{plan.horizon} {services.data.get_client(client_id).freq.units}, run {plan.run_id}", file=sys.stderr)
     return 0
 
 

@@ -39,6 +39,14 @@ _RULES = {
     "W": ("week", 52, (1, 104), 104, 26, 2),
     "M": ("month", 12, (1, 36), 36, 12, 1),
 }
+#: per bucket code, what the global model sees of the past (modes/ml/features.py): target lags, (lag, window)
+#: rolling means, both in buckets (the recent buckets and one season back), and the date attributes that place
+#: a bucket in its week or year (pandas ``DatetimeIndex`` attributes)
+_FEATURES = {
+    "D": ((1, 7, 14, 28), ((1, 7), (1, 28), (7, 7), (7, 28)), ("dayofweek", "month", "day")),
+    "W": ((1, 2, 4, 52), ((1, 4), (1, 13)), ("month", "dayofyear")),
+    "M": ((1, 2, 3, 12), ((1, 3), (1, 12)), ("month",)),
+}
 #: a weekly or monthly bucket is detected where at least this share of the rows fit it: then the rows that
 #: do not are an error (a file mixing buckets); below it the data is daily
 MAJORITY = 0.9
@@ -94,6 +102,21 @@ class Frequency:
         return _RULES[self.code][4], _RULES[self.code][5]
 
     @property
+    def lags(self) -> tuple[int, ...]:
+        """Target lags a global model sees, in buckets: the recent ones and one season back (28 days: 4 weeks)."""
+        return _FEATURES[self.code][0]
+
+    @property
+    def rolling_means(self) -> tuple[tuple[int, int], ...]:
+        """(lag, window) pairs: the mean of ``window`` buckets ending ``lag`` buckets back."""
+        return _FEATURES[self.code][1]
+
+    @property
+    def date_features(self) -> tuple[str, ...]:
+        """Date attributes that place a bucket in its week and year (a weekly or monthly date has no weekday)."""
+        return _FEATURES[self.code][2]
+
+    @property
     def days_per_period(self) -> float:
         """Days in one bucket: 1, 7, or the mean month (365.25 / 12)."""
         return {"D": 1.0, "W": 7.0, "M": DAYS_PER_MONTH}[self.code]
@@ -101,6 +124,11 @@ class Frequency:
     def periods_covering(self, days: float | np.ndarray) -> float | np.ndarray:
         """How many buckets ``days`` days are (10 days on weekly data: 10/7 weeks); daily: the days themselves."""
         return days if self.code == "D" else np.asarray(days, dtype=np.float64) / self.days_per_period
+
+    def whole_periods(self, days: int) -> int:
+        """Whole buckets covering ``days`` days, rounded up (a business limit in days counted in buckets:
+        56 days are 8 weeks or 2 months); daily: ``days``."""
+        return int(days) if self.code == "D" else int(np.ceil(self.periods_covering(days)))
 
     # --- names ----------------------------------------------------------------------------------------
 
@@ -163,6 +191,13 @@ class Frequency:
         if self.anchor == 0:
             return first
         return (periods + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - 1
+
+    def first_days(self, periods: np.ndarray) -> np.ndarray:
+        """Day numbers of the first day each bucket covers: its date for days and weeks, the 1st for months."""
+        periods = np.asarray(periods, dtype=np.int64)
+        if self.code != "M":
+            return self.days_of(periods)
+        return periods.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
     def dates(self, periods: np.ndarray) -> np.ndarray:
         """Period numbers as datetime64[ns] dates, for frames."""

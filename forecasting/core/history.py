@@ -211,20 +211,33 @@ def prepare_history(
     return PreparedHistory(ids, days, qty, item_ids, starts, lengths, covariates, freq)
 
 
-def short_histories(
-    first_dates: pd.Series, as_of: object | None, min_days: int = MIN_HISTORY_DAYS
-) -> pd.DataFrame:
-    """Items (``first_dates`` indexed by item id; NaT: no sales) with fewer than ``min_days`` days up to ``as_of``.
+def history_lengths(first_dates: pd.Series, as_of: object | None, freq: Frequency = DAILY) -> pd.Series:
+    """Buckets of ``freq`` from each first date (NaT: no sales, 0) to the as-of date's bucket, both counted.
 
-    Columns item_id, first_date, days (0 for items without sales), shortest
-    first: what a forecast would refuse, known before a file is imported.
+    What a forecast's minimum history counts (every history runs to the as-of
+    date, :func:`prepare_history`): days for daily data, weeks or months else.
+    """
+    first = pd.to_datetime(pd.Series(first_dates))
+    if as_of is None:
+        return pd.Series(0, index=first.index, dtype=np.int64)
+    known = first.notna().to_numpy()
+    end = freq.periods(to_day_numbers(np.array([pd.Timestamp(as_of)])))[0]
+    start = freq.periods(to_day_numbers(first.fillna(pd.Timestamp(as_of))))
+    span = np.where(known, np.maximum(end - start + 1, 0), 0)
+    return pd.Series(span.astype(np.int64), index=first.index)
+
+
+def short_histories(
+    first_dates: pd.Series, as_of: object | None, min_days: int = MIN_HISTORY_DAYS, freq: Frequency = DAILY
+) -> pd.DataFrame:
+    """Items (``first_dates`` indexed by item id; NaT: no sales) with fewer than ``min_days`` buckets up to ``as_of``.
+
+    Columns item_id, first_date, days (the buckets of ``freq``: days for daily
+    data; 0 for items without sales), shortest first: what a forecast would
+    refuse, known before a file is imported.
     """
     first = pd.to_datetime(first_dates)
-    if as_of is None:
-        days = np.zeros(len(first), dtype=np.int64)
-    else:
-        span = (pd.Timestamp(as_of) - first).dt.days + 1
-        days = span.fillna(0).clip(lower=0).to_numpy(dtype=np.int64)
+    days = history_lengths(first, as_of, freq).to_numpy(dtype=np.int64)
     out = pd.DataFrame({"item_id": first.index.astype(str), "first_date": first.to_numpy(), "days": days})
     return out.loc[out["days"] < min_days].sort_values(["days", "item_id"], kind="stable").reset_index(drop=True)
 

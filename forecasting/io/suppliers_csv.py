@@ -7,13 +7,16 @@ with any problem imports nothing.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from forecasting.core.cells import ID_LENGTH
 from forecasting.core.errors import InvalidInputError, RowProblem
+from forecasting.storage.models import SUPPLIER_NAME_LENGTH
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SUPPLIER_COLUMNS = ("supplier", "lead_time_days", "order_days", "review_period_days", "min_order_value",
@@ -62,6 +65,40 @@ def read_suppliers_csv(source: str | Path | bytes, known_items: set[str] | None 
     return SupplierFile(suppliers.drop(columns="_line"), links.drop(columns="_line"))
 
 
+def check_supplier(record: Mapping[str, object]) -> pd.DataFrame:
+    """One supplier as an admin edits it, checked by the file's very rules: a one-row ``suppliers`` frame.
+
+    ``record``: the supplier record's fields (SUPPLIER_COLUMNS; absent ones
+    empty). Every problem is listed in one InvalidInputError.
+    """
+    problems: list[RowProblem] = []
+    suppliers = _suppliers(_record(record, SUPPLIER_COLUMNS), problems)
+    _raise(f"supplier {str(record.get('supplier', '')).strip()!r}", problems)
+    return suppliers.drop(columns="_line")
+
+
+def check_link(record: Mapping[str, object], suppliers: set[str], known_items: set[str]) -> pd.DataFrame:
+    """One item-supplier link as an admin edits it, checked by the file's rules: a one-row ``links`` frame."""
+    problems: list[RowProblem] = []
+    links = _links(_record(record, LINK_COLUMNS), suppliers, known_items, problems)
+    _raise(f"link of item {str(record.get('item_id', '')).strip()!r}", problems)
+    return links.drop(columns="_line")
+
+
+def _record(record: Mapping[str, object], columns: tuple[str, ...]) -> pd.DataFrame:
+    unknown = sorted(set(record) - set(columns))
+    if unknown:
+        raise InvalidInputError(f"unknown field(s) {', '.join(unknown)} (allowed: {', '.join(columns)})")
+    text = {c: "" if record.get(c) is None else str(record[c]) for c in columns}
+    return pd.DataFrame([text]).assign(_line=1)
+
+
+def _raise(what: str, problems: list[RowProblem]) -> None:
+    if problems:
+        raise InvalidInputError(f"{what} rejected, nothing changed: "
+                                + "; ".join(dict.fromkeys(p.problem for p in problems)))
+
+
 def _read(source: str | Path | bytes, name: str) -> pd.DataFrame:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     if len(data) > MAX_BYTES:
@@ -95,6 +132,8 @@ def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:
         problems.append(RowProblem(int(line), "supplier must not be empty"))
     for line in rows.loc[names.duplicated(keep="first") & (names != ""), "_line"]:
         problems.append(RowProblem(int(line), "repeated supplier name"))
+    for line in rows.loc[names.str.len() > SUPPLIER_NAME_LENGTH, "_line"]:
+        problems.append(RowProblem(int(line), f"supplier must be at most {SUPPLIER_NAME_LENGTH} characters"))
     lead = _number(rows, "lead_time_days", "a whole number of days >= 0", lambda v: v >= 0, problems, None, True)
     for line in rows.loc[rows["lead_time_days"].str.strip() == "", "_line"]:
         problems.append(RowProblem(int(line), "lead_time_days must be a whole number of days >= 0"))
@@ -128,6 +167,9 @@ def _links(rows: pd.DataFrame, suppliers: set[str], known_items: set[str] | None
         problems.append(RowProblem(int(line), "item_id must not be empty"))
     for line in rows.loc[items.duplicated(keep="first") & (items != ""), "_line"]:
         problems.append(RowProblem(int(line), "repeated item_id (an item has one supplier)"))
+    codes = rows["supplier_item_code"].str.strip()
+    for line in rows.loc[codes.str.len() > ID_LENGTH, "_line"]:
+        problems.append(RowProblem(int(line), f"supplier_item_code must be at most {ID_LENGTH} characters"))
     if known_items is not None:
         for line in rows.loc[(items != "") & ~items.isin(known_items), "_line"]:
             problems.append(RowProblem(int(line), "unknown item_id for this client"))
@@ -140,5 +182,5 @@ def _links(rows: pd.DataFrame, suppliers: set[str], known_items: set[str] | None
         "unit_cost": _number(rows, "unit_cost", "empty or a number >= 0", lambda v: v >= 0, problems, None),
         "lead_time_days": _number(rows, "lead_time_days", "a whole number of days >= 0", lambda v: v >= 0, problems,
                                   None, True),
-        "supplier_item_code": rows["supplier_item_code"].str.strip(),
+        "supplier_item_code": codes,
     }).reset_index(drop=True)

@@ -43,6 +43,7 @@ import pandas as pd
 from forecasting.core.calendar import bucket
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory
 from forecasting.core.models.base import BaseForecastModel, Prediction
+from forecasting.modes.ml.features import spec_for
 
 #: the global model of auto's pool, and how many origins (a horizon or more apart) it is validated on
 GLOBAL_MODEL = "lgbm"
@@ -87,14 +88,13 @@ def global_stage(
 ) -> GlobalStage | None:
     """Train the global model at each validation origin (with and without ``future``); None where it cannot run.
 
-    It cannot run on other buckets than days (its features are daily), where
-    it is not installed, or where no item has enough history to train on
-    before the latest origin.
+    It cannot run where it is not installed, or where no item has enough
+    history (its features' reach, the horizon and MIN_HISTORY_DAYS buckets)
+    to train on before the latest origin.
     """
-    if history.freq.code != "D" or not model.availability().available:
+    if not model.availability().available:
         return None
-    spec = model.spec  # type: ignore[attr-defined]
-    need = spec.longest_lag + horizon + MIN_HISTORY_DAYS
+    need = spec_for(history.freq).longest_lag + horizon + MIN_HISTORY_DAYS
     days = origin_days(history, horizon)
     if int(history.first_day.min()) + need > days[0]:
         return None

@@ -34,6 +34,7 @@ from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.services.run_recovery import LeaseKeeper
 from forecasting.storage import clients, imports, items, reads, runs
 from forecasting.storage import policy as policy_store
+from forecasting.storage import purchasing as purchasing_store
 from forecasting.storage import users as stored_users
 from forecasting.storage.clients import ClientInfo
 from forecasting.storage.database import Database
@@ -199,9 +200,22 @@ class DataAccess:
     def inventory(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Latest stock position and parameters (the inventory CSV's columns plus ``as_of``).
 
-        All items with a position, or the named ones (each must have one).
+        All items with a position, or the named ones (each must have one). An
+        item linked to a supplier plans with the supplier's terms: lead time
+        (the link's override, else the supplier's), pack size, MOQ and unit cost
+        (the link's, when given) replace the item's own here, the one place
+        that decides (docs/data-formats.md, supplier file); the item's own
+        fields are kept and apply again when the link goes.
         """
         frame = self.list_items(client_id, item_ids)
+        with self.database.read() as conn:
+            terms = purchasing_store.item_terms(conn, client_id).set_index("item_id")
+        if len(terms):
+            linked = frame["item_id"].isin(terms.index).to_numpy() & frame["lead_time_days"].notna().to_numpy()
+            ids = frame.loc[linked, "item_id"]
+            for column in ("lead_time_days", "pack_size", "moq", "unit_cost"):
+                given = ids.map(terms[column]).astype(float)
+                frame.loc[linked, column] = given.where(given.notna(), frame.loc[linked, column]).to_numpy()
         has_position = frame["on_hand"].notna().to_numpy() & frame["lead_time_days"].notna().to_numpy()
         if item_ids is not None and not has_position.all():
             missing = frame["item_id"].to_numpy()[~has_position]
@@ -212,16 +226,24 @@ class DataAccess:
         frame = frame.astype({"lead_time_days": np.int64, "review_period_days": np.int64, "phase_out": np.int64})
         return frame[INVENTORY_COLUMNS].reset_index(drop=True)
 
+    def arrivals(self, client_id: int) -> pd.DataFrame:
+        """Approved purchase-order lines still to arrive (``item_id, quantity, due_date``): the plan counts them."""
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            return purchasing_store.arrivals(conn, client_id)
+
     def too_short_to_forecast(self, client_id: int, upload: pd.DataFrame) -> pd.DataFrame:
         """Items of a validated upload that would still be too short to forecast once it is imported.
 
         A sales upload adds its days to what is stored (the earlier first sale
         counts, the data's as-of date moves to the later last sale); an
         inventory upload adds none, so its items without sales are listed
-        with 0 days. Columns of :func:`short_histories`.
+        with 0 days. Columns of :func:`short_histories`, counted in the bucket the
+        sales are read in (the client's, or the upload's for a first import).
         """
         stored = self.list_items(client_id).set_index("item_id")["first_date"]
-        as_of = self.get_client(client_id).as_of
+        client = self.get_client(client_id)
+        as_of, freq = client.as_of, client.freq
         ids = pd.unique(upload["item_id"])
         first = pd.to_datetime(stored.reindex(ids))
         if "date" in upload.columns:
@@ -229,7 +251,11 @@ class DataAccess:
             first = first.where(first.notna() & (first <= in_file), in_file)
             last = upload["date"].max()
             as_of = last if as_of is None else max(pd.Timestamp(as_of), last)
-        return short_histories(first, as_of)
+            try:
+                freq = _import_bucket(client, to_day_numbers(upload["date"]), None)
+            except InvalidInputError:  # the import itself will say why; count in the client's bucket
+                pass
+        return short_histories(first, as_of, freq=freq)
 
     def sales_as_of_move(self, client_id: int, upload: pd.DataFrame) -> AsOfMove | None:
         """How a validated sales upload would move the as-of date of the items it does not contain (None: not).

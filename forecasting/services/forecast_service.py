@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.classification.item_classes import item_classes
-from forecasting.applications.exceptions.rules import BIAS_DAYS, attention_queue
+from forecasting.applications.exceptions.rules import attention_queue, bias_window
 from forecasting.applications.inventory.calculator import (
     MIN_COVER_HORIZON,
     REORDER_COLUMNS,
@@ -60,7 +60,7 @@ from forecasting.core.models.base import (
     validate_horizon,
     validate_quantiles,
 )
-from forecasting.core.history import prepare_history, to_day_numbers
+from forecasting.core.history import day_numbers_to_dates, history_lengths, prepare_history, to_day_numbers
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
@@ -175,7 +175,7 @@ class ForecastService:
         stored = items.set_index("item_id").reindex(prepared.item_ids.astype(str))
         classes = item_classes(prepared.item_ids, prepared.tail_matrix(), stored["unit_cost"].to_numpy(dtype=float),
                                stored["phase_out"].to_numpy(dtype=bool),
-                               self.data.policy(client_id).abc_thresholds)
+                               self.data.policy(client_id).abc_thresholds, prepared.freq)
         return classes[["item_id", "abc", "xyz", "lifecycle"]]
 
     def forecast(
@@ -369,6 +369,7 @@ class ForecastService:
         with self._slot(client_id):
             snapshot = self.data.history_snapshot(client_id, inventory["item_id"].tolist())
             policy = self.data.policy(client_id)
+            arrivals = self.data.arrivals(client_id)
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
             if source.plan is not None:
                 parameters["plan"] = source.key
@@ -381,7 +382,7 @@ class ForecastService:
                 started,
                 lambda: _finite_plan(InventoryCalculator.plan(
                     instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
-                    _watched(progress, cancel), demand=source, policy=policy,
+                    _watched(progress, cancel), demand=source, policy=policy, arrivals=arrivals,
                 )),
                 cancel=cancel,
             )
@@ -439,22 +440,26 @@ class ForecastService:
         instance = source.model
         items = self.data.list_items(client_id)
         as_of_day = pd.Timestamp(as_of)
-        items["history_days"] = (as_of_day - items["first_date"]).dt.days + 1
+        freq = self.data.get_client(client_id).freq
+        items["history_buckets"] = history_lengths(items["first_date"], as_of_day, freq).to_numpy()
         try:
             inventory, skipped = self.positions(client_id, None, instance.min_history_days, {})
         except ForecastingError:  # no item has a position (with history): only the sales rules apply
             inventory, skipped = None, items.loc[items["on_hand"].notna(), "item_id"].tolist()
         if inventory is not None:
             if self.limits is not None:
-                self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory))
+                self.limits.check_reorder(len(inventory), InventoryCalculator.required_horizon(inventory, freq))
             self._check_cost("exception queue", [instance.name], len(inventory))
             history = self.data.history(client_id, inventory["item_id"].tolist())
-            plan = _plan_of_finite_items(source, history, inventory.drop(columns="as_of"), progress)
+            plan = _plan_of_finite_items(source, history, inventory.drop(columns="as_of"), progress,
+                                         self.data.arrivals(client_id))
             table, projection = plan.table, plan.projection
         else:
             table = pd.DataFrame(columns=REORDER_COLUMNS)
             projection = pd.DataFrame(columns=PROJECTION_COLUMNS)
-        since = (as_of_day - pd.Timedelta(days=BIAS_DAYS - 1)).date()
+        window, _ = bias_window(freq)  # from the first bucket of the bias window
+        as_of_bucket = freq.periods(to_day_numbers(np.array([as_of_day])))[0]
+        since = pd.Timestamp(day_numbers_to_dates(freq.days_of(np.array([as_of_bucket - window + 1])))[0]).date()
         stored = self.data.stored_forecasts(client_id, since, as_of)
         if len(stored):
             actuals = self.data.history(client_id, sorted(stored["item_id"].unique()), start=since)
@@ -462,7 +467,8 @@ class ForecastService:
             compared = compared.rename(columns={"quantity": "actual"})
         else:
             compared = pd.DataFrame(columns=["item_id", "date", "forecast", "actual"])
-        queue = attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days)
+        queue = attention_queue(table, projection, items, compared, as_of_day, skipped, instance.min_history_days,
+                                freq)
         overflow = np.isinf(queue["value_at_risk"].to_numpy(dtype=np.float64))
         if overflow.any():  # units x a unit cost past the float range: unknown, like a missing unit cost
             log.warning("exception queue: value at risk beyond the float range for %s", listed(queue["item_id"][overflow]))
@@ -560,12 +566,7 @@ class ForecastService:
             raise ForecastingError("no item has an inventory position: import an inventory file first")
         items = self.data.list_items(client_id, inventory["item_id"].tolist()).set_index("item_id")
         client = self.data.get_client(client_id)
-        as_of = pd.Timestamp(client.as_of)
-        span = (as_of - items["first_date"]).dt.days + 1  # every history runs to the client's as-of date
-        if client.freq.code != "D":  # buckets from the first one to the as-of bucket
-            first = to_day_numbers(items["first_date"].fillna(as_of + pd.Timedelta(days=1)))
-            as_of_period = client.freq.periods(to_day_numbers(np.array([as_of])))[0]
-            span = pd.Series(as_of_period - client.freq.periods(first) + 1, index=items.index)
+        span = history_lengths(items["first_date"], client.as_of, client.freq)  # every history runs to the as-of date
         enough = span.reindex(inventory["item_id"]).fillna(0).to_numpy() >= min_days
         if not enough.any():
             raise ForecastingError(
@@ -605,14 +606,15 @@ def _finite_plan(plan: ReorderPlan) -> ReorderPlan:
 
 
 def _plan_of_finite_items(
-    source: DemandSource, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None
+    source: DemandSource, history: pd.DataFrame, inventory: pd.DataFrame, progress: ProgressCallback | None,
+    arrivals: pd.DataFrame | None = None,
 ) -> ReorderPlan:
     """The exception queue's reorder plan without the items whose sales overflow the model (logged), so
     that one item's absurd data cannot fail the client's whole queue; an order value past the float
     range (a huge unit cost) is unknown (NaN), as with no unit cost."""
     model = source.model
     try:
-        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source)
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source, arrivals=arrivals)
     except NonFiniteResultError as exc:
         log.warning("exception queue: %s", exc)
         keep = ~inventory["item_id"].astype(str).isin(exc.item_ids)
@@ -622,7 +624,7 @@ def _plan_of_finite_items(
             return ReorderPlan(pd.DataFrame(columns=REORDER_COLUMNS), pd.DataFrame(columns=PROJECTION_COLUMNS))
         inventory = inventory.loc[keep].reset_index(drop=True)
         history = history[history["item_id"].isin(inventory["item_id"])]
-        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source)
+        plan = InventoryCalculator.plan(model, history, inventory, None, progress, demand=source, arrivals=arrivals)
     numbers = plan.table.select_dtypes("number").columns
     plan.table[numbers] = plan.table[numbers].where(~np.isinf(plan.table[numbers].to_numpy(dtype=np.float64)))
     return plan

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from forecasting.applications.planning.fva import FVA_COLUMNS, fva_table, plan_in_force
@@ -25,13 +26,14 @@ from forecasting.applications.planning.overrides import (
     adjust_paths,
     final_forecast,
 )
-from forecasting.core.calendar import DAILY
+from forecasting.core.calendar import Frequency
 from forecasting.core.errors import (
     ForecastingError,
     InvalidInputError,
     NotFoundError,
     RowProblem,
 )
+from forecasting.core.history import history_lengths
 from forecasting.core.models.base import (
     DEFAULT_QUANTILES,
     BaseForecastModel,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 
 #: the plan's model when the client has none set
 DEFAULT_PLANNING_MODEL = "auto"
-#: days the plan covers by default (13 weeks)
+#: days the plan covers by default (13 weeks): in the client's buckets, 91 days, 13 weeks or 3 months
 DEFAULT_PLAN_HORIZON = 91
 #: the model of the reorder table and the attention queue when the client has no plan
 FALLBACK_MODEL = "ma7"
@@ -125,6 +127,13 @@ class PlanningService:
             clients.get(conn, client_id)
             return plans.current(conn, client_id)
 
+    def days_covered(self, client_id: int, plan: PlanInfo) -> tuple[date, date, str]:
+        """The first and last day the plan's buckets cover (the range overrides must fall in) and their unit
+        (``days``, ``weeks``, ``months``): what the app's forms and grid need of the client's bucket."""
+        freq = self.data.get_client(client_id).freq
+        first, last = horizon_days(plan.as_of, plan.horizon, freq)
+        return first, last, freq.units
+
     def version(self, client_id: int) -> str:
         """Changes whenever the plan or its overrides change (a new plan, an override, a revert): with the
         client's data version, a cache key for what the app derives from the plan (the attention queue)."""
@@ -139,28 +148,29 @@ class PlanningService:
         self,
         client_id: int,
         model: str | None = None,
-        horizon: int = DEFAULT_PLAN_HORIZON,
+        horizon: int | None = None,
         user_id: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> PlanOutcome:
         """Publish the plan: ``model`` (default :data:`DEFAULT_PLANNING_MODEL`) over every item with enough
-        history; the current plan is reused when the client's data, the model and the horizon are unchanged."""
+        history, ``horizon`` buckets of the client's data (default :func:`default_horizon`); the current plan
+        is reused when the client's data, the model and the horizon are unchanged."""
         name = model or DEFAULT_PLANNING_MODEL
         instance = ModelFactory.create(name)
         client = self.data.get_client(client_id)
         if client.as_of is None:
             raise ForecastingError("the client has no sales yet: import a sales file first")
-        if client.freq != DAILY:  # overrides, their horizon check and FVA count days (docs/planning.md)
-            raise ForecastingError(f"the published plan needs daily sales; this client's are {client.freq.alias}")
+        horizon = default_horizon(client.freq) if horizon is None else horizon
         current = self.current_plan(client_id)
         if (current is not None and current.data_version == client.data_version and current.model == instance.name
                 and current.horizon == horizon):
             return PlanOutcome(current, reused=True)
         listing = self.data.list_items(client_id)
-        span = (pd.Timestamp(client.as_of) - listing["first_date"]).dt.days + 1
-        ids = listing.loc[listing["first_date"].notna() & (span >= instance.min_history_days), "item_id"].tolist()
+        span = history_lengths(listing["first_date"], client.as_of, client.freq)
+        ids = listing.loc[span >= instance.min_history_days, "item_id"].tolist()
         if not ids:
-            raise ForecastingError(f"no item has {instance.min_history_days} or more days of sales history")
+            raise ForecastingError(
+                f"no item has {instance.min_history_days} or more {client.freq.units} of sales history")
         outcome = self.forecasts.forecast(client_id, ids, instance.name, horizon, DEFAULT_QUANTILES,
                                           user_id=user_id, progress=progress)
         with self.data.database.write() as conn:
@@ -301,9 +311,12 @@ class PlanningService:
 
     def _validated(self, client_id: int, plan: PlanInfo, rows: pd.DataFrame, source: str) -> pd.DataFrame:
         """The override rows, checked: unknown item or category, bad or reversed dates, a date outside the plan's
-        horizon, a change that is not a number, a percentage below -100 %, a negative total, a bad kind or reason."""
-        first = plan.as_of + timedelta(days=1)
-        last = plan.as_of + timedelta(days=plan.horizon)
+        horizon, a change that is not a number, a percentage below -100 %, a negative total, a bad kind or reason.
+
+        On weekly or monthly data a range covers every bucket holding one of its days, and is stored as the
+        dates of its first and last bucket (:func:`to_buckets`); the horizon is the days its buckets cover."""
+        freq = self.data.get_client(client_id).freq
+        first, last = horizon_days(plan.as_of, plan.horizon, freq)
         listing = self.data.list_items(client_id)
         known = set(listing["item_id"])
         by_category = listing.groupby("category")["item_id"].apply(list).to_dict()
@@ -340,6 +353,8 @@ class PlanningService:
             if reason not in REASONS:
                 bad(f"reason must be one of {', '.join(REASONS)}")
             note = raw.get("note", "").strip()
+            if freq.code != "D" and start is not None and end is not None:
+                start, end = to_buckets(start, end, freq)
             for target in targets if item in known or not item else []:
                 out.append({"item_id": target, "start_date": start, "end_date": end, "change": change, "kind": kind,
                             "reason": reason, "note": note})
@@ -348,6 +363,33 @@ class PlanningService:
         if not out:
             raise InvalidInputError(f"{source} rejected, nothing imported: no override rows")
         return pd.DataFrame(out)
+
+
+def default_horizon(freq: Frequency) -> int:
+    """The plan's default horizon in ``freq``'s buckets: :data:`DEFAULT_PLAN_HORIZON` days, rounded up."""
+    return freq.whole_periods(DEFAULT_PLAN_HORIZON)
+
+
+def horizon_days(as_of: date, horizon: int, freq: Frequency) -> tuple[date, date]:
+    """The first and last day the plan's ``horizon`` buckets after the as-of bucket cover (daily: as-of + 1..H)."""
+    as_of_bucket = freq.periods(np.array([_day_number(as_of)]))[0]
+    first = freq.first_days(np.array([as_of_bucket + 1]))[0]
+    last = freq.first_days(np.array([as_of_bucket + horizon + 1]))[0] - 1
+    return _date(first), _date(last)
+
+
+def to_buckets(start: date, end: date, freq: Frequency) -> tuple[date, date]:
+    """An override's date range as the dates of the first and last bucket holding its days (weeks, months)."""
+    labels = freq.days_of(freq.periods(np.array([_day_number(start), _day_number(end)])))
+    return _date(labels[0]), _date(labels[1])
+
+
+def _day_number(day: date) -> int:
+    return int(np.datetime64(day, "D").astype(np.int64))
+
+
+def _date(day_number: int) -> date:
+    return pd.Timestamp(np.datetime64(int(day_number), "D")).date()
 
 
 def _active(overrides: pd.DataFrame) -> pd.DataFrame:

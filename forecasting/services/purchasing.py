@@ -3,20 +3,21 @@
 The one entry point of the CLI, the API and the app for purchase orders. The
 rules live in :mod:`forecasting.applications.purchasing.proposals`; this
 service reads the reorder table and the supplier terms, stores draft orders,
-and turns approved lines into stock on order (the item's latest position:
-``on_order`` grows, ``on_order_due`` is the line's due date), so the next
-reorder plan and the attention queue count them and do not propose them again.
+and approves lines: an approved line is an arrival of its item on its due
+date (today + its lead time), kept as a line of its own
+(:meth:`DataAccess.arrivals`), never folded into the item's stock on order, so
+the next reorder plan and the attention queue count each one on its day and
+do not propose it again.
 Nothing is sent anywhere: exports are files for the planner.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from forecasting.applications.purchasing.proposals import (
@@ -31,7 +32,7 @@ from forecasting.applications.purchasing.proposals import (
 )
 from forecasting.core.errors import InvalidInputError, NotFoundError
 from forecasting.io.csv_export import to_csv_bytes
-from forecasting.io.suppliers_csv import WEEKDAYS, read_suppliers_csv
+from forecasting.io.suppliers_csv import WEEKDAYS, check_link, check_supplier, read_suppliers_csv
 from forecasting.io.xlsx_export import to_xlsx_bytes
 from forecasting.services.data_access import DataAccess
 from forecasting.services.forecast_service import ForecastService
@@ -79,6 +80,42 @@ class PurchasingService:
             clients.bump_data_version(conn, client_id)
         return len(parsed.suppliers), len(parsed.links)
 
+    def save_supplier(self, client_id: int, record: Mapping[str, object]) -> None:
+        """Create or update (by name) one supplier, checked by the supplier file's rules (admins: the caller checks)."""
+        row = check_supplier(record)
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            store.write_suppliers(conn, client_id, row, row.iloc[0:0])
+            clients.bump_data_version(conn, client_id)
+
+    def delete_supplier(self, client_id: int, name: str) -> None:
+        """Delete a supplier with its item links and draft orders; refused while approved orders name it."""
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            if store.has_approved(conn, client_id, name):
+                raise InvalidInputError(f"supplier {name!r} has approved orders in the order history: "
+                                        "remove its item links instead")
+            if not store.delete_supplier(conn, client_id, name):
+                raise NotFoundError(f"no supplier {name!r} for this client")
+            clients.bump_data_version(conn, client_id)
+
+    def save_link(self, client_id: int, record: Mapping[str, object]) -> None:
+        """Link an item to a supplier (replacing its link), checked by the supplier file's rules."""
+        known = set(self.data.list_items(client_id)["item_id"].astype(str))
+        row = check_link(record, set(self.suppliers(client_id)["name"]), known)
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            store.write_suppliers(conn, client_id, pd.DataFrame(columns=["supplier"]), row)
+            clients.bump_data_version(conn, client_id)
+
+    def delete_link(self, client_id: int, item_id: str) -> None:
+        """Remove an item's supplier link: its own lead time, pack size, MOQ and cost apply again."""
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            if not store.delete_link(conn, client_id, str(item_id)):
+                raise NotFoundError(f"item {item_id!r} has no supplier link for this client")
+            clients.bump_data_version(conn, client_id)
+
     def suppliers(self, client_id: int) -> pd.DataFrame:
         with self.database.read() as conn:
             clients.get(conn, client_id)
@@ -99,7 +136,7 @@ class PurchasingService:
         """
         if budget is not None and not (math.isfinite(budget) and budget >= 0):
             raise InvalidInputError(f"budget must be a number >= 0, got {budget!r}")
-        today = today or self.order_date(client_id)
+        today = today or self.order_date()
         table = self.forecasts.reorder(client_id, None, model, user_id=user_id)
         own = self.data.inventory(client_id, table["item_id"].tolist())[["item_id", "pack_size", "moq"]]
         table = table.merge(own, on="item_id", how="left")  # the items' own packs where no supplier is linked
@@ -112,8 +149,7 @@ class PurchasingService:
                for name, t in terms.items()}
         lines = proposal_lines(table, links, due)
         drafted, _ = draft_orders(lines, terms, pull_forward_candidates(table, links, lines))
-        kept, dropped = apply_budget(drafted, budget)
-        kept = kept.assign(lead_time_days=_lead_times(kept, links, terms))
+        kept, dropped = apply_budget(drafted, budget, terms)
         ids = dict(zip(sup["name"], sup["id"]))
         with self.database.write() as conn:
             clients.get(conn, client_id)
@@ -142,15 +178,14 @@ class PurchasingService:
                      state=("state", lambda s: "approved" if (s == "approved").all() else "draft"))
                 .reset_index())
 
-    def order_date(self, client_id: int) -> date:
-        """The day orders are placed on: the data's as-of date (today before any sales).
+    @staticmethod
+    def order_date() -> date:
+        """The day orders are placed on: today (UTC), the real date, not the data's as-of date.
 
-        The reorder table counts days from the as-of date (an order placed now
-        arrives on day L), so a due date of as-of + L is the day the plan
-        expects: the next plan then sees the order arrive in time and does not
-        propose it again. With sales imported daily this is yesterday or today.
+        An approved line is due today + its lead time; the plan counts it
+        arriving on that day (:meth:`DataAccess.arrivals`).
         """
-        return self.data.get_client(client_id).as_of or date.today()
+        return datetime.now(UTC).date()
 
     # --- edits and approval ------------------------------------------------------------------------------------
 
@@ -165,37 +200,54 @@ class PurchasingService:
         self._change(client_id, line_id, reason, user_id, state="removed")
 
     def add_line(self, client_id: int, order: str, item_id: str, quantity: float, reason: str,
-                 user_id: int | None) -> None:
-        """Add an item to a draft order of the client."""
+                 user_id: int | None) -> int:
+        """Add an item of the order's supplier to a draft order of the client; the new line's id.
+
+        The item must be linked to that supplier (an order without supplier
+        takes items without a link) and not on the order yet; its cost and lead
+        time are those the plan uses (:meth:`DataAccess.inventory`).
+        """
         if not (isinstance(quantity, (int, float)) and math.isfinite(quantity) and quantity > 0):
             raise InvalidInputError(f"quantity must be a number > 0, got {quantity!r}")
         reason = _reason(reason)
-        drafts = self.lines(client_id, ("draft",))
         order_id = _order_id(order)
-        if order not in set(drafts["order"]):
+        with self.database.read() as conn:
+            supplier = store.draft_order_supplier(conn, client_id, order_id)
+        if supplier is None:
             raise NotFoundError(f"no draft order {order} for this client")
-        item = self.data.list_items(client_id, [item_id]).iloc[0]
-        link = self.links(client_id).set_index("item_id")
-        cost = link["unit_cost"].get(item_id, np.nan)
-        cost = item["unit_cost"] if cost is None or pd.isna(cost) else cost
-        lead = link["lead_time_days"].get(item_id, np.nan)
-        lead = item["lead_time_days"] if lead is None or pd.isna(lead) else lead
+        drafts = self.lines(client_id, ("draft",))
+        mine = drafts[drafts["order"] == order]
+        if item_id not in set(self.addable(client_id, supplier)["item_id"]):
+            raise InvalidInputError(f"item {item_id!r} is not an item of supplier {supplier or '(none)'!r} "
+                                    "with a stock position: link it to the supplier first")
+        if item_id in set(mine["item_id"]):
+            raise InvalidInputError(f"item {item_id!r} is on order {order} already: edit its quantity")
+        item = self.data.inventory(client_id, [item_id]).iloc[0]
         row = pd.DataFrame([{"item_id": item_id, "reason": "added", "qty_needed": 0.0, "qty_rounded": 0.0,
-                             "order_qty": float(quantity), "unit_cost": cost,
-                             "lead_time_days": 0 if pd.isna(lead) else int(lead)}])
+                             "order_qty": float(quantity), "unit_cost": item["unit_cost"],
+                             "lead_time_days": int(item["lead_time_days"])}])
         with self.database.write() as conn:
             store.add_lines(conn, client_id, order_id, row)
             new = int(store.order_lines(conn, client_id, ("draft",))["line"].max())
             store.update_line(conn, client_id, new, edit_reason=reason, edited_by=user_id,
                               edited_at=datetime.now(UTC))
+        return new
+
+    def addable(self, client_id: int, supplier: str) -> pd.DataFrame:
+        """Items a draft order of ``supplier`` may take (``item_id, name, supplier``): its linked items with a
+        stock position ("" : the items without a supplier link)."""
+        items = self.data.inventory(client_id)[["item_id", "name"]]
+        linked = self.links(client_id).set_index("item_id")["supplier"]
+        items = items.assign(supplier=items["item_id"].map(linked).fillna(NO_SUPPLIER))
+        return items[items["supplier"] == supplier].reset_index(drop=True)
 
     def approve(self, client_id: int, user_id: int | None, orders: Sequence[str] | None = None,
                 lines: Sequence[int] | None = None, today: date | None = None) -> int:
         """Approve draft lines: all (both None), whole orders (``PO-7``) or single lines; how many were approved.
 
-        Each becomes stock on order of its item, due ``today`` (default :meth:`order_date`) + the line's lead time.
+        Each becomes an arrival of its item, due ``today`` (default :meth:`order_date`) + the line's lead time.
         """
-        today = today or self.order_date(client_id)
+        today = today or self.order_date()
         drafts = self.lines(client_id, ("draft",))
         if orders is not None:
             unknown = sorted(set(orders) - set(drafts["order"]))
@@ -209,11 +261,8 @@ class PurchasingService:
             drafts = drafts[drafts["line"].isin([int(x) for x in lines])]
         now = datetime.now(UTC)
         with self.database.write() as conn:
-            pks = store.line_item_pks(conn, client_id, drafts["line"].tolist())
             for row in drafts.itertuples():
-                lead = int(row.lead_time_days)
-                store.approve_line(conn, pks[row.line], row.line, user_id, now, today + timedelta(days=lead),
-                                   float(row.order_qty))
+                store.approve_line(conn, int(row.line), user_id, now, today + timedelta(days=int(row.lead_time_days)))
             if len(drafts):
                 clients.bump_data_version(conn, client_id)
         return len(drafts)
@@ -257,14 +306,6 @@ def _terms(row: dict) -> SupplierTerms:
         capacity_units=None if capacity is None or pd.isna(capacity) else float(capacity),
         order_weekdays=days, review_period_days=None if review is None or pd.isna(review) else int(review),
     )
-
-
-def _lead_times(lines: pd.DataFrame, links: pd.DataFrame, terms: dict[str, SupplierTerms]) -> np.ndarray:
-    """A line's lead time: its link's override, else its supplier's, else the item's own."""
-    override = (lines["item_id"].map(links.set_index("item_id")["lead_time_days"]) if len(links)
-                else pd.Series(np.nan, index=lines.index)).astype(float)
-    supplier = lines["supplier"].map({n: float(t.lead_time_days) for n, t in terms.items()}).astype(float)
-    return override.fillna(supplier).fillna(lines["lead_time_days"].astype(float)).astype(int).to_numpy()
 
 
 def _reason(reason: str) -> str:

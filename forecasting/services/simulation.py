@@ -29,6 +29,7 @@ from forecasting.applications.inventory.inventory_input import (
 from forecasting.applications.inventory.simulation import (
     DEFAULT_REVIEWS,
     Forecaster,
+    review_buckets,
     simulate,
     summarise,
     validate_reviews,
@@ -99,21 +100,22 @@ def simulate_policy(
     if not status.available:
         raise ModelUnavailableError(f"model {instance.name} cannot run here: {status.reason}")
     inv = validate_inventory(inventory, service_level, levels_from_class=True)
-    if InventoryCalculator.required_horizon(inventory) > instance.max_horizon:
-        raise ForecastingError(f"model {instance.name} forecasts at most {instance.max_horizon} days; "
-                               "the inventory needs more (lead time + review period)")
     prepared = history if isinstance(history, PreparedHistory) else prepare_history(history, 1, as_of)
+    freq = prepared.freq
+    if InventoryCalculator.required_horizon(inventory, freq) > instance.max_horizon:
+        raise ForecastingError(f"model {instance.name} forecasts at most {instance.max_horizon} {freq.units}; "
+                               "the inventory needs more (lead time + review period)")
     hist_ids = prepared.item_ids.astype(str)
     missing = inv.item_ids[~np.isin(inv.item_ids, hist_ids)]
     if len(missing):
         raise NotFoundError(f"inventory item(s) without sales history: {listed(missing)}")
     _, review = lead_and_review(inventory)
     lengths = pd.Series(prepared.lengths, index=hist_ids).reindex(inv.item_ids).to_numpy()
-    enough = lengths - reviews * review >= instance.min_history_days
+    enough = lengths - reviews * review_buckets(review, freq) >= instance.min_history_days
     skipped = tuple(inv.item_ids[~enough])
     if not enough.any():
         raise ForecastingError(
-            f"no item has {instance.min_history_days} days of sales history before its first review "
+            f"no item has {instance.min_history_days} {freq.units} of sales history before its first review "
             f"({reviews} reviews ago): ask for fewer reviews")
     frame = inventory.reset_index(drop=True)
     if service_level is not None:
@@ -180,7 +182,7 @@ class SimulationService:
         inventory = inventory.drop(columns="as_of")
         limits = forecasts.limits
         if limits is not None:
-            horizon = InventoryCalculator.required_horizon(inventory)
+            horizon = InventoryCalculator.required_horizon(inventory, forecasts.data.get_client(client_id).freq)
             limits.check_items(len(inventory))
             limits.check_reorder(len(inventory) * len(variants), horizon)
             limits.check_cost("simulation", reviews * ModelFactory.cost(instance.name, len(inventory)),

@@ -61,26 +61,55 @@ def write_suppliers(conn: Connection, client_id: int, suppliers: pd.DataFrame, l
             values["lead_time_days"] = int(values["lead_time_days"])
         rows.append({"item_id": pks[row["item_id"]], "supplier_id": existing[row["supplier"]], **values})
     conn.execute(insert(_links), rows)
-    apply_terms(conn, client_id)
 
 
-def apply_terms(conn: Connection, client_id: int) -> None:
-    """Copy each linked item's supplier terms onto the item's parameters, which the reorder table reads.
+def delete_supplier(conn: Connection, client_id: int, name: str) -> bool:
+    """Delete a supplier of the client with its item links and draft orders; False: no such supplier.
 
-    Lead time: the link's override, else the supplier's; pack size and MOQ:
-    the link's; unit cost: the link's when given. So the reorder table, its
-    proposals and their due dates all use the supplier's terms (an inventory
-    import sets the item's own again until the next supplier import).
+    A supplier named by approved orders is kept (the order history names it):
+    the caller refuses that case first (:func:`has_approved`).
     """
-    query = (select(_links.c.item_id, _links.c.pack_size, _links.c.moq, _links.c.unit_cost,
-                    func.coalesce(_links.c.lead_time_days, _sup.c.lead_time_days).label("lead"))
-             .join(_sup, _sup.c.id == _links.c.supplier_id).where(_sup.c.client_id == client_id))
-    for row in conn.execute(query).all():
-        values = {"lead_time_days": row.lead, "pack_size": row.pack_size, "moq": row.moq}
-        if row.unit_cost is not None:
-            values["unit_cost"] = row.unit_cost
-        conn.execute(update(_items).where(_items.c.id == row.item_id, _items.c.client_id == client_id)
-                     .values(values))
+    supplier_id = conn.execute(select(_sup.c.id).where(_sup.c.client_id == client_id, _sup.c.name == name)
+                               ).scalar_one_or_none()
+    if supplier_id is None:
+        return False
+    orders = select(_orders.c.id).where(_orders.c.client_id == client_id, _orders.c.supplier_id == supplier_id)
+    conn.execute(delete(_lines).where(_lines.c.order_id.in_(orders)))
+    conn.execute(delete(_orders).where(_orders.c.client_id == client_id, _orders.c.supplier_id == supplier_id))
+    conn.execute(delete(_links).where(_links.c.supplier_id == supplier_id))
+    conn.execute(delete(_sup).where(_sup.c.id == supplier_id, _sup.c.client_id == client_id))
+    return True
+
+
+def has_approved(conn: Connection, client_id: int, name: str) -> bool:
+    """Whether approved lines of the client's orders name this supplier."""
+    query = (select(func.count()).select_from(_lines).join(_orders, _orders.c.id == _lines.c.order_id)
+             .join(_sup, _sup.c.id == _orders.c.supplier_id)
+             .where(_orders.c.client_id == client_id, _sup.c.client_id == client_id, _sup.c.name == name,
+                    _lines.c.state == "approved"))
+    return conn.execute(query).scalar_one() > 0
+
+
+def delete_link(conn: Connection, client_id: int, item_id: str) -> bool:
+    """Remove an item's supplier link (its own lead time and pack size apply again); False: it had none."""
+    mine = select(_items.c.id).where(_items.c.client_id == client_id, _items.c.external_id == item_id)
+    return conn.execute(delete(_links).where(_links.c.item_id.in_(mine))).rowcount > 0
+
+
+def item_terms(conn: Connection, client_id: int) -> pd.DataFrame:
+    """The supplier terms of each linked item, which win over the item's own (docs/data-formats.md).
+
+    ``item_id`` (the client's id), ``lead_time_days`` (the link's override, else
+    the supplier's), ``pack_size``, ``moq`` and ``unit_cost`` (the link's; None:
+    the item's own cost). Items without a link are absent: their own fields apply.
+    """
+    query = (select(_items.c.external_id.label("item_id"),
+                    func.coalesce(_links.c.lead_time_days, _sup.c.lead_time_days).label("lead_time_days"),
+                    _links.c.pack_size, _links.c.moq, _links.c.unit_cost)
+             .join(_items, _items.c.id == _links.c.item_id).join(_sup, _sup.c.id == _links.c.supplier_id)
+             .where(_items.c.client_id == client_id, _sup.c.client_id == client_id))
+    return pd.DataFrame(conn.execute(query).mappings().all(),
+                        columns=["item_id", "lead_time_days", "pack_size", "moq", "unit_cost"])
 
 
 def suppliers(conn: Connection, client_id: int) -> pd.DataFrame:
@@ -105,6 +134,17 @@ def clear_drafts(conn: Connection, client_id: int) -> None:
     conn.execute(delete(_lines).where(_lines.c.order_id.in_(mine), _lines.c.state == "draft"))
     used = select(_lines.c.order_id)
     conn.execute(delete(_orders).where(_orders.c.client_id == client_id, _orders.c.id.not_in(used)))
+
+
+def draft_order_supplier(conn: Connection, client_id: int, order_id: int) -> str | None:
+    """The supplier name ("" none) of the client's order ``order_id`` while it is a draft (no approved line,
+    even if every line was removed); None: no such draft order."""
+    row = conn.execute(select(func.coalesce(_sup.c.name, "")).select_from(_orders)
+                       .outerjoin(_sup, _sup.c.id == _orders.c.supplier_id)
+                       .where(_orders.c.client_id == client_id, _orders.c.id == order_id)).first()
+    approved = conn.execute(select(func.count()).where(_lines.c.order_id == order_id,
+                                                       _lines.c.state == "approved")).scalar_one()
+    return None if row is None or approved else row[0]
 
 
 def add_order(conn: Connection, client_id: int, supplier_id: int | None, user_id: int | None) -> int:
@@ -156,27 +196,33 @@ def update_line(conn: Connection, client_id: int, line_id: int, **values: object
                                              _lines.c.state == "draft").values(values)).rowcount
 
 
-def approve_line(conn: Connection, item_pk_of_line: int, line_id: int, user_id: int | None, at: datetime,
-                 due: date, qty: float) -> None:
-    """Mark a line approved and add it to its item's latest stock on order (arriving on ``due``)."""
-    conn.execute(update(_lines).where(_lines.c.id == line_id).values(
+def approve_line(conn: Connection, line_id: int, user_id: int | None, at: datetime, due: date) -> None:
+    """Mark a draft line approved: from now on it is an arrival of its item on ``due`` (see :func:`arrivals`)."""
+    conn.execute(update(_lines).where(_lines.c.id == line_id, _lines.c.state == "draft").values(
         state="approved", approved_by=user_id, approved_at=at, due_date=due))
-    latest = select(func.max(_pos.c.as_of)).where(_pos.c.item_id == item_pk_of_line).scalar_subquery()
-    row = conn.execute(select(_pos.c.as_of, _pos.c.on_order, _pos.c.on_order_due).where(
-        _pos.c.item_id == item_pk_of_line, _pos.c.as_of == latest)).first()
-    if row is None:
-        return
-    # one due date per position: stock already on order keeps the later of the two (never arrives too early)
-    new_due = due if not row.on_order or row.on_order_due is None else max(row.on_order_due, due)
-    conn.execute(update(_pos).where(_pos.c.item_id == item_pk_of_line, _pos.c.as_of == row.as_of).values(
-        on_order=float(row.on_order) + qty, on_order_due=new_due))
 
 
-def line_item_pks(conn: Connection, client_id: int, line_ids: Sequence[int]) -> dict[int, int]:
-    """Item primary key of each of the client's draft lines among ``line_ids``."""
-    query = (select(_lines.c.id, _lines.c.item_id).join(_orders, _orders.c.id == _lines.c.order_id)
-             .where(_orders.c.client_id == client_id, _lines.c.state == "draft", _lines.c.id.in_(list(line_ids))))
-    return dict(conn.execute(query).all())
+def arrivals(conn: Connection, client_id: int) -> pd.DataFrame:
+    """Approved lines still to arrive: ``item_id, quantity, due_date`` (docs/inventory-policy.md).
+
+    A line counts until its item gets an inventory snapshot dated after the day
+    it was approved: that snapshot's on hand and on order are taken to hold it.
+    """
+    mine = select(_items.c.id).where(_items.c.client_id == client_id)
+    latest = (select(_pos.c.item_id, func.max(_pos.c.as_of).label("as_of")).where(_pos.c.item_id.in_(mine))
+              .group_by(_pos.c.item_id).subquery())
+    query = (select(_items.c.external_id.label("item_id"), _lines.c.order_qty.label("quantity"), _lines.c.due_date,
+                    _lines.c.approved_at, latest.c.as_of)
+             .join(_orders, _orders.c.id == _lines.c.order_id)
+             .join(_items, _items.c.id == _lines.c.item_id)
+             .outerjoin(latest, latest.c.item_id == _lines.c.item_id)
+             .where(_orders.c.client_id == client_id, _items.c.client_id == client_id, _lines.c.state == "approved")
+             .order_by(_lines.c.due_date, _lines.c.id))
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=["item_id", "quantity", "due_date", "approved_at", "as_of"])
+    approved_on = pd.to_datetime(frame["approved_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    open_ = frame["as_of"].isna() | (approved_on >= pd.to_datetime(frame["as_of"]))
+    return frame.loc[open_, ["item_id", "quantity", "due_date"]].astype({"quantity": float}).reset_index(drop=True)
 
 
 def last_approved(conn: Connection, client_id: int) -> dict[str, date]:

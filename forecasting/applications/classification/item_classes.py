@@ -19,6 +19,14 @@ first day, every item ending on the data's as-of date), as
   the first sale is less than :data:`NEW_DAYS` days (8 weeks) ago; else
   ``active``. An item that never sold counts from its first day of history.
 
+Weekly or monthly history (``freq``): the day limits are counted in whole
+buckets covering them (:meth:`~forecasting.core.calendar.Frequency.whole_periods`:
+the value window is 52 weeks or 12 months, dead 26 weeks or 6 months, new 8
+weeks or 2 months); XYZ is the CV of the weekly values themselves (52 weeks),
+or of the monthly values (12 months: a month's sum varies less than a week's,
+so monthly items lean to X); ``days_since_last_sale`` is the buckets since
+then times the days in a bucket (7, or the mean month 30.44, rounded).
+
 Relation to :func:`forecasting.modes.statistical.classification.no_recent_demand`:
 that rule (at least 13 weeks and 4 mean intervals without a sale) decides when a
 *forecast* drops to zero; the lifecycle's fixed 26 weeks decide when the *policy*
@@ -31,6 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from forecasting.core.calendar import DAILY, Frequency, in_bucket
 from forecasting.modes.statistical.classification import no_recent_demand
 
 VALUE_WINDOW_DAYS = 364
@@ -57,10 +66,14 @@ def abc_classes(value: np.ndarray, thresholds: Sequence[float] = ABC_THRESHOLDS)
     return np.where(value > 0, labels, "C").astype(object)
 
 
-def weekly_cv(y: np.ndarray, weeks: int = WEEKS) -> np.ndarray:
-    """CV of the weekly sums of the last ``weeks`` whole weeks inside each item's history (NaN: < 2 weeks or mean 0)."""
-    width = min(y.shape[1] // 7, weeks) * 7
-    tail = y[:, y.shape[1] - width:].reshape(len(y), -1, 7)
+def weekly_cv(y: np.ndarray, weeks: int = WEEKS, per_week: int = 7) -> np.ndarray:
+    """CV of the weekly sums of the last ``weeks`` whole weeks inside each item's history (NaN: < 2 weeks or mean 0).
+
+    ``per_week``: buckets summed into one week (7 days; 1 for weekly data, where ``weeks`` counts the
+    buckets; monthly data passes 1 and 12: the CV of the months).
+    """
+    width = min(y.shape[1] // per_week, weeks) * per_week
+    tail = y[:, y.shape[1] - width:].reshape(len(y), -1, per_week)
     whole = ~np.isnan(tail).any(axis=2)
     sums = np.where(whole, np.nan_to_num(tail).sum(axis=2), np.nan)
     count = whole.sum(axis=1)
@@ -77,19 +90,22 @@ def xyz_classes(cv: np.ndarray, thresholds: Sequence[float] = XYZ_THRESHOLDS) ->
         return np.select([cv < x, cv < y], ["X", "Y"], default="Z").astype(object)
 
 
-def lifecycle(y: np.ndarray, phase_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """('new'/'active'/'dead', days since the last sale; -1 if none) per item of a right-aligned history."""
-    _, since = no_recent_demand(y)
+def lifecycle(
+    y: np.ndarray, phase_out: np.ndarray | None = None, freq: Frequency = DAILY
+) -> tuple[np.ndarray, np.ndarray]:
+    """('new'/'active'/'dead', buckets since the last sale; -1 if none) per item of a right-aligned history."""
+    with in_bucket(freq):
+        _, since = no_recent_demand(y)
     width = y.shape[1]
     sold = np.nan_to_num(y) > 0
     present = ~np.isnan(y)
     first_day = np.where(present.any(axis=1), np.argmax(present, axis=1), width - 1)
     first_sale = np.where(sold.any(axis=1), np.argmax(sold, axis=1), first_day)
     quiet = np.where(since >= 0, since, width - 1 - first_day)
-    dead = quiet >= DEAD_DAYS
+    dead = quiet >= freq.whole_periods(DEAD_DAYS)
     if phase_out is not None:
         dead |= np.asarray(phase_out, dtype=bool)
-    new = width - first_sale < NEW_DAYS
+    new = width - first_sale < freq.whole_periods(NEW_DAYS)
     return np.select([dead, new], ["dead", "new"], default="active").astype(object), since
 
 
@@ -99,13 +115,16 @@ def item_classes(
     unit_cost: np.ndarray | None = None,
     phase_out: np.ndarray | None = None,
     abc_thresholds: Sequence[float] = ABC_THRESHOLDS,
+    freq: Frequency = DAILY,
 ) -> pd.DataFrame:
-    """:data:`CLASS_COLUMNS` per item of a right-aligned daily history [items, T] (see the module doc)."""
-    units = np.nansum(y[:, -VALUE_WINDOW_DAYS:], axis=1)
+    """:data:`CLASS_COLUMNS` per item of a right-aligned history [items, buckets of ``freq``] (see the module doc)."""
+    units = np.nansum(y[:, -freq.whole_periods(VALUE_WINDOW_DAYS):], axis=1)
     cost = None if unit_cost is None else np.asarray(unit_cost, dtype=np.float64)
     value = units * cost if cost is not None and np.isfinite(cost).all() else units
-    cv = weekly_cv(y)
-    stage, since = lifecycle(y, phase_out)
+    cv = weekly_cv(y) if freq.code == "D" else weekly_cv(y, freq.whole_periods(VALUE_WINDOW_DAYS), 1)
+    stage, since = lifecycle(y, phase_out, freq)
+    if freq.code != "D":
+        since = np.where(since >= 0, np.round(since * freq.days_per_period), -1).astype(np.int64)
     return pd.DataFrame({
         "item_id": np.asarray(item_ids).astype(str),
         "abc": abc_classes(value, abc_thresholds),

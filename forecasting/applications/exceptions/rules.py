@@ -15,16 +15,25 @@ of stored forecasts with the actuals that have since come in (see
    :func:`forecasting.applications.inventory.calculator.order_now`).
 2. ``below reorder point``: inventory position at or below the reorder point;
    units = reorder point - position.
-3. ``forecast bias``: over the last :data:`BIAS_DAYS` days the actuals were
-   persistently above or below the forecasts stored for them (at least
-   :data:`BIAS_MIN_DAYS` days compared, |bias| >= :data:`BIAS_LIMIT`, and at
-   least 70% of the days on the same side); units = |forecast - actual| summed.
+3. ``forecast bias``: over the last :data:`BIAS_WINDOW` buckets the actuals
+   were persistently above or below the forecasts stored for them (at least
+   the window's minimum of buckets compared, |bias| >= :data:`BIAS_LIMIT`, and
+   at least 70% of the buckets on the same side); units = |forecast - actual| summed.
 4. ``no sales for a long time``: no sale in the last :data:`SILENT_DAYS` days
-   up to the data's as-of date; units = stock on hand (at risk of becoming obsolete).
+   up to the data's as-of date (:func:`silent_buckets` on weekly or monthly
+   data); units = stock on hand (at risk of becoming obsolete).
 5. ``excess stock``: inventory position over :data:`EXCESS_FACTOR` times the
    order-up-to level; units = position - order-up-to level.
 6. ``history too short to forecast``: an item with a stock position but fewer
-   than the model's minimum days of sales history; units = stock on hand.
+   than the model's minimum buckets of sales history; units = stock on hand.
+
+Buckets (docs/inventory-policy.md): on weekly or monthly data every date is a
+bucket's date, the reorder plan's projection is per bucket, and the rules count
+buckets. Lead times stay in days (the order placed today arrives in the bucket
+holding day L); the silent limit is a business limit in days, converted once;
+the bias window is stated per bucket (:data:`BIAS_WINDOW`), because a bias
+needs enough comparisons to be persistent: 28 days, a quarter of weeks, half a
+year of months.
 
 An item appears once, under its most urgent reason; its other reasons are
 listed beside. The queue is ranked by urgency, then value at risk, then units.
@@ -40,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.applications.inventory.calculator import is_shortage, shortfall_on_arrival
+from forecasting.core.calendar import DAILY, Frequency
 
 STOCKOUT = "stock-out before an order arrives"
 BELOW_ROP = "below reorder point"
@@ -55,10 +65,11 @@ URGENT = (STOCKOUT, BELOW_ROP)
 SHORTAGE_REASONS = URGENT
 EXCESS_REASONS = (SILENT, EXCESS)
 
+#: no sale for this many days (8 weeks) up to the as-of date: silent (converted to buckets, rounded up)
 SILENT_DAYS = 56
 EXCESS_FACTOR = 2.0
-BIAS_DAYS = 28
-BIAS_MIN_DAYS = 14
+#: per bucket code: (buckets in the bias window up to the as-of date, the fewest compared buckets that count)
+BIAS_WINDOW = {"D": (28, 14), "W": (13, 8), "M": (6, 4)}
 BIAS_LIMIT = 0.3
 BIAS_SAME_SIDE = 0.7
 EXCEPTION_COLUMNS = [
@@ -77,9 +88,19 @@ class Flag:
     detail: list[str]
 
 
-def stockouts_before_arrival(table: pd.DataFrame, projection: pd.DataFrame) -> Flag:
+def silent_buckets(freq: Frequency = DAILY) -> int:
+    """Buckets without a sale that make an item silent: :data:`SILENT_DAYS` days, in whole buckets (8 weeks, 2 months)."""
+    return freq.whole_periods(SILENT_DAYS)
+
+
+def bias_window(freq: Frequency = DAILY) -> tuple[int, int]:
+    """(buckets in the bias window, fewest buckets compared) of ``freq``: 28/14 days, 13/8 weeks, 6/4 months."""
+    return BIAS_WINDOW[freq.code]
+
+
+def stockouts_before_arrival(table: pd.DataFrame, projection: pd.DataFrame, freq: Frequency = DAILY) -> Flag:
     """Items at least a unit short on the day an order placed today could arrive (see :func:`order_now`)."""
-    short = _shortfalls(table, projection)
+    short = _shortfalls(table, projection, freq)
     rows = table[is_shortage(short)]
     short = short[is_shortage(short)]
     detail = [f"runs out on {out:%Y-%m-%d}; an order today arrives after {int(lead)} days, "
@@ -88,14 +109,14 @@ def stockouts_before_arrival(table: pd.DataFrame, projection: pd.DataFrame) -> F
     return Flag(STOCKOUT, rows["item_id"].to_numpy(), short, detail)
 
 
-def _shortfalls(table: pd.DataFrame, projection: pd.DataFrame) -> np.ndarray:
-    """Each table row's units short on arrival, from the plan's projection (the same days for every item)."""
+def _shortfalls(table: pd.DataFrame, projection: pd.DataFrame, freq: Frequency) -> np.ndarray:
+    """Each table row's units short on arrival, from the plan's projection (the same buckets for every item)."""
     if table.empty:
         return np.zeros(0)
     days = len(projection) // projection["item_id"].nunique()
     stock = projection["projected_stock"].to_numpy(dtype=np.float64).reshape(-1, days)
     row = pd.Index(projection["item_id"].to_numpy()[::days]).get_indexer(table["item_id"])
-    return shortfall_on_arrival(stock[row], table["lead_time_days"].to_numpy())
+    return shortfall_on_arrival(stock[row], table["lead_time_days"].to_numpy(), freq)
 
 
 def whole(units: float) -> str:
@@ -120,35 +141,41 @@ def excess_stock(table: pd.DataFrame) -> Flag:
     return Flag(EXCESS, rows["item_id"].to_numpy(), units, detail)
 
 
-def silent_items(items: pd.DataFrame, as_of: pd.Timestamp) -> Flag:
-    """Items that sold before but not in the last SILENT_DAYS days (``items``: ``item_id, last_date, on_hand``)."""
-    days = (as_of - pd.to_datetime(items["last_date"])).dt.days
-    rows = items[days >= SILENT_DAYS]
-    detail = [f"last sale {d:%Y-%m-%d}, {n} days before the data's as-of date"
-              for d, n in zip(pd.to_datetime(rows["last_date"]), days[days >= SILENT_DAYS])]
+def silent_items(items: pd.DataFrame, as_of: pd.Timestamp, freq: Frequency = DAILY) -> Flag:
+    """Items that sold before but not in the last :func:`silent_buckets` buckets (``items``: ``item_id, last_date,
+    on_hand``; dates of ``freq``'s buckets): daily, SILENT_DAYS days between the last sale and the as-of date."""
+    last = pd.to_datetime(items["last_date"])
+    ago = _buckets_before(as_of, last, freq)
+    silent = ago >= silent_buckets(freq)
+    rows = items[silent]
+    detail = [f"last sale {d:%Y-%m-%d}, {n} {freq.units} before the data's as-of date"
+              for d, n in zip(last[silent], ago[silent])]
     return Flag(SILENT, rows["item_id"].to_numpy(), rows["on_hand"].fillna(0.0).to_numpy(dtype=float), detail)
 
 
-def short_histories(items: pd.DataFrame, skipped: list[str], min_days: int) -> Flag:
-    """Items with a stock position that the reorder table had to leave out for too little history."""
+def short_histories(items: pd.DataFrame, skipped: list[str], min_days: int, freq: Frequency = DAILY) -> Flag:
+    """Items with a stock position that the reorder table had to leave out for too little history
+    (``history_buckets``: each item's buckets of history, :func:`forecasting.core.history.history_lengths`)."""
     rows = items[items["item_id"].isin(skipped) & items["on_hand"].notna()]
-    detail = [f"only {n} day(s) of sales history; forecasts need {min_days}" if n > 0 else "no sales history yet"
-              for n in rows["history_days"].fillna(0).astype(int)]
+    detail = [f"only {n} {freq.unit}(s) of sales history; forecasts need {min_days}" if n > 0
+              else "no sales history yet" for n in rows["history_buckets"].fillna(0).astype(int)]
     return Flag(SHORT, rows["item_id"].to_numpy(), rows["on_hand"].to_numpy(dtype=float), detail)
 
 
-def bias_by_item(compared: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Per item over the last BIAS_DAYS days: days compared, bias (sum(f - y) / sum(y)), share over, |f - y| summed.
+def bias_by_item(compared: pd.DataFrame, as_of: pd.Timestamp, freq: Frequency = DAILY) -> pd.DataFrame:
+    """Per item over the bias window (:func:`bias_window`): ``buckets`` compared, bias (sum(f - y) / sum(y)),
+    share over, |f - y| summed.
 
-    ``compared``: ``item_id, date, forecast, actual`` (a stored forecast for a day
-    whose actual is now known; one row per item and day).
+    ``compared``: ``item_id, date, forecast, actual`` (a stored forecast for a
+    bucket whose actual is now known; one row per item and bucket).
     """
-    recent = compared[pd.to_datetime(compared["date"]) > as_of - pd.Timedelta(days=BIAS_DAYS)]
+    window, _ = bias_window(freq)
+    recent = compared[_buckets_before(as_of, pd.to_datetime(compared["date"]), freq) < window]
     error = recent["forecast"] - recent["actual"]
     grouped = recent.assign(error=error, over=(error > 0).astype(float), under=(error < 0).astype(float),
                             miss=error.abs()).groupby("item_id")
     out = pd.DataFrame({
-        "days": grouped.size(),
+        "buckets": grouped.size(),
         "error": grouped["error"].sum(),
         "sold": grouped["actual"].sum(),
         "over": grouped["over"].mean(),
@@ -160,13 +187,21 @@ def bias_by_item(compared: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return out.reset_index()
 
 
-def biased(compared: pd.DataFrame, as_of: pd.Timestamp) -> Flag:
-    stats = bias_by_item(compared, as_of)
+def biased(compared: pd.DataFrame, as_of: pd.Timestamp, freq: Frequency = DAILY) -> Flag:
+    stats = bias_by_item(compared, as_of, freq)
+    _, fewest = bias_window(freq)
     same_side = np.maximum(stats["over"], stats["under"]) >= BIAS_SAME_SIDE
-    rows = stats[(stats["days"] >= BIAS_MIN_DAYS) & (stats["bias"].abs() >= BIAS_LIMIT) & same_side]
-    detail = [f"forecasts {'above' if b > 0 else 'below'} the actuals by {abs(b):.0%} over the last {d} days"
-              for b, d in zip(rows["bias"], rows["days"])]
+    rows = stats[(stats["buckets"] >= fewest) & (stats["bias"].abs() >= BIAS_LIMIT) & same_side]
+    detail = [f"forecasts {'above' if b > 0 else 'below'} the actuals by {abs(b):.0%} over the last {n} {freq.units}"
+              for b, n in zip(rows["bias"], rows["buckets"])]
     return Flag(BIAS, rows["item_id"].to_numpy(), rows["miss"].to_numpy(dtype=float), detail)
+
+
+def _buckets_before(as_of: pd.Timestamp, dates: pd.Series, freq: Frequency) -> pd.Series:
+    """Buckets from each date's bucket to the as-of date's (0: the as-of bucket itself; daily: days)."""
+    periods = freq.periods(np.asarray(pd.to_datetime(dates), dtype="datetime64[D]").astype(np.int64))
+    end = freq.periods(np.array([np.datetime64(pd.Timestamp(as_of), "D").astype(np.int64)]))[0]
+    return pd.Series(end - periods, index=dates.index)
 
 
 def exception_queue(flags: list[Flag], items: pd.DataFrame) -> pd.DataFrame:
@@ -238,15 +273,17 @@ def attention_queue(
     as_of: pd.Timestamp,
     skipped: list[str],
     min_days: int,
+    freq: Frequency = DAILY,
 ) -> pd.DataFrame:
     """Every rule over the client's numbers, as one ranked queue (see the module docstring).
 
     ``table``/``projection``: the reorder plan of the items with a stock position;
-    ``items``: ``item_id, name, category, unit_cost, on_hand, last_date, history_days``
+    ``items``: ``item_id, name, category, unit_cost, on_hand, last_date, history_buckets``
     (every item); ``compared``: stored forecasts against actuals (:func:`bias_by_item`);
-    ``skipped``: items the reorder plan left out.
+    ``skipped``: items the reorder plan left out; ``min_days``: the model's minimum
+    history in buckets; ``freq``: the data's bucket (dates are its buckets' dates).
     """
-    flags = [stockouts_before_arrival(table, projection), below_reorder_point(table), biased(compared, as_of),
-             silent_items(items[items["last_date"].notna()], as_of), excess_stock(table),
-             short_histories(items, skipped, min_days)]
+    flags = [stockouts_before_arrival(table, projection, freq), below_reorder_point(table),
+             biased(compared, as_of, freq), silent_items(items[items["last_date"].notna()], as_of, freq),
+             excess_stock(table), short_histories(items, skipped, min_days, freq)]
     return exception_queue(flags, items)

@@ -8,7 +8,8 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
 
 - ``lead_time_demand`` = mean over paths of the L-day total;
   ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
-  IP = on_hand + on_order.
+  IP = on_hand + on_order (the inventory's, plus approved purchase-order
+  lines still to arrive: ``arrivals``, each on its own due date).
 - ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or the
   smallest level whose expected units short per cycle are at most
   (1 - a) x expected demand per cycle (``fill``);
@@ -97,12 +98,13 @@ def is_shortage(units: np.ndarray | float) -> np.ndarray:
     return np.asarray(units, dtype=np.float64) >= MIN_SHORTAGE_UNITS
 
 
-def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray) -> np.ndarray:
+def shortfall_on_arrival(stock: np.ndarray, lead_time_days: np.ndarray, freq: Frequency = DAILY) -> np.ndarray:
     """Units short [items] on day L, when an order placed today would arrive; 0 when in stock or L = 0.
 
-    ``stock``: the projected stock [items, days] (day 1 first, see :func:`projected_stock`).
+    ``stock``: the projected stock [items, buckets of ``freq``] (bucket 1 first, see
+    :func:`projected_stock`); on weekly or monthly data the order arrives in the bucket holding day L.
     """
-    lead = np.asarray(lead_time_days, dtype=np.int64)
+    lead = _in_buckets(np.asarray(lead_time_days, dtype=np.float64), freq).astype(np.int64)
     day = np.clip(lead, 1, stock.shape[1]) - 1
     on_arrival = stock[np.arange(len(stock)), day]
     return np.where((lead >= 1) & (on_arrival < 0), -on_arrival, 0.0)
@@ -141,7 +143,7 @@ class InventoryCalculator:
         inv = validate_inventory(inventory, levels_from_class=True)
         longest = max_lead_days(inv.lead_time_days, inv.lead_time_std_days) + inv.review_period_days
         days = max(MIN_COVER_HORIZON, int(longest.max()))
-        return days if freq.code == "D" else int(np.ceil(freq.periods_covering(days)))
+        return freq.whole_periods(days)
 
     @staticmethod
     def from_paths(
@@ -151,9 +153,11 @@ class InventoryCalculator:
         service_level: float | None = None,
         classes: pd.DataFrame | None = None,
         policy: ClassPolicy | None = None,
+        arrivals: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """The reorder table from given sample paths (see :meth:`plan_from_paths`)."""
-        return InventoryCalculator.plan_from_paths(paths, inventory, model, service_level, classes, policy).table
+        return InventoryCalculator.plan_from_paths(paths, inventory, model, service_level, classes, policy,
+                                                   arrivals=arrivals).table
 
     @staticmethod
     def plan_from_paths(
@@ -164,8 +168,15 @@ class InventoryCalculator:
         classes: pd.DataFrame | None = None,
         policy: ClassPolicy | None = None,
         review_due: bool = False,
+        arrivals: pd.DataFrame | None = None,
     ) -> ReorderPlan:
         """The reorder table and each item's projected stock, from given sample paths.
+
+        ``arrivals``: approved purchase-order lines still to arrive (``item_id,
+        quantity, due_date``, several per item allowed; other items' ignored).
+        Each counts in the inventory position and arrives in the projection on
+        its due date; the table's ``on_order`` includes them and its
+        ``on_order_due`` is the earliest arrival.
 
         ``review_due``: today is every periodic item's review (the policy
         simulator's review days), so items below the order-up-to level get a
@@ -203,14 +214,16 @@ class InventoryCalculator:
             reorder_point[fill] = fill_rate_reorder_point(lead_totals[fill], cycle_totals[fill], level[fill])
             order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill])
         reorder_point, order_up_to = np.where(dead, 0.0, reorder_point), np.where(dead, 0.0, order_up_to)
-        position = inv.on_hand + inv.on_order
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN
         on_order_day = arrival_day(_in_buckets(due, freq), _in_buckets(lead, freq))
         order_day = arrival_day(np.full(len(lead), np.nan), _in_buckets(lead, freq))
-        stock = projected_stock(expected, inv.on_hand, [(inv.on_order, on_order_day)])
+        incoming = [(inv.on_order, on_order_day), *approved_arrivals(arrivals, inv.item_ids, first_date, freq)]
+        on_order = np.sum([quantity for quantity, _ in incoming], axis=0)
+        position = inv.on_hand + on_order
+        stock = projected_stock(expected, inv.on_hand, incoming)
         cover = first_shortfall(stock)
-        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, _in_buckets(lead, freq))) & ~dead
+        urgent = order_now(position, reorder_point, shortfall_on_arrival(stock, lead, freq)) & ~dead
         proposed = proposed_today(urgent, position, order_up_to, inv.review_period_days, review_due)
         order_qty = np.where(proposed, order_quantity(order_up_to - position, inv.pack_size, inv.moq), np.nan)
         table = pd.DataFrame(
@@ -223,7 +236,7 @@ class InventoryCalculator:
                 "lead_time_days": lead,
                 "review_period_days": inv.review_period_days,
                 "on_hand": inv.on_hand,
-                "on_order": inv.on_order,
+                "on_order": on_order,
                 "inventory_position": position,
                 "lead_time_demand": path_mean(lead_totals),
                 "reorder_point": reorder_point,
@@ -236,7 +249,7 @@ class InventoryCalculator:
                 # first_date is step 1, so step k is first_date + (k - 1) steps (daily: the as-of date + k)
                 "stockout_date": _step_dates(first_date, cover, freq),
                 "action": np.where(urgent, "reorder", "ok"),
-                "on_order_due": _step_dates(first_date, on_order_day, freq),
+                "on_order_due": _step_dates(first_date, _first_arrival(incoming), freq),
                 "abc": abc,
                 "xyz": xyz,
                 "lifecycle": stage,
@@ -246,8 +259,7 @@ class InventoryCalculator:
             },
             columns=REORDER_COLUMNS,
         )
-        with_order = projected_stock(expected, inv.on_hand,
-                                     [(inv.on_order, on_order_day), (np.nan_to_num(order_qty), order_day)])
+        with_order = projected_stock(expected, inv.on_hand, [*incoming, (np.nan_to_num(order_qty), order_day)])
         steps = np.arange(1, expected.shape[1] + 1)
         projection = pd.DataFrame({
             "item_id": np.repeat(inv.item_ids, expected.shape[1]),
@@ -269,6 +281,7 @@ class InventoryCalculator:
         horizon: int | None = None,
         policy: ClassPolicy | None = None,
         classes: pd.DataFrame | None = None,
+        arrivals: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Forecast the inventory's items with ``model`` and apply the policy: the reorder table.
 
@@ -277,7 +290,8 @@ class InventoryCalculator:
         sample paths (default :meth:`required_horizon`); a catalogue planned in
         chunks passes the whole inventory's, so every chunk draws the same paths.
         """
-        return cls.plan(model, history, inventory, service_level, progress, horizon, policy, classes).table
+        return cls.plan(model, history, inventory, service_level, progress, horizon, policy, classes,
+                        arrivals=arrivals).table
 
     @classmethod
     def plan(
@@ -291,11 +305,12 @@ class InventoryCalculator:
         policy: ClassPolicy | None = None,
         classes: pd.DataFrame | None = None,
         demand: PathAdjustment | None = None,
+        arrivals: pd.DataFrame | None = None,
     ) -> ReorderPlan:
         """:meth:`reorder` plus each item's projected stock (what the table's numbers come from).
 
         ``classes`` (None: classified here on the inventory items' history, see
-        :func:`classify_inventory`) and ``policy`` as in :meth:`plan_from_paths`.
+        :func:`classify_inventory`), ``policy`` and ``arrivals`` as in :meth:`plan_from_paths`.
         """
         inv = validate_inventory(inventory, service_level, levels_from_class=True)  # fail fast, before the forecast
         scoped = _restrict(history, inv.item_ids, model.min_history_days)
@@ -311,7 +326,7 @@ class InventoryCalculator:
         if demand is not None:  # the published plan's overrides (forecasting.services.planning.DemandSource)
             paths = demand.adjust(paths)
         label = model.name if demand is None else demand.label
-        return cls.plan_from_paths(paths, inventory, label, service_level, classes, policy)
+        return cls.plan_from_paths(paths, inventory, label, service_level, classes, policy, arrivals=arrivals)
 
 
 def classify_inventory(
@@ -326,7 +341,8 @@ def classify_inventory(
     scoped = history if isinstance(history, PreparedHistory) else _restrict(history, inv.item_ids, 1)
     order = pd.Index(inv.item_ids).get_indexer(scoped.item_ids.astype(str))
     thresholds = (policy or ClassPolicy()).abc_thresholds
-    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds)
+    return item_classes(scoped.item_ids, scoped.tail_matrix(), inv.unit_cost[order], inv.phase_out[order], thresholds,
+                        scoped.freq)
 
 
 def _classes_for(classes: pd.DataFrame | None, inv: Inventory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -339,6 +355,43 @@ def _classes_for(classes: pd.DataFrame | None, inv: Inventory) -> tuple[np.ndarr
     xyz = found["xyz"].fillna("").to_numpy(dtype=object)
     stage = found["lifecycle"].fillna("active").to_numpy(dtype=object)
     return abc, xyz, np.where(inv.phase_out, "dead", stage).astype(object)
+
+
+def approved_arrivals(
+    arrivals: pd.DataFrame | None, item_ids: np.ndarray, first_date: np.ndarray, freq: Frequency
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Approved order lines as (quantity, day) pairs of :func:`projected_stock`, in ``item_ids``' order.
+
+    The k-th pair holds every item's k-th arrival (quantity 0 where an item has
+    fewer), so an item may have any number of approved lines. A line due on or
+    before the first forecast day counts from day 1; one beyond the horizon
+    counts in the position only.
+    """
+    if arrivals is None or arrivals.empty:
+        return []
+    rows = pd.Index(item_ids).get_indexer(arrivals["item_id"].astype(str))
+    keep = rows >= 0
+    rows = rows[keep]
+    quantity = arrivals["quantity"].to_numpy(dtype=np.float64)[keep]
+    due = pd.to_datetime(arrivals["due_date"]).to_numpy(dtype="datetime64[ns]")[keep]
+    offset = (due - first_date[rows]) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date
+    day = arrival_day(_in_buckets(offset, freq), np.zeros(len(rows)))
+    rank = pd.Series(rows).groupby(rows).cumcount().to_numpy()
+    pairs = []
+    for k in range(int(rank.max()) + 1 if len(rank) else 0):
+        amounts, days = np.zeros(len(item_ids)), np.ones(len(item_ids), dtype=np.int64)
+        mine = rank == k
+        amounts[rows[mine]], days[rows[mine]] = quantity[mine], day[mine]
+        pairs.append((amounts, days))
+    return pairs
+
+
+def _first_arrival(incoming: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The day of each item's earliest arrival with a quantity; none: the stock on order's own day."""
+    quantities = np.array([q for q, _ in incoming], dtype=np.float64)
+    days = np.array([d for _, d in incoming], dtype=np.float64)
+    first = np.where(quantities > 0, days, np.inf).min(axis=0)
+    return np.where(np.isinf(first), days[0], first)
 
 
 def _in_buckets(days: np.ndarray, freq: Frequency) -> np.ndarray:

@@ -17,6 +17,20 @@ days of history (ending on the data's as-of day E) are replayed day by day:
 - Each day the stock serves the day's real demand as far as it goes; the rest
   is lost (lost sales, no backorders).
 
+Weekly or monthly history (b days in a bucket: 7, or the mean month 365.25 / 12)
+is replayed bucket by bucket: the review period is R days in whole buckets,
+rounded, at least one (:func:`review_buckets`: 7 or 10 days are one week, 14
+days two); the lead time stays in days and covers L / b buckets, so an order
+placed at the end of a review bucket arrives a = (max(L, 1) - 1) / b buckets
+later (the daily rule: on day t + L, serving that day), that is floor(a)
+whole buckets and a fraction f = a - floor(a) into the next one: the first
+share f of that bucket's demand is served from the stock before it, the rest
+after (demand spread evenly over a bucket, as the reorder policy's pro rata
+window; the bucket is the one the reorder table's arrival lands in);
+``covered_share`` reads the real demand of L + R days the same way;
+``days_out_of_stock`` is the estimated days without stock: lost / demand x b per
+bucket (uniform demand); ``days`` is the buckets replayed x b.
+
 Reported per item: ``demand``, ``served``, ``lost``, ``fill_rate`` = served /
 demand, ``cycle_service`` = share of review cycles (the R days after a
 review) without a lost sale, ``avg_stock`` (end-of-day units) and
@@ -37,6 +51,7 @@ import pandas as pd
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
 from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.core.calendar import Frequency
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import ProgressCallback, SamplePaths
@@ -61,6 +76,14 @@ class SimulationResult:
     """Per-item results: ITEM_COLUMNS, ``unit_cost`` and ``variant`` (one block of rows per variant)."""
 
     items: pd.DataFrame
+
+
+def review_buckets(review_period_days: np.ndarray, freq: Frequency) -> np.ndarray:
+    """Review periods in whole buckets of ``freq``: R days / days per bucket, rounded, at least 1 (daily: R)."""
+    days = np.asarray(review_period_days, dtype=np.int64)
+    if freq.code == "D":
+        return days
+    return np.maximum(np.floor(freq.periods_covering(days) + 0.5), 1).astype(np.int64)
 
 
 def validate_reviews(reviews: int) -> int:
@@ -96,9 +119,7 @@ def simulate(
     past only.
     """
     reviews = validate_reviews(reviews)
-    if history.freq.code != "D":
-        raise InvalidInputError("the policy simulator replays daily sales only; this data is in "
-                                f"{history.freq.code} buckets (W weekly, M monthly)")
+    freq = history.freq
     if not variants or any({"lead_time_days", "review_period_days"} & set(v) for v in variants):
         raise InvalidInputError("simulator variants must be one or more sets of policy columns other than "
                                 "lead_time_days and review_period_days")
@@ -119,23 +140,29 @@ def simulate(
         frame["item_id"] = inv.item_ids
         if "on_order_due" in frame.columns:
             frame["on_order_due"] = pd.NaT
-    lead = inv.lead_time_days.astype(np.int64)
-    review = inv.review_period_days.astype(np.int64)
-    if (review < 1).any():
+    if (inv.review_period_days < 1).any():
         raise InvalidInputError("the simulator needs a review period of at least 1 day for every item")
+    review = review_buckets(inv.review_period_days, freq)  # buckets between reviews
+    lead = np.asarray(freq.periods_covering(inv.lead_time_days.astype(np.float64)), dtype=np.float64)  # buckets
+    # an order arrives max(L, 1) - 1 days after the end of its review bucket (daily: on day t + max(L, 1),
+    # serving it), in buckets: ``shift`` whole ones, then ``part`` of the next bucket's demand before it arrives
+    arrive_in = np.asarray(freq.periods_covering(np.maximum(inv.lead_time_days, 1) - 1.0), dtype=np.float64)
+    shift = np.floor(arrive_in + 1e-9).astype(np.int64)
+    part = np.maximum(arrive_in - shift, 0.0)
     n, n_var = len(inv.item_ids), len(bases)
     end = int(history.last_day.max())
-    start = end - reviews * review  # the first review day per item
+    start = end - reviews * review  # the first review bucket per item
     first = int(start.min())
     total_days = end - first
-    horizon = InventoryCalculator.required_horizon(base)
-    demand = _daily_demand(history, row, first, total_days)  # [items, days first+1 .. end]
+    horizon = InventoryCalculator.required_horizon(base, freq)
+    demand = _daily_demand(history, row, first, total_days)  # [items, buckets first+1 .. end]
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
-    active = (np.arange(total_days)[None, :] + first + 1) > start[:, None]  # day inside the item's window
+    active = (np.arange(total_days)[None, :] + first + 1) > start[:, None]  # bucket inside the item's window
     shape = (n_var, n)
-    arrivals = np.zeros((n_var, n, total_days + int(lead.max()) + 2))
+    arrivals = np.zeros((n_var, n, total_days + int(shift.max()) + 2))
     on_hand, on_order, stock_sum, served, lost = (np.zeros(shape) for _ in range(5))
-    days_out, orders, cycles_clean, checked, covered = (np.zeros(shape, dtype=np.int64) for _ in range(5))
+    days_out = np.zeros(shape, dtype=np.int64 if freq.code == "D" else np.float64)
+    orders, cycles_clean, checked, covered = (np.zeros(shape, dtype=np.int64) for _ in range(4))
     cycle_lost = np.zeros(shape, dtype=bool)
     review_days = sorted({int(s + k * r) for s, r in zip(start, review) for k in range(reviews)})
     done = 0
@@ -154,10 +181,10 @@ def simulate(
         init = start[idx] == day  # an item's first review: it starts with S on hand, nothing on order
         offs = day - first  # demand column of day + 1
         # did S cover the real demand of the next L + R days (when they lie inside the data)?
-        span_end = day + lead[idx] + review[idx]
-        inside = span_end <= end
-        real = cum[idx, np.minimum(span_end - first, total_days)] - cum[idx, offs]
-        arrive = offs + np.maximum(lead[idx], 1) - 1  # column of day + max(L, 1)
+        span = lead[idx] + freq.periods_covering(inv.review_period_days[idx].astype(np.float64))
+        inside = day + np.ceil(span - 1e-9) <= end
+        real = _total_at(cum, demand, idx, offs + span) - cum[idx, offs]
+        arrive = offs + shift[idx]  # daily: the column of day + max(L, 1) - 1
         for v, frame in enumerate(bases):
             frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
                                            on_order=np.where(init, 0.0, on_order[v, idx]))
@@ -181,15 +208,18 @@ def simulate(
         day = first + 1 + col
         act = active[:, col]
         arriving = arrivals[:, :, col]
-        on_hand += arriving
+        want = np.where(act, demand[:, col], 0.0)
+        before = np.minimum(on_hand, part * want)  # served before an order arriving inside the bucket (daily: 0)
+        on_hand += arriving - before
         on_order -= arriving
-        give = np.where(act, np.minimum(on_hand, demand[:, col]), 0.0)
-        short = np.where(act, demand[:, col] - give, 0.0)
-        on_hand -= give
+        give = before + np.minimum(on_hand, want - part * want)
+        on_hand -= give - before
+        short = want - give
         served += give
         lost += short
         short_day = short > 1e-9
-        days_out += short_day
+        days_out += short_day if freq.code == "D" else np.where(want > 0, short / np.maximum(want, 1e-300), 0.0) \
+            * freq.days_per_period
         cycle_lost |= short_day
         stock_sum += np.where(act, on_hand, 0.0)
         cycle_end = act & ((day - start) % review == 0)
@@ -199,14 +229,22 @@ def simulate(
     item_demand = demand.sum(axis=1, where=active)
     tables = [
         _item_table(inv, item_demand, served[v], lost[v], reviews, cycles_clean[v], stock_sum[v], end - start,
-                    days_out[v], orders[v], checked[v], covered[v]).assign(variant=v)
+                    days_out[v], orders[v], checked[v], covered[v], freq.days_per_period).assign(variant=v)
         for v in range(n_var)
     ]
     return SimulationResult(pd.concat(tables, ignore_index=True))
 
 
+def _total_at(cum: np.ndarray, demand: np.ndarray, idx: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Cumulative demand of items ``idx`` up to a fractional column ``position`` (the last bucket pro rata)."""
+    position = np.minimum(position, demand.shape[1])
+    lo = np.floor(position).astype(np.int64)
+    inside = np.minimum(lo, demand.shape[1] - 1)
+    return cum[idx, lo] + np.where(lo < demand.shape[1], (position - lo) * demand[idx, inside], 0.0)
+
+
 def _daily_demand(history: PreparedHistory, row: np.ndarray, first: int, total_days: int) -> np.ndarray:
-    """Sales [items, days first+1 .. first+total_days] of the history's items ``row`` (0 before a first sale)."""
+    """Sales [items, buckets first+1 .. first+total_days] of the history's items ``row`` (0 before a first sale)."""
     item = np.repeat(np.arange(history.n_items), history.lengths)
     col = history.days - (first + 1)
     inside = (col >= 0) & (col < total_days)
@@ -215,8 +253,10 @@ def _daily_demand(history: PreparedHistory, row: np.ndarray, first: int, total_d
     return by_history[row]
 
 
-def _item_table(inv, demand, served, lost, reviews, clean, stock_sum, days, days_out, orders, checked, covered):
-    avg = stock_sum / days
+def _item_table(inv, demand, served, lost, reviews, clean, stock_sum, buckets, days_out, orders, checked, covered,
+                per_bucket=1.0):
+    avg = stock_sum / buckets
+    days = buckets * per_bucket
     with np.errstate(invalid="ignore", divide="ignore"):
         return pd.DataFrame({
             "item_id": inv.item_ids,

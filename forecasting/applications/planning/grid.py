@@ -1,7 +1,7 @@
 """The Forecast page's editable plan grid: items x weeks of final totals, and edits turned into overrides.
 
 A week is 7 days from the plan's first day (week 1 = days 1-7 after the as-of date); the last week may be
-shorter. An edited cell becomes a ``total`` override of that item over that week's days (reason and note
+shorter. On weekly or monthly data each bucket is a column of its own, dated on the bucket. An edited cell becomes a ``total`` override of that item over that week's days (reason and note
 from the editor), so the week's final total is exactly the number typed, spread like the baseline.
 """
 from __future__ import annotations
@@ -15,8 +15,10 @@ def weekly(final: pd.DataFrame, column: str = "final") -> pd.DataFrame:
     if final.empty:
         return pd.DataFrame()
     first = final["date"].min()
-    week = ((final["date"] - first).dt.days // 7).to_numpy()
-    starts = (first + pd.to_timedelta(week * 7, unit="D")).strftime("%Y-%m-%d")
+    week = (final["date"] - first).dt.days // 7
+    # a column is dated on its first row's date: day 1 + 7k on daily data, the bucket's own date on weekly or
+    # monthly data (a month is a column of its own, dated on its bucket, so an edit overrides that month only)
+    starts = final["date"].groupby(week).transform("min").dt.strftime("%Y-%m-%d")
     frame = final.assign(week=starts)
     table = frame.pivot_table(index="item_id", columns="week", values=column, aggfunc="sum", sort=True)
     table.columns.name = None

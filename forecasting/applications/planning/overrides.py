@@ -14,8 +14,10 @@ what the planner typed across re-plans. A reverted override is simply left out.
 Bands and sample paths follow: a percentage multiplies the bucket's quantiles and
 every path's value by the same factor; a unit value shifts them (:func:`shifted_band`, :func:`adjust_paths`).
 
-The bucket is a day today; every function works on whatever ``date`` rows it is
-given, so weekly or monthly buckets only change the rows passed in.
+Buckets: every function works on whatever ``date`` rows it is given (days, or
+the dates of weekly or monthly buckets); :func:`adjust_paths` finds a row's step
+in the paths' own bucket. The planning service maps an override's date range
+onto the buckets holding its days before it gets here.
 """
 from __future__ import annotations
 
@@ -92,7 +94,7 @@ def shifted_band(q: np.ndarray, baseline: np.ndarray, final: np.ndarray) -> np.n
 def adjust_paths(paths: SamplePaths, final: pd.DataFrame) -> SamplePaths:
     """Sample paths that follow the overrides of ``final`` (from :func:`final_forecast`).
 
-    Per item and overridden day, over the paths ``v`` of the day (NaN paths ignored):
+    Per item and overridden bucket, over the paths ``v`` of the bucket (NaN paths ignored):
 
     - ``percent``: v' = v x factor;
     - ``total`` (target m = the day's final): v' = max(0, v + m - mean(v)); when the
@@ -111,8 +113,8 @@ def adjust_paths(paths: SamplePaths, final: pd.DataFrame) -> SamplePaths:
         k = index.get(str(item_id))
         if k is None:
             continue
-        first = np.datetime64(pd.Timestamp(paths.first_date[k]), "D")
-        day = ((rows["date"].to_numpy().astype("datetime64[D]") - first) / np.timedelta64(1, "D")).astype(np.int64)
+        first = paths.freq.periods(np.array([np.datetime64(pd.Timestamp(paths.first_date[k]), "D").astype(np.int64)]))
+        day = paths.freq.periods(rows["date"].to_numpy().astype("datetime64[D]").astype(np.int64)) - first[0]
         inside = (day >= 0) & (day < values.shape[2])
         rows, day = rows[inside], day[inside]
         for d, kind, f, m in zip(day, rows["kind"], rows["factor"], rows["final"]):
@@ -121,7 +123,7 @@ def adjust_paths(paths: SamplePaths, final: pd.DataFrame) -> SamplePaths:
                 values[k, :, d] = v * f
             else:
                 values[k, :, d] = shift_to_mean(v, float(m))
-    return SamplePaths(paths.item_ids, paths.first_date, values)
+    return SamplePaths(paths.item_ids, paths.first_date, values, paths.freq)
 
 
 def shift_to_mean(v: np.ndarray, target: float) -> np.ndarray:

@@ -96,6 +96,7 @@ def proposal_lines(table: pd.DataFrame, links: pd.DataFrame, due: dict[str, bool
     ``due``: supplier -> review due today (missing: not due). Quantities:
     ``qty_needed`` = order-up-to - position; ``qty_rounded`` = that rounded up
     to whole packs and at least the MOQ; ``order_qty`` starts equal to it.
+    An item with nothing to order (``qty_rounded`` 0) gets no line.
     """
     frame = _with_terms(table, links)
     due_mask = frame["supplier"].map(lambda s: bool(due.get(s, False))).to_numpy(dtype=bool)
@@ -103,7 +104,10 @@ def proposal_lines(table: pd.DataFrame, links: pd.DataFrame, due: dict[str, bool
                             frame["order_up_to"].to_numpy(), frame["review_period_days"].to_numpy(), due_mask)
     lines = frame[chosen].copy()
     lines["reason"] = np.where(lines["action"].eq("reorder"), "order now", "review due")
-    return _quantities(lines)
+    lines = _quantities(lines)
+    # nothing to order (the position, approved orders included, already reaches the order-up-to level; a
+    # shortage before they arrive is one to expedite): no line, so approved orders are never proposed again
+    return lines[lines["qty_rounded"] > 0].reset_index(drop=True)
 
 
 def pull_forward_candidates(table: pd.DataFrame, links: pd.DataFrame, proposed: pd.DataFrame) -> pd.DataFrame:
@@ -233,20 +237,37 @@ def _split(group: pd.DataFrame, term: SupplierTerms) -> list[pd.DataFrame]:
     return [_valued(f) for f in frames]
 
 
-def apply_budget(lines: pd.DataFrame, budget: float | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_budget(lines: pd.DataFrame, budget: float | None, terms: dict[str, SupplierTerms] | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(kept, dropped) lines: the largest value at risk first while the total value stays within ``budget``.
 
     Ties go to fewer days of cover. Lines without a unit cost cost nothing
-    against the budget. ``budget`` None keeps every line.
+    against the budget. The cap never leaves an order below its supplier's
+    minimum (``terms``): an order the cap cut below its minimum is dropped
+    whole, and its money goes to the next lines, until no order is cut below
+    its minimum. An order whole within the budget stays as drafted. ``budget``
+    None keeps every line.
     """
     if budget is None:
         return lines, lines.iloc[0:0]
+    terms = terms or {}
     ranked = lines.sort_values(["value_at_risk", "days_of_cover", "item_id"], ascending=[False, True, True],
                                na_position="last", kind="stable")
-    spent, keep = 0.0, []
-    for index, value in ranked["order_value"].fillna(0.0).items():
-        if spent + value <= budget + 1e-9:
-            spent += value
-            keep.append(index)
-    kept = lines.loc[lines.index.isin(keep)]
-    return kept, lines.loc[~lines.index.isin(keep)]
+    whole = ranked.groupby("order")["order"].transform("size")
+    ranked = ranked.assign(_whole=whole.to_numpy())
+    dropped_orders: set[str] = set()
+    while True:
+        spent, keep = 0.0, []
+        for index, order, value in zip(ranked.index, ranked["order"], ranked["order_value"].fillna(0.0)):
+            if order not in dropped_orders and spent + value <= budget + 1e-9:
+                spent += value
+                keep.append(index)
+        kept = ranked.loc[keep]
+        cut = kept.groupby(["order", "supplier"], sort=False).filter(
+            lambda g: len(g) < g["_whole"].iloc[0]
+            and _below_minimum(g, terms.get(g["supplier"].iloc[0], SupplierTerms(g["supplier"].iloc[0]))))
+        if cut.empty:
+            break
+        dropped_orders |= set(cut["order"])
+    chosen = lines.index.isin(keep)
+    return lines.loc[chosen], lines.loc[~chosen]

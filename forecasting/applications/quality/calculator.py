@@ -9,10 +9,12 @@ NaN (an empty cell in CSV), never 0:
   ``n_zero_actuals``); all actuals zero -> NaN.
 - WAPE, bias and WQL are NaN when the actuals sum to 0.
 - MASE divides each point's |y - f| by the scale s of its window (mean
-  |y_t - y_{t-1}| over the history the model saw before that window's cutoff)
-  and averages; points of a window with s = 0 are left out, so a series that
-  was constant before every cutoff has NaN MASE. With one window this is
-  exactly MAE / s.
+  |y_t - y_{t-1}| over the history the model saw before that window's cutoff,
+  t counting the data's buckets: :func:`naive_scale`) and averages; points of
+  a window with s = 0 are left out, so a series that was constant before every
+  cutoff has NaN MASE. With one window this is exactly MAE / s; with several,
+  the mean of the windows' MAE / s: utilsforecast's ``mase(seasonality=1)``
+  with one cutoff per window, in every bucket.
 - WQL needs at least one quantile level, coverage at least two (the band is
   [lowest level, highest level], both ends inclusive); otherwise NaN.
 - ``__overall__`` rows pool every scored point of a model (sums, not a mean
@@ -20,11 +22,12 @@ NaN (an empty cell in CSV), never 0:
   MASE (scales of different items are not comparable).
 
 Backtest: for window w = 1..W each item's cutoff is its last date minus w*H
-days; every model forecasts the H days after the cutoff from the history up to
-the cutoff only, and those days are scored (days missing from the input count
-as zero sales). Every item must have at least W*H days plus the models'
-minimum history (7 days for the baselines); a shorter item is an error that
-names it, rather than a silently smaller backtest.
+buckets (days, weeks or months: the data's); every model forecasts the H
+buckets after the cutoff from the history up to the cutoff only, and those
+buckets are scored (buckets missing from the input count as zero sales).
+Every item must have at least W*H buckets plus the models' minimum history (7
+buckets for the baselines); a shorter item is an error that names it, rather
+than a silently smaller backtest.
 """
 from __future__ import annotations
 
@@ -144,10 +147,10 @@ class QualityCalculator:
         progress: ProgressCallback | None = None,
         future_covariates: pd.DataFrame | None = None,
     ) -> BacktestResult:
-        """Score each model on the last ``windows`` blocks of ``horizon`` days of every item.
+        """Score each model on the last ``windows`` blocks of ``horizon`` buckets of every item.
 
         ``future_covariates`` (item_id, date, <covariates>; see core/covariates.py)
-        gives each window's models the values on its held-out days.
+        gives each window's models the values on its held-out buckets.
 
         Raises :class:`ForecastingError` for a bad horizon, window count,
         quantile level or model name, and :class:`InvalidInputError` naming
@@ -165,15 +168,12 @@ class QualityCalculator:
         total = len(instances) * windows
         done = 0
         parts: dict[tuple[int, int], pd.DataFrame] = {}
-        step_sums = _cumulative_abs_steps(prepared)
         for w in range(1, windows + 1):  # one truncated copy of the history alive at a time
             seen_end = prepared.starts + prepared.lengths - w * horizon  # first unseen row per item
             cutoff = prepared.days[seen_end - 1]
             seen = prepared.truncate(cutoff, min_seen)
             window = _window_frame(prepared, seen_end, cutoff, horizon, w)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = (step_sums[seen_end - 1] - step_sums[prepared.starts]) / (prepared.lengths - w * horizon - 1)
-            window["scale"] = np.repeat(scale, horizon)
+            window["scale"] = np.repeat(naive_scale(prepared, seen_end), horizon)
             for i, model in enumerate(instances):
                 fc = model.forecast(seen, horizon, levels, future_covariates)
                 parts[(i, w)] = _attach_forecast(window, fc, model.name, levels)
@@ -294,13 +294,21 @@ def _check_long_enough(prepared: PreparedHistory, horizon: int, windows: int, mi
         )
 
 
-def _cumulative_abs_steps(prepared: PreparedHistory) -> np.ndarray:
-    """C with C[j] - C[i] = sum of |y_t - y_{t-1}| over rows i+1..j (i, j in one item).
+def naive_scale(prepared: PreparedHistory, seen_end: np.ndarray) -> np.ndarray:
+    """MASE's scale per item: mean |y_t - y_(t-1)| over its rows before ``seen_end`` (NaN under two rows).
 
-    The step into an item's first row crosses two items, but a difference that
-    starts at that row never includes it.
+    The one-step naive error in the data's own bucket (day to day, week to
+    week, month to month), not the seasonal naive's: it exists for every item
+    with two buckets of history (a 52-week seasonal scale needs more than a
+    year), it keeps the daily numbers what they were, and the seasonal naive's
+    skill is scored beside it as the ``seasonal-naive`` model. utilsforecast:
+    ``mase(..., seasonality=1)``.
     """
-    return np.concatenate([[0.0], np.cumsum(np.abs(np.diff(prepared.quantity)))])
+    steps = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(prepared.quantity)))])
+    # C[j] - C[i] sums |y_t - y_(t-1)| over rows i+1..j of one item (the step into its first row never counts)
+    seen = seen_end - prepared.starts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(seen >= 2, (steps[seen_end - 1] - steps[prepared.starts]) / (seen - 1), np.nan)
 
 
 def _window_frame(

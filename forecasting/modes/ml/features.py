@@ -1,23 +1,29 @@
-"""The global model's features: lags, rolling means and calendar features, per data frequency.
+"""The global model's features: lags, rolling means and calendar features, per bucket of the data.
 
-One :class:`FeatureSpec` per frequency says which lags of the target, which
+One :class:`FeatureSpec` per bucket says which lags of the target, which
 rolling statistics of lagged targets and which date attributes the model sees;
-:func:`mlforecast_arguments` turns it into mlforecast's ``lags``,
+:func:`spec_for` derives it from the bucket's
+:class:`~forecasting.core.calendar.Frequency` (its pandas alias, season, lags,
+rolling means and date attributes: the bucket's facts have one home), and
+:func:`mlforecast_arguments` turns it into mlforecast's ``freq``, ``lags``,
 ``lag_transforms`` and ``date_features`` (the library computes them, also
-recursively over the horizon). Daily data is the only frequency the product
-prepares today (``core/history.py`` works in days); the weekly and monthly
-specs are the analogues the frequency of a prepared history will select
-(:func:`spec_for`), kept here so that the switch is one lookup.
+recursively over the horizon).
 
 Why these: lags 1/7/14/28 with 7- and 28-day rolling means and day of week /
 month / day of month are the recipe of issue 22 (the M5 family), measured on
-real daily retail data and on the pasta data.
+real daily retail data and on the pasta data; weeks and months take the
+recent buckets (1, 2, 4 weeks; 1, 2, 3 months), one season back (52 weeks, 12
+months) and the position in the year.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
+
+from forecasting.core.calendar import DAILY as DAILY_BUCKET
+from forecasting.core.calendar import Frequency
 
 #: column names the global model uses in mlforecast's frames
 ID, TIME, TARGET = "unique_id", "ds", "y"
@@ -27,7 +33,7 @@ ID, TIME, TARGET = "unique_id", "ds", "y"
 class FeatureSpec:
     """What the global model sees of a series' past and of its dates."""
 
-    #: pandas offset alias of the series' periods
+    #: pandas offset alias of the series' buckets (``D``, ``W-FRI``, ``MS``, ``ME``)
     freq: str
     #: the season length in periods (7 days, 52 weeks, 12 months)
     season: int
@@ -50,20 +56,20 @@ class FeatureSpec:
         return max([*self.lags, *(lag + w - 1 for lag, w in self.rolling_means)])
 
 
-DAILY = FeatureSpec("D", 7, (1, 7, 14, 28), ((1, 7), (1, 28), (7, 7), (7, 28)), ("dayofweek", "month", "day"))
-WEEKLY = FeatureSpec("W", 52, (1, 2, 4, 52), ((1, 4), (1, 13)), ("month", "week"))
-MONTHLY = FeatureSpec("MS", 12, (1, 2, 3, 12), ((1, 3), (1, 12)), ("month",))
-#: the one place a frequency picks its features (D/W/M as ``core.calendar``'s frequencies will name them)
-SPECS = {"D": DAILY, "W": WEEKLY, "M": MONTHLY}
+def spec_for(frequency: Frequency | str = "D") -> FeatureSpec:
+    """The features of a bucket: a :class:`Frequency`, its alias (``W-FRI``, ``MS``) or a code ``D``/``W``/``M``."""
+    freq = Frequency.parse(frequency)
+    return FeatureSpec(freq.alias, freq.season, freq.lags, freq.rolling_means, freq.date_features)
 
 
-def spec_for(frequency: object = "D") -> FeatureSpec:
-    """The features for a frequency: a code ``D``/``W``/``M`` or an object with a ``code`` attribute."""
-    code = str(getattr(frequency, "code", frequency)).upper()[:1]
-    try:
-        return SPECS[code]
-    except KeyError:
-        raise ValueError(f"no global-model features for frequency {frequency!r}") from None
+#: the daily features (the default of :func:`feature_frame`)
+DAILY = spec_for(DAILY_BUCKET)
+
+
+def features_version() -> str:
+    """A short digest of every bucket's features: part of the global model's version (changes with any of them)."""
+    keys = "|".join(spec_for(code).key for code in ("D", "W", "M"))
+    return hashlib.sha256(keys.encode()).hexdigest()[:12]
 
 
 def mlforecast_arguments(spec: FeatureSpec) -> dict[str, object]:

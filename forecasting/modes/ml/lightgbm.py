@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.core.history import PreparedHistory, day_numbers_to_dates
+from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import Availability, BaseForecastModel, Prediction, ProgressCallback, record_training
-from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, FeatureSpec, mlforecast_arguments
+from forecasting.modes.ml.features import ID, TARGET, TIME, features_version, mlforecast_arguments, spec_for
 from forecasting.core.covariates import future_values
 from forecasting.modes.statistical.classification import classify
 from forecasting.modes.statistical.empirical import row_quantiles
@@ -70,7 +70,7 @@ PARAMETERS = {
 }
 OBJECTIVES = {"median": {"objective": "quantile", "alpha": 0.5}, "tweedie": {"objective": "tweedie",
                                                                              "tweedie_variance_power": 1.2}}
-#: training rows at most: beyond, every item's most recent MAX_TRAINING_ROWS / items days (at least
+#: training rows at most: beyond, every item's most recent MAX_TRAINING_ROWS / items buckets (at least
 #: MIN_TRAINING_DAYS) are learnt from. Training time grows with the rows; 10,000 items x 730 days learn
 #: from their last 100 days (1,000,000 rows) in a fraction of the time, pasta's 212,000 rows are all kept.
 MAX_TRAINING_ROWS = 1_000_000
@@ -85,7 +85,7 @@ class GlobalFit:
 
     point: np.ndarray  # [items, horizon] from the as-of date
     errors: np.ndarray  # [items, horizon] actual - forecast on the held-out last days; NaN where none
-    #: the last day number the model was trained on (the as-of date minus the horizon)
+    #: the last bucket number the model was trained on (the as-of bucket minus the horizon)
     trained_to: int
     features: tuple[str, ...]
     seconds: float
@@ -102,11 +102,10 @@ class LightGBMGlobal(BaseForecastModel):
     description = ("one LightGBM model across all items (mlforecast): lags, rolling means, calendar, demand class "
                    "and known-future covariates; bands from held-out errors")
 
-    def __init__(self, objective: str = "median", spec: FeatureSpec = DAILY):
+    def __init__(self, objective: str = "median"):
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
         self.objective = objective
-        self.spec = spec
         self._cache: OrderedDict[str, GlobalFit] = OrderedDict()
         self._lock = threading.Lock()
         #: the most recent fit (its training time and features, for run records and tests)
@@ -114,7 +113,7 @@ class LightGBMGlobal(BaseForecastModel):
 
     @property
     def version(self) -> str:  # type: ignore[override]
-        return f"1:{self.objective}:{self.spec.key}"
+        return f"1:{self.objective}:{features_version()}"  # the features are the data's bucket's (spec_for)
 
     def availability(self) -> Availability:
         try:
@@ -157,7 +156,7 @@ class LightGBMGlobal(BaseForecastModel):
         return fit
 
     def _key(self, history: PreparedHistory, horizon: int, known: dict[str, np.ndarray]) -> str:
-        digest = hashlib.sha256(f"{self.version}|{horizon}".encode())
+        digest = hashlib.sha256(f"{self.version}|{horizon}|{history.freq.alias}".encode())
         digest.update(np.asarray(history.item_ids, dtype=str).tobytes())
         for array in (history.days, history.quantity, history.lengths):
             digest.update(np.ascontiguousarray(array).tobytes())
@@ -176,16 +175,18 @@ class LightGBMGlobal(BaseForecastModel):
         dynamic = [name for name in known if name not in statics]
         cutoff = int(history.last_day.max()) - horizon
         frame = long_frame(history, [*statics, *dynamic])
-        days = history.days  # the frame's rows are the history's
-        seen = days <= cutoff
-        # the most recent days only where all days would exceed MAX_TRAINING_ROWS (their features reach back)
-        window = max(MAX_TRAINING_ROWS // history.n_items, MIN_TRAINING_DAYS) + self.spec.longest_lag
-        train = frame.loc[seen & (days > cutoff - window)]
+        spec = spec_for(history.freq)
+        periods = history.days  # the frame's rows are the history's, in the data's buckets
+        seen = periods <= cutoff
+        # the most recent buckets only where all would exceed MAX_TRAINING_ROWS (their features reach back)
+        window = max(MAX_TRAINING_ROWS // history.n_items, MIN_TRAINING_DAYS) + spec.longest_lag
+        train = frame.loc[seen & (periods > cutoff - window)]
         train = train.assign(**{CLASS_FEATURE: _class_codes(history.truncate(
             np.full(history.n_items, cutoff), min_days=0), train)})
         features = [CLASS_FEATURE, *statics]
         regressor = LGBMRegressor(**PARAMETERS, **OBJECTIVES[self.objective], n_jobs=_threads())
-        pipeline = MLForecast(models={"lgbm": regressor}, num_threads=_threads(), **mlforecast_arguments(self.spec))
+        pipeline = MLForecast(models={"lgbm": regressor}, num_threads=_threads(),
+                              **mlforecast_arguments(spec))
         pipeline.fit(train, id_col=ID, time_col=TIME, target_col=TARGET, static_features=features)
 
         index = pd.Index(history.item_ids)
@@ -194,12 +195,12 @@ class LightGBMGlobal(BaseForecastModel):
         x_held = held_out[[ID, TIME, *dynamic]] if dynamic else None
         calibration = pipeline.predict(h=horizon, X_df=x_held)
         rows = index.get_indexer(calibration[ID].to_numpy())
-        steps = (calibration[TIME].to_numpy().astype("datetime64[D]").astype(np.int64) - cutoff - 1)
+        steps = _periods(history, calibration[TIME]) - cutoff - 1
         actual = held_out.set_index([ID, TIME])[TARGET]
         errors[rows, steps] = actual.reindex(pd.MultiIndex.from_arrays([calibration[ID], calibration[TIME]])
                                              ).to_numpy() - np.maximum(calibration["lgbm"].to_numpy(), 0.0)
 
-        recent = frame.loc[days > int(history.last_day.max()) - 2 * self.spec.longest_lag]
+        recent = frame.loc[periods > int(history.last_day.max()) - 2 * spec.longest_lag]
         full = recent.assign(**{CLASS_FEATURE: _class_codes(history, recent)})  # all the forecast's features need
         x_future = future_frame(history, horizon, known, dynamic) if dynamic else None
         with warnings.catch_warnings():  # NaN is a forecast day the known-future frame does not cover: unknown
@@ -207,8 +208,7 @@ class LightGBMGlobal(BaseForecastModel):
             forecast = pipeline.predict(h=horizon, new_df=full, X_df=x_future)
         point = np.zeros((history.n_items, horizon))
         rows = index.get_indexer(forecast[ID].to_numpy())
-        steps = (forecast[TIME].to_numpy().astype("datetime64[D]").astype(np.int64)
-                 - history.last_day[rows] - 1)
+        steps = _periods(history, forecast[TIME]) - history.last_day[rows] - 1
         point[rows, steps] = np.maximum(forecast["lgbm"].to_numpy(), 0.0)
         names = tuple(pipeline.ts.features_order_)
         seconds = time.perf_counter() - started
@@ -260,7 +260,7 @@ def static_columns(history: PreparedHistory) -> list[str]:
 
 def long_frame(history: PreparedHistory, columns: list[str]) -> pd.DataFrame:
     """mlforecast's frame ``unique_id, ds, y, <columns>`` from the history's arrays."""
-    data = {ID: history.ids, TIME: day_numbers_to_dates(history.days), TARGET: history.quantity}
+    data = {ID: history.ids, TIME: history.dates(history.days), TARGET: history.quantity}
     data.update({name: history.covariates[name] for name in columns})
     return pd.DataFrame(data)
 
@@ -268,9 +268,14 @@ def long_frame(history: PreparedHistory, columns: list[str]) -> pd.DataFrame:
 def future_frame(history: PreparedHistory, horizon: int, known: dict[str, np.ndarray], names: list[str]) -> pd.DataFrame:
     """mlforecast's ``X_df``: every item's forecast days with the known-future values (NaN: not known)."""
     days = (history.last_day[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
-    data = {ID: np.repeat(history.item_ids, horizon), TIME: day_numbers_to_dates(days)}
+    data = {ID: np.repeat(history.item_ids, horizon), TIME: history.dates(days)}
     data.update({name: known[name].ravel() for name in names})
     return pd.DataFrame(data)
+
+
+def _periods(history: PreparedHistory, dates: pd.Series) -> np.ndarray:
+    """The bucket numbers (of ``history.days``) of a frame's dates."""
+    return history.freq.periods(dates.to_numpy().astype("datetime64[D]").astype(np.int64))
 
 
 def _class_codes(history: PreparedHistory, frame: pd.DataFrame) -> np.ndarray:

@@ -13,10 +13,10 @@ from forecasting.core.history import MIN_HISTORY_DAYS
 from forecasting.modes.statistical.empirical import EmpiricalModel, Fit, by_step, flat, season
 
 #: the moving average's window, in buckets (``ma7``: the last 7 days, weeks or months)
-WEEK = 7
+MA_WINDOW = 7
 
 
-def moving_average(y: np.ndarray, window: int = WEEK) -> np.ndarray:
+def moving_average(y: np.ndarray, window: int = MA_WINDOW) -> np.ndarray:
     """F[:, t] = mean of y[t-window+1 .. t]; NaN where the window is incomplete."""
     c = np.cumsum(np.where(np.isnan(y), 0.0, y), axis=1)
     out = np.full_like(y, np.nan)
@@ -29,7 +29,7 @@ def moving_average(y: np.ndarray, window: int = WEEK) -> np.ndarray:
     return out
 
 
-def _seasonal_naive(y: np.ndarray, h: int, period: int = WEEK) -> np.ndarray:
+def _seasonal_naive(y: np.ndarray, h: int, period: int) -> np.ndarray:
     """F[:, t] = y[t + h - m k] with k = ceil(h / m), m the season: the same point of the last observed season.
 
     An origin needs its whole last season observed. Where a season is longer

@@ -34,8 +34,7 @@ DEAD_INTERVALS = 4
 
 def _in_buckets(days: int) -> int:
     """Whole buckets covering ``days`` days in the bucket being worked on (daily: ``days``)."""
-    freq = bucket()
-    return days if freq.code == "D" else int(np.ceil(freq.periods_covering(days)))
+    return bucket().whole_periods(days)
 NO_RECENT_DEMAND = "no recent demand"
 CLASSES = ("smooth", "erratic", "intermittent", "lumpy", NO_RECENT_DEMAND, "no demand")
 CLASS_COLUMNS = ["item_id", "adi", "cv2", "demand_class"]

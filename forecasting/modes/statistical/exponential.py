@@ -17,8 +17,6 @@ from forecasting.modes.statistical.empirical import EmpiricalModel, Fit, flat, s
 from forecasting.modes.statistical.panel import Panel, to_matrix
 from forecasting.modes.statistical.smoothing import golden_section_ses, ses_levels
 
-#: the season of daily data (the default of the functions below; fits use the bucket's season)
-WEEK = 7
 #: statsforecast's bounds for the optimised smoothing weight of SES and seasonal SES
 ALPHA_BOUNDS = (0.01, 0.99)
 
@@ -77,7 +75,7 @@ class SeasonalExponentialSmoothing(_Smoothing):
 WeeklyExponentialSmoothing = SeasonalExponentialSmoothing
 
 
-def weekday_ses(y: np.ndarray, alpha: float | None = None, period: int = WEEK) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def weekday_ses(y: np.ndarray, alpha: float | None, period: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per season point r: SES levels [items, n_r] of the buckets y[:, columns[r]] (whole seasons only).
 
     statsforecast drops an item's first ``n % m`` buckets so that every season
@@ -95,7 +93,7 @@ def weekday_ses(y: np.ndarray, alpha: float | None = None, period: int = WEEK) -
 
 
 def _weekday_forecasts(levels: list[np.ndarray], columns: list[np.ndarray], h: int, width: int,
-                       period: int = WEEK) -> np.ndarray:
+                       period: int) -> np.ndarray:
     """F[:, t]: the level, as of origin t, of the season point's series that bucket t + h belongs to."""
     out = np.full((levels[0].shape[0], width), np.nan)
     origins = np.arange(width)

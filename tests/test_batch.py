@@ -30,6 +30,13 @@ LEVELS = (0.1, 0.5, 0.9)
 STATISTICAL = [name for name in ModelFactory.names() if name not in ("chronos-2", "lgbm")]
 
 
+@pytest.fixture(autouse=True)
+def per_item_auto(monkeypatch):
+    """auto without its global member: every item's forecast its own, so chunks give one run's numbers
+    (with it, each chunk trains its own global model, as lgbm does; README, "The global model in auto")."""
+    monkeypatch.setenv("AUTO_GLOBAL_MODEL", "none")
+
+
 def mixed_sales(n_items: int = 23, seed: int = 0) -> pd.DataFrame:
     """Items of very different lengths (a week to a year and a half), gaps, zeros, a promo column, rows shuffled.
 

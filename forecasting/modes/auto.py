@@ -43,6 +43,7 @@ item's statistical choice: :mod:`forecasting.modes.auto_global`.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -86,6 +87,8 @@ CHALLENGER = "chronos-2"
 CHRONOS_ORIGINS = 2
 #: the registered models of the pool (Holt is left out: statsforecast's ETS fit is ~100x slower than the rest)
 POOL = ("ma7", "seasonal-naive", "ses", "seasonal-ses", "croston-sba", "tsb", "adida", "imapa")
+#: auto's global member is named by the environment (AUTO_GLOBAL_MODEL: a registered model, or ``none``)
+FROM_ENVIRONMENT = "from the environment"
 #: fixed smoothing weights added to the pool: the slow weights suit forecasts weeks ahead, which the
 #: one-step error that fits ``ses`` and ``seasonal-ses`` tends to miss
 SES_WEIGHTS = (0.01, 0.03, 0.1)
@@ -122,11 +125,12 @@ class AutoModel(BaseForecastModel):
     uses_known_future = True
 
     def __init__(self, pool: Sequence[EmpiricalModel] | None = None, challenger: str | None = CHALLENGER,
-                 global_model: str | None = GLOBAL_MODEL):
+                 global_model: str | None = FROM_ENVIRONMENT):
         self.pool = None if pool is None else tuple(pool)
         #: a registered model that challenges the statistical choice where it can run (None: none)
         self.challenger = challenger
-        #: a registered global model (trained across items) that challenges it too (None: none)
+        #: a registered global model (trained across items) that challenges it too (None: none;
+        #: FROM_ENVIRONMENT: AUTO_GLOBAL_MODEL, default GLOBAL_MODEL, read at each use)
         self.global_model = global_model
 
     @property
@@ -157,11 +161,14 @@ class AutoModel(BaseForecastModel):
 
     def _global(self) -> BaseForecastModel | None:
         """The global model when it is installed here."""
-        if self.global_model is None:
+        name = self.global_model
+        if name == FROM_ENVIRONMENT:
+            name = os.environ.get("AUTO_GLOBAL_MODEL", GLOBAL_MODEL).strip().lower()
+        if name is None or name in ("", "none"):
             return None
         from forecasting.modes.factory import ModelFactory
 
-        model = ModelFactory.create(self.global_model)
+        model = ModelFactory.create(name)
         return model if model.availability().available else None
 
     def _stage(self, history: PreparedHistory, horizon: int, future: pd.DataFrame | None) -> GlobalStage | None:

@@ -35,6 +35,8 @@ STOCK_COLOR = "#2563eb"
 POSITION_COLOR = "#059669"
 REORDER_POINT_COLOR = "#dc2626"
 ORDERED_COLOR = "#7c3aed"
+#: shading of calendar days on the forecast chart (promotions; events and holidays)
+MARK_COLORS = {"promotion": "#f59e0b", "event": "#10b981", "holiday": "#10b981"}
 
 
 def band_levels(bands: Iterable[int]) -> tuple[float, ...]:
@@ -70,15 +72,20 @@ def forecast_figure(
     forecast: pd.DataFrame,
     actuals: pd.DataFrame | None = None,
     title: str = "",
+    marks: pd.DataFrame | None = None,
 ) -> go.Figure:
     """One item: recent history, point forecast, shaded bands and (when scoring) the held-out actuals.
 
     ``history``: ``date, quantity``; ``forecast``: ``date, forecast, q<level>...``;
     ``actuals``: ``date, actual``. Only history before the first forecast day is drawn.
+    ``marks``: the item's calendar (``type, name, start, end``): its promotion and event days in the drawn
+    span are shaded, one rectangle per entry, named by its type and name.
     """
     fig = go.Figure()
     for trace in _forecast_traces(history, forecast, actuals, showlegend=True):
         fig.add_trace(trace)
+    if marks is not None and len(marks) and len(forecast):
+        _mark_days(fig, marks, history, forecast)
     _style(fig, title, height=420)
     fig.update_yaxes(title_text="units per day", rangemode="tozero")
     return fig
@@ -249,6 +256,22 @@ def _forecast_traces(
         actuals = actuals.sort_values("date")
         traces.append(_actuals_trace(actuals["date"], actuals["actual"], showlegend))
     return traces
+
+
+def _mark_days(fig: go.Figure, marks: pd.DataFrame, history: pd.DataFrame, forecast: pd.DataFrame) -> None:
+    """Shade each calendar entry's days (whole days: from its start's midnight to the midnight after its end)."""
+    first = pd.Timestamp(forecast["date"].min())
+    left = first - pd.Timedelta(days=history_window(len(forecast)))
+    right = pd.Timestamp(forecast["date"].max())
+    for row in marks.itertuples(index=False):
+        start, end = pd.Timestamp(row.start), pd.Timestamp(row.end)
+        if end < left or start > right:
+            continue
+        label = f"{row.type}: {row.name}" if row.name else str(row.type)
+        fig.add_vrect(x0=max(start, left) - pd.Timedelta(hours=12), x1=min(end, right) + pd.Timedelta(hours=12),
+                      fillcolor=MARK_COLORS.get(row.type, FORECAST_COLOR), opacity=0.15, line_width=0, layer="below",
+                      name=label, annotation_text=label, annotation_position="top left",
+                      annotation_font_size=10)
 
 
 def _recent(history: pd.DataFrame, before: pd.Timestamp, days: int) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from forecasting.core.covariates import with_covariates
 from forecasting.core.models.base import quantile_column
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.forecast_service import BacktestOutcome, ForecastOutcome
@@ -52,7 +53,9 @@ class Forecast:
         """The download: the forecast CSV's columns (docs/data-formats.md) with the item's name after its id."""
         columns = FORECAST_COLUMNS + [quantile_column(q) for q in self.response.quantiles]
         columns += [c for c in CHOICE_COLUMNS if c in self.response.forecast.columns]
-        return _with_names(self.response.forecast[columns], names)
+        frame = with_covariates(self.response.forecast[columns], ModelFactory.create(self.response.model),
+                                self.response.covariates)
+        return _with_names(frame, names)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from forecasting.core.client_calendar import ClientCalendar
 from forecasting.core.models.base import Availability
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.container import Services, build_services
@@ -95,6 +96,12 @@ def client_items_with_classes(client_id: int, data_version: int) -> pd.DataFrame
 @st.cache_data(show_spinner=False, max_entries=200)
 def client_categories(client_id: int, data_version: int) -> list[str]:
     return get_services().data.categories(client_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=200)
+def client_calendar(client_id: int, data_version: int) -> ClientCalendar:
+    """The client's calendar (promotions, events, holidays, planned prices); a calendar import bumps the version."""
+    return get_services().data.calendar(client_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=500)

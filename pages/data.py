@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import config, tables, uploads, widgets
 from app.auth import require_user
-from app.services import client_items, client_items_with_classes, get_services
+from app.services import client_calendar, client_items, client_items_with_classes, get_services
 from forecasting.applications.inventory.targets import edited_policy
 from forecasting.core.errors import ForecastingError
 from forecasting.core.history import MIN_HISTORY_DAYS
@@ -20,8 +20,8 @@ def render() -> None:
     user = require_user()
     services = get_services()
     st.title("Data")
-    upload_tab, items_tab, policy_tab, suppliers_tab, runs_tab = st.tabs(
-        ["Upload", "Items", "Service levels", "Suppliers", "Run history"])
+    upload_tab, items_tab, policy_tab, suppliers_tab, calendar_tab, runs_tab = st.tabs(
+        ["Upload", "Items", "Service levels", "Suppliers", "Calendar", "Run history"])
     with upload_tab:
         _upload(user, services)
     with items_tab:
@@ -30,6 +30,8 @@ def render() -> None:
         _policy(user, services)
     with suppliers_tab:
         _suppliers(user, services)
+    with calendar_tab:
+        _calendar(user, services)
     with runs_tab:
         with widgets.user_errors("Loading the run history"):
             runs = uploads.runs_view(services.data.list_runs(user.client_id, 200))
@@ -192,6 +194,29 @@ def _edit_link(user, purchasing, suppliers: pd.DataFrame, links: pd.DataFrame) -
             with widgets.user_errors("Removing the link"):
                 purchasing.delete_link(user.client_id, item)
                 _done(f"{item} uses its own lead time and pack size again.")
+
+
+def _calendar(user, services) -> None:
+    """The client's calendar: promotions, events, holidays, planned prices; a file replaces it (any user)."""
+    st.caption("Promotions, events, holidays and planned prices: lgbm and Chronos-2 use them as known-future "
+               "covariates, the statistical models ignore them (docs/data-formats.md, calendar). A file replaces "
+               "the whole calendar; any problem rejects it and nothing is imported.")
+    upload = st.file_uploader("Calendar file (CSV)", type=["csv"], key=f"{KEY}_calendar_file",
+                              help="type,item_id,category,start,end,name,discount,price")
+    if upload is not None and st.button("Import calendar", type="primary", key=f"{KEY}_calendar_import"):
+        with widgets.user_errors("Calendar import"):
+            calendar = services.data.import_calendar(user.client_id, upload.getvalue(), upload.name)
+            st.success(f"Imported {len(calendar.entries):,} calendar entries "
+                       f"(covariates: {', '.join(calendar.covariates) or 'none'}).")
+    with widgets.user_errors("Loading the calendar"):
+        calendar = client_calendar(user.client_id, services.data.data_version(user.client_id))
+        if calendar.entries.empty:
+            st.info("No calendar: the models forecast from sales alone.")
+            return
+        table = calendar.table()
+        st.dataframe(table, hide_index=True, key=f"{KEY}_calendar")
+        widgets.download_buttons(table, "calendar", user.client_name, services.data.get_client(user.client_id).as_of,
+                                 f"{KEY}_calendar_download")
 
 
 def _items(user, services) -> None:

@@ -6,6 +6,7 @@ import streamlit as st
 from app import charts, config, plan_view, results, tables, widgets
 from app.auth import require_user
 from app.services import (
+    client_calendar,
     client_categories,
     client_history,
     client_items_with_classes,
@@ -83,7 +84,8 @@ def render() -> None:
             else client_history(user.client_id, version, tuple(result.item_ids))
         )
         with widgets.user_errors("Showing the result"):  # the run is stored; a display bug must not hide the page
-            _show(result, history, items, user.client_name, services.data.get_client(user.client_id).as_of)
+            _show(result, history, items, user.client_name, services.data.get_client(user.client_id).as_of,
+                  client_calendar(user.client_id, version))
     else:
         totals = client_recent_totals(user.client_id, version, OVERVIEW_DAYS)
         if len(totals):
@@ -107,8 +109,11 @@ def _url_fields(items) -> list[widgets.UrlField]:
     ]
 
 
-def _show(result: results.Forecast | results.Backtest, history, items, client_name: str, as_of) -> None:
+def _show(result: results.Forecast | results.Backtest, history, items, client_name: str, as_of, calendar) -> None:
     st.caption(result.provenance())
+    if isinstance(result, results.Forecast) and result.response.covariates:
+        st.caption(f"Covariates used: {', '.join(result.response.covariates)} (the client's calendar on the Data "
+                   "page; the download names them too).")
     names = dict(zip(items["item_id"], items["name"].fillna("")))
     ids = result.item_ids
     view_col, item_col, download_col = st.columns([2.2, 3.2, 2.2], vertical_alignment="bottom")
@@ -124,11 +129,13 @@ def _show(result: results.Forecast | results.Backtest, history, items, client_na
     if view == "One item":
         item = item_col.selectbox("Item", ids, key=f"{KEY}_chart_item",
                                   format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
+        category = dict(zip(items["item_id"], items["category"].fillna(""))).get(item, "")
         fig = charts.forecast_figure(
             history[history["item_id"] == item],
             forecast[forecast["item_id"] == item],
             None if actuals is None else actuals[actuals["item_id"] == item],
             title=f"{item} {names.get(item, '')}".strip(),
+            marks=calendar.marks(item, category),
         )
     else:
         titles = {i: f"{i} {names.get(i, '')}".strip() for i in ids}

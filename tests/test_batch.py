@@ -128,7 +128,9 @@ def test_chronos2_in_chunks_equals_one_run_to_float32_precision(tiny_chronos_dir
     out = tmp_path / "chronos.parquet"
     assert main(["forecast", "--input", str(sales_files["parquet"]), "--model", "chronos-2", "--horizon", "14",
                  "--output", str(out), "--chunk-items", "5"]) == 0
-    assert_frame_equal(pd.read_parquet(out), _in_memory_forecast("chronos-2", sales_files["history"]),
+    written = pd.read_parquet(out)
+    assert set(written.pop("covariates")) == {"promo"}  # the file's promo column: Chronos-2 uses past covariates
+    assert_frame_equal(written, _in_memory_forecast("chronos-2", sales_files["history"]),
                        check_exact=False, rtol=1e-6, atol=1e-6)
     history = sales_files["history"]
     ids = sorted(history["item_id"].unique())

@@ -197,3 +197,38 @@ def test_an_upload_of_weekly_sales_lists_items_short_in_weeks(data):
                         pd.DataFrame({"item_id": "SHORT", "date": fridays[-3:], "quantity": 1.0})], ignore_index=True)
     short = data.too_short_to_forecast(client, upload)
     assert short["item_id"].tolist() == ["SHORT"] and short["days"].tolist() == [3]  # 3 weeks (15 days before)
+
+
+def test_a_weekly_clients_stored_forecasts_against_later_weeks_flag_a_bias(service, data):
+    client = data.create_client("Weekly bias").client_id
+    fridays = pd.date_range(end=AS_OF_W, periods=30, freq="7D")
+    data.import_sales(client, pd.DataFrame({"item_id": "B", "date": fridays, "quantity": 30.0}))
+    service.forecast(client, ["B"], "ma7", 13)  # 30 a week for the next 13 weeks, stored
+    later = pd.date_range(AS_OF_W + pd.Timedelta(weeks=1), periods=10, freq="7D")
+    data.import_sales(client, pd.DataFrame({"item_id": "B", "date": later, "quantity": 45.0}))
+    queue = service.exceptions(client, model="ma7").queue.set_index("item_id")
+    # 10 weeks compared (at least 8 in the 13-week window): (30 - 45) / 45 = -33%, every week below
+    assert queue.loc["B", "reason"] == rules.BIAS
+    assert queue.loc["B", "detail"] == "forecasts below the actuals by 33% over the last 10 weeks"
+    assert queue.loc["B", "units"] == pytest.approx(150.0)
+
+
+# --- stale data --------------------------------------------------------------------------------------------------
+
+def test_data_is_stale_once_a_whole_bucket_is_missing():
+    from datetime import date
+
+    from forecasting.core.calendar import days_since_data, is_stale
+
+    # daily: more than 7 days after the as-of date, as before
+    assert days_since_data(date(2024, 3, 1), date(2024, 3, 8)) == 7 and not is_stale(date(2024, 3, 1), date(2024, 3, 8))
+    assert is_stale(date(2024, 3, 1), date(2024, 3, 9))
+    # weekly (Fridays): the week of Mar 1 runs to Mar 7; the next week's sales are due once it ends on Mar 14
+    assert days_since_data(date(2024, 3, 1), date(2024, 3, 14), FRI) == 7
+    assert not is_stale(date(2024, 3, 1), date(2024, 3, 14), FRI) and is_stale(date(2024, 3, 1), date(2024, 3, 15), FRI)
+    # monthly (1st): January's sales are current all February; stale more than 31 days after January ended
+    assert not is_stale(date(2024, 1, 1), date(2024, 2, 29), MS)
+    assert days_since_data(date(2024, 1, 1), date(2024, 3, 2), MS) == 31
+    assert not is_stale(date(2024, 1, 1), date(2024, 3, 2), MS) and is_stale(date(2024, 1, 1), date(2024, 3, 3), MS)
+    # month-end dates cover the month that ends on them
+    assert days_since_data(date(2024, 1, 31), date(2024, 2, 10), Frequency("M", -1)) == 10

@@ -24,8 +24,8 @@ def test_cli_forecast_backtest_and_reorder_with_chronos2(tiny_chronos_dir, tmp_p
 
     assert main(["forecast", "--input", sales, "--model", "chronos-2", "--horizon", "14"]) == 0
     forecast = pd.read_csv(io.StringIO(capsys.readouterr().out), parse_dates=["date"])
-    assert list(forecast.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.5", "q0.9"]
-    assert len(forecast) == 3 * 14 and set(forecast["model"]) == {"chronos-2"}
+    assert list(forecast.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.5", "q0.9", "covariates"]
+    assert len(forecast) == 3 * 14 and set(forecast["model"]) == {"chronos-2"} and set(forecast["covariates"]) == {"none"}
     assert forecast["date"].min() == pd.Timestamp("2024-03-31")  # 90 days from 2024-01-01, then the next day
     np.testing.assert_allclose(forecast["forecast"], forecast["q0.5"], atol=1e-6)
     q = forecast[["q0.1", "q0.5", "q0.9"]].to_numpy()

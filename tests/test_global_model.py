@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.core.calendar import Frequency
 from forecasting.core.covariates import KnownFuture, future_values
 from forecasting.core.errors import InvalidInputError
-from forecasting.core.calendar import Frequency
 from forecasting.core.history import prepare_history
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.ml.features import DAILY, ID, TARGET, TIME, feature_frame, spec_for
@@ -207,6 +207,7 @@ def test_the_cli_takes_a_calendar_for_the_forecast_and_the_backtest(tmp_path, ca
     assert main(["forecast", "--input", str(tmp_path / "sales.csv"), "--model", "lgbm", "--horizon", "7",
                  "--calendar", str(tmp_path / "calendar.csv"), "--output", str(out)]) == 0
     forecast = pd.read_csv(out, parse_dates=["date"])
+    assert set(forecast["covariates"]) == {"promo"}  # the output names the covariates the model used
     on = forecast["date"] == start + pd.Timedelta(days=2)
     assert forecast.loc[on, "forecast"].sum() > 1.8 * forecast.loc[~on, "forecast"].sum() / 6
     scores = tmp_path / "scores.csv"

@@ -10,7 +10,7 @@ from forecasting.applications.inventory.calculator import (
     SEED,
     InventoryCalculator,
 )
-from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
+from forecasting.core.errors import InvalidInputError, NotFoundError
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.planning import PlanningService
 from tests.support.db import inventory_frame, table_counts

@@ -295,3 +295,25 @@ def test_review_periods_in_whole_buckets():
     assert review_buckets(np.array([7, 10, 14, 3]), Frequency("W", 4)).tolist() == [1, 1, 2, 1]
     assert review_buckets(np.array([30, 60, 90, 7]), Frequency("M", 0)).tolist() == [1, 2, 3, 1]
     assert review_buckets(np.array([5, 7]), Frequency("D")).tolist() == [5, 7]
+
+
+def test_monthly_history_with_a_perfect_forecast_never_loses_a_sale():
+    """300 a month, forecast 300 a month, L = 10 days, R = 30 days (one month), 2 reviews; b = 30.4375 days.
+
+    S = 300 x 40 / b = 394.25. An order placed at the end of a month arrives 9 / b = 0.2957 into the next,
+    after 88.7 units of its demand: month 1 serves 300 from 394.25 (94.25 left) and orders 300; month 2
+    serves 88.7 from the 94.25 left, then 211.3 from the 300 arrived: 94.25 left, no sale lost.
+    """
+    b = 365.25 / 12
+    monthly = pd.DataFrame({"item_id": "A", "date": pd.date_range(end="2024-06-01", periods=24, freq="MS"),
+                            "quantity": 300.0})
+    hist = prepare_history(monthly, 1)
+
+    def forecast(history: PreparedHistory, horizon: int) -> SamplePaths:
+        values = np.full((history.n_items, 20, horizon), 300.0)
+        return SamplePaths(history.item_ids, history.dates(history.last_day + 1), values, history.freq)
+
+    r = row(simulate(hist, inventory(["A"], lead_time_days=10, review_period_days=30), forecast, "test", reviews=2))
+    assert r["served"] == pytest.approx(600) and r["lost"] == pytest.approx(0) and r["orders"] == 1
+    assert r["avg_stock"] == pytest.approx(300 * 40 / b - 300) and r["days"] == pytest.approx(2 * b)
+    assert r["days_out_of_stock"] == 0 and r["cycles_without_stockout"] == 2

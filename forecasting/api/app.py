@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forecasting.api import plan_routes, purchasing_routes, routes, simulation_routes
+from forecasting.api import calendar_routes, plan_routes, purchasing_routes, routes, simulation_routes
 from forecasting.api.dependencies import ApiState
 from forecasting.api.errors import install_error_handlers
 from forecasting.api.security import TokenIssuer
@@ -64,6 +64,7 @@ def create_app(
     app.include_router(purchasing_routes.router)
     app.include_router(simulation_routes.router)
     app.include_router(plan_routes.router)
+    app.include_router(calendar_routes.router)
     return app
 
 

@@ -254,6 +254,7 @@ def _forecast_payload(client_id: int, result: forecast_service.ForecastOutcome) 
         "source_forecast_id": result.source_run_id,
         "prediction_length": result.horizon,
         "quantile_levels": list(result.quantiles),
+        "covariates": list(result.covariates),
         "items": convert.forecast_items(result.forecast, result.quantiles),
     }
 

@@ -134,6 +134,10 @@ class ForecastResponse(BaseModel):
     source_forecast_id: int = Field(description="the computed run whose numbers these are")
     prediction_length: int
     quantile_levels: list[float]
+    covariates: list[str] = Field(
+        default_factory=list,
+        description="the covariates the model used (the calendar's for lgbm and chronos-2); empty: none, or a "
+                    "stored run read back with GET (not recorded with the run)")
     items: list[ItemForecast]
 
 

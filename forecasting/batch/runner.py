@@ -40,7 +40,7 @@ from forecasting.batch.sources import DatabaseSource, FileSource
 from forecasting.batch.staging import KEY, merge_parts, stage_sales, write_part
 from forecasting.batch.work import ChunkContext, backtest_metrics
 from forecasting.core.calendar import DAILY, Frequency
-from forecasting.core.covariates import KnownFuture
+from forecasting.core.covariates import KnownFuture, used_covariates, with_covariates
 from forecasting.core.errors import (
     ForecastingError,
     ModelUnavailableError,
@@ -169,7 +169,7 @@ def run_database_job(
         if not pages:
             raise ForecastingError("the client has no sales yet: import a sales file first")
         keys = pd.concat(pages, ignore_index=True).sort_values("external_id", kind="stable", ignore_index=True)
-    fingerprint = DataFingerprint(client.as_of, client.freq)
+    fingerprint = DataFingerprint(client.as_of, client.freq, client.calendar_version)
     for s in slices(len(keys), KEY_PAGE):
         fingerprint.add(keys.iloc[s])
     horizon = _horizon(job, models, inventory, client.freq)
@@ -184,10 +184,12 @@ def run_database_job(
     levels = job.quantiles if job.kind != "reorder" else ()
     request = run_request(job.kind, tuple(keys["external_id"]), names, versions, horizon, levels, parameters,
                           fingerprint.hexdigest(), user_id)
+    covariates = used_covariates(models[0], *data.covariate_names(client_id)) if job.kind == "forecast" else None
     if job.kind == "forecast":
         source_run = data.cached_run(client_id, request.cache_key)
         if source_run is not None:
-            return _cached_forecast(services, client_id, request, source_run, keys, job, output, progress, started)
+            return _cached_forecast(services, client_id, request, source_run, keys, job, output, progress, started,
+                                    lambda frame: with_covariates(frame, models[0], covariates))
     run_id, _ = data.record_run(client_id, request)
     try:
         source = DatabaseSource(
@@ -202,7 +204,12 @@ def run_database_job(
         with work_dir() as work:
             policy = data.policy(client_id) if job.kind == "reorder" else None
             arrivals = data.arrivals(client_id) if job.kind == "reorder" else None
-            context = ChunkContext(job, models, source, horizon, policy=policy, arrivals=arrivals)
+            calendar = None
+            if job.kind != "reorder" and any(m.uses_known_future for m in models):  # the client's calendar
+                held_out = horizon * job.windows if job.kind == "backtest" else 0
+                calendar = data.known_future(client_id, keys["external_id"].tolist(), horizon, held_out)
+            context = ChunkContext(job, models, source, horizon, calendar=calendar, policy=policy, arrivals=arrivals,
+                                   covariates=covariates)
             _run_and_write(context, chunks, engine, work / "results", output, progress,
                            lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
@@ -237,13 +244,14 @@ def database_url(database) -> str:
     return database.url.render_as_string(hide_password=False)
 
 
-def _cached_forecast(services, client_id, request, source_run, keys, job, output, progress, started) -> BatchOutcome:
+def _cached_forecast(services, client_id, request, source_run, keys, job, output, progress, started,
+                     labelled) -> BatchOutcome:
     """A forecast answered from a stored run: its results streamed out chunk by chunk, a cached run recorded."""
     data = services.data
     with TableWriter(output) as writer:
         done = 0
         for s in slices(len(keys), job.chunk_items):
-            writer.write(data.results_of_keys(client_id, source_run.run_id, keys.iloc[s]))
+            writer.write(labelled(data.results_of_keys(client_id, source_run.run_id, keys.iloc[s])))
             done += s.stop - s.start
             if progress:
                 progress(done, len(keys))

@@ -17,7 +17,7 @@ from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.batch.plan import BatchJob, Chunk
 from forecasting.batch.staging import KEY
-from forecasting.core.covariates import KnownFuture
+from forecasting.core.covariates import KnownFuture, used_covariates, with_covariates
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import BaseForecastModel
 
@@ -50,6 +50,9 @@ class ChunkContext:
     classes: pd.DataFrame | None = None
     #: reorder: the client's policy by class (None: the defaults)
     policy: ClassPolicy | None = None
+    #: forecast: the covariates the model uses, named in the output (database mode: the client's); None: each
+    #: chunk's own (file mode: the file's columns and the calendar's)
+    covariates: tuple[str, ...] | None = None
     #: reorder: approved purchase-order lines still to arrive (:meth:`DataAccess.arrivals`)
     arrivals: pd.DataFrame | None = None
 
@@ -76,8 +79,13 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
         history, future = context.calendar.add_past(history), context.calendar.frame
     job = context.job
     if job.kind == "forecast":
-        table = context.models[0].forecast(history, context.horizon, job.quantiles, future)
+        model = context.models[0]
+        table = model.forecast(history, context.horizon, job.quantiles, future)
         context.source.save(chunk, table)
+        names = context.covariates
+        if names is None:
+            names = used_covariates(model, history.covariates, [] if context.calendar is None else context.calendar.names)
+        table = with_covariates(table, model, names)
         table[KEY] = table["item_id"]
         return ChunkResult(chunk.index, history.n_items, table)
     if job.kind == "reorder":

@@ -74,7 +74,7 @@ def service_level(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from forecasting.cli import api_commands, db_commands, purchasing_commands, simulate_command
+    from forecasting.cli import api_commands, calendar_commands, db_commands, purchasing_commands, simulate_command
     from forecasting.modes.factory import ModelFactory
 
     model_names = ", ".join(ModelFactory.names())
@@ -146,11 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.register(sub)
     api_commands.register(sub)
     purchasing_commands.register(sub)
+    calendar_commands.register(sub)
     return parser
 
 
 CALENDAR_HELP = ("file mode: known-future covariates, CSV or Parquet (item_id,date,<covariates>, e.g. a 0/1 promo "
-                 "flag or a planned price, for history and forecast days); used by lgbm and chronos-2")
+                 "flag or a planned price, for history and forecast days); used by lgbm and chronos-2 "
+                 "(database mode uses the client's stored calendar: import-calendar)")
 
 
 def _file_commands():
@@ -184,7 +186,8 @@ def _backtest(args: argparse.Namespace) -> int:
 
 def _file_mode_only(args: argparse.Namespace) -> None:
     if args.calendar:
-        raise ForecastingError("--calendar is for file mode (--input); a client's calendar is not stored yet")
+        raise ForecastingError("--calendar is for file mode (--input); database mode uses the client's stored "
+                               "calendar (import-calendar)")
 
 
 def _reorder(args: argparse.Namespace) -> int:

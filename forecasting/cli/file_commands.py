@@ -8,7 +8,7 @@ from forecasting.batch.plan import BatchJob
 from forecasting.batch.runner import run_file_job
 from forecasting.cli.progress import progress_bar
 from forecasting.core.calendar import DAILY, Frequency
-from forecasting.core.covariates import KnownFuture
+from forecasting.core.covariates import KnownFuture, covariate_use
 from forecasting.io.inventory_csv import read_inventory_csv
 from forecasting.io.known_future import read_known_future
 from forecasting.modes.factory import ModelFactory
@@ -67,7 +67,7 @@ def models(args: argparse.Namespace) -> int:
         status = model.availability()
         state = "available" if status.available else "unavailable"
         detail = model.description if status.available else status.reason
-        detail += f"; known-future covariates {'used' if model.uses_known_future else 'ignored'}"
+        detail += "; " + covariate_use(model)
         print(f"{name:<16} {state:<12} {detail}")
     return 0
 

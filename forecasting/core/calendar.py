@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -199,6 +200,10 @@ class Frequency:
             return self.days_of(periods)
         return periods.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
+    def last_days(self, periods: np.ndarray) -> np.ndarray:
+        """Day numbers of the last day each bucket covers: its date for days, date + 6 for weeks, the month's end."""
+        return self.first_days(np.asarray(periods, dtype=np.int64) + 1) - 1
+
     def dates(self, periods: np.ndarray) -> np.ndarray:
         """Period numbers as datetime64[ns] dates, for frames."""
         return self.days_of(periods).astype("datetime64[D]").astype("datetime64[ns]")
@@ -233,6 +238,21 @@ def in_bucket(freq: Frequency) -> Iterator[None]:
 def bucket() -> Frequency:
     """The bucket of the history being worked on (daily outside :func:`in_bucket`)."""
     return _BUCKET.get()
+
+
+def days_since_data(as_of: date, today: date, freq: Frequency = DAILY) -> int:
+    """Days from the last day the as-of bucket covers to ``today``: a weekly as-of date covers its week, a
+    monthly one its month (daily: today - as-of)."""
+    as_of_day = np.array([np.datetime64(as_of, "D").astype(np.int64)])
+    end = int(freq.last_days(freq.periods(as_of_day))[0])
+    return int(np.datetime64(today, "D").astype(np.int64)) - end
+
+
+def is_stale(as_of: date, today: date, freq: Frequency = DAILY, limit_days: int = 7) -> bool:
+    """Whether the data is out of date: more than ``limit_days`` days, and more than a whole bucket, have passed
+    since the as-of bucket ended (a month's sales can only come once the month is over: a monthly client's
+    data is stale once the following month is over too, not a week after its as-of date)."""
+    return days_since_data(as_of, today, freq) > max(limit_days, int(np.ceil(freq.days_per_period)))
 
 
 def horizon_bounds(freq: Frequency | str | None = None) -> tuple[int, int]:

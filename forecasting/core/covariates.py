@@ -16,6 +16,7 @@ does for its ``X_df``: a model gets NaN (unknown) there.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -25,6 +26,8 @@ from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.core.history import PreparedHistory, to_day_numbers
 
 KEYS = ("item_id", "date")
+#: the output column (forecast CSV / xlsx, CLI) naming the covariates a forecast used
+COVARIATES_COLUMN = "covariates"
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,37 @@ class KnownFuture:
         item, step = np.nonzero(~covered)
         return pd.DataFrame({"item_id": history.item_ids[item],
                              "date": history.freq.dates(history.last_day[item] + step + 1)})
+
+
+def used_covariates(model: object, past: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
+    """The covariates a model's forecast used, sorted: the one rule behind every output that names them.
+
+    A model that ignores covariates (the statistical ones) used none; lgbm the
+    known-future ones (a past-only column has no value on forecast days);
+    Chronos-2 the past-only ones too. ``model`` is a forecasting model (its
+    ``uses_known_future`` and ``uses_past_covariates`` flags).
+    """
+    if not getattr(model, "uses_known_future", False):
+        return ()
+    names = set(known) | (set(past) if getattr(model, "uses_past_covariates", False) else set())
+    return tuple(sorted(names))
+
+
+def covariate_use(model: object) -> str:
+    """What ``models`` (CLI, docs) says of a model's covariates, by the same flags as :func:`used_covariates`."""
+    if not getattr(model, "uses_known_future", False):
+        return "known-future covariates ignored"
+    if getattr(model, "uses_past_covariates", False):
+        return "past and known-future covariates used"
+    return "known-future covariates used"
+
+
+def with_covariates(frame: pd.DataFrame, model: object, names: Sequence[str]) -> pd.DataFrame:
+    """A forecast frame with the :data:`COVARIATES_COLUMN` (``promo;price``, ``none``) for a model that uses
+    covariates; a statistical model's frame is returned as it is (it uses none: ``models`` says so)."""
+    if not getattr(model, "uses_known_future", False):
+        return frame
+    return frame.assign(**{COVARIATES_COLUMN: ";".join(names) or "none"})
 
 
 def future_values(frame: pd.DataFrame | KnownFuture, history: PreparedHistory, horizon: int) -> dict[str, np.ndarray]:

@@ -25,6 +25,8 @@ from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.as_of import AsOfMove
 from forecasting.core.calendar import DAILY, Frequency, detect_frequency
+from forecasting.core.covariates import KnownFuture
+from forecasting.core.client_calendar import ClientCalendar
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
 from forecasting.core.history import short_histories, to_day_numbers
@@ -32,6 +34,7 @@ from forecasting.core.models.base import quantile_column
 from forecasting.core.process import this_process
 from forecasting.core.sales import covariate_columns, validate_sales_frame
 from forecasting.services.run_recovery import LeaseKeeper
+from forecasting.storage import calendar as calendar_store
 from forecasting.storage import clients, imports, items, reads, runs
 from forecasting.storage import policy as policy_store
 from forecasting.storage import purchasing as purchasing_store
@@ -41,6 +44,7 @@ from forecasting.storage.database import Database
 from forecasting.storage.ids import whole_id
 from forecasting.storage.models import utcnow
 from forecasting.storage.imports import ImportResult
+from forecasting.io.calendar_file import read_calendar_table
 from forecasting.storage.reads import ITEM_COLUMNS
 from forecasting.storage.runs import RunInfo, RunRequest
 
@@ -78,6 +82,21 @@ class HistorySnapshot:
     item_ids: tuple[str, ...]
     #: the client's data "as of" date: every item's history runs to it
     as_of: date | None = None
+    #: the client's calendar as the snapshot read it (empty: none), and the items' categories it may name
+    calendar: ClientCalendar | None = None
+    categories: pd.DataFrame | None = None
+    freq: Frequency = DAILY
+
+    def known_future(self, horizon: int, held_out: int = 0) -> KnownFuture | None:
+        """The calendar's covariates for these items: on the days it covers and on every bucket from
+        ``held_out`` buckets before the as-of date (a backtest's windows) to ``horizon`` buckets after it.
+
+        None without a calendar. Models that use covariates (lgbm, chronos-2)
+        get the frame; the others ignore it.
+        """
+        if self.calendar is None:
+            return None
+        return calendar_covariates(self.calendar, self.categories, self.as_of, self.freq, horizon, held_out)
 
 
 class DataAccess:
@@ -185,7 +204,52 @@ class DataAccess:
             client = clients.get(conn, client_id)
             as_of = client.as_of
             frame = reads.history_frame(conn, client_id, keys, start, as_of)
-        return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq), tuple(keys["external_id"]), as_of)
+            calendar, categories = _stored_calendar(conn, client, keys["external_id"])
+        return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq, client.calendar_version),
+                               tuple(keys["external_id"]), as_of, calendar, categories, client.freq)
+
+    # --- calendar -------------------------------------------------------------------------------
+
+    def calendar(self, client_id: int) -> ClientCalendar:
+        """The client's calendar of promotions, events, holidays and planned prices (empty when none)."""
+        with self.database.read() as conn:
+            clients.get(conn, client_id)
+            return calendar_store.load(conn, client_id)
+
+    def import_calendar(
+        self, client_id: int, source: str | Path | bytes | pd.DataFrame, name: str | None = None
+    ) -> ClientCalendar:
+        """Replace the client's calendar with a file's (docs/data-formats.md, "Calendar").
+
+        Every problem (unknown item or category, overlapping promotions, an end
+        before its start...) is listed in one InvalidInputError and nothing is
+        imported; the check against the client's items runs inside the write.
+        A new calendar changes the forecast cache key (its version). ``source``:
+        a file's path or bytes (``name`` ending ``.parquet``: Parquet), or a
+        table of the file's columns (the API's entries).
+        """
+        raw = source.astype("string") if isinstance(source, pd.DataFrame) else read_calendar_table(source, name)
+        with self.database.write() as conn:
+            clients.get(conn, client_id)
+            calendar = ClientCalendar.check(raw, calendar_store.item_categories(conn, client_id))
+            calendar_store.replace(conn, client_id, calendar)
+        return calendar
+
+    def covariate_names(self, client_id: int) -> tuple[list[str], list[str]]:
+        """The client's covariates: the stored sales columns (past) and the calendar's (known-future)."""
+        with self.database.read(snapshot=True) as conn:
+            clients.get(conn, client_id)
+            return calendar_store.covariate_names(conn, client_id), calendar_store.load(conn, client_id).covariates
+
+    def known_future(self, client_id: int, item_ids: Sequence[str], horizon: int, held_out: int = 0
+                     ) -> KnownFuture | None:
+        """The client's calendar as covariates of the items (:func:`calendar_covariates`); None without one."""
+        with self.database.read(snapshot=True) as conn:
+            client = clients.get(conn, client_id)
+            calendar, categories = _stored_calendar(conn, client, item_ids)
+        if calendar is None:
+            return None
+        return calendar_covariates(calendar, categories, client.as_of, client.freq, horizon, held_out)
 
     def policy(self, client_id: int) -> ClassPolicy:
         """The client's policy by class (service levels per ABC x XYZ cell; the defaults when none is stored)."""
@@ -396,7 +460,7 @@ class DataAccess:
         with self.database.read() as conn:  # results are immutable: no snapshot needed
             keys = items.resolve(conn, client_id, ids)
             client = clients.get(conn, client_id)
-            fingerprint = _fingerprint(keys, client.as_of, client.freq)
+            fingerprint = _fingerprint(keys, client.as_of, client.freq, client.calendar_version)
             key = cache_key(fingerprint)
             run = runs.find_cached(conn, client_id, key)
             frame = None if run is None else runs.read_results(conn, run, keys)
@@ -603,15 +667,18 @@ def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
 
 
 class DataFingerprint:
-    """What items' history depends on: their sales versions and the client's as-of date (the zero days).
+    """What items' history depends on: their sales versions, the client's as-of date (the zero days), its calendar.
 
     Fed with keys (sorted by id) a page at a time, so that a whole catalogue's
     run gets the fingerprint (and cache key) a request for all its items would.
+    ``calendar``: the version of the client's calendar (a new calendar changes
+    every forecast's key; None, no calendar, keeps the key it always had).
     """
 
-    def __init__(self, as_of: date | None, freq: Frequency = DAILY):
+    def __init__(self, as_of: date | None, freq: Frequency = DAILY, calendar: str | None = None):
         # the bucket is part of the data (daily keeps the key it always had)
-        self._hash = hashlib.sha256((f"{as_of}\n" if freq == DAILY else f"{as_of} {freq.alias}\n").encode())
+        head = f"{as_of}" if freq == DAILY else f"{as_of} {freq.alias}"
+        self._hash = hashlib.sha256((head + (f" calendar {calendar}" if calendar else "") + "\n").encode())
         self._empty = True
 
     def add(self, keys: pd.DataFrame) -> None:
@@ -623,6 +690,30 @@ class DataFingerprint:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+def _stored_calendar(conn, client: ClientInfo, item_ids) -> tuple[ClientCalendar | None, pd.DataFrame | None]:
+    """The client's stored calendar and the items' categories (``item_id, category``); (None, None) without one."""
+    if client.calendar_version is None:
+        return None, None
+    known = calendar_store.item_categories(conn, client.client_id)
+    ids = [str(i) for i in item_ids]
+    categories = pd.DataFrame({"item_id": np.asarray(ids, dtype=object), "category": [known.get(i, "") for i in ids]})
+    return calendar_store.load(conn, client.client_id), categories
+
+
+def calendar_covariates(
+    calendar: ClientCalendar, categories: pd.DataFrame, as_of: date | None, freq: Frequency, horizon: int,
+    held_out: int = 0,
+) -> KnownFuture | None:
+    """A calendar's covariates for items (``item_id, category``) on the days its entries cover and on every
+    bucket from ``held_out`` buckets before ``as_of`` to ``horizon`` buckets after it; None without entries."""
+    if calendar.entries.empty or as_of is None:
+        return None
+    day = (np.datetime64(as_of, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    last = int(freq.periods(np.array([day]))[0])
+    dates = pd.DatetimeIndex(freq.dates(np.arange(last + 1 - held_out, last + 1 + horizon)))
+    return calendar.known_future(categories, dates, freq)
 
 
 def _keep_bucket(conn, client: ClientInfo, bucket: Frequency) -> None:
@@ -657,8 +748,8 @@ def _import_bucket(client: ClientInfo, days: np.ndarray, declared: str | None) -
     return bucket
 
 
-def _fingerprint(keys: pd.DataFrame, as_of: date | None, freq: Frequency = DAILY) -> str:
-    fingerprint = DataFingerprint(as_of, freq)
+def _fingerprint(keys: pd.DataFrame, as_of: date | None, freq: Frequency = DAILY, calendar: str | None = None) -> str:
+    fingerprint = DataFingerprint(as_of, freq, calendar)
     fingerprint.add(keys)
     return fingerprint.hexdigest()
 

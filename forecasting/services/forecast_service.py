@@ -60,6 +60,7 @@ from forecasting.core.models.base import (
     validate_horizon,
     validate_quantiles,
 )
+from forecasting.core.covariates import used_covariates
 from forecasting.core.history import day_numbers_to_dates, history_lengths, prepare_history, to_day_numbers
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
@@ -91,6 +92,8 @@ class ForecastOutcome:
     forecast: pd.DataFrame
     #: the computed run whose results these are (``run_id`` itself unless cached)
     source_run_id: int
+    #: the covariates the model used (:func:`~forecasting.core.covariates.used_covariates`; () for the others)
+    covariates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ class ForecastService:
             return ForecastOutcome(
                 run_id=run_id, cached=True, model=instance.name, model_version=version, created_at=created_at,
                 horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=lookup.forecast,
-                source_run_id=lookup.run.run_id,
+                source_run_id=lookup.run.run_id, covariates=self.covariates_used(client_id, instance.name),
             )
 
         _require_available(instance)
@@ -228,12 +231,13 @@ class ForecastService:
             _require_history(snapshot)
             request = request_for(snapshot.fingerprint, snapshot.item_ids)
             run_id, created_at = self.data.record_run(client_id, request)
+            history, future = _with_calendar(snapshot, [instance], horizon)
             with training_clock() as training:
                 frame = self._run(
                     client_id,
                     run_id,
                     started,
-                    lambda: instance.forecast(snapshot.frame, horizon, levels, progress=_watched(progress, cancel)),
+                    lambda: instance.forecast(history, horizon, levels, future, progress=_watched(progress, cancel)),
                     save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
                                                                         keep_values=keep,
                                                                         training_s=training[0] or None),
@@ -242,7 +246,16 @@ class ForecastService:
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
             horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,
+            covariates=self.covariates_used(client_id, instance.name),
         )
+
+    def covariates_used(self, client_id: int, model: str) -> tuple[str, ...]:
+        """The covariates ``model`` uses on the client's data: the calendar's for lgbm and chronos-2 (and the sales
+        file's other columns for chronos-2), none for the statistical models."""
+        instance = _model(model)
+        if not instance.uses_known_future:
+            return ()
+        return used_covariates(instance, *self.data.covariate_names(client_id))
 
     def get_forecast(self, client_id: int, run_id: int) -> ForecastOutcome:
         """A stored forecast run of the client (a cached one returns the results it reused)."""
@@ -289,12 +302,13 @@ class ForecastService:
             request = run_request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
                                snapshot.fingerprint, user_id)
             run_id, created_at = self.data.record_run(client_id, request)
+            history, future = _with_calendar(snapshot, instances, horizon, held_out=horizon * int(windows))
             result = self._run(
                 client_id,
                 run_id,
                 started,
-                lambda: QualityCalculator.backtest(snapshot.frame, names, horizon, int(windows), levels,
-                                                   _watched(progress, cancel)),
+                lambda: QualityCalculator.backtest(history, names, horizon, int(windows), levels,
+                                                   _watched(progress, cancel), future_covariates=future),
                 cancel=cancel,
             )
         return BacktestOutcome(
@@ -574,6 +588,17 @@ class ForecastService:
             )
         skipped = inventory.loc[~enough, "item_id"].tolist()
         return inventory.loc[enough].reset_index(drop=True), skipped
+
+
+def _with_calendar(
+    snapshot: HistorySnapshot, models: Sequence[BaseForecastModel], horizon: int, held_out: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The history and known-future frame the models get: the client's calendar joined when one of them uses
+    covariates (lgbm, chronos-2); the statistical models get neither, and forecast as without a calendar."""
+    known = snapshot.known_future(horizon, held_out) if any(m.uses_known_future for m in models) else None
+    if known is None:
+        return snapshot.frame, None
+    return known.join_history(snapshot.frame), known.frame
 
 
 def _model(name: str) -> BaseForecastModel:

@@ -374,7 +374,7 @@ def horizon_days(as_of: date, horizon: int, freq: Frequency) -> tuple[date, date
     """The first and last day the plan's ``horizon`` buckets after the as-of bucket cover (daily: as-of + 1..H)."""
     as_of_bucket = freq.periods(np.array([_day_number(as_of)]))[0]
     first = freq.first_days(np.array([as_of_bucket + 1]))[0]
-    last = freq.first_days(np.array([as_of_bucket + horizon + 1]))[0] - 1
+    last = freq.last_days(np.array([as_of_bucket + horizon]))[0]
     return _date(first), _date(last)
 
 

@@ -24,6 +24,8 @@ class ClientInfo:
     as_of: date | None = None
     #: the bucket of the client's sales (daily before any import)
     freq: Frequency = DAILY
+    #: the version of the client's calendar (None: no calendar); part of the forecast cache key
+    calendar_version: str | None = None
 
 
 def create(conn: Connection, name: str) -> ClientInfo:
@@ -80,4 +82,4 @@ def set_freq(conn: Connection, client_id: int, freq: Frequency) -> None:
 
 def _info(row) -> ClientInfo:
     return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]), row["sales_as_of"],
-                      Frequency.parse(row["sales_freq"]))
+                      Frequency.parse(row["sales_freq"]), row["calendar_version"])

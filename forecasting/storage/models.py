@@ -90,6 +90,8 @@ class Client(Base):
     policy: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: the bucket of the client's sales (``D``, ``W-FRI``, ``MS``...): set by the first import, kept by later ones
     sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
+    #: the version (content hash) of the client's calendar; None = no calendar (part of the forecast cache key)
+    calendar_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
@@ -447,3 +449,26 @@ class PurchaseOrderLine(Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class CalendarEntry(Base):
+    """One entry of a client's calendar: a promotion, event, holiday or planned price (docs/data-formats.md).
+
+    The scope is the client's item id or a category as text (checked at import;
+    both empty: every item, for events and holidays). An import replaces all of
+    the client's entries.
+    """
+
+    __tablename__ = "calendar_entries"
+    __table_args__ = (CheckConstraint("type IN ('promotion', 'event', 'holiday', 'price')", name="type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(10))
+    item_id: Mapped[str] = mapped_column(String(ID_LENGTH), default="", server_default="")
+    category: Mapped[str] = mapped_column(String(TEXT_LENGTH), default="", server_default="")
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(TEXT_LENGTH), default="", server_default="")
+    discount: Mapped[float | None] = mapped_column(Float, nullable=True)
+    price: Mapped[float | None] = mapped_column(Float, nullable=True)

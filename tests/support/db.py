@@ -34,6 +34,7 @@ TABLES = (
     "clients", "users", "items", "sales", "sales_covariates", "inventory_positions", "forecast_runs",
     "forecast_results", "forecast_choices", "exception_rows", "api_keys", "login_addresses",
     "published_plans", "plan_overrides", "suppliers", "item_suppliers", "purchase_orders", "purchase_order_lines",
+    "calendar_entries",
 )
 
 

@@ -256,7 +256,7 @@ def _daily_demand(history: PreparedHistory, row: np.ndarray, first: int, total_d
 def _item_table(inv, demand, served, lost, reviews, clean, stock_sum, buckets, days_out, orders, checked, covered,
                 per_bucket=1.0):
     avg = stock_sum / buckets
-    days = buckets * per_bucket
+    days = buckets if per_bucket == 1.0 else buckets * per_bucket  # daily: whole days, as before buckets
     with np.errstate(invalid="ignore", divide="ignore"):
         return pd.DataFrame({
             "item_id": inv.item_ids,

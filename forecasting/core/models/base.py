@@ -143,6 +143,8 @@ class BaseForecastModel(ABC):
     max_horizon: ClassVar[int] = MAX_HORIZON
     #: whether ``future_covariates`` (known-future values: promotions, prices) change its forecast
     uses_known_future: ClassVar[bool] = False
+    #: whether past-only covariates (a sales file's extra columns the calendar lacks) change its forecast
+    uses_past_covariates: ClassVar[bool] = False
 
     def availability(self) -> Availability:
         """Whether the model can run here; cheap (well under a second)."""

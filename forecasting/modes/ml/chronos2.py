@@ -66,6 +66,7 @@ class Chronos2Model(BaseForecastModel):
     name = "chronos-2"
     label = "Chronos-2"
     uses_known_future = True
+    uses_past_covariates = True
     version = _WeightsVersion()  # type: ignore[assignment]
     description = "Chronos-2 foundation model (zero-shot): median forecast, 21 quantile levels, numeric covariates"
     max_horizon = ONE_PASS_HORIZON

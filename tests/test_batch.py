@@ -89,7 +89,11 @@ def test_file_forecast_in_chunks_equals_one_run_over_all_items(model, sales_file
 def test_file_forecast_csv_is_the_file_of_one_run(sales_files, tmp_path):
     """CSV in, CSV out, chunk by chunk: byte for byte what writing the whole frame gives."""
     expected = tmp_path / "expected.csv"
-    write_csv(_in_memory_forecast("auto", sales_files["history"]), expected)
+    from forecasting.core.covariates import with_covariates
+
+    # auto may use a calendar (its global member): the file names the covariates, none here
+    write_csv(with_covariates(_in_memory_forecast("auto", sales_files["history"]), ModelFactory.create("auto"), []),
+              expected)
     for chunk_items in ("3", "1000"):
         out = tmp_path / f"forecast-{chunk_items}.csv"
         assert main(["forecast", "--input", str(sales_files["csv"]), "--model", "auto", "--horizon", "14",

@@ -63,7 +63,7 @@ def band_pairs(columns: Iterable[str]) -> list[tuple[str, str, int]]:
 
 
 def history_window(horizon: int) -> int:
-    """Days of history drawn before a forecast of ``horizon`` days."""
+    """Buckets of history drawn before a forecast of ``horizon`` buckets."""
     return max(MIN_HISTORY_SHOWN, HISTORY_HORIZONS_SHOWN * int(horizon))
 
 
@@ -72,6 +72,7 @@ def forecast_figure(
     forecast: pd.DataFrame,
     actuals: pd.DataFrame | None = None,
     title: str = "",
+    unit: str = "day",
     marks: pd.DataFrame | None = None,
 ) -> go.Figure:
     """One item: recent history, point forecast, shaded bands and (when scoring) the held-out actuals.
@@ -87,7 +88,7 @@ def forecast_figure(
     if marks is not None and len(marks) and len(forecast):
         _mark_days(fig, marks, history, forecast)
     _style(fig, title, height=420)
-    fig.update_yaxes(title_text="units per day", rangemode="tozero")
+    fig.update_yaxes(title_text=f"units per {unit}", rangemode="tozero")
     return fig
 
 
@@ -130,7 +131,7 @@ def small_multiples_figure(
     return fig
 
 
-def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str = "") -> go.Figure:
+def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str = "", unit: str = "day") -> go.Figure:
     """One item scored by several models: history, held-out actuals, each model's forecast and outer band.
 
     Models are named by their labels; only the first model's band is drawn at
@@ -159,7 +160,7 @@ def comparison_figure(history: pd.DataFrame, forecasts: pd.DataFrame, title: str
                 fig.add_trace(trace.update(visible=True if k == 0 else "legendonly"))
         fig.add_trace(_line(name, part["date"], part["forecast"], color, dash="dash"))
     _style(fig, title, height=440)
-    fig.update_yaxes(title_text="units per day", rangemode="tozero")
+    fig.update_yaxes(title_text=f"units per {unit}", rangemode="tozero")
     return fig
 
 
@@ -183,7 +184,9 @@ def stock_projection_figure(row: Mapping[str, object], projection: pd.DataFrame,
     the first day that line is below zero, so line and marker agree.
     """
     days = projection.sort_values("date")
-    start = pd.Timestamp(days["date"].iloc[0]) - pd.Timedelta(days=1)
+    steps = pd.to_datetime(days["date"])
+    # the as-of bucket: one step (a day, a week, a month) before the first projected one
+    start = steps.iloc[0] - (steps.iloc[1] - steps.iloc[0] if len(steps) > 1 else pd.Timedelta(days=1))
     dates = pd.concat([pd.Series([start]), pd.to_datetime(days["date"])], ignore_index=True)
     on_hand = float(row["on_hand"])
     fig = go.Figure()
@@ -274,11 +277,11 @@ def _mark_days(fig: go.Figure, marks: pd.DataFrame, history: pd.DataFrame, forec
                       annotation_font_size=10)
 
 
-def _recent(history: pd.DataFrame, before: pd.Timestamp, days: int) -> pd.DataFrame:
-    """The last ``days`` days of history strictly before ``before``."""
+def _recent(history: pd.DataFrame, before: pd.Timestamp, buckets: int) -> pd.DataFrame:
+    """The last ``buckets`` rows of one item's history strictly before ``before`` (missing buckets are zero rows,
+    so these are the last days, weeks or months)."""
     dates = pd.to_datetime(history["date"])
-    keep = (dates < before) & (dates >= before - pd.Timedelta(days=days))
-    return history.loc[keep].sort_values("date")
+    return history.loc[dates < before].sort_values("date").tail(buckets)
 
 
 def _line(

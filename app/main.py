@@ -105,7 +105,8 @@ def _sidebar(services: Services, session: Session, user: UserInfo) -> UserInfo |
     holder = st.sidebar.empty()
     with holder.container():
         st.markdown(f"**{user.name or user.username}**  \n{user.client_name} · {user.role}")
-        data_as_of(services.data.get_client(user.client_id).as_of)
+        client = services.data.get_client(user.client_id)
+        data_as_of(client.as_of, client.freq)
         clicked = st.button("Log out", key="logout_button", icon=":material/logout:")
         with st.expander("Change password"):
             with st.form("change_password", clear_on_submit=True):

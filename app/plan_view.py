@@ -14,7 +14,6 @@ from app import charts, widgets
 from forecasting.applications.planning.fva import LEVELS
 from forecasting.applications.planning.grid import edits_to_overrides, weekly
 from forecasting.applications.planning.overrides import KINDS, REASONS
-from forecasting.services.planning import DEFAULT_PLANNING_MODEL
 
 KEY = "plan"
 #: items in the editable grid at once (the item picker narrows it)
@@ -28,25 +27,30 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
     planning = services.planning
     st.subheader("Published plan")
     plan = planning.current_plan(user.client_id)
+    model = planning.planning_model(user.client_id)
     if plan is None:
-        st.info("No published plan yet: make one to see and override it (all items, with the planning model).")
-        model_col, make_col = st.columns([2, 1], vertical_alignment="bottom")
-        with model_col:
-            model, unavailable = widgets.model_select(KEY, label="Planning model")
-        if make_col.button("Make the plan", key=f"{KEY}_make", disabled=bool(unavailable), width="stretch"):
-            with widgets.user_errors("Plan"):
-                planning.make_plan(user.client_id, model or DEFAULT_PLANNING_MODEL, user_id=user.user_id)
-                st.rerun()
+        st.info(f"No published plan yet: make one to see and override it (all items, with the client's planning "
+                f"model {model}; an admin sets it on the Admin page). After that, every sales import makes it again.")
+        _make_button(user, planning, "Make the plan", model)
         return
     first, last, units = planning.days_covered(user.client_id, plan)
-    st.caption(f"Plan {plan.plan_id}: {plan.model}, data as of {plan.as_of}, {plan.horizon} {units} "
-               f"(made {plan.created_at:%Y-%m-%d %H:%M} UTC). Reorder and Attention use it with its overrides.")
+    note_col, button_col = st.columns([4, 1], vertical_alignment="center")
+    note_col.caption(f"Plan {plan.plan_id}: {plan.model}, data as of {plan.as_of}, {plan.horizon} {units} "
+                     f"(made {plan.created_at:%Y-%m-%d %H:%M} UTC). Reorder and Attention use it with its overrides.")
+    with button_col:
+        _make_button(user, planning, "Re-plan now", model, plan.horizon)
+    if plan.data_version != services.data.data_version(user.client_id) or plan.model != model:
+        st.warning(f"The client's data or planning model ({model}) changed since this plan was made: Re-plan now "
+                   f"to make it on the current data (overrides carry over).", icon=":material/update:")
     _, final = planning.final(user.client_id)
     if final.empty:
         st.info("The plan has no items.")
         return
     planned = sorted(final["item_id"].unique())
-    shown = [i for i in chosen if i in set(planned)] or planned[:GRID_ITEMS]
+    in_plan = [i for i in chosen if i in set(planned)]
+    if chosen and not in_plan:
+        st.info("None of the chosen items is in the plan (too little sales history): showing the plan's first items.")
+    shown = in_plan or planned[:GRID_ITEMS]
     names = dict(zip(items["item_id"], items["name"].fillna("")))
     item = st.selectbox("Item", shown, key=f"{KEY}_item",
                         format_func=lambda i: f"{i} - {names[i]}" if names.get(i) else str(i))
@@ -75,7 +79,15 @@ def render_plan(user, services, items: pd.DataFrame, chosen: list[str]) -> None:
                 st.rerun()
 
     _override_form(user, planning, (first, last), item, items)
-    _history(user, planning, item)
+    _history(user, planning, item, plan.as_of)
+
+
+def _make_button(user, planning, label: str, model: str, horizon: int | None = None) -> None:
+    """Make the plan on demand with the client's planning model (the current plan's horizon, else the default)."""
+    if st.button(label, key=f"{KEY}_make", help=f"All items with enough history, with {model}"):
+        with widgets.user_errors("Plan"), st.spinner("Making the plan"):
+            planning.make_plan(user.client_id, None, horizon, user_id=user.user_id)
+            st.rerun()
 
 
 def _override_form(user, planning, covered: tuple, item: str, items: pd.DataFrame) -> None:
@@ -105,13 +117,16 @@ def _override_form(user, planning, covered: tuple, item: str, items: pd.DataFram
                 st.rerun()
 
 
-def _history(user, planning, item: str) -> None:
+def _history(user, planning, item: str, as_of) -> None:
     st.markdown(f"**Changes to {item}** (kept for good; a revert is recorded too)")
     history = planning.overrides(user.client_id, [item])
     if history.empty:
         st.caption("No override yet.")
         return
     st.dataframe(history[HISTORY_COLUMNS], hide_index=True, key=f"{KEY}_history")
+    with st.columns([3, 2])[1]:
+        widgets.download_buttons(history[HISTORY_COLUMNS], "overrides", user.client_name, as_of,
+                                 f"{KEY}_history_download", extra=item)
     active = history.loc[~history["reverted"], "override_id"].tolist()
     if active:
         pick_col, revert_col = st.columns([2, 1], vertical_alignment="bottom")
@@ -122,7 +137,7 @@ def _history(user, planning, item: str) -> None:
                 st.rerun()
 
 
-def render_fva(user, services, as_of) -> None:
+def render_fva(user, services, client) -> None:
     """Forecast value added: naive vs plan vs final per level, a bar chart, downloads."""
     st.subheader("Forecast value added")
     table = services.planning.fva(user.client_id)
@@ -132,6 +147,6 @@ def render_fva(user, services, as_of) -> None:
     level = st.radio("Level", LEVELS, horizontal=True, key="fva_level")
     st.dataframe(table[table["level"] == level], hide_index=True, key="fva_table")
     st.plotly_chart(charts.fva_figure(table, level), key="fva_chart", config={"displaylogo": False})
-    widgets.download_buttons(table, "fva", user.client_name, as_of, "fva_download")
+    widgets.download_buttons(table, "fva", user.client_name, client.as_of, "fva_download", freq=client.freq)
     st.caption("WAPE of the seasonal naive forecast, the plan and the final forecast (with overrides) on the same "
                "days; fva_plan = WAPE naive - WAPE plan, fva_final = WAPE plan - WAPE final (docs/planning.md).")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from forecasting.core.calendar import Frequency
 from forecasting.core.covariates import with_covariates
 from forecasting.core.models.base import quantile_column
 from forecasting.modes.factory import ModelFactory
@@ -34,13 +35,18 @@ class Forecast:
         return self.response.model
 
     @property
+    def freq(self) -> Frequency:
+        """The bucket of the dates and quantities (the client's, or the view's)."""
+        return self.response.freq
+
+    @property
     def label(self) -> str:
         """The model as the app names it everywhere."""
         return ModelFactory.label(self.response.model)
 
     def provenance(self) -> str:
         r = self.response
-        what = f"{self.label}, {len(self.item_ids)} item(s), {r.horizon} days"
+        what = f"{self.label}, {len(self.item_ids)} item(s), {r.horizon} {r.freq.units}"
         if r.cached:
             return (f"From the cache: run #{r.run_id} reused the results of run #{r.source_run_id} "
                     f"({what}); same data and settings, so nothing was recomputed.")
@@ -75,6 +81,11 @@ class Backtest:
         return "-".join(self.response.models)
 
     @property
+    def freq(self) -> Frequency:
+        """The bucket of the dates and quantities (the client's, or the view's)."""
+        return self.response.freq
+
+    @property
     def label(self) -> str:
         """The models as the app names them everywhere."""
         return ", ".join(map(ModelFactory.label, self.response.models))
@@ -87,7 +98,7 @@ class Backtest:
     def provenance(self) -> str:
         r = self.response
         return (f"Scored run #{r.run_id} ({self.label}, {len(self.item_ids)} item(s)): each item's last "
-                f"{r.horizon} days were hidden from the model and are drawn as actuals. Computed now at "
+                f"{r.horizon} {r.freq.units} were hidden from the model and are drawn as actuals. Computed now at "
                 f"{_when(r.created_at)} (scoring runs are not cached).")
 
     def chart_frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -99,7 +110,7 @@ class Backtest:
         return frame[frame["item_id"] == item_id]
 
     def export_frame(self, names: dict[str, str]) -> pd.DataFrame:
-        """The download: each scored day with its actual, the forecast and the bands (one block per model)."""
+        """The download: each scored bucket with its actual, the forecast and the bands (one block per model)."""
         columns = ["item_id", "model", "window", "cutoff", "date", "actual", "forecast"]
         columns += [quantile_column(q) for q in self.response.quantiles]
         columns += [c for c in ("chosen_model",) if c in self.response.forecasts.columns]

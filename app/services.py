@@ -105,9 +105,11 @@ def client_calendar(client_id: int, data_version: int) -> ClientCalendar:
 
 
 @st.cache_data(show_spinner=False, max_entries=500)
-def client_history(client_id: int, data_version: int, item_ids: tuple[str, ...]) -> pd.DataFrame:
-    """Daily history of some items (for charts); the key is the ids, never the frame."""
-    return get_services().data.history(client_id, list(item_ids))
+def client_history(client_id: int, data_version: int, item_ids: tuple[str, ...], bucket: str | None = None
+                   ) -> pd.DataFrame:
+    """History of some items in the client's bucket or a view's (``bucket`` W or M: daily data summed), for
+    charts; the key is the ids, never the frame."""
+    return get_services().forecasts.history(client_id, list(item_ids), bucket=bucket)
 
 
 @st.cache_data(show_spinner=False, max_entries=200)

@@ -175,6 +175,15 @@ def items_column_config() -> dict[str, Any]:
         "service_level": st.column_config.NumberColumn("Service level", min_value=0.5, max_value=0.999,
                                                        step=0.005, format="%.3f"),
         "moq": st.column_config.NumberColumn("MOQ", min_value=0.0),
+        "service_type": st.column_config.SelectboxColumn(
+            "Service type", options=["", "cycle", "fill"],
+            help="cycle: chance of no stock-out per order cycle; fill: share of demand served from stock; "
+                 "empty: the item's class decides"),
+        "lead_time_std_days": st.column_config.NumberColumn(
+            "Lead time std (d)", min_value=0.0, step=0.5, format="%.1f",
+            help="Standard deviation of the lead time in days (0: always on time)"),
+        "phase_out": st.column_config.CheckboxColumn(
+            "Phase out", help="Being phased out: no safety stock and no order; its stock shows as excess"),
         "pack_size": st.column_config.NumberColumn("Pack size", min_value=0.001),
         "on_hand": st.column_config.NumberColumn("On hand", format="%.0f"),
         "on_order": st.column_config.NumberColumn("On order", format="%.0f"),

@@ -13,15 +13,16 @@ import math
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import config
 from app.charts import band_levels
 from app.services import model_availability, model_help
-from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.calendar import DAILY, VIEW_CODES, Frequency, bucket_text, days_since_data, is_stale
 from forecasting.core.errors import ForecastingError, InvalidInputError, quoted
 from forecasting.io.csv_export import to_csv_bytes
 from forecasting.io.xlsx_export import to_xlsx_bytes
@@ -221,15 +222,39 @@ def _select_top(items: pd.DataFrame, top_key: str, state_key: str) -> None:
 
 
 def horizon_input(key: str, freq: Frequency = DAILY) -> int:
-    """Buckets ahead (days, weeks, months); out-of-range values are refused by the service with a clear message."""
+    """Buckets ahead, labelled with ``freq``'s unit and bounds (1-365 days, 1-104 weeks, 1-36 months).
+
+    A value outside them (typed, or kept when the bucket switch moved from days
+    to months) is refused by the service with a clear message, the inputs kept.
+    """
     low, high = freq.horizon_bounds
     return int(
         st.number_input(
             f"Horizon ({freq.units}, {low}-{high})",
-            value=config.DEFAULT_HORIZON,
+            value=min(config.DEFAULT_HORIZON, high),
             step=1,
             key=f"{key}_horizon",
+            help=f"How many {freq.units} ahead to forecast, {low} to {high}",
         )
+    )
+
+
+#: the bucket switch's choices: code -> label
+BUCKET_LABELS = {"D": "Days", "W": "Weeks", "M": "Months"}
+
+
+def bucket_switch(key: str, freq: Frequency) -> str:
+    """Days / weeks / months for daily data (weeks and months: the models fit the bucket totals); weekly or
+    monthly data shows its own bucket only (never a finer one). Returns the code, D, W or M."""
+    choices = list(VIEW_CODES[freq.code])
+    state_key = f"{key}_bucket"
+    if st.session_state.get(state_key) not in choices:  # an address or session from another client's data
+        st.session_state[state_key] = freq.code
+    return st.radio(
+        "Bucket", choices, key=state_key, format_func=BUCKET_LABELS.get, disabled=len(choices) == 1, horizontal=True,
+        help=("Plan in days, or in weekly or monthly totals: the models are fitted on the totals and forecast "
+              "them; chart, table and downloads are in that bucket" if len(choices) > 1 else
+              f"The data is {freq.label}: it is planned in {freq.units}"),
     )
 
 
@@ -318,30 +343,37 @@ STALE_DATA_DAYS = 7
 DOWNLOAD_DECIMALS = 2
 
 
-def file_name(kind: str, client_name: str, as_of: date | None, extra: str = "", suffix: str = "csv") -> str:
-    """``reorder_demo-foods_asof-2025-12-31.csv``: kind, client, the data's as-of date (plus e.g. the model)."""
+def file_name(kind: str, client_name: str, as_of: date | None, extra: str = "", suffix: str = "csv",
+              freq: Frequency = DAILY) -> str:
+    """``reorder_demo-foods_asof-2025-12-31_weekly.csv``: kind, client, the data's as-of date (plus e.g. the
+    model) and the bucket the numbers count (daily, weekly, monthly)."""
     slug = "".join(c if c.isalnum() else "-" for c in client_name.lower()).strip("-")
-    parts = [kind, slug, extra, f"asof-{as_of.isoformat()}" if as_of else ""]
+    parts = [kind, slug, extra, f"asof-{as_of.isoformat()}" if as_of else "", freq.label.split()[0]]
     return "_".join(p for p in parts if p) + f".{suffix}"
 
 
 def download_buttons(
     frame: pd.DataFrame, kind: str, client_name: str, as_of: date | None, key: str, extra: str = "",
-    about: dict[str, object] | None = None,
+    about: dict[str, object] | None = None, *, freq: Frequency, view: Frequency | None = None,
 ) -> None:
-    """CSV and Excel downloads of one table, side by side: formula-safe, rounded, named after the data's date."""
-    facts = {"What": kind, "Client": client_name, "Data as of": as_of or "no sales yet", **(about or {})}
+    """CSV and Excel downloads of one table, side by side: formula-safe, rounded, named after the data's date
+    and bucket. ``freq``: the client's data bucket; ``view``: the bucket the table counts, where it differs
+    (daily data in weeks or months). The workbook's About sheet states both (:func:`bucket_text`)."""
+    facts = {"What": kind, "Client": client_name, "Data as of": as_of or "no sales yet",
+             "Bucket": bucket_text(freq, view), **(about or {})}
+    shown = view or freq
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button(
         "CSV", data=to_csv_bytes(frame, DOWNLOAD_DECIMALS), mime="text/csv", key=f"{key}_csv",
-        file_name=file_name(kind, client_name, as_of, extra), icon=":material/download:", width="stretch",
-        help=f"{len(frame):,} rows; text that a spreadsheet would run as a formula is neutralised",
+        file_name=file_name(kind, client_name, as_of, extra, freq=shown), icon=":material/download:",
+        width="stretch", help=f"{len(frame):,} rows; text that a spreadsheet would run as a formula is neutralised",
     )
     xlsx_col.download_button(
         "Excel", data=to_xlsx_bytes(frame, facts, DOWNLOAD_DECIMALS), key=f"{key}_xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        file_name=file_name(kind, client_name, as_of, extra, "xlsx"), icon=":material/table_view:", width="stretch",
-        help="The same table as an Excel workbook (sheet 'About': client, data as of, settings)",
+        file_name=file_name(kind, client_name, as_of, extra, "xlsx", freq=shown), icon=":material/table_view:",
+        width="stretch",
+        help="The same table as an Excel workbook (sheet 'About': client, data as of, bucket, settings)",
     )
 
 
@@ -351,14 +383,16 @@ def stale_notice(button: str) -> None:
                f"Press {button} to update it.", icon=":material/history:")
 
 
-def data_as_of(as_of: date | None, today: date | None = None) -> None:
-    """The data's as-of date (the sidebar shows it on every page), with a warning when over a week old."""
+def data_as_of(as_of: date | None, freq: Frequency = DAILY, today: date | None = None) -> None:
+    """The data's as-of date and bucket (the sidebar shows them on every page), with a warning when over a week old."""
     if as_of is None:
         st.caption("No sales data yet")
         return
-    st.markdown(f"Data as of **{as_of:%Y-%m-%d}**")
-    age = ((today or date.today()) - as_of).days
-    if age > STALE_DATA_DAYS:
-        first = as_of + timedelta(days=1)
-        st.warning(f"The latest sales are {age} days old: every forecast starts on {first:%Y-%m-%d}. "
+    st.markdown(f"Data as of **{as_of:%Y-%m-%d}**, {bucket_text(freq)}")
+    today = today or date.today()
+    if is_stale(as_of, today, freq, STALE_DATA_DAYS):  # a week, and a whole bucket, since the as-of bucket ended
+        age = days_since_data(as_of, today, freq)
+        first = np.datetime64(int(freq.days_of(freq.periods(np.array([np.datetime64(as_of, "D").astype(np.int64)]))
+                                               + 1)[0]), "D")
+        st.warning(f"The latest sales are {age} days old: every forecast starts on {first}. "
                    "Import newer sales on the Data page.", icon=":material/schedule:")

@@ -15,7 +15,11 @@ actual demand of the 14 days after the review (days without a row are 0):
 - mean S and mean safety stock (S - expected L + R demand) per item, in units.
 
 Targets: cycle 0.80 / 0.90 / 0.95 / 0.98 and fill 0.95 / 0.98, each item at the
-same target (no class matrix: this checks the calibration), MA7 and auto.
+same target (no class matrix: this checks the calibration), MA7 and auto. Fill
+items get a position above any level, so S is the textbook (backorder) level
+that this backorder accounting checks, pooled over each review's items (they
+share the target: one stock-out probability, docs/inventory-policy.md); the lost-sales level below it (an item
+short of stock) is checked by the simulator (bench_simulate.py).
 
     python benchmarks/bench_policy.py [--models ma7,auto] [--reviews 26]
 
@@ -41,6 +45,8 @@ from forecasting.modes.factory import ModelFactory  # noqa: E402
 
 PASTA = ROOT.parent / "shared" / "data" / "pasta" / "sales.csv.gz"
 LEAD, REVIEW = 7, 7
+#: stock on hand for fill-rate items: above any level, so S is the textbook backorder level
+TEXTBOOK_POSITION = 1e6
 TARGETS = [("cycle", 0.80), ("cycle", 0.90), ("cycle", 0.95), ("cycle", 0.98), ("fill", 0.95), ("fill", 0.98)]
 
 
@@ -67,7 +73,10 @@ def run(model_name: str, sales: pd.DataFrame, reviews: list[pd.Timestamp]) -> tu
                                    seed=SEED)
         d_lead, d_cycle = actual_windows(sales, items, review)
         for kind, level in TARGETS:
-            table = InventoryCalculator.from_paths(paths, inventory.assign(service_type=kind), model.name, level)
+            # a fill item's level depends on the position (lost sales); at or above the textbook (backorder)
+            # level it is that level, the one this backorder calibration checks
+            frame = inventory.assign(service_type=kind, on_hand=TEXTBOOK_POSITION if kind == "fill" else 0.0)
+            table = InventoryCalculator.from_paths(paths, frame, model.name, level)
             table = table.set_index("item_id").loc[items]
             acc = rows[(kind, level)]
             acc["s"].append(table["order_up_to"].to_numpy())

@@ -12,8 +12,8 @@
    whose order-up-to level covered the next L + R days' real demand, the
    simulated fill rate and average stock; and the same for the spreadsheet
    rule (mean of the last 28 days x 14 + z x their std x sqrt(14)) replayed
-   by the same simulator, compared at the same fill rate; and fill-rate targets (``service_type`` fill)
-   of 0.90/0.95/0.98 on the same forecasts.
+   by the same simulator, compared at the same fill rate; and fill-rate targets (``service_type`` fill,
+   pooled over each review's items) of 0.90/0.95/0.98 on the same forecasts.
 
     python benchmarks/bench_simulate.py [--items 1000] [--models ma7,auto] [--pasta-models ma7]
 

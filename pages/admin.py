@@ -24,8 +24,8 @@ def render() -> None:
     st.dataframe(_users_frame(users), hide_index=True, key=f"{KEY}_users")
 
     by_name = {u.username: u for u in users}
-    create_tab, reset_tab, unlock_tab, keys_tab = st.tabs(
-        ["Create a user", "Reset a password", "Unlock a user", "API keys"]
+    create_tab, reset_tab, unlock_tab, keys_tab, planning_tab = st.tabs(
+        ["Create a user", "Reset a password", "Unlock a user", "API keys", "Planning model"]
     )
     with create_tab:
         with st.form(f"{KEY}_create", clear_on_submit=False):
@@ -77,6 +77,25 @@ def render() -> None:
 
     with keys_tab:
         _api_keys(services, user)
+
+    with planning_tab:
+        _planning_model(services, user)
+
+
+def _planning_model(services, user) -> None:
+    """The model of the client's published plan (docs/planning.md): used by the next plan, on demand or after an
+    import."""
+    current = services.planning.planning_model(user.client_id)
+    st.caption(f"The published plan is made with **{current}** (the default is auto). A change applies to the next "
+               "plan: the next sales import, or Re-plan now on the Forecast page.")
+    st.session_state.setdefault(f"{KEY}_plan_model", current)
+    pick_col, save_col = st.columns([3, 1], vertical_alignment="bottom")
+    with pick_col:
+        model, unavailable = widgets.model_select(f"{KEY}_plan", label="Planning model")
+    if save_col.button("Save", key=f"{KEY}_plan_save", disabled=bool(unavailable) or model == current):
+        with widgets.user_errors("Setting the planning model"):
+            saved = services.planning.set_planning_model(user.client_id, model)
+            _done(f"The planning model is now {saved}.")
 
 
 def _api_keys(services, user) -> None:

@@ -8,6 +8,7 @@ from app.auth import require_user
 from app.services import client_exceptions, get_services
 from forecasting.applications.exceptions import rules
 from forecasting.applications.exceptions.rules import REASONS
+from forecasting.core.calendar import as_of_text
 from forecasting.modes.factory import ModelFactory
 
 KEY = "att"
@@ -29,14 +30,14 @@ def render() -> None:
                                                           services.planning.version(user.client_id))
         source = f"the published {demand} with its overrides" if demand.startswith("plan ") else \
             f"the {ModelFactory.label(demand)} forecast"
-        st.caption(f"Data as of {client.as_of:%Y-%m-%d}. Run #{run_id} "
+        st.caption(f"Data as of {as_of_text(client.as_of, client.freq)}. Run #{run_id} "
                    f"({'from the stored queue: nothing changed since' if cached else 'computed now'}); "
                    f"demand from {source}. It is computed again after any import, item edit or override.")
-        _show(queue, user.client_name, client.as_of, run_id)
+        _show(queue, user.client_name, client, run_id)
     widgets.save_to_url(KEY, fields, shown=False)
 
 
-def _show(queue, client_name: str, as_of, run_id: int) -> None:
+def _show(queue, client_name: str, client, run_id: int) -> None:
     if queue.empty:
         st.success("Nothing needs attention today.")
         return
@@ -53,8 +54,8 @@ def _show(queue, client_name: str, as_of, run_id: int) -> None:
     shown = tables.exceptions_view(queue, reasons, categories, min_value)
     _totals(metrics, rules.queue_totals(shown))
     with download_col:
-        widgets.download_buttons(shown.drop(columns="chart"), "attention", client_name, as_of, f"{KEY}_download",
-                                 about={"Run": run_id})
+        widgets.download_buttons(shown.drop(columns="chart"), "attention", client_name, client.as_of,
+                                 f"{KEY}_download", about={"Run": run_id}, freq=client.freq)
     if shown.empty:
         st.info("No item has the chosen reasons in the chosen categories"
                 + (f" with a value at risk of at least {min_value:,.2f}." if min_value > 0 else "."))

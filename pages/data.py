@@ -7,13 +7,15 @@ import streamlit as st
 from app import config, tables, uploads, widgets
 from app.auth import require_user
 from app.services import client_calendar, client_items, client_items_with_classes, get_services
+from forecasting.applications.inventory.parameters import EDITABLE, POLICY_EDITABLE
 from forecasting.applications.inventory.targets import edited_policy
+from forecasting.core.calendar import bucket_text
 from forecasting.core.errors import ForecastingError
 from forecasting.core.history import MIN_HISTORY_DAYS
 
 KEY = "data"
-EDITABLE = ["name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
-            "pack_size"]
+#: the Data page's bucket choice for a sales upload: ``detect`` reads it from the dates
+BUCKETS = {"detect": "Detect", "D": "Daily", "W": "Weekly", "M": "Monthly"}
 
 
 def render() -> None:
@@ -38,8 +40,9 @@ def render() -> None:
             # the long list of items last, where the table may cut it (every other column fits 1440 px)
             tables.show(runs, f"{KEY}_runs", uploads.runs_column_config(),
                         column_order=[c for c in runs.columns if c != "items"] + ["items"])
-            widgets.download_buttons(runs, "runs", user.client_name, services.data.get_client(user.client_id).as_of,
-                                     f"{KEY}_runs_download")
+            client = services.data.get_client(user.client_id)
+            widgets.download_buttons(runs, "runs", user.client_name, client.as_of, f"{KEY}_runs_download",
+                                     freq=client.freq)
 
 
 def _upload(user, services) -> None:
@@ -47,6 +50,13 @@ def _upload(user, services) -> None:
                     format_func=lambda k: uploads.KINDS[k].label)
     # the size limit is the uploader's own (it states it beside the button): not repeated here
     st.caption(uploads.KINDS[kind].help + f" Up to {config.MAX_UPLOAD_ROWS:,} rows.")
+    freq = None
+    if kind == "sales":
+        choice = st.radio("Bucket", list(BUCKETS), horizontal=True, key=f"{KEY}_bucket", format_func=BUCKETS.get,
+                        help="Detect: weekly when every date of an item is on one weekday 7 days apart, monthly when "
+                        "every date is the 1st (or every date a month end), else daily. Choose one to declare it: "
+                        "dates off it refuse the file (docs/data-formats.md)")
+        freq = None if choice == "detect" else choice
     file = st.file_uploader("CSV file", type=["csv"], key=f"{KEY}_{kind}_file")
     if file is None:
         return
@@ -61,6 +71,13 @@ def _upload(user, services) -> None:
         return
     known = set(client_items(user.client_id, services.data.data_version(user.client_id))["item_id"])
     summary = uploads.summary(kind, check.frame, known)
+    if kind == "sales":
+        bucket = None
+        with widgets.user_errors("Checking the dates"):
+            bucket = services.data.sales_bucket(user.client_id, check.frame, freq)
+        if bucket is None:  # dates off the bucket: the message and the first offending rows are shown
+            return
+        summary = f"{summary.rstrip('.')}; {bucket_text(bucket)} dates."
     st.success(f"{file.name} is valid: " + summary)
     if kind == "inventory":
         gap = uploads.inventory_after_sales(services.data.get_client(user.client_id).as_of)
@@ -82,11 +99,18 @@ def _upload(user, services) -> None:
     if st.button(f"Import {len(check.frame):,} rows", type="primary", key=f"{KEY}_import",
                  disabled=move is not None and not confirmed):
         with widgets.user_errors("Import"):
-            if kind == "sales":
-                result = services.data.import_sales(user.client_id, check.frame, move_as_of=confirmed)
+            if kind == "sales":  # the published plan is made again on the new sales (docs/planning.md)
+                with st.spinner("Importing, then making the plan again"):
+                    done = services.planning.import_sales(user.client_id, check.frame, move_as_of=confirmed,
+                                                          freq=freq)
+                st.success(f"Imported {done.result.summary()}." + (f" Plan {done.plan.plan.plan_id} "
+                           f"({'reused' if done.plan.reused else 'made'}), as of {done.plan.plan.as_of}."
+                           if done.plan else ""))
+                if done.problem:
+                    st.warning(widgets.sentence(done.plan_line()))
             else:
                 result = services.data.import_inventory(user.client_id, check.frame)
-            st.success(f"Imported {result.summary()}.")
+                st.success(f"Imported {result.summary()}.")
 
 
 def _suppliers(user, services) -> None:
@@ -228,18 +252,20 @@ def _items(user, services) -> None:
     shown = items.drop(columns=["inventory_as_of"]).assign(service_level=items["service_level"] * 100)
     column_config = {**uploads.items_column_config(), "service_level": st.column_config.NumberColumn(
         "Service level (%)", min_value=50.0, max_value=99.9, step=0.5, format="%.1f",
-        help="Chance of not running out before the next order arrives")}
-    if not user.is_admin:
-        tables.show(shown, f"{KEY}_items", column_config)
-        st.caption("Only admins can edit item parameters.")
-        return
-    st.caption("Edit parameters in the table, then save. Lead time and review period are whole days.")
+        help="Your target for this item; empty: its class's level (Service levels tab)")}
+    # admins edit every parameter; planners the policy ones (target, its type, lead-time spread, phase-out)
+    editable = list(EDITABLE) if user.is_admin else list(POLICY_EDITABLE)
+    caption = ("Edit parameters in the table, then save. Lead time and review period are whole days; an empty "
+               "service level or type means the item's class decides." if user.is_admin else
+               "You can edit the service level, its type, the lead-time spread and the phase-out flag; "
+               "other parameters are for admins.")
+    st.caption(caption)
     edited = st.data_editor(
         shown, hide_index=True, key=f"{KEY}_items_editor", column_config=column_config,
-        disabled=[c for c in shown.columns if c not in EDITABLE], num_rows="fixed",
+        disabled=[c for c in shown.columns if c not in editable], num_rows="fixed",
         height=tables.table_height(len(shown)),
     )
-    changes = uploads.item_changes(shown, edited, EDITABLE)
+    changes = uploads.item_changes(shown, edited, editable)
     if st.button(f"Save changes ({len(changes)} item{'s' if len(changes) != 1 else ''})", key=f"{KEY}_save",
                  disabled=not changes, type="primary"):
         bad = [f"item {i}: the service level must be above 0% and below 100%, got {c['service_level']:g}%"

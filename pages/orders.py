@@ -80,6 +80,7 @@ def _drafts(purchasing, user, drafts: pd.DataFrame) -> None:
         supplier = orders.set_index("order")["supplier"].get(order, "")
         with widgets.user_errors("Loading the supplier's items"):
             candidates = purchasing.addable(user.client_id, supplier)
+            candidates = candidates[~candidates["item_id"].isin(drafts.loc[drafts["order"] == order, "item_id"])]
             names = dict(zip(candidates["item_id"], candidates["name"]))
             item = st.selectbox(f"Item of {supplier or 'no supplier'}", list(names), key=f"{KEY}_add_item",
                                 format_func=lambda i: f"{i} {names.get(i) or ''}".strip(), index=None,
@@ -114,14 +115,14 @@ def _approved(purchasing, user) -> None:
     a.metric("Approved value", f"{export['order_value'].sum(skipna=True):,.2f}",
              help="Sum of the order values of every approved line: the downloads add up to the same")
     b.metric("Approved units", f"{export['order_qty'].sum():,.0f}")
-    as_of = purchasing.data.get_client(user.client_id).as_of
+    client = purchasing.data.get_client(user.client_id)
     for supplier in sorted(export["supplier"].unique()):
         frame = purchasing.export_frame(user.client_id, supplier)
         title = supplier or "No supplier (items' own terms)"
         with st.container(border=True):
             st.markdown(f"**{title}**: {len(frame):,} line(s), value {frame['order_value'].sum(skipna=True):,.2f}")
-            widgets.download_buttons(frame, "purchase-order", user.client_name, as_of,
+            widgets.download_buttons(frame, "purchase-order", user.client_name, client.as_of,
                                      f"{KEY}_download_{supplier or 'none'}", extra=supplier or "no-supplier",
-                                     about={"Supplier": title})
+                                     about={"Supplier": title}, freq=client.freq)
     st.markdown("**Order history**")
     st.dataframe(history[HISTORY], hide_index=True, key=f"{KEY}_history")

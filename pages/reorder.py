@@ -6,6 +6,7 @@ import streamlit as st
 from app import charts, tables, widgets
 from app.auth import require_user
 from app.services import client_categories, client_items_with_classes, get_services, prepare_models
+from forecasting.core.calendar import Frequency, bucket_text
 from forecasting.core.models.base import MAX_HORIZON
 from forecasting.modes.factory import ModelFactory
 
@@ -31,8 +32,11 @@ def render() -> None:
         st.session_state[f"{KEY}_scope"] = CHOSEN
     scope = st.radio("Items", [ALL, CHOSEN], horizontal=True, key=f"{KEY}_scope")
     chosen = widgets.item_picker(items, client_categories(user.client_id, version), KEY) if scope == CHOSEN else None
-    model_col, level_col, review_col, lead_col, run_col = st.columns([2.2, 1.6, 1.6, 1.6, 1.2],
-                                                                     vertical_alignment="bottom")
+    client = services.data.get_client(user.client_id)
+    bucket_col, model_col, level_col, review_col, lead_col, run_col = st.columns(
+        [1.7, 2.2, 1.6, 1.6, 1.6, 1.2], vertical_alignment="bottom")
+    with bucket_col:
+        bucket = widgets.bucket_switch(KEY, client.freq)
     with model_col:
         model, unavailable = widgets.model_select(KEY, label="Demand model")
     service_level = level_col.number_input(
@@ -49,15 +53,20 @@ def render() -> None:
         placeholder="per item", help="Days from order to delivery; empty = each item's own",
     )
     has_plan = services.planning.current_plan(user.client_id) is not None
-    use_plan = has_plan and st.toggle("Use the published plan with its overrides", value=True, key=f"{KEY}_use_plan",
-                                      help="Off: a fresh run of the demand model above")
+    in_view = bucket != client.freq.code  # daily data planned in weekly or monthly totals
+    use_plan = has_plan and not in_view and st.toggle(
+        "Use the published plan with its overrides", value=True, key=f"{KEY}_use_plan",
+        help="Off: a fresh run of the demand model above")
+    if has_plan and in_view:
+        st.caption(f"The published plan is in {client.freq.units}: in {Frequency(bucket).units} the demand is a "
+                   "fresh run of the demand model above.")
     if use_plan:
         unavailable = ""
     run = run_col.button("Compute", type="primary", key=f"{KEY}_run", disabled=bool(unavailable),
                          width="stretch") or ((linked or restored) and not unavailable)
     if unavailable:
         st.warning(f"This model cannot run here: {unavailable}")
-    inputs = (tuple(chosen or ()), model, service_level, review, lead, version, use_plan)
+    inputs = (tuple(chosen or ()), model, service_level, review, lead, version, use_plan, bucket)
 
     if run:
         st.session_state.pop(f"{KEY}_result", None)  # a failed run must not leave an older result
@@ -75,7 +84,7 @@ def render() -> None:
                     service_level=None if service_level is None else service_level / 100.0,
                     review_period_days=None if review is None else int(review),
                     lead_time_days=None if lead is None else int(lead),
-                    user_id=user.user_id, progress=update,
+                    user_id=user.user_id, progress=update, bucket=bucket,
                 )
                 st.session_state[f"{KEY}_result"] = (inputs, outcome)
             clear()
@@ -84,7 +93,7 @@ def render() -> None:
     if result is not None:
         if result[0] != inputs:
             widgets.stale_notice("Compute")
-        _show(result[1], user)
+        _show(result[1], user, client.freq)
     widgets.save_to_url(KEY, fields, shown=result is not None)
 
 
@@ -93,6 +102,7 @@ def _url_fields(items) -> list[widgets.UrlField]:
     ids = set(items["item_id"])
     return [
         widgets.UrlField("scope", f"{KEY}_scope", choices=(ALL, CHOSEN)),
+        widgets.UrlField("bucket", f"{KEY}_bucket", choices=tuple(widgets.BUCKET_LABELS)),
         widgets.UrlField("items", f"{KEY}_items", list, choices=ids),
         widgets.UrlField("model", f"{KEY}_model", choices=ModelFactory.names()),
         widgets.UrlField("service_level", f"{KEY}_service_level", float),
@@ -105,8 +115,10 @@ def _url_fields(items) -> list[widgets.UrlField]:
     ]
 
 
-def _show(outcome, user) -> None:
+def _show(outcome, user, freq: Frequency) -> None:
     table = outcome.table
+    st.caption(f"In {outcome.freq.units}: {bucket_text(freq, outcome.freq)}; lead times and review periods stay "
+               "in days (covered pro rata, docs/inventory-policy.md).")
     if outcome.plan_id is not None:
         st.caption(f"Demand: {outcome.demand}, with its overrides (docs/planning.md).")
     totals = tables.reorder_totals(table)
@@ -134,7 +146,8 @@ def _show(outcome, user) -> None:
     search = search_col.text_input("Search", key=f"{KEY}_search", placeholder="item id or name")
     with download_col:
         widgets.download_buttons(table, "reorder", user.client_name, outcome.as_of, f"{KEY}_download",
-                                 about={"Model": ModelFactory.label(table["model"].iloc[0]), "Run": outcome.run_id})
+                                 about={"Model": ModelFactory.label(table["model"].iloc[0]), "Run": outcome.run_id},
+                                 freq=freq, view=outcome.freq)
     view = tables.reorder_view(table, reorder_only, categories, search)
     tables.show(view, f"{KEY}_table", tables.reorder_column_config())
 
@@ -148,5 +161,6 @@ def _show(outcome, user) -> None:
     projection = outcome.projection[outcome.projection["item_id"] == item]
     st.plotly_chart(charts.stock_projection_figure(row, projection, title=f"{item} {row['name'] or ''}".strip()),
                     key=f"{KEY}_chart", config={"displaylogo": False})
-    st.caption("On hand plus stock on order from the day it arrives, minus the expected demand the table was "
-               "computed from; the dash-dot line adds the suggested order, arriving after the lead time.")
+    st.caption(f"Per {outcome.freq.unit}: on hand plus stock on order from the {outcome.freq.unit} it arrives, minus "
+               "the expected demand the table was computed from; the dash-dot line adds the suggested order, "
+               "arriving after the lead time.")

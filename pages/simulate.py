@@ -147,7 +147,8 @@ def _show(outcomes: dict, user) -> None:
     st.subheader("Per item")
     per_item = _labelled(outcomes, lambda o: o.items)
     widgets.download_buttons(per_item, "simulation", user.client_name, as_of, f"{KEY}_download",
-                             about={"Reviews": next(iter(outcomes.values())).reviews})
+                             about={"Reviews": next(iter(outcomes.values())).reviews},
+                             freq=get_services().data.get_client(user.client_id).freq)
     st.dataframe(per_item, hide_index=True, column_config=config, key=f"{KEY}_items",
                  height=min(420, 38 + 35 * max(1, len(per_item))))
     curves = _curves(outcomes)

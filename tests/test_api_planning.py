@@ -96,3 +96,27 @@ def test_a_second_client_never_sees_changes_or_counts_the_first_clients_override
     assert api.http.get("/api/v1/fva", headers={"X-API-Key": api.key_a}).status_code == 200
     reorder_b = api.http.post("/api/v1/reorder", headers=bob, json={}).json()
     assert reorder_b["plan_id"] is None and reorder_b["model"] == "ma7"
+
+
+def test_the_planning_model_is_an_admins_setting_and_the_next_plan_uses_it(api, planned):
+    api.users.create_user(api.a, "ada", "correct-horse-1", "admin")
+    ada, alice = api.bearer("ada"), api.bearer("alice")
+    assert api.http.get("/api/v1/planning-model", headers=alice).json() == {"client_id": api.a, "model": "auto"}
+    for caller in (alice, {"X-API-Key": api.key_a}):  # a planner and an API key may read it, not change it
+        refused = api.http.put("/api/v1/planning-model", headers=caller, json={"model": "seasonal-naive"})
+        assert refused.status_code == 403 and "only an admin" in refused.json()["detail"]
+    assert api.http.put("/api/v1/planning-model", headers=ada, json={"model": "no-such"}).status_code == 422
+    changed = api.http.put("/api/v1/planning-model", headers=ada, json={"model": "seasonal-naive"})
+    assert changed.status_code == 200 and changed.json() == {"client_id": api.a, "model": "seasonal-naive"}
+    assert api.http.get("/api/v1/planning-model", headers={"X-API-Key": api.key_b}).json()["model"] == "auto"
+    before = api.http.get("/api/v1/plan", headers=alice).json()
+    made = api.http.post("/api/v1/plan", headers=alice).json()  # on demand, by a planner
+    assert (made["model"], made["reused"], made["horizon"]) == ("seasonal-naive", False, before["horizon"])
+    assert made["plan_id"] != before["plan_id"]
+    again = api.http.post("/api/v1/plan", headers={"X-API-Key": api.key_a}).json()
+    assert again["reused"] and again["plan_id"] == made["plan_id"]
+    reorder = api.http.post("/api/v1/reorder", headers=alice, json={"item_ids": ["A1"]}).json()
+    assert reorder["plan_id"] == made["plan_id"] and reorder["model"].startswith(f"plan {made['plan_id']} "
+                                                                                  "(seasonal-naive")
+    assert api.http.get("/api/v1/plan", headers=api.bearer("bob")).status_code == 404  # B's plan: still none
+    api.http.put("/api/v1/planning-model", headers=ada, json={"model": "ma7"})

@@ -23,6 +23,9 @@ def test_simulate_returns_the_services_numbers(api):
     expected = SimulationService(api.service).simulate(api.a, ["A1", "A2"], "ma7", 4,
                                                        [{"service_level": 0.8}, {"service_level": 0.95}])
     assert got["policies"] == [{"service_level": 0.8}, {"service_level": 0.95}]
+    # the API's run and the service's own: two runs of kind simulation, the API's named in its answer
+    assert got["simulation_id"] < expected.run_id
+    assert api.data.get_run(api.a, got["simulation_id"]).kind == "simulation"
     assert pd.DataFrame(got["classes"]).groupby("variant")["items"].sum().tolist() == [2, 2]
     items = pd.DataFrame(got["items"])
     assert list(zip(items["variant"], items["item_id"])) == [(0, "A1"), (0, "A2"), (1, "A1"), (1, "A2")]

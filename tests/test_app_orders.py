@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -49,8 +51,18 @@ def test_propose_edit_approve_and_totals_equal_the_exports_sums(backend):
     assert len(export) == len(drafts)
     assert _metric(at, "Approved value") == pytest.approx(round(export["order_value"].sum(), 2))
     assert _metric(at, "Approved units") == pytest.approx(round(export["order_qty"].sum()))
+    book = openpyxl.load_workbook(io.BytesIO(purchasing.export_xlsx(client)), read_only=True)
+    rows = list(book["data"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert sum(r[header.index("order_value")] or 0 for r in rows[1:]) == pytest.approx(_metric(at, "Approved value"))
+    assert sum(r[header.index("order_qty")] for r in rows[1:]) == pytest.approx(_metric(at, "Approved units"), abs=0.5)
     history = table_with(at, "approved_by", "due_date")
     assert set(history["approved_by"]) == {PLANNER.username}
+    # due today (the real date) + each line's lead time
+    today = datetime.now(UTC).date()
+    approved = purchasing.lines(client, ("approved",))
+    assert (pd.to_datetime(approved["due_date"]).dt.date
+            == [today + timedelta(days=int(d)) for d in approved["lead_time_days"]]).all()
 
     # another client's planner sees none of it
     other = open_page(login(OTHER_CLIENT_PLANNER.username, OTHER_CLIENT_PLANNER.password), "orders")
@@ -162,12 +174,15 @@ def test_a_planner_adds_a_line_of_the_orders_supplier_on_the_orders_page(backend
     order = drafts["order"].iloc[0]
     supplier = drafts["supplier"].iloc[0]
     candidates = purchasing.addable(client, supplier)
-    new = sorted(set(candidates["item_id"]) - set(drafts.loc[drafts["order"] == order, "item_id"]))[0]
+    candidates = candidates[~candidates["item_id"].isin(drafts.loc[drafts["order"] == order, "item_id"])]
+    new = sorted(candidates["item_id"])[0]
     at.selectbox(key="po_add_order").set_value(order)
     at = at.run()
+    # the items of that supplier not on the order yet
     assert set(at.selectbox(key="po_add_item").options) == {
         f"{i} {n}".strip() for i, n in zip(candidates["item_id"], candidates["name"].fillna(""))}
     at.selectbox(key="po_add_item").set_value(new)
+    at = at.run()
     at.number_input(key="po_add_qty").set_value(25.0)
     at.text_input(key="po_add_reason").input("display for a promotion")
     at.button(key="po_add").click()

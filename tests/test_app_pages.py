@@ -79,15 +79,15 @@ def test_compare_tables_download_as_csv_and_excel(backend, downloads):
     at = _compare(_planner_on("compare"))
     assert not at.exception and not at.error
     assert at.dataframe[1].value.columns.tolist() == ["metric", "MA7", "Seasonal naive", "best"]
-    assert {f"comparison_demo-foods_asof-{AS_OF}.csv", f"comparison_demo-foods_asof-{AS_OF}.xlsx"} <= set(downloads)
-    table = pd.read_csv(io.BytesIO(downloads[f"comparison_demo-foods_asof-{AS_OF}.csv"]))
+    assert {f"comparison_demo-foods_asof-{AS_OF}_daily.csv", f"comparison_demo-foods_asof-{AS_OF}_daily.xlsx"} <= set(downloads)
+    table = pd.read_csv(io.BytesIO(downloads[f"comparison_demo-foods_asof-{AS_OF}_daily.csv"]))
     shown = at.dataframe[1].value
     assert table["metric"].tolist() == shown["metric"].tolist()
     np.testing.assert_allclose(table["MA7"], shown["MA7"].round(2), rtol=0, atol=1e-9)
-    metrics = pd.read_csv(io.BytesIO(downloads[f"metrics_demo-foods_asof-{AS_OF}.csv"]))
+    metrics = pd.read_csv(io.BytesIO(downloads[f"metrics_demo-foods_asof-{AS_OF}_daily.csv"]))
     assert metrics.columns[:3].tolist() == ["item_id", "name", "model"]
     assert len(metrics) == 2 * (len(ITEMS) + 1)
-    assert f"metrics_demo-foods_asof-{AS_OF}.xlsx" in downloads
+    assert f"metrics_demo-foods_asof-{AS_OF}_daily.xlsx" in downloads
 
 
 def test_compare_needs_two_models(backend):
@@ -211,7 +211,7 @@ def test_upload_preview_then_import(backend):
     good = "item_id,date,quantity\n" + "".join(f"NEW-1,{d},{k % 5}\n" for k, d in enumerate(days))
     at = _upload(_planner_on("data"), "sales", "new.csv", good)
     assert at.success[0].value == (
-        "new.csv is valid: 30 rows for 1 items (1 new), 2025-06-01 to 2025-06-30, 60 units."
+        "new.csv is valid: 30 rows for 1 items (1 new), 2025-06-01 to 2025-06-30, 60 units; daily dates."
     )
     assert len(table_with(at, "quantity")) == 20
     at.button(key="data_import").click()
@@ -338,19 +338,30 @@ def test_run_history_downloads_as_csv_and_excel(backend, downloads):
     at = open_page(at.run(), "data")
     assert not at.exception and not at.error
     shown = table_with(at, "kind", "cached")
-    runs = pd.read_csv(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}.csv"]))
+    runs = pd.read_csv(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}_daily.csv"]))
     assert runs["kind"].tolist() == shown["kind"].tolist() == ["forecast", "exceptions"]
     assert runs.loc[0, "user"] == PLANNER.username and runs.loc[0, "status"] == "succeeded"
-    workbook = openpyxl.load_workbook(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}.xlsx"]))
+    workbook = openpyxl.load_workbook(io.BytesIO(downloads[f"runs_demo-foods_asof-{AS_OF}_daily.xlsx"]))
     assert [c.value for c in workbook.worksheets[0][1]][:3] == ["created_at", "user", "kind"]
 
 
-def test_items_are_read_only_for_planners_and_editable_for_admins(backend):
+def test_planners_edit_the_policy_columns_only_and_admins_every_parameter(backend):
+    client = backend.client_id("Demo Foods")
     at = _planner_on("data")
     assert len(table_with(at, "recent_quantity")) == 200
-    assert "Only admins can edit item parameters." in texts(at.caption)
+    assert any(t.startswith("You can edit the service level, its type") for t in texts(at.caption))
+    before = backend.data.list_items(client).set_index("item_id").loc["DF-0001"]
+    # a planner's edit of the unit cost (a disabled column) is not taken; the policy columns are
+    at = _edit_items(at, {0: {"phase_out": True, "service_type": "fill", "lead_time_std_days": 1.5,
+                              "unit_cost": 99.0}})
+    assert texts(at.success) == ["Saved 1 item(s)."]
+    after = backend.data.list_items(client).set_index("item_id").loc["DF-0001"]
+    assert (after["phase_out"], after["service_type"], after["lead_time_std_days"]) == (True, "fill", 1.5)
+    assert after["unit_cost"] == before["unit_cost"]
+    at = _edit_items(at, {0: {"service_type": ""}, 1: {"lead_time_std_days": 200.0}})
+    assert len(at.error) == 1 and "item DF-0002: lead_time_days + 3 x lead_time_std_days" in at.error[0].value
     admin = open_page(login(ADMIN.username, ADMIN.password), "data")
-    assert "Only admins can edit item parameters." not in texts(admin.caption)
+    assert any(t.startswith("Edit parameters in the table") for t in texts(admin.caption))
     assert [b.label for b in admin.button if b.key == "data_save"] == ["Save changes (0 items)"]
 
 
@@ -545,7 +556,7 @@ def test_attention_is_the_landing_page_with_the_services_queue_and_its_filters(b
     assert shown["chart"].iloc[0] == f"forecast?item={expected['item_id'].iloc[0]}"
     assert at.metric[0].value == f"{len(expected):,}"
     yesterday = date.today() - timedelta(days=1)  # the demo data ends yesterday: no "days old" warning
-    assert f"Data as of **{yesterday:%Y-%m-%d}**" in texts(at.sidebar.markdown)
+    assert f"Data as of **{yesterday:%Y-%m-%d}**, daily" in texts(at.sidebar.markdown)
     assert not at.sidebar.warning
 
     at.multiselect(key="att_reasons").set_value(["excess stock"])
@@ -608,7 +619,7 @@ def test_real_data_weeks_old_gets_the_stale_data_warning(backend):
                                                     "quantity": 3.0}))
     backend.users.create_user(client, "oldie", "oldie-pass-1")
     at = login("oldie", "oldie-pass-1")
-    assert "Data as of **2024-01-30**" in texts(at.sidebar.markdown)
+    assert "Data as of **2024-01-30**, daily" in texts(at.sidebar.markdown)
     assert any("days old" in w.value for w in at.sidebar.warning)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from forecasting.services.planning import PlanningService
 from tests.support.app import login, open_page, plotly_traces, table_with
-from tests.support.demo_database import OTHER_CLIENT_PLANNER, PLANNER
+from tests.support.demo_database import ADMIN, OTHER_CLIENT_PLANNER, PLANNER
 
 
 def _forecast_page(user=PLANNER):
@@ -15,14 +15,15 @@ def _forecast_page(user=PLANNER):
 
 
 def test_a_planner_makes_the_plan_overrides_an_item_and_reverts_it(backend):
+    client = backend.client_id("Demo Foods")
+    planning = PlanningService(backend.data, backend.forecasts)  # the same database, reached directly
+    planning.set_planning_model(client, "ma7")  # the admin's setting (the Admin page's test sets it there)
     at = _forecast_page()
     assert not at.exception
-    at.selectbox(key="plan_model").set_value("ma7")
+    assert any("planning model ma7" in i.value for i in at.info)
     at.button(key="plan_make").click()
     at = at.run()
     assert not at.exception and not at.error
-    client = backend.client_id("Demo Foods")
-    planning = PlanningService(backend.data, backend.forecasts)  # the same database, reached directly
     current = planning.current_plan(client)
     assert current is not None and current.model == "ma7"
     item = at.selectbox(key="plan_item").value
@@ -105,3 +106,46 @@ def test_the_attention_page_uses_the_plan_and_recomputes_after_an_override(backe
     at = open_page(at, "attention")
     caption = next(c.value for c in at.caption if "Run #" in c.value)
     assert "computed now" in caption
+
+
+def test_the_plans_chart_and_grid_follow_the_pages_item_picker(backend):
+    planning = PlanningService(backend.data, backend.forecasts)
+    demo = backend.client_id("Demo Foods")
+    planning.make_plan(demo, "ma7", 28)
+    planned = sorted(planning.final(demo)[1]["item_id"].unique())
+    at = _forecast_page()
+    def ids(options: list[str]) -> list[str]:
+        return [o.split(" - ")[0] for o in options]
+
+    assert ids(at.selectbox(key="plan_item").options) == planned[:50]  # nothing picked: the plan's first items
+    chosen = planned[3:5]
+    at.multiselect(key="fc_items").set_value(chosen)
+    at = at.run()
+    assert not at.exception
+    picker = at.selectbox(key="plan_item")
+    assert picker.value == chosen[0] and ids(picker.options) == chosen
+    grid = next(d.value for d in at.dataframe if d.key == "plan_grid")
+    assert sorted(grid.index) == chosen  # the editable weekly grid: the chosen items only
+    traces = {t["name"]: t for t in plotly_traces(at)}
+    _, final = planning.final(demo, [chosen[0]])
+    np.testing.assert_allclose(traces["Plan"]["y"], final["baseline"])
+
+
+def test_the_admin_sets_the_planning_model_and_a_planner_cannot(backend):
+    demo = backend.client_id("Demo Foods")
+    planning = PlanningService(backend.data, backend.forecasts)
+    refused = open_page(login(PLANNER.username, PLANNER.password), "admin")
+    assert [t.value for t in refused.title] == ["Attention"]  # a planner has no Admin page (and no setting on it)
+    at = open_page(login(ADMIN.username, ADMIN.password), "admin")
+    assert not at.exception
+    assert at.selectbox(key="adm_plan_model").value == "auto"
+    assert at.button(key="adm_plan_save").disabled  # nothing to save yet
+    at = at.selectbox(key="adm_plan_model").set_value("seasonal-naive").run()
+    at.button(key="adm_plan_save").click()
+    at = at.run()
+    assert not at.exception and any("now seasonal-naive" in s.value for s in at.success)
+    assert planning.planning_model(demo) == "seasonal-naive"
+    other = backend.client_id("Northwind Retail")
+    assert planning.planning_model(other) == "auto"  # another client's setting is its own
+    forecast = open_page(at, "forecast")
+    assert any("planning model seasonal-naive" in i.value for i in forecast.info)

@@ -286,3 +286,74 @@ def test_with_a_calendar_auto_compares_the_global_model_with_and_without_it_and_
     on = out[(step % 5 == 0) & out["item_id"].isin(taken.index)]["forecast"].mean()
     off = out[(step % 5 != 0) & out["item_id"].isin(taken.index)]["forecast"].mean()
     assert on > 2.5 * off
+
+
+# --- weekly and monthly buckets (issue 17) --------------------------------------------------------------------
+
+
+def test_weekly_and_monthly_pools_leave_out_the_seasonal_ses_fitted_per_week_or_month():
+    from forecasting.core.calendar import Frequency, in_bucket
+
+    for code, fitted in [("D", True), ("W", False), ("M", False)]:
+        with in_bucket(Frequency(code)):
+            names = [m.name for m in default_pool()]
+        assert ("seasonal-ses" in names) is fitted, code
+        assert len(names) == 14 - (not fitted)
+        assert {"seasonal-ses(alpha=0.03)", "seasonal-ses(alpha=0.1)", "seasonal-ses(alpha=0.3)"} <= set(names)
+    dates = pd.date_range("2022-01-07", periods=160, freq="W-FRI")
+    history = pd.DataFrame({"item_id": "x", "date": dates,
+                            "quantity": np.random.default_rng(2).poisson(30, len(dates)).astype(float)})
+    [choice] = AutoModel(challenger=None).choose(history, 8)
+    assert (choice.model, choice.reason) == (ENSEMBLE, "validated: median of the 13 pool models")
+
+
+@pytest.mark.parametrize("freq, periods, horizon", [("W-FRI", 150, 8), ("MS", 48, 6), ("D", 500, 14)])
+def test_ensemble_bands_are_the_median_of_the_members_bands_in_weeks_and_months(freq, periods, horizon):
+    # noise around a level: every item gets the ensemble; its point is the members' median forecast, and in
+    # weeks and months its band offsets are the median of the members' band offsets (step by step, level by
+    # level), each member's from its own errors; daily data keeps the ensemble's own bands
+    from forecasting.core.calendar import Frequency, in_bucket
+
+    dates = pd.date_range("2020-01-03", periods=periods, freq=freq)
+    rng = np.random.default_rng(11)
+    history = pd.concat([pd.DataFrame({"item_id": f"i{k}", "date": dates,
+                                       "quantity": rng.poisson(80 + 20 * k, len(dates)).astype(float)})
+                         for k in range(3)], ignore_index=True)
+    levels = [0.1, 0.5, 0.9]
+    out = AutoModel(challenger=None).forecast(history, horizon, levels)
+    ensemble = out[out["chosen_model"] == ENSEMBLE]
+    assert ensemble["item_id"].nunique() >= 2
+    with in_bucket(Frequency.parse(freq)):
+        pool = default_pool()
+    members = [m.forecast(history, horizon, levels) for m in pool]
+    offsets = np.stack([f.set_index("item_id").loc[ensemble["item_id"].unique(), [f"q{q}" for q in levels]]
+                        .to_numpy() - f.set_index("item_id").loc[ensemble["item_id"].unique(), ["forecast"]]
+                        .to_numpy() for f in members])
+    points = np.stack([f.set_index("item_id").loc[ensemble["item_id"].unique(), "forecast"].to_numpy()
+                       for f in members])
+    np.testing.assert_allclose(ensemble["forecast"], np.median(points, axis=0), atol=1e-9)
+    own = ensemble[[f"q{q}" for q in levels]].to_numpy() - ensemble[["forecast"]].to_numpy()
+    if freq == "D":
+        assert not np.allclose(own, np.median(offsets, axis=0))
+    else:
+        np.testing.assert_allclose(own, np.median(offsets, axis=0), atol=1e-9)
+
+
+def test_weekly_ensemble_paths_take_their_errors_from_the_members_in_turn():
+    from forecasting.core.calendar import Frequency, in_bucket
+    from forecasting.modes.auto import ensemble_paths, median_fit
+    from forecasting.modes.statistical.empirical import error_trajectories
+
+    rng = np.random.default_rng(4)
+    y = rng.poisson(20, (2, 150)).astype(float)
+    fits = [flat(np.full(y.shape, level), y, 4) for level in (18.0, 20.0, 23.0)]
+    with in_bucket(Frequency("W", 4)):
+        ensemble = median_fit(fits)
+        paths = ensemble_paths(ensemble, 4)
+        trajectories = [error_trajectories(f, 4) for f in fits]
+        assert paths.shape == trajectories[0].shape
+        for j in range(paths.shape[1]):  # the median's point (20) plus member j mod 3's trajectory j
+            np.testing.assert_allclose(paths[:, j], np.maximum(20.0 + trajectories[j % 3][:, j], 0.0))
+    with in_bucket(Frequency("D")):  # daily: the ensemble's own errors (those of the level 20)
+        np.testing.assert_allclose(ensemble_paths(median_fit(fits), 4),
+                                   np.maximum(20.0 + error_trajectories(fits[1], 4), 0.0))

@@ -243,7 +243,7 @@ def test_database_cli_forecast_is_computed_then_cached(loaded, db_url, tmp_path,
         outputs.append((tmp_path / name).read_bytes())
     err = capsys.readouterr().err.splitlines()
     first, second = int(err[0].split()[1]), int(err[1].split()[1])
-    assert err[0].endswith("(computed)") and err[1].endswith("(cached)")
+    assert "(computed); data as of " in err[0] and "(cached); data as of " in err[1] and err[0].endswith(", daily")
     assert outputs[0] == outputs[1]
     runs = services.data.list_runs(client).set_index("run_id")
     assert runs.loc[second, "source_run_id"] == first and runs.loc[first, "status"] == "succeeded"
@@ -260,6 +260,19 @@ def test_database_reorder_in_chunks_equals_the_service(model, loaded, tmp_path):
     assert outcome.skipped == expected.skipped
     run = services.data.get_run(client, outcome.run_id)
     assert (run.kind, run.status, run.horizon) == ("reorder", "succeeded", 28)
+
+
+def test_database_reorder_in_chunks_counts_approved_orders_like_the_service(loaded, tmp_path):
+    services, client = loaded
+    services.purchasing.propose(client)
+    assert services.purchasing.approve(client, None) > 0
+    arrivals = services.data.arrivals(client).groupby("item_id")["quantity"].sum()
+    out = tmp_path / "reorder.parquet"
+    run_database_job(services, client, BatchJob("reorder", ("ma7",), chunk_items=3), output=out)
+    expected = services.forecasts.reorder_plan(client, model="ma7").table
+    assert_frame_equal(pd.read_parquet(out), expected, check_exact=True)
+    table, own = expected.set_index("item_id"), services.data.inventory(client).set_index("item_id")
+    assert (table.loc[arrivals.index, "on_order"] == own.loc[arrivals.index, "on_order"] + arrivals).all()
 
 
 def test_database_backtest_in_chunks_equals_the_service(loaded, tmp_path):

@@ -382,7 +382,7 @@ def test_cli_bucket_w_forecasts_weekly_totals_from_models_fitted_on_them(tmp_pat
     frame = pd.read_csv(pd.io.common.StringIO(out), parse_dates=["date"])
     assert list(frame["date"]) == list(pd.date_range("2024-03-14", periods=3, freq="7D"))
     np.testing.assert_allclose(frame["forecast"], 14.0)
-    assert "weekly (Thursdays)" in err
+    assert "daily, in weeks Thursday to Wednesday" in err
 
 
 def test_cli_bucket_m_forecasts_from_the_last_whole_month(tmp_path, capsys):

@@ -15,6 +15,7 @@ def acme(cli, tmp_path):
     sales = tmp_path / "sales.csv"
     sales_frame({"A": 5, "B": 3}, days=60).to_csv(sales, index=False, date_format="%Y-%m-%d")
     assert cli("import-sales", "--client", "Acme", str(sales))[0] == 0
+    assert cli("planning-model", "--client", "Acme", "--set", "ma7") == (0, "ma7\n", "")
     return "Acme"
 
 
@@ -79,3 +80,35 @@ def test_import_overrides_without_a_plan_is_an_error(cli, acme, tmp_path):
     path.write_text("item_id,start_date,end_date,change,kind,reason,note\nA,2024-03-01,2024-03-07,5,percent,event,\n")
     code, _, err = cli("import-overrides", "--client", acme, str(path))
     assert code == 2 and "no published plan" in err
+
+
+def test_batch_reorder_uses_the_plan_with_its_overrides_and_says_so(cli, acme, tmp_path, db_url):
+    from forecasting.services.container import build_services
+    from tests.support.db import inventory_frame
+
+    inventory = tmp_path / "inventory.csv"
+    inventory_frame(["A", "B"], lead_time_days=3, on_hand=20.0).to_csv(inventory, index=False)
+    assert cli("import-inventory", "--client", acme, str(inventory))[0] == 0
+    code, out, err = cli("reorder", "--client", acme)
+    assert code == 0 and "demand: ma7" in err  # no plan yet: a fresh ma7 run
+    no_plan = pd.read_csv(io.StringIO(out)).set_index("item_id")
+    assert cli("plan", "--client", acme, "--horizon", "14")[0] == 0
+    path = tmp_path / "overrides.csv"
+    path.write_text("item_id,start_date,end_date,change,kind,reason,note\nA,2024-03-01,2024-03-14,100,percent,event,\n")
+    assert cli("import-overrides", "--client", acme, str(path))[0] == 0
+    code, out, err = cli("reorder", "--client", acme, "--chunk-items", "1")  # two chunks: the plan reaches both
+    services = build_services(db_url)
+    plan = services.planning.current_plan(services.data.client_by_name(acme).client_id)
+    label = f"plan {plan.plan_id} (ma7, as of {plan.as_of})"
+    assert code == 0 and f"demand: {label}, with its overrides" in err
+    table = pd.read_csv(io.StringIO(out)).set_index("item_id")
+    expected = services.forecasts.reorder(services.data.client_by_name(acme).client_id, None)
+    expected = expected.set_index("item_id")
+    assert (table["model"] == label).all()
+    assert table.loc["A", "order_up_to"] == pytest.approx(expected.loc["A", "order_up_to"])
+    assert table.loc["B", "order_up_to"] == pytest.approx(no_plan.loc["B", "order_up_to"])  # B: no override
+    assert table.loc["A", "order_up_to"] > 1.5 * no_plan.loc["A", "order_up_to"]  # A's demand doubled
+    code, out, err = cli("reorder", "--client", acme, "--model", "ma7")
+    assert "demand: ma7" in err and pd.read_csv(io.StringIO(out)).set_index("item_id").loc["A", "order_up_to"] \
+        == pytest.approx(no_plan.loc["A", "order_up_to"])
+    services.database.dispose()

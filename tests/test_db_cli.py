@@ -95,7 +95,7 @@ def test_import_sales_that_moves_the_as_of_date_is_refused_until_confirmed(cli, 
 def test_forecast_from_the_database_reports_computed_then_cached(cli, db_url, acme, tmp_path):
     argv = ("forecast", "--client", acme, "--items", "C,A", "--model", "ma7", "--horizon", "5")
     code, out, err = cli(*argv)
-    assert (code, err) == (0, "run 1 (computed)\n")
+    assert (code, err) == (0, "run 1 (computed); data as of 2024-02-29, daily\n")
     printed = pd.read_csv(io.StringIO(out))
     assert list(printed.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.5", "q0.9"]
     database = Database(db_url)
@@ -106,7 +106,7 @@ def test_forecast_from_the_database_reports_computed_then_cached(cli, db_url, ac
 
     output = tmp_path / "fc.csv"
     code, out, err = cli(*argv[:-2], "--horizon", "5", "--quantiles", "0.1,0.5,0.9", "--output", str(output))
-    assert (code, out, err) == (0, "", "run 2 (cached)\n")
+    assert (code, out, err) == (0, "", "run 2 (cached); data as of 2024-02-29, daily\n")
     pd.testing.assert_frame_equal(pd.read_csv(output), printed)
 
     code, out, _ = cli("runs", "--client", acme)
@@ -172,7 +172,7 @@ def test_the_real_command_line(db_url, acme):
          "seasonal-naive", "--horizon", "7", "--database-url", db_url],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
-    assert done.returncode == 0 and done.stderr == "run 1 (computed)\n"
+    assert done.returncode == 0 and done.stderr == "run 1 (computed); data as of 2024-02-29, daily\n"
     assert len(pd.read_csv(io.StringIO(done.stdout))) == 7
 
 

@@ -134,3 +134,9 @@ def test_the_weekly_grid_and_an_edited_cell_becomes_a_total_override_of_that_wee
                                         "change": "30.0", "kind": "total", "reason": "promotion", "note": "n"}]
     applied = final_forecast(baseline({"A": [1.0] * 10}), rows.assign(override_id=1, change=30.0))
     assert weekly(applied).loc["A"].tolist() == [7.0, 30.0]
+
+
+def test_of_two_plans_with_the_same_as_of_date_the_later_is_in_force():
+    plans = pd.Series(pd.to_datetime(["2024-01-07", "2024-01-07", "2024-01-03"]), index=[12, 11, 10])
+    dates = pd.Series(pd.to_datetime(["2024-01-05", "2024-01-08"]))
+    assert plan_in_force(plans, dates).tolist() == [10, 12]

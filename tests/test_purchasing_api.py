@@ -52,7 +52,7 @@ def _admin(api, username: str, client: int) -> dict[str, str]:
 
 def test_admins_edit_suppliers_planners_and_keys_cannot_and_clients_stay_apart(api):
     admin, alice, bob = _admin(api, "a-boss", api.a), api.bearer("alice"), api.bearer("bob")
-    terms = {"lead_time_days": 6, "min_order_value": 50, "currency": "EUR"}
+    terms = {"lead_time_days": 6, "lead_time_std_days": 1.5, "min_order_value": 50, "currency": "EUR"}
     # planners and service keys do not change suppliers
     assert api.http.put("/api/v1/suppliers/Zeta", json=terms, headers=alice).status_code == 403
     assert api.http.put("/api/v1/suppliers/Zeta", json=terms, headers={"X-API-Key": api.key_a}).status_code == 403
@@ -60,14 +60,16 @@ def test_admins_edit_suppliers_planners_and_keys_cannot_and_clients_stay_apart(a
     assert made.status_code == 200, made.text
     zeta = {s["name"]: s for s in made.json()["suppliers"]}["Zeta"]
     assert (zeta["lead_time_days"], zeta["min_order_value"], zeta["currency"]) == (6, 50.0, "EUR")
+    assert zeta["lead_time_std_days"] == 1.5
     changed = api.http.put("/api/v1/suppliers/Zeta", json={**terms, "lead_time_days": 8}, headers=admin).json()
     assert {s["name"]: s["lead_time_days"] for s in changed["suppliers"]}["Zeta"] == 8
     # the supplier file's rules, every problem in one answer, nothing changed
     bad = api.http.put("/api/v1/suppliers/Zeta", json={"lead_time_days": -1, "order_days": "someday",
-                                                       "capacity_units": 0}, headers=admin)
+                                                       "capacity_units": 0, "lead_time_std_days": -2},
+                       headers=admin)
     assert bad.status_code == 422
     for problem in ("lead_time_days must be a whole number of days >= 0", "order_days must be weekdays",
-                    "capacity_units must be a number > 0"):
+                    "capacity_units must be a number > 0", "lead_time_std_days must be a number of days >= 0"):
         assert problem in bad.json()["detail"]
     assert "Traceback" not in bad.text and "SELECT" not in bad.text
     link = {"supplier": "Zeta", "pack_size": 6, "unit_cost": 1.5, "supplier_item_code": "Z-2"}
@@ -80,7 +82,8 @@ def test_admins_edit_suppliers_planners_and_keys_cannot_and_clients_stay_apart(a
     assert zero.status_code == 422 and "pack_size must be a number > 0" in zero.json()["detail"]
     assert "unknown supplier" in zero.json()["detail"]
     # the plan uses the link's pack and the supplier's lead time
-    assert api.data.inventory(api.a, ["A2"]).iloc[0][["lead_time_days", "pack_size"]].tolist() == [8, 6.0]
+    assert api.data.inventory(api.a, ["A2"]).iloc[0][["lead_time_days", "pack_size", "lead_time_std_days"]
+                                                     ].tolist() == [8, 6.0, 1.5]
 
     # B's admin: another client's supplier and item are not found, and B's own data is unchanged
     b_admin = _admin(api, "b-boss", api.b)

@@ -43,12 +43,16 @@ supplier,Beta,-2,,
 supplier,Beta,3,,
 item,Gamma,,LOW,1
 item,Beta,,HIGH,0
+supplier,Delta,100000,,
+item,Beta,,NOSUP,1e12
 """
     before = table_counts(database)
     with pytest.raises(InvalidInputError) as err:
         purchasing.import_suppliers(a, bad.encode())
     text = str(err.value)
-    assert "lead_time_days must be a whole number of days >= 0 at row 2" in text
+    # -2, and 100000: beyond any forecast
+    assert "lead_time_days must be a whole number of days >= 0 (at most 365) at rows 2, 6" in text
+    assert "pack_size beyond the limit of 1,000,000,000 at row 7" in text
     assert "repeated supplier name at row 3" in text
     assert "item linked to an unknown supplier" in text and "at row 4" in text
     assert "pack_size must be a number > 0 at row 5" in text

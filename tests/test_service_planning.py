@@ -10,9 +10,11 @@ from forecasting.applications.inventory.calculator import (
     SEED,
     InventoryCalculator,
 )
-from forecasting.core.errors import InvalidInputError, NotFoundError
+from forecasting.core.calendar import Frequency
+from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.planning import PlanningService
+from forecasting.storage.plans import plan_retention_days
 from tests.support.db import inventory_frame, table_counts
 
 START = pd.Timestamp("2024-01-01")
@@ -40,7 +42,9 @@ def planning(data, service):
     client = data.create_client("Planned").client_id
     data.import_sales(client, constant_sales({"A": 10.0, "B": 10.0}))
     data.import_inventory(client, inventory_frame(["A", "B"], lead_time_days=3, on_hand=50.0))
-    return client, PlanningService(data, service)
+    planning = PlanningService(data, service)
+    planning.set_planning_model(client, "ma7")  # re-plans after imports use it
+    return client, planning
 
 
 def test_a_plan_is_published_once_per_data_and_reused(planning, data):
@@ -199,6 +203,8 @@ def test_a_plans_run_is_kept_by_the_stored_results_quota_and_prune_runs(planning
     assert data.prune_runs(client, 0) >= 1
     assert len(data.run_forecast(client, plan.run_id)[1]) == 2 * 28
     assert plans.current_plan(client).plan_id == plan.plan_id
+    # how long: the bucket's longest horizon and 35 days (365 days, 104 weeks, 36 months of 30.436875 days)
+    assert [plan_retention_days(Frequency.parse(f)) for f in ("D", "W", "M")] == [400, 104 * 7 + 35, 1096 + 35]
 
 
 def test_a_weekly_client_gets_a_plan_in_weeks_and_overrides_cover_the_weeks_of_their_days(data, service):
@@ -235,3 +241,62 @@ def test_a_weekly_client_gets_a_plan_in_weeks_and_overrides_cover_the_weeks_of_t
     assert total["buckets"] == 2 and total["actual"] == 180.0
     assert total["wape_naive"] == pytest.approx(100 * 40 / 180) and total["wape_plan"] == pytest.approx(100 * 40 / 180)
     assert total["wape_final"] == pytest.approx(100 * 20 / 180) and total["fva_final"] == pytest.approx(100 * 20 / 180)
+
+
+def test_the_planning_model_is_the_clients_own_setting_auto_by_default(data, service):
+    client = data.create_client("Setting").client_id
+    data.import_sales(client, constant_sales({"A": 10.0}))
+    other = data.create_client("Other setting").client_id
+    plans = PlanningService(data, service)
+    assert plans.planning_model(client) == "auto"
+    with pytest.raises(ForecastingError, match="unknown model"):
+        plans.set_planning_model(client, "no-such-model")
+    assert plans.set_planning_model(client, "Seasonal-Naive") == "seasonal-naive"  # stored by its canonical name
+    assert (plans.planning_model(client), plans.planning_model(other)) == ("seasonal-naive", "auto")
+    assert plans.make_plan(client, None, 14).plan.model == "seasonal-naive"  # on demand, no model named
+    assert plans.make_plan(client, "ma7", 14).plan.model == "ma7"  # a one-off model for this plan only
+
+
+def test_every_sales_import_through_the_hook_makes_the_plan_again_within_the_request_limits(planning, data):
+    client, plans = planning
+    assert plans.import_sales(client, constant_sales({"A": 10.0}, 1, AS_OF)).plan is None  # no plan yet
+    first = plans.make_plan(client, None, 28).plan
+    plans.add_overrides(client, override_rows(("A", day(2), day(8), 50, "percent", "promotion", "")), "ann")
+    done = plans.import_sales(client, constant_sales({"A": 20.0, "B": 20.0}, 1, AS_OF + pd.Timedelta(days=1)))
+    assert done.result.rows == 2 and not done.problem and not done.plan.reused
+    made = done.plan.plan
+    assert (made.model, made.horizon, made.as_of) == ("ma7", 28, (AS_OF + pd.Timedelta(days=1)).date())
+    assert made.plan_id != first.plan_id and plans.current_plan(client) == made
+    assert done.plan_line() == f"plan {made.plan_id} (made), as of {made.as_of}"
+    _, final = plans.final(client, ["A"])
+    assert (final.set_index("date").loc[day(2):day(8), "final"] > final.set_index("date").loc[day(2):day(8),
+                                                                                             "baseline"]).all()
+    # a server with request limits too small for the whole plan: the import stands, the plan stays, it says why
+    from forecasting.services.forecast_service import ForecastService
+    from forecasting.services.limits import RequestLimits
+
+    limited = PlanningService(data, ForecastService(data, RequestLimits(max_forecast_values=10)))
+    done = limited.import_sales(client, constant_sales({"A": 30.0, "B": 30.0}, 1, AS_OF + pd.Timedelta(days=2)))
+    assert done.result.rows == 2 and done.plan is None and "too big for one request" in done.problem
+    assert "the earlier plan stays in force" in done.plan_line()
+    assert data.get_client(client).as_of == (AS_OF + pd.Timedelta(days=2)).date()
+    assert plans.current_plan(client) == made
+
+
+def test_a_re_plan_on_the_same_sales_is_in_force_and_only_the_plan_it_replaced_is_released(planning, data, service):
+    from forecasting.storage import runs
+    from forecasting.storage.models import utcnow
+
+    client, plans = planning
+    replaced = plans.make_plan(client, "seasonal-naive", 28).plan
+    kept = plans.make_plan(client, "ma7", 28).plan  # same sales, another model: the same as-of date
+    assert replaced.as_of == kept.as_of
+    newest = service.forecast(client, ["A"], "ma7", 7).run_id
+    with data.database.write() as conn:
+        removed = runs.remove_results_beyond(conn, client, keep_values=1, now=utcnow())
+    assert replaced.run_id in removed and kept.run_id not in removed and newest not in removed
+    plans.add_overrides(client, override_rows(("A", day(1), day(7), 50, "percent", "promotion", "")), "ann")
+    data.import_sales(client, constant_sales({"A": 15.0, "B": 10.0}, 7, AS_OF + pd.Timedelta(days=1)))
+    table = plans.fva(client).set_index(["level", "key"])  # scored against ma7's plan (10 a day), not the removed one
+    assert table.loc[("item", "A"), "wape_plan"] == pytest.approx(100 / 3)
+    assert table.loc[("item", "A"), "wape_final"] == pytest.approx(0)

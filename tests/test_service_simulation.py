@@ -37,6 +37,18 @@ def test_a_clients_simulation_is_the_file_mode_simulation_of_its_stored_data(dat
     pd.testing.assert_frame_equal(outcome.classes, expected.classes)
     assert outcome.items.loc[0, "name"] == "name A"
     assert (outcome.total["cycles"] == 3 * 8).all()
+    runs = data.list_runs(client)
+    run = runs.iloc[0]  # recorded like a reorder run: kind, model, items, status, duration
+    assert (run["kind"], run["model"], run["n_items"], run["status"]) == ("simulation", "ma7", 3, "succeeded")
+    assert run["duration_s"] > 0 and outcome.run_id is not None
+
+
+def test_a_failed_simulation_is_a_failed_run(data, client):
+    data.update_item(client, "A", review_period_days=0)  # the simulator needs a review period of at least 1 day
+    with pytest.raises(ForecastingError, match="review period of at least 1 day"):
+        SimulationService(ForecastService(data)).simulate(client, reviews=2)
+    run = data.list_runs(client).iloc[0]
+    assert (run["kind"], run["status"]) == ("simulation", "failed") and "review period" in run["error"]
 
 
 def test_a_simulation_is_tenant_scoped_and_within_the_limits(data, client):
@@ -139,10 +151,21 @@ def test_cli_database_mode(db_url, tmp_path, capsys):
     assert total[0].startswith("variant,scope,items,demand") and total[1].startswith("0,total,2,")
 
 
+def test_chunks_rank_abc_over_the_whole_catalogue():
+    """A chunk of slow sellers alone would hold an A item; the class targets must come from all items."""
+    rates = {"A1": 20.0, "A2": 18.0, "S1": 1.0, "S2": 1.2, "S3": 0.8, "S4": 1.1}
+    # no own service level: each item's class cell decides its target
+    sales, inventory = sales_frame(rates, days=150), inventory_frame(list(rates)).drop(columns="service_level")
+    whole = simulate_policy(sales, inventory, "ma7", reviews=4)
+    chunked = simulate_policy(sales, inventory, "ma7", reviews=4, chunk_items=2)
+    pd.testing.assert_frame_equal(whole.items, chunked.items)
+    assert "A" not in set(whole.items.loc[whole.items["item_id"].str.startswith("S"), "abc"])
+
+
 def test_a_weekly_clients_simulation_replays_its_weeks(data):
     """Constant 70 a week: ma7 forecasts 70 with no error; L = 7 days, R = 14 days (2 weeks), 4 reviews.
 
-    S = 70 x 21 / 7 = 210; an order placed at the end of a review week arrives 6/7 into the next week.
+    S = 70 x 21 / 7 = 210; an order placed at the end of a review week is received at the end of the next week.
     Every review orders what the last 2 weeks sold (140) and each arrives in time: never a lost sale.
     """
     fridays = pd.date_range(end="2024-06-28", periods=40, freq="W-FRI")

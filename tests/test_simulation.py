@@ -7,6 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.applications.inventory.lead_time import (
+    order_lead_times,
+    sampled_lead_times,
+)
 from forecasting.applications.inventory.simulation import simulate, summarise
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import (
@@ -52,19 +56,20 @@ def test_lead_time_arrival_day_and_lost_sales_by_hand():
     """Demand 10 a day, a forecast of 5 a day, L = 3, R = 7: S = 5 x 10 = 50 at every review.
 
     Start with 50: days 1-5 served, days 6-7 lost. Review day 7 orders 50 (IP 0),
-    arriving on day 10: days 8-9 lost, days 10-14 served. 2 reviews = days 1..14.
+    received at the end of day 10 (L = 3 days of demand after the review): days 8-10
+    lost, days 11-14 served. 2 reviews = days 1..14.
     """
     hist = history_of({"A": [10.0] * 40})
     result = simulate(hist, inventory(["A"], lead_time_days=3), constant_forecaster(5.0), "test", reviews=2)
     r = row(result)
-    assert r["demand"] == 140 and r["served"] == 100 and r["lost"] == 40
-    assert r["fill_rate"] == pytest.approx(100 / 140)
-    assert r["days_out_of_stock"] == 4  # days 6, 7, 8, 9
+    assert r["demand"] == 140 and r["served"] == 90 and r["lost"] == 50
+    assert r["fill_rate"] == pytest.approx(90 / 140)
+    assert r["days_out_of_stock"] == 5  # days 6, 7, 8, 9, 10
     assert r["orders"] == 1  # the review on the last day (14) would arrive after the window: no review there
     assert r["cycles"] == 2 and r["cycles_without_stockout"] == 0
-    # end-of-day stock: 40 30 20 10 0 0 0 0 0 40 30 20 10 0
+    # end-of-day stock: 40 30 20 10 0 0 0 0 0 0 40 30 20 10
     assert r["avg_stock"] == pytest.approx(200 / 14)
-    assert r["turns"] == pytest.approx(100 * 365 / 14 / (200 / 14))
+    assert r["turns"] == pytest.approx(90 * 365 / 14 / (200 / 14))
     # S = 50 never covers the next 10 days' real demand (100); both reviews' windows end inside the data
     assert r["reviews_checked"] == 1 and r["reviews_covered"] == 0  # day 14's window ends after the data
 
@@ -126,6 +131,7 @@ def random_forecaster(n_paths: int = 60):
 def reference(demand: np.ndarray, hist: PreparedHistory, i: int, item: dict, reviews: int, forecaster) -> dict:
     """One item, day by day, written from docs/inventory-policy.md without the simulator's code."""
     lead, rev, level = int(item["lead_time_days"]), int(item["review_period_days"]), item["service_level"]
+    std = float(item.get("lead_time_std_days", 0.0))
     pack, moq = item["pack_size"], item["moq"]
     end = len(demand)  # day numbers 1..end; the review days are s, s + R, ...; s = end - reviews x R
     s = end - reviews * rev
@@ -136,7 +142,8 @@ def reference(demand: np.ndarray, hist: PreparedHistory, i: int, item: dict, rev
         one = hist.subset(np.arange(hist.n_items) == i)
         one = one.truncate(np.array([first_day + day - 1]), 1)
         paths = forecaster(one, horizon).values[0]
-        return float(np.quantile(paths[:, :lead + rev].sum(axis=1), level))
+        leads = sampled_lead_times(np.array([lead]), np.array([std]), np.array([item.name]), len(paths))[0]  # one L per path
+        return float(np.quantile([p[:lp + rev].sum() for p, lp in zip(paths, leads)], level))
 
     def rounded(need: float) -> float:
         if need <= 0:
@@ -168,7 +175,9 @@ def reference(demand: np.ndarray, hist: PreparedHistory, i: int, item: dict, rev
                 qty = rounded(level_at(day) - stock - sum(q for _, q in pipeline))
                 if qty > 0:
                     orders += 1
-                    pipeline.append((day + max(lead, 1), qty))
+                    drawn = order_lead_times(np.array([lead]), np.array([std]), np.array([item.name]),
+                                             first_day + day - 1)[0]
+                    pipeline.append((day + drawn + 1, qty))  # received at the end of day + L
     return {"served": served, "lost": lost, "avg_stock": stock_sum / (end - s), "days_out_of_stock": out_days,
             "orders": orders, "cycles_without_stockout": clean}
 
@@ -202,14 +211,37 @@ def test_totals_equal_an_independent_plain_loop_simulation():
         sum(e["avg_stock"] * c for e, c in zip(expected.values(), inv["unit_cost"])))
 
 
+def test_sampled_lead_times_of_orders_equal_the_plain_loop_and_do_not_depend_on_the_batch():
+    """lead_time_std_days > 0: S from paths with a lead time each, every simulated order its own drawn L."""
+    rng = np.random.default_rng(8)
+    demand = {f"I{k}": rng.poisson(lam, 150).astype(float) for k, lam in enumerate([3.0, 8.0])}
+    hist = history_of(demand)
+    inv = inventory(list(demand), lead_time_days=[4, 6], lead_time_std_days=[2.0, 1.5], review_period_days=7,
+                    service_level=0.9, pack_size=1.0, moq=0.0, unit_cost=1.0)
+    result = simulate(hist, inv, random_forecaster(), "test", reviews=8).items.set_index("item_id")
+    alone = simulate(hist.subset(hist.item_ids == "I1"), inv.iloc[[1]], random_forecaster(), "test",
+                     reviews=8).items.set_index("item_id")
+    for i, item in inv.set_index("item_id").iterrows():
+        ref = reference(demand[i], hist, list(hist.item_ids).index(i), item, 8, random_forecaster())
+        for column, value in ref.items():
+            assert result.loc[i, column] == pytest.approx(value), (i, column)
+    assert alone.loc["I1", "served"] == result.loc["I1", "served"]
+    days = np.arange(2000)
+    drawn = np.array([order_lead_times(np.array([6]), np.array([2.0]), np.array(["X"]), d)[0] for d in days])
+    assert abs(drawn.mean() - 6) < 0.15 and abs(drawn.std() - 2) < 0.15 and drawn.min() >= 0
+    assert drawn.max() <= 12 and len(set(drawn)) > 5  # L + ceil(3 s) at most
+    fixed = order_lead_times(np.array([6, 3]), np.array([0.0, 0.0]), np.array(["X", "Y"]), 5)
+    assert fixed.tolist() == [6, 3]
+
+
 def test_summary_per_class():
     hist = history_of({"A": [10.0] * 60, "B": [10.0] * 60, "C": [2.0] * 60})
     inv = inventory(["A", "B", "C"], lead_time_days=3)
     result = simulate(hist, inv, constant_forecaster(5.0), "test", reviews=2)
     items = result.items.assign(abc=["A", "A", "C"])
     by_class = summarise(items, "abc").set_index("abc")
-    assert by_class.loc["A", "items"] == 2 and by_class.loc["A", "served"] == 200
-    assert by_class.loc["A", "fill_rate"] == pytest.approx(200 / 280)
+    assert by_class.loc["A", "items"] == 2 and by_class.loc["A", "served"] == 180  # 90 each (the case above)
+    assert by_class.loc["A", "fill_rate"] == pytest.approx(180 / 280)
     assert by_class.loc["C", "fill_rate"] == 1.0  # 2 a day against S = 50
 
 
@@ -260,10 +292,10 @@ def random_forecaster_like_a():
 def test_weekly_history_is_replayed_week_by_week_with_the_lead_time_pro_rata():
     """70 a week (10 a day), a forecast of 35 a week, L = 10 days, R = 7 days (one week), 3 reviews.
 
-    S = 35 x (10 + 7) / 7 = 85. An order placed at the end of week t arrives (10 - 1) / 7 = 1 2/7 weeks later:
-    in week t + 2, after 2/7 of its demand (20 units, the daily rule: on day t + 10, serving it).
+    S = 35 x (10 + 7) / 7 = 85. An order placed at the end of week t arrives 10 / 7 = 1 3/7 weeks later:
+    in week t + 2, after 3/7 of its demand (30 units, the daily rule: received at the end of day t + 10).
     Week 1: 85 on hand, serves 70 (15 left); orders 70 (arrives in week 3). Week 2: 15 served, 55 lost;
-    orders 85 - 70 = 15. Week 3: the first 20 lost (no stock), then 70 arrive and serve 50; 20 left.
+    orders 85 - 70 = 15. Week 3: the first 30 lost (no stock), then 70 arrive and serve 40; 30 left.
     """
     from forecasting.core.calendar import Frequency
 
@@ -278,12 +310,12 @@ def test_weekly_history_is_replayed_week_by_week_with_the_lead_time_pro_rata():
         return SamplePaths(history.item_ids, history.dates(history.last_day + 1), values, history.freq)
 
     r = row(simulate(hist, inventory(["A"], lead_time_days=10, review_period_days=7), forecast, "test", reviews=3))
-    assert r["demand"] == 210 and r["served"] == pytest.approx(135) and r["lost"] == pytest.approx(75)
+    assert r["demand"] == 210 and r["served"] == pytest.approx(125) and r["lost"] == pytest.approx(85)
     assert r["orders"] == 2 and r["cycles"] == 3 and r["cycles_without_stockout"] == 1
-    # days without stock, demand spread over the week: 55 / 70 x 7 = 5.5 in week 2, 20 / 70 x 7 = 2 in week 3
-    assert r["days_out_of_stock"] == pytest.approx(7.5)
-    assert r["days"] == 21 and r["avg_stock"] == pytest.approx((15 + 0 + 20) / 3)
-    assert r["turns"] == pytest.approx(135 * 365 / 21 / (35 / 3))
+    # days without stock, demand spread over the week: 55 / 70 x 7 = 5.5 in week 2, 30 / 70 x 7 = 3 in week 3
+    assert r["days_out_of_stock"] == pytest.approx(8.5)
+    assert r["days"] == 21 and r["avg_stock"] == pytest.approx((15 + 0 + 30) / 3)
+    assert r["turns"] == pytest.approx(125 * 365 / 21 / 15)
     # the first review's S (85) against the real demand of the next 17 days (170), inside the data
     assert r["reviews_checked"] == 1 and r["reviews_covered"] == 0
 
@@ -297,12 +329,14 @@ def test_review_periods_in_whole_buckets():
     assert review_buckets(np.array([5, 7]), Frequency("D")).tolist() == [5, 7]
 
 
-def test_monthly_history_with_a_perfect_forecast_never_loses_a_sale():
+def test_monthly_history_with_a_perfect_forecast_loses_only_what_the_longer_month_adds():
     """300 a month, forecast 300 a month, L = 10 days, R = 30 days (one month), 2 reviews; b = 30.4375 days.
 
-    S = 300 x 40 / b = 394.25. An order placed at the end of a month arrives 9 / b = 0.2957 into the next,
-    after 88.7 units of its demand: month 1 serves 300 from 394.25 (94.25 left) and orders 300; month 2
-    serves 88.7 from the 94.25 left, then 211.3 from the 300 arrived: 94.25 left, no sale lost.
+    S = 300 x 40 / b = 394.25. An order placed at the end of a month is received 10 / b = 0.3285 into the
+    next, after 98.56 units of its demand: month 1 serves 300 from 394.25 (94.25 left) and orders 300;
+    month 2 serves the 94.25 left, loses 4.31 before the order arrives, then serves 201.44 of the 300
+    (98.56 left). The loss is exactly the 0.4375 day a month (the review bucket) is longer than R = 30
+    days, which S does not cover: 300 x (b - 30) / b.
     """
     b = 365.25 / 12
     monthly = pd.DataFrame({"item_id": "A", "date": pd.date_range(end="2024-06-01", periods=24, freq="MS"),
@@ -314,6 +348,7 @@ def test_monthly_history_with_a_perfect_forecast_never_loses_a_sale():
         return SamplePaths(history.item_ids, history.dates(history.last_day + 1), values, history.freq)
 
     r = row(simulate(hist, inventory(["A"], lead_time_days=10, review_period_days=30), forecast, "test", reviews=2))
-    assert r["served"] == pytest.approx(600) and r["lost"] == pytest.approx(0) and r["orders"] == 1
-    assert r["avg_stock"] == pytest.approx(300 * 40 / b - 300) and r["days"] == pytest.approx(2 * b)
-    assert r["days_out_of_stock"] == 0 and r["cycles_without_stockout"] == 2
+    lost = 300 * (b - 30) / b
+    assert r["served"] == pytest.approx(600 - lost) and r["lost"] == pytest.approx(lost) and r["orders"] == 1
+    assert r["avg_stock"] == pytest.approx((300 * 40 / b - 300 + 300 * 10 / b) / 2) and r["days"] == pytest.approx(2 * b)
+    assert r["days_out_of_stock"] == pytest.approx(b - 30) and r["cycles_without_stockout"] == 1

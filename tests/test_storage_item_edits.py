@@ -112,3 +112,30 @@ def test_update_item_is_a_one_item_update_items(data, client):
     with pytest.raises(ForecastingError, match="^bad item changes: item B: pack_size must be a number > 0, got 0$"):
         data.update_item(client, "B", pack_size=0)
     assert data.data_version(client) == version + 1
+
+
+def test_policy_columns_are_edited_validated_and_cleared_back_to_the_class(data, client):
+    """service_type, lead_time_std_days, phase_out; an empty service level / type means "use the class"."""
+    data.update_items(client, {
+        "A": {"service_type": "fill", "lead_time_std_days": 2.5, "phase_out": True},
+        "B": {"service_level": None, "service_type": ""},
+        "C": {"phase_out": 0, "service_type": "Cycle"},
+    })
+    items = data.list_items(client).set_index("item_id")
+    assert items.loc["A", ["service_type", "lead_time_std_days", "phase_out"]].tolist() == ["fill", 2.5, True]
+    assert np.isnan(items.loc["B", "service_level"]) and items.loc["B", "service_type"] == ""
+    assert items.loc["C", ["service_type", "phase_out"]].tolist() == ["cycle", False]
+    before = database_state(data.database)
+    with pytest.raises(ForecastingError) as caught:
+        data.update_items(client, {
+            "A": {"service_type": "best"},
+            "B": {"lead_time_std_days": -1, "phase_out": "yes"},
+            "C": {"lead_time_std_days": 119},  # 3 + ceil(357) + 7 > 365
+        })
+    assert str(caught.value) == (
+        "bad item changes: item A: service_type must be empty, cycle or fill, got 'best'; "
+        "item B: lead_time_std_days must be a number of days >= 0, got -1, phase_out must be 0 or 1, got 'yes'; "
+        "item C: lead_time_days + 3 x lead_time_std_days (rounded up) + review_period_days must be at most 365 days, "
+        "got 367"
+    )
+    assert database_state(data.database) == before

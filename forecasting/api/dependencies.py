@@ -87,6 +87,13 @@ def client_of(principal: Principal, requested: int | None) -> int:
     return principal.client_id
 
 
+def require_admin(principal: Principal, state: ApiState, what: str) -> None:
+    """A 403 unless the caller is a user token of an admin of its client (API keys and planners may not ``what``)."""
+    users = state.services.users
+    if principal.user_id is None or users.get_user(principal.client_id, principal.user_id).role != "admin":
+        raise HTTPException(status_code=403, detail=f"only an admin of the client may {what}")
+
+
 StateDep = Annotated[ApiState, Depends(get_state)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ServiceDep = Annotated[ForecastService, Depends(get_service)]

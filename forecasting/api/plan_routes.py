@@ -14,9 +14,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from forecasting.api import convert
-from forecasting.api.dependencies import PrincipalDep, StateDep, client_of
+from forecasting.api.dependencies import PrincipalDep, StateDep, client_of, require_admin
 from forecasting.api.errors import error_responses
-from forecasting.api.schemas import MAX_DB_ID, ItemId, StorableText
+from forecasting.api.schemas import MAX_DB_ID, ItemId, ModelName, StorableText
 from forecasting.api.security import Principal
 from forecasting.applications.planning.fva import FVA_COLUMNS
 from forecasting.applications.planning.overrides import KINDS, REASONS
@@ -109,6 +109,19 @@ class PlanResponse(BaseModel):
     as_of: date
     horizon: int
     run_id: int
+    #: POST: whether the current plan was reused (unchanged data, model and horizon)
+    reused: bool = False
+
+
+class PlanningModelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: ModelName = Field(description="the model every next plan of the client is made with")
+
+
+class PlanningModelResponse(BaseModel):
+    client_id: int
+    model: str
 
 
 @router.get(f"{API}/overrides", response_model=OverridesResponse, responses=error_responses(401, 403, 422, 503))
@@ -180,6 +193,45 @@ def plan(
     current = state.services.planning.require_plan(own)
     return {"client_id": own, "plan_id": current.plan_id, "model": current.model, "as_of": current.as_of,
             "horizon": current.horizon, "run_id": current.run_id}
+
+
+@router.post(f"{API}/plan", response_model=PlanResponse, responses=error_responses(401, 403, 404, 422, 429, 503))
+def make_plan(
+    principal: PrincipalDep,
+    state: StateDep,
+    client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
+) -> dict:
+    """Make the caller's plan now (on demand) with the client's planning model over all its items, within the
+    request limits (beyond them: 422 naming the limit; the batch command ``plan`` has none); reused when nothing
+    changed since the current plan."""
+    own = client_of(principal, client_id)
+    planning = state.services.planning
+    current = planning.current_plan(own)
+    outcome = planning.make_plan(own, None, current.horizon if current else None,
+                                 user_id=principal.user_id)
+    made = outcome.plan
+    return {"client_id": own, "plan_id": made.plan_id, "model": made.model, "as_of": made.as_of,
+            "horizon": made.horizon, "run_id": made.run_id, "reused": outcome.reused}
+
+
+@router.get(f"{API}/planning-model", response_model=PlanningModelResponse, responses=error_responses(401, 403, 422))
+def get_planning_model(
+    principal: PrincipalDep,
+    state: StateDep,
+    client_id: Annotated[int | None, Query(description="optional: must be the caller's own client")] = None,
+) -> dict:
+    """The model the caller's client's plan is made with (``auto`` unless an admin set another)."""
+    own = client_of(principal, client_id)
+    return {"client_id": own, "model": state.services.planning.planning_model(own)}
+
+
+@router.put(f"{API}/planning-model", response_model=PlanningModelResponse, responses=error_responses(401, 403, 422))
+def put_planning_model(body: PlanningModelBody, principal: PrincipalDep, state: StateDep) -> dict:
+    """Set the client's planning model: admins only (a user token of an admin of the client); the next plan uses
+    it (the next sales import, or POST /api/v1/plan)."""
+    require_admin(principal, state, "change its planning model")
+    own = principal.client_id
+    return {"client_id": own, "model": state.services.planning.set_planning_model(own, body.model)}
 
 
 def _author(principal: Principal, state) -> str:

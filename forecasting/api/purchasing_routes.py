@@ -57,6 +57,7 @@ class OrdersResponse(BaseModel):
 class SupplierOut(BaseModel):
     name: str
     lead_time_days: int
+    lead_time_std_days: float | None
     order_days: str
     review_period_days: int | None
     min_order_value: float
@@ -72,6 +73,7 @@ class SupplierLinkOut(BaseModel):
     moq: float
     unit_cost: float | None
     lead_time_days: int | None
+    lead_time_std_days: float | None
     supplier_item_code: str
 
 
@@ -85,6 +87,8 @@ class SupplierIn(BaseModel):
     """A supplier's terms (docs/data-formats.md, supplier file): the same rules as the file."""
 
     lead_time_days: int = Field(description="whole days >= 0")
+    lead_time_std_days: float | None = Field(default=None, description="the lead time's standard deviation in "
+                                             "days (>= 0); none: each item's own")
     order_days: str = Field(default="", max_length=40, description='weekdays orders are placed, "mon,thu"')
     review_period_days: int | None = Field(default=None, description="days between reviews (no order days)")
     min_order_value: float | None = Field(default=None, description="minimum value of an order (>= 0)")
@@ -101,6 +105,8 @@ class LinkIn(BaseModel):
     moq: float | None = Field(default=None, description=">= 0; default 0")
     unit_cost: float | None = Field(default=None, description=">= 0; none: the item's own cost")
     lead_time_days: int | None = Field(default=None, description="overrides the supplier's lead time")
+    lead_time_std_days: float | None = Field(default=None, description="overrides the supplier's lead-time "
+                                             "standard deviation")
     supplier_item_code: str = Field(default="", max_length=200)
 
 
@@ -281,4 +287,5 @@ def _records(lines) -> list[dict]:
 
 def _person(principal) -> None:
     if principal.user_id is None:
-        raise HTTPException(status_code=403, detail="approving and proposing need a user's token, not a service key")
+        raise HTTPException(status_code=403,
+                            detail="proposing, editing and approving orders need a user's token, not a service key")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from forecasting.api import convert
-from forecasting.api.dependencies import CancelDep, PrincipalDep, ServiceDep, StateDep, client_of
+from forecasting.api.dependencies import CancelDep, PrincipalDep, ServiceDep, StateDep, client_of, require_admin
 from forecasting.api.errors import error_responses
 from forecasting.api.schemas import (
     MAX_DB_ID,
@@ -80,7 +80,7 @@ def forecast(body: ForecastRequest, principal: PrincipalDep, service: ServiceDep
     client_id = client_of(principal, body.client_id)
     result = service.forecast(
         client_id, body.item_ids, body.model, body.prediction_length, body.quantile_levels, user_id=principal.user_id,
-        cancel=cancel,
+        cancel=cancel, bucket=body.bucket,
     )
     return _forecast_payload(client_id, result)
 
@@ -105,7 +105,7 @@ def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep
     client_id = client_of(principal, body.client_id)
     result = service.backtest(
         client_id, body.item_ids, body.models, body.prediction_length, body.windows, body.quantile_levels,
-        user_id=principal.user_id, cancel=cancel,
+        user_id=principal.user_id, cancel=cancel, bucket=body.bucket,
     )
     return {
         "backtest_id": result.run_id,
@@ -114,6 +114,7 @@ def backtest(body: BacktestRequest, principal: PrincipalDep, service: ServiceDep
         "prediction_length": result.horizon,
         "windows": result.windows,
         "quantile_levels": list(result.quantiles),
+        "bucket": result.freq.alias,
         "created_at": result.created_at,
         "metrics": convert.records(result.metrics, METRIC_COLUMNS),
         "best": ranking.best_per_metric(result.metrics, nominal_coverage(result.quantiles)),
@@ -139,7 +140,7 @@ def reorder(
 ):
     """The reorder table (docs/inventory-policy.md) from the items' stored positions and parameters."""
     client_id = client_of(principal, body.client_id)
-    table = service.reorder(
+    outcome = service.reorder_plan(
         client_id,
         body.item_ids,
         body.model,
@@ -149,7 +150,10 @@ def reorder(
         user_id=principal.user_id,
         cancel=cancel,
         service_type=body.service_type,
+        bucket=body.bucket,
     )
+    table = outcome.table
+    table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), plan_id=outcome.plan_id)
     run_id = int(table.attrs["run_id"])
     if prefers_csv(request.headers.get("accept")):
         return Response(
@@ -164,6 +168,7 @@ def reorder(
         "model": str(table["model"].iloc[0]) if len(table) else (body.model or "ma7"),
         "plan_id": table.attrs.get("plan_id"),
         "skipped": list(table.attrs.get("skipped") or []),
+        "bucket": outcome.freq.alias,
         "items": convert.records(table, REORDER_COLUMNS),
     }
 
@@ -254,6 +259,7 @@ def _forecast_payload(client_id: int, result: forecast_service.ForecastOutcome) 
         "source_forecast_id": result.source_run_id,
         "prediction_length": result.horizon,
         "quantile_levels": list(result.quantiles),
+        "bucket": result.freq.alias,
         "covariates": list(result.covariates),
         "items": convert.forecast_items(result.forecast, result.quantiles),
     }
@@ -275,9 +281,7 @@ def get_policy(principal: PrincipalDep, service: ServiceDep) -> dict:
 )
 def put_policy(body: PolicyBody, principal: PrincipalDep, state: StateDep) -> dict:
     """Change the caller's policy by class: admins only (a user token of an admin of the client)."""
-    users = state.services.users
-    if principal.user_id is None or users.get_user(principal.client_id, principal.user_id).role != "admin":
-        raise HTTPException(status_code=403, detail="only an admin of the client may change its policy")
+    require_admin(principal, state, "change its policy")
     data = state.services.data
     policy = edited_policy(data.policy(principal.client_id), body.levels, body.types, body.abc_thresholds)
     data.save_policy(principal.client_id, policy)

@@ -73,6 +73,16 @@ ClientId = Annotated[
     Field(description="optional: must be the caller's own client (403 otherwise); default the caller's"),
 ]
 Days = Annotated[WholeNumber, Field(ge=0, le=MAX_HORIZON)]
+#: the bucket a request works in: the client's own (null), or W / M for a client with daily sales
+Bucket = Annotated[
+    Literal["D", "W", "M"] | None,
+    Field(description="null: the client's own bucket; W or M (daily data only): the models are fitted on weekly "
+          "or monthly totals and forecast them, prediction_length counts that bucket; a finer bucket than the "
+          "client's is a 422"),
+]
+#: the bucket of the answer's dates and quantities
+BUCKET_OUT = ("the bucket of the dates and quantities as pandas spells it: D, W-FRI (weeks dated on Fridays), MS "
+              "(months on the 1st) or ME (month ends)")
 
 
 class _Request(BaseModel):
@@ -112,6 +122,7 @@ class ForecastRequest(_Request):
                                            description=f"buckets of the client's data to forecast: {horizon_help()}")
     model: ModelName
     quantile_levels: QuantileLevels = Field(default_factory=lambda: list(DEFAULT_QUANTILES))
+    bucket: Bucket = None
     client_id: ClientId = None
 
 
@@ -134,6 +145,7 @@ class ForecastResponse(BaseModel):
     source_forecast_id: int = Field(description="the computed run whose numbers these are")
     prediction_length: int
     quantile_levels: list[float]
+    bucket: str = Field(description=BUCKET_OUT)
     covariates: list[str] = Field(
         default_factory=list,
         description="the covariates the model used (the calendar's for lgbm and chronos-2); empty: none, or a "
@@ -155,6 +167,7 @@ class BacktestRequest(_Request):
     models: list[ModelName] = Field(min_length=1, max_length=len(ModelFactory.names()))
     windows: WholeNumber = Field(1, ge=1, le=MAX_WINDOWS)
     quantile_levels: QuantileLevels = Field(default_factory=lambda: list(DEFAULT_QUANTILES))
+    bucket: Bucket = None
     client_id: ClientId = None
 
 
@@ -182,6 +195,7 @@ class BacktestResponse(BaseModel):
     prediction_length: int
     windows: int
     quantile_levels: list[float]
+    bucket: str = Field(description=BUCKET_OUT)
     created_at: datetime
     metrics: list[BacktestMetrics]
     best: dict[str, list[str]] = Field(
@@ -209,6 +223,7 @@ class ReorderRequest(_Request):
     )
     review_period_days: Days | None = None
     lead_time_days: Days | None = None
+    bucket: Bucket = None
     client_id: ClientId = None
 
 
@@ -250,6 +265,7 @@ class ReorderResponse(BaseModel):
     model: str = Field(description="the demand: a model, or 'plan N (model, as of date)'")
     plan_id: int | None = Field(None, description="the published plan used (with its overrides); null: a model run")
     skipped: list[str] = Field(description="items left out for too little sales history")
+    bucket: str = Field(description=BUCKET_OUT)
     items: list[ReorderRow]
 
 

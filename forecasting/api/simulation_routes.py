@@ -74,6 +74,7 @@ class SimulationRow(BaseModel):
 
 class SimulateResponse(BaseModel):
     client_id: int
+    simulation_id: int = Field(description="the run recorded for this simulation (kind simulation)")
     model: str
     reviews: int
     policies: list[dict[str, float | str]] = Field(description="each variant's overridden policy columns")
@@ -98,6 +99,7 @@ def simulate(body: SimulateRequest, principal: PrincipalDep, service: ServiceDep
                               ["group", "items", *columns])
     return {
         "client_id": client_id,
+        "simulation_id": outcome.run_id,
         "model": outcome.model,
         "reviews": outcome.reviews,
         "policies": list(outcome.variants),

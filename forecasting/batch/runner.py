@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ from forecasting.core.calendar import DAILY, Frequency
 from forecasting.core.covariates import KnownFuture, used_covariates, with_covariates
 from forecasting.core.errors import (
     ForecastingError,
+    InvalidInputError,
     ModelUnavailableError,
     NotFoundError,
     database_error_message,
@@ -57,6 +59,9 @@ from forecasting.modes.factory import ModelFactory
 
 #: items per page when reading a client's item keys
 KEY_PAGE = 10_000
+
+if TYPE_CHECKING:
+    from forecasting.services.planning import DemandSource
 
 log = logging.getLogger("forecasting.batch")
 
@@ -144,10 +149,19 @@ def run_database_job(
     engine: str = "local",
     progress: ProgressCallback | None = None,
     user_id: int | None = None,
+    bucket: str | None = None,
+    demand: DemandSource | None = None,
 ) -> BatchOutcome:
-    """A job over a client's items (all with sales, or ``item_ids``), recorded as one run; see the module docstring."""
+    """A job over a client's items (all with sales, or ``item_ids``), recorded as one run; see the module docstring.
+
+    ``bucket`` (W or M): the client's daily sales summed to weeks or months first, as in the app's view
+    (:class:`forecasting.services.forecast_service.View`); recorded in the run's parameters and cache key.
+    ``demand`` (reorder): the demand source of :func:`forecasting.services.planning.demand_source`, whose model is
+    the job's; with a published plan its overrides move every chunk's paths and the run records which plan
+    (a plan is in the client's own bucket, so it is refused with ``bucket``).
+    """
     from forecasting.services.data_access import DataFingerprint
-    from forecasting.services.forecast_service import run_request
+    from forecasting.services.forecast_service import client_view, run_request
 
     started = perf_counter()
     data = services.data
@@ -155,9 +169,13 @@ def run_database_job(
     if client.as_of is None:
         raise ForecastingError("the client has no sales yet: import a sales file first")
     models = _models(job)
+    view = client_view(client, bucket)
+    if view.code is not None and demand is not None and demand.plan is not None:
+        raise InvalidInputError("the published plan is in the data's own bucket: name a model (--model) to plan "
+                                "daily data in weeks or months")
     inventory, skipped = None, []
     if job.kind == "reorder":
-        inventory, skipped = services.forecasts.positions(client_id, item_ids, models[0].min_history_days, {})
+        inventory, skipped = services.forecasts.positions(client_id, item_ids, models[0].min_history_days, {}, view)
         inventory = inventory.drop(columns="as_of")
         if job.service_type is not None:
             inventory["service_type"] = job.service_type
@@ -172,7 +190,7 @@ def run_database_job(
     fingerprint = DataFingerprint(client.as_of, client.freq, client.calendar_version)
     for s in slices(len(keys), KEY_PAGE):
         fingerprint.add(keys.iloc[s])
-    horizon = _horizon(job, models, inventory, client.freq)
+    horizon = _horizon(job, models, inventory, view.bucket)
     names = ",".join(m.name for m in models)
     versions = ",".join(str(m.version) for m in models)
     parameters: dict = {}
@@ -181,6 +199,10 @@ def run_database_job(
     elif job.kind == "reorder":
         parameters = {k: v for k, v in {"service_level": job.service_level, "service_type": job.service_type}.items()
                       if v is not None}
+        if demand is not None and demand.plan is not None:
+            parameters["plan"] = demand.key
+            names = demand.label
+    parameters.update(view.parameters)
     levels = job.quantiles if job.kind != "reorder" else ()
     request = run_request(job.kind, tuple(keys["external_id"]), names, versions, horizon, levels, parameters,
                           fingerprint.hexdigest(), user_id)
@@ -188,13 +210,14 @@ def run_database_job(
     if job.kind == "forecast":
         source_run = data.cached_run(client_id, request.cache_key)
         if source_run is not None:
-            return _cached_forecast(services, client_id, request, source_run, keys, job, output, progress, started,
-                                    lambda frame: with_covariates(frame, models[0], covariates))
+            return replace(_cached_forecast(services, client_id, request, source_run, keys, job, output, progress,
+                                            started, lambda frame: with_covariates(frame, models[0], covariates)),
+                           freq=view.bucket)
     run_id, _ = data.record_run(client_id, request)
     try:
         source = DatabaseSource(
             database_url(services.database), client_id, client.as_of, run_id if job.kind == "forecast" else None,
-            job.quantiles, client.freq,
+            job.quantiles, view.bucket, view.code,
         )
         chunks = [
             Chunk(i, keys["external_id"].to_numpy(dtype=object)[s], keys=keys.iloc[s].reset_index(drop=True),
@@ -209,7 +232,7 @@ def run_database_job(
                 held_out = horizon * job.windows if job.kind == "backtest" else 0
                 calendar = data.known_future(client_id, keys["external_id"].tolist(), horizon, held_out)
             context = ChunkContext(job, models, source, horizon, calendar=calendar, policy=policy, arrivals=arrivals,
-                                   covariates=covariates)
+                                   covariates=covariates, demand=demand)
             _run_and_write(context, chunks, engine, work / "results", output, progress,
                            lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)
@@ -219,7 +242,7 @@ def run_database_job(
         if isinstance(exc, ForecastingError) or not isinstance(exc, Exception):
             raise
         raise ForecastingError(f"run {run_id} failed: {message}") from exc
-    return BatchOutcome(run_id, False, tuple(skipped), client.freq)
+    return BatchOutcome(run_id, False, tuple(skipped), view.bucket)
 
 
 def _classes_over_chunks(context: ChunkContext, chunks: list[Chunk]) -> pd.DataFrame:

@@ -56,11 +56,16 @@ class DatabaseSource:
     #: the run the results are stored under (None: nothing stored, e.g. reorder)
     run_id: int | None = None
     levels: tuple[float, ...] = ()
-    #: the client's bucket
+    #: the bucket the models work in: the client's, or (``aggregate``) the one its daily sales are summed to
     freq: Frequency = DAILY
+    #: daily sales summed to W or M first (``--bucket``); ``as_of`` stays the client's (the daily data's)
+    aggregate: str | None = None
 
     def load(self, chunk: Chunk, min_days: int) -> PreparedHistory:
         frame = _data(self.url).history_of_keys(self.client_id, chunk.keys, self.as_of)
+        if self.aggregate is not None:  # buckets are global (anchor, last whole bucket): chunks sum alike
+            frame = aggregate_history(frame, self.aggregate, as_of=self.as_of)
+            return prepare_history(frame, min_days, freq=self.freq)
         return prepare_history(frame, min_days, as_of=self.as_of, freq=self.freq)
 
     def save(self, chunk: Chunk, table: pd.DataFrame) -> None:

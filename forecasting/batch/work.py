@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from forecasting.applications.inventory.calculator import InventoryCalculator
+from forecasting.applications.inventory.calculator import InventoryCalculator, PathAdjustment
 from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.batch.plan import BatchJob, Chunk
@@ -55,6 +55,8 @@ class ChunkContext:
     covariates: tuple[str, ...] | None = None
     #: reorder: approved purchase-order lines still to arrive (:meth:`DataAccess.arrivals`)
     arrivals: pd.DataFrame | None = None
+    #: reorder: the published plan's overrides that move the model's paths (None: the model's own demand)
+    demand: PathAdjustment | None = None
 
     @property
     def min_days(self) -> int:
@@ -89,10 +91,10 @@ def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
         table[KEY] = table["item_id"]
         return ChunkResult(chunk.index, history.n_items, table)
     if job.kind == "reorder":
-        table = InventoryCalculator.reorder(
+        table = InventoryCalculator.plan(
             context.models[0], history, chunk.inventory, job.service_level, horizon=context.horizon,
-            classes=context.classes, policy=context.policy, arrivals=context.arrivals,
-        )
+            classes=context.classes, policy=context.policy, arrivals=context.arrivals, demand=context.demand,
+        ).table
         return ChunkResult(chunk.index, history.n_items, _with_reorder_key(table))
     result = QualityCalculator.backtest(
         history, [m.name for m in context.models], context.horizon, job.windows, job.quantiles,

@@ -123,13 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reorder", help="reorder table: safety stock, reorder point, order quantity")
     p.add_argument("--input", help="sales history, CSV or Parquet")
     p.add_argument("--inventory", help="inventory CSV (item_id,on_hand,on_order,lead_time_days,...)")
-    p.add_argument("--model", default="ma7", help=f"one of: {model_names} (default ma7)")
+    p.add_argument("--model", default=None,
+                   help=f"one of: {model_names} (default: with --client, the published plan with its overrides when "
+                        "the client has one, else ma7; file mode ma7)")
     p.add_argument("--service-level", type=service_level, default=None,
                    help="default for rows without one (else the item's ABC x XYZ class decides)")
     p.add_argument("--service-type", choices=("cycle", "fill"), default=None,
                    help="cycle (chance of no stock-out) or fill (share of demand served); default: the item's own, "
                         "else its class's (cycle)")
     p.add_argument("--freq", choices=FREQ_CHOICES, type=str.upper, default=None, help=FREQ_HELP)
+    p.add_argument("--bucket", choices=("W", "M"), type=str.upper, default=None,
+                   help=BUCKET_HELP.replace("; --horizon counts that bucket", "") + "; lead times and review "
+                   "periods stay in days, covered pro rata (docs/inventory-policy.md)")
     p.add_argument("--output", help="as for forecast")
     database_options(p)
     batch_options(p)
@@ -185,15 +190,20 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _file_mode_only(args: argparse.Namespace) -> None:
-    if args.calendar:
+    """Options of file mode that database mode refuses (the client's stored data decides them)."""
+    if getattr(args, "calendar", None):
         raise ForecastingError("--calendar is for file mode (--input); database mode uses the client's stored "
                                "calendar (import-calendar)")
+    if args.freq is not None:
+        raise ForecastingError("--freq declares a file's bucket (file mode, import-sales); a client's bucket is "
+                               "stored with its sales: use --bucket W|M to plan its daily data in weeks or months")
 
 
 def _reorder(args: argparse.Namespace) -> int:
     if args.client:
         from forecasting.cli.db_commands import reorder_from_db
 
+        _file_mode_only(args)
         return reorder_from_db(args)
     if not (args.input and args.inventory):
         raise ForecastingError(

@@ -105,8 +105,8 @@ def forecast_from_db(args: argparse.Namespace) -> int:
     from forecasting.batch.plan import BatchJob
 
     job = BatchJob("forecast", (args.model,), args.horizon, args.quantiles, chunk_items=args.chunk_items)
-    outcome = _batch(args, job, f"forecast {args.model}")
-    print(f"run {outcome.run_id} ({'cached' if outcome.cached else 'computed'})", file=sys.stderr)
+    outcome, as_of = _batch(args, job, f"forecast {args.model}")
+    print(f"run {outcome.run_id} ({'cached' if outcome.cached else 'computed'}); data as of {as_of}", file=sys.stderr)
     return 0
 
 
@@ -117,31 +117,44 @@ def backtest_from_db(args: argparse.Namespace) -> int:
 
     job = BatchJob("backtest", tuple(ModelFactory.parse_names(args.model)), args.horizon, args.quantiles,
                    windows=args.windows, chunk_items=args.chunk_items)
-    outcome = _batch(args, job, "backtest")
-    print(f"run {outcome.run_id} (computed)", file=sys.stderr)
+    outcome, as_of = _batch(args, job, "backtest")
+    print(f"run {outcome.run_id} (computed); data as of {as_of}", file=sys.stderr)
     return 0
 
 
 def reorder_from_db(args: argparse.Namespace) -> int:
-    """``reorder --client NAME``: the reorder table from the items' stored parameters and positions."""
+    """``reorder --client NAME``: the reorder table from the items' stored parameters and positions; its demand is
+    ``--model``'s, else the published plan with its overrides (else ma7), named on stderr (docs/planning.md)."""
     from forecasting.batch.plan import BatchJob
+    from forecasting.services.planning import FALLBACK_MODEL, demand_source
 
-    job = BatchJob("reorder", (args.model,), service_level=args.service_level, service_type=args.service_type,
-                   chunk_items=args.chunk_items)
-    outcome = _batch(args, job, f"reorder {args.model}")
+    services, client_id = _client_services(args)
+    # the published plan is in the data's own bucket: a --bucket view runs a model (--model, else the fallback)
+    model = args.model or (FALLBACK_MODEL if args.bucket else None)
+    demand = demand_source(services.data, client_id, model)
+    job = BatchJob("reorder", (demand.model.name,), service_level=args.service_level,
+                   service_type=args.service_type, chunk_items=args.chunk_items)
+    outcome, as_of = _batch(args, job, f"reorder {demand.model.name}", demand, (services, client_id))
+    print(f"demand: {demand.label}" + (", with its overrides" if demand.plan is not None else ""), file=sys.stderr)
     if outcome.skipped:
         print(f"skipped {len(outcome.skipped)} item(s) with too little sales history: "
               f"{', '.join(outcome.skipped[:10])}", file=sys.stderr)
+    print(f"data as of {as_of}", file=sys.stderr)
     return 0
 
 
-def _batch(args: argparse.Namespace, job, description: str):
+def _batch(args: argparse.Namespace, job, description: str, demand=None, client: tuple | None = None):
+    """The job's outcome, and the client's as-of date and bucket (with ``--bucket``'s view) in the one wording."""
     from forecasting.batch.runner import run_database_job
     from forecasting.cli.progress import progress_bar
+    from forecasting.core.calendar import as_of_text
 
-    services, client_id = _client_services(args)
+    services, client_id = client or _client_services(args)
     with progress_bar(description) as progress:
-        return run_database_job(services, client_id, job, _items(args.items), args.output, args.engine, progress)
+        outcome = run_database_job(services, client_id, job, _items(args.items), args.output, args.engine, progress,
+                                   bucket=args.bucket, demand=demand)
+    client = services.data.get_client(client_id)
+    return outcome, as_of_text(client.as_of, client.freq, outcome.freq)
 
 
 # --- command handlers -----------------------------------------------------------------------
@@ -174,25 +187,22 @@ def _create_client(args: argparse.Namespace) -> int:
 
 def _import_sales(args: argparse.Namespace) -> int:
     from forecasting.core.as_of import AsOfMoveError
+    from forecasting.core.calendar import as_of_text
 
     services = services_from_args(args)
-    data = services.data
-    client_id = data.client_by_name(args.client).client_id
+    client_id = services.data.client_by_name(args.client).client_id
     try:
-        result = data.import_sales_file(client_id, args.file, move_as_of=args.move_as_of, freq=args.freq)
+        done = services.planning.import_sales(client_id, args.file, move_as_of=args.move_as_of, freq=args.freq)
     except AsOfMoveError as exc:
         raise ForecastingError(
             f"{exc.move.message()}; nothing imported: give --move-as-of to import it anyway"
         ) from None
-    print(result.summary())
-    try:  # a client with a published plan gets a new one on the new data (docs/planning.md)
-        refreshed = services.planning.refresh_after_import(client_id)
-    except ForecastingError as exc:  # the import stands; the previous plan stays in force
-        print(f"warning: the plan was not refreshed: {exc}", file=sys.stderr)
-    else:
-        if refreshed is not None:
-            print(f"plan {refreshed.plan.plan_id} ({'reused' if refreshed.reused else 'made'}), as of "
-                  f"{refreshed.plan.as_of}", file=sys.stderr)
+    print(done.result.summary())
+    client = services.data.get_client(client_id)
+    print(f"data as of {as_of_text(client.as_of, client.freq)}", file=sys.stderr)
+    line = done.plan_line()  # a client with a published plan gets a new one on the new data (docs/planning.md)
+    if line:
+        print(f"warning: {line}" if done.problem else line, file=sys.stderr)
     return 0
 
 
@@ -265,6 +275,7 @@ def _create_user(args: argparse.Namespace) -> int:
 
 def _exceptions(args: argparse.Namespace) -> int:
     from forecasting.cli.progress import progress_bar
+    from forecasting.core.calendar import as_of_text
     from forecasting.io.csv_export import write_csv
 
     services, client_id = _client_services(args)
@@ -272,7 +283,8 @@ def _exceptions(args: argparse.Namespace) -> int:
         outcome = services.forecasts.exceptions(client_id, args.model, progress=progress)
     write_csv(outcome.queue, args.output)
     print(f"run {outcome.run_id} ({'cached' if outcome.cached else 'computed'}): {len(outcome.queue)} item(s) need "
-          f"attention, data as of {outcome.as_of}, demand {outcome.model}", file=sys.stderr)
+          f"attention, data as of {as_of_text(outcome.as_of, services.data.get_client(client_id).freq)}, "
+          f"demand {outcome.model}", file=sys.stderr)
     return 0
 
 

@@ -7,7 +7,7 @@ import sys
 from forecasting.batch.plan import BatchJob
 from forecasting.batch.runner import run_file_job
 from forecasting.cli.progress import progress_bar
-from forecasting.core.calendar import DAILY, Frequency
+from forecasting.core.calendar import DAILY, Frequency, bucket_text
 from forecasting.core.covariates import KnownFuture, covariate_use
 from forecasting.io.inventory_csv import read_inventory_csv
 from forecasting.io.known_future import read_known_future
@@ -21,7 +21,7 @@ def forecast(args: argparse.Namespace) -> int:
     with progress_bar(f"forecast {model.name}") as progress:
         outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
                                bucket=args.bucket, calendar=_calendar(args))
-    _say_bucket(outcome.freq)
+    _say_bucket(outcome.freq, args.bucket)
     return 0
 
 
@@ -32,7 +32,7 @@ def backtest(args: argparse.Namespace) -> int:
     with progress_bar("backtest") as progress:
         outcome = run_file_job(job, args.input, args.output, engine=args.engine, progress=progress, freq=args.freq,
                                bucket=args.bucket, calendar=_calendar(args))
-    _say_bucket(outcome.freq)
+    _say_bucket(outcome.freq, args.bucket)
     return 0
 
 
@@ -41,7 +41,7 @@ def _calendar(args: argparse.Namespace) -> KnownFuture | None:
 
 
 def reorder(args: argparse.Namespace) -> int:
-    model = ModelFactory.create(args.model)
+    model = ModelFactory.create(args.model or "ma7")
     # without --service-level an item without its own level takes its class's (docs/inventory-policy.md)
     inventory = read_inventory_csv(args.inventory, default_service_level=args.service_level)
     if args.service_type is not None:
@@ -49,15 +49,17 @@ def reorder(args: argparse.Namespace) -> int:
     job = BatchJob("reorder", (model.name,), chunk_items=args.chunk_items)
     with progress_bar(f"reorder {model.name}") as progress:
         outcome = run_file_job(job, args.input, args.output, inventory=inventory, engine=args.engine,
-                               progress=progress, freq=args.freq)
-    _say_bucket(outcome.freq)
+                               progress=progress, freq=args.freq, bucket=args.bucket)
+    _say_bucket(outcome.freq, args.bucket)
     return 0
 
 
-def _say_bucket(freq: Frequency) -> None:
-    """On stderr, for weekly and monthly data: the bucket the dates and the horizon count (daily says nothing)."""
+def _say_bucket(freq: Frequency, bucket: str | None = None) -> None:
+    """On stderr, for weekly and monthly buckets: the bucket the dates and the horizon count (daily says nothing);
+    with ``--bucket`` the daily data's view, in the one wording (:func:`bucket_text`)."""
     if freq != DAILY:
-        print(f"data: {freq.label}; horizon and dates in {freq.units}", file=sys.stderr)
+        text = bucket_text(DAILY, freq) if bucket else freq.label
+        print(f"data: {text}; horizon and dates in {freq.units}", file=sys.stderr)
 
 
 def models(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""The published plan's commands (docs/cli.md, docs/planning.md): plan, import-overrides, overrides, fva.
+"""The published plan's commands (docs/cli.md, docs/planning.md): plan, planning-model, import-overrides, overrides,
+fva.
 
 Overrides made here are recorded as made by ``cli`` (the operator of the database).
 """
@@ -17,10 +18,15 @@ def register(command) -> None:
     """Add the plan commands; ``command(name, help, handler)`` is db_commands' database command factory."""
     p = command("plan", "make (or reuse) the client's published plan and write it as CSV", _plan)
     p.add_argument("--client", required=True, help="client name")
-    p.add_argument("--model", default=None, help="the plan's model (default: the current plan's, else auto)")
+    p.add_argument("--model", default=None, help="the plan's model for this plan only (default: the client's "
+                   "planning model, see planning-model)")
     p.add_argument("--horizon", type=_horizon, default=None, help="buckets of the client's data the plan covers "
                    "(default: the current plan's, else 91 days, 13 weeks or 3 months)")
     p.add_argument("--output", default=None, help="CSV file to write (default: stdout)")
+    p = command("planning-model", "the model the client's plan is made with (default auto); --set changes it",
+                _planning_model)
+    p.add_argument("--client", required=True, help="client name")
+    p.add_argument("--set", dest="model", default=None, help="the new planning model (used by the next plan)")
     p = command("import-overrides", "import planners' overrides of the published plan (all or nothing)",
                 _import_overrides)
     p.add_argument("--client", required=True, help="client name")
@@ -46,7 +52,7 @@ def _plan(args: argparse.Namespace) -> int:
     from forecasting.io.csv_export import write_csv
     services, client_id = _services(args)
     current = services.planning.current_plan(client_id)
-    model = args.model or (current.model if current else None)
+    model = args.model  # None: the client's planning model
     horizon = args.horizon or (current.horizon if current else None)
     with progress_bar("plan") as progress:
         outcome = services.planning.make_plan(client_id, model, horizon, progress=progress)
@@ -55,6 +61,14 @@ def _plan(args: argparse.Namespace) -> int:
     plan = outcome.plan
     print(f"plan {plan.plan_id} ({'reused' if outcome.reused else 'made'}): {plan.model}, as of {plan.as_of}, "
           f"{plan.horizon} {services.data.get_client(client_id).freq.units}, run {plan.run_id}", file=sys.stderr)
+    return 0
+
+
+def _planning_model(args: argparse.Namespace) -> int:
+    services, client_id = _services(args)
+    if args.model is not None:
+        services.planning.set_planning_model(client_id, args.model)
+    print(services.planning.planning_model(client_id))
     return 0
 
 

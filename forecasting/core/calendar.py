@@ -344,3 +344,49 @@ def detect_frequency(days: np.ndarray, rows: np.ndarray | None = None, declared:
         numbers = (where + 2) if rows is None else np.asarray(rows)[where]
         raise misfit_error(freq, np.sort(numbers).tolist(), int(bad.sum()), declared is not None, source)
     return freq
+
+
+#: the buckets data of each bucket can be viewed and planned in: daily data in days, weeks or months (summed);
+#: weekly and monthly data in their own bucket only (a finer one would invent how a bucket's sales split, and
+#: weeks do not sum into months)
+VIEW_CODES = {"D": ("D", "W", "M"), "W": ("W",), "M": ("M",)}
+
+
+def view_code(freq: Frequency, bucket: str | None) -> str | None:
+    """The bucket daily data is summed to for a view (``W`` or ``M``); None: the data's own bucket.
+
+    ``bucket`` None or the data's own code is the data itself; a finer bucket
+    than the data's, or an unknown code, is an :class:`InvalidInputError`.
+    """
+    if bucket is None:
+        return None
+    code = str(bucket).strip().upper()
+    if code == freq.code:
+        return None
+    if code not in _RULES:
+        raise InvalidInputError(f"unknown bucket {bucket!r}; use D, W or M")
+    if code not in VIEW_CODES[freq.code]:
+        raise InvalidInputError(f"the data is {freq.label}: it is planned in {freq.units} only, not in "
+                                f"{Frequency(code).units}")
+    return code
+
+
+def bucket_text(freq: Frequency, view: Frequency | None = None) -> str:
+    """The one wording of the bucket beside the data's as-of date (sidebar, downloads, CLI).
+
+    ``daily``, ``weekly (Fridays)``, ``monthly (1st)``; daily data viewed in a
+    coarser bucket says both: ``daily, in weeks Thursday to Wednesday`` or
+    ``daily, in calendar months``.
+    """
+    if view is None or view == freq:
+        return freq.label
+    if view.code == "W":
+        return f"{freq.label}, in weeks {WEEKDAYS[view.anchor]} to {WEEKDAYS[(view.anchor - 1) % 7]}"
+    return f"{freq.label}, in calendar months"
+
+
+def as_of_text(as_of: object, freq: Frequency, view: Frequency | None = None) -> str:
+    """``2025-12-31, weekly (Fridays)``: the data's as-of date and its bucket (:func:`bucket_text`)."""
+    if as_of is None:
+        return f"no sales yet, {bucket_text(freq, view)}"
+    return f"{str(as_of)[:10]}, {bucket_text(freq, view)}"

@@ -14,19 +14,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting.core.cells import ID_LENGTH
+from forecasting.applications.inventory.parameters import (
+    CYCLE_PROBLEM,
+    MAX_CYCLE_DAYS,
+    RULES,
+    cycle_too_long,
+)
+from forecasting.core.cells import ID_LENGTH, too_large, too_large_problem
 from forecasting.core.errors import InvalidInputError, RowProblem
 from forecasting.storage.models import SUPPLIER_NAME_LENGTH
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SUPPLIER_COLUMNS = ("supplier", "lead_time_days", "order_days", "review_period_days", "min_order_value",
-                    "min_order_qty", "capacity_units", "currency")
-LINK_COLUMNS = ("supplier", "item_id", "pack_size", "moq", "unit_cost", "lead_time_days", "supplier_item_code")
+SUPPLIER_COLUMNS = ("supplier", "lead_time_days", "lead_time_std_days", "order_days", "review_period_days",
+                    "min_order_value", "min_order_qty", "capacity_units", "currency")
+LINK_COLUMNS = ("supplier", "item_id", "pack_size", "moq", "unit_cost", "lead_time_days", "lead_time_std_days",
+                "supplier_item_code")
 COLUMNS = ("record", *dict.fromkeys(SUPPLIER_COLUMNS + LINK_COLUMNS))
 #: a supplier file is small (one row per supplier and per item): read whole, at most this many bytes
 MAX_BYTES = 64 * 1024**2
 #: header = line 1, so the first record is line 2
 FIRST_LINE = 2
+#: a lead time or review period longer than the longest forecast cannot be planned (the inventory's bound)
+DAYS = f"a whole number of days >= 0 (at most {MAX_CYCLE_DAYS})"
+
+
+def _days(values: pd.Series) -> pd.Series:
+    return (values >= 0) & (values <= MAX_CYCLE_DAYS)
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,12 @@ def read_suppliers_csv(source: str | Path | bytes, known_items: set[str] | None 
         problems.append(RowProblem(int(line), "record must be supplier or item"))
     suppliers = _suppliers(raw[kind == "supplier"], problems)
     links = _links(raw[kind == "item"], set(suppliers["supplier"]), known_items, problems)
+    _too_long(suppliers, suppliers["lead_time_days"], suppliers["lead_time_std_days"],
+              suppliers["review_period_days"], problems)
+    terms = suppliers.drop_duplicates("supplier").set_index("supplier")
+    _too_long(links, links["lead_time_days"].fillna(links["supplier"].map(terms["lead_time_days"])),
+              links["lead_time_std_days"].fillna(links["supplier"].map(terms["lead_time_std_days"])),
+              links["supplier"].map(terms["review_period_days"]), problems)
     if problems:
         problems.sort(key=lambda p: p.row)
         raise InvalidInputError(f"supplier file {name} rejected, nothing imported", problems, len(problems))
@@ -73,6 +92,8 @@ def check_supplier(record: Mapping[str, object]) -> pd.DataFrame:
     """
     problems: list[RowProblem] = []
     suppliers = _suppliers(_record(record, SUPPLIER_COLUMNS), problems)
+    _too_long(suppliers, suppliers["lead_time_days"], suppliers["lead_time_std_days"],
+              suppliers["review_period_days"], problems)
     _raise(f"supplier {str(record.get('supplier', '')).strip()!r}", problems)
     return suppliers.drop(columns="_line")
 
@@ -119,11 +140,30 @@ def _number(rows: pd.DataFrame, column: str, what: str, ok, problems: list[RowPr
     text = rows[column].str.strip()
     values = pd.to_numeric(text, errors="coerce")
     empty = text == ""
+    huge = too_large(values)
     with np.errstate(invalid="ignore"):
-        good = np.isfinite(values) & ok(values) & ((values == np.round(values)) if whole else True)
-    for line in rows.loc[~empty & ~good, "_line"]:
+        good = np.isfinite(values) & ok(values) & ((values == np.round(values)) if whole else True) & ~huge
+    for line in rows.loc[~empty & huge, "_line"]:
+        problems.append(RowProblem(int(line), too_large_problem(column)))
+    for line in rows.loc[~empty & ~good & ~huge, "_line"]:
         problems.append(RowProblem(int(line), f"{column} must be {what}"))
     return values.where(~empty, np.nan if default is None else default)
+
+
+def _lead_std(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.Series:
+    """``lead_time_std_days``: empty (not given) or what the inventory format allows (its rule)."""
+    rule = RULES["lead_time_std_days"]
+    return _number(rows, rule.column, rule.what, rule.valid, problems, None)
+
+
+def _too_long(rows: pd.DataFrame, lead: pd.Series, std: pd.Series, review: pd.Series,
+              problems: list[RowProblem]) -> None:
+    """The inventory format's bound on lead time + 3 x its std + review period, per row (a link: with its
+    supplier's terms where it gives none)."""
+    too_long = cycle_too_long(lead.fillna(0).to_numpy(float), review.fillna(0).to_numpy(float),
+                              std.fillna(0).to_numpy(float))
+    for line in rows.loc[too_long, "_line"]:
+        problems.append(RowProblem(int(line), CYCLE_PROBLEM))
 
 
 def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:
@@ -134,9 +174,9 @@ def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:
         problems.append(RowProblem(int(line), "repeated supplier name"))
     for line in rows.loc[names.str.len() > SUPPLIER_NAME_LENGTH, "_line"]:
         problems.append(RowProblem(int(line), f"supplier must be at most {SUPPLIER_NAME_LENGTH} characters"))
-    lead = _number(rows, "lead_time_days", "a whole number of days >= 0", lambda v: v >= 0, problems, None, True)
+    lead = _number(rows, "lead_time_days", DAYS, _days, problems, None, True)
     for line in rows.loc[rows["lead_time_days"].str.strip() == "", "_line"]:
-        problems.append(RowProblem(int(line), "lead_time_days must be a whole number of days >= 0"))
+        problems.append(RowProblem(int(line), f"lead_time_days must be {DAYS}"))
     days = rows["order_days"].str.lower().str.replace(" ", "")
     bad_days = days.map(lambda d: any(x not in WEEKDAYS for x in d.split(",")) if d else False)
     for line in rows.loc[bad_days, "_line"]:
@@ -148,9 +188,9 @@ def _suppliers(rows: pd.DataFrame, problems: list[RowProblem]) -> pd.DataFrame:
         "_line": rows["_line"],
         "supplier": names,
         "lead_time_days": lead,
+        "lead_time_std_days": _lead_std(rows, problems),
         "order_days": days,
-        "review_period_days": _number(rows, "review_period_days", "a whole number of days >= 0", lambda v: v >= 0,
-                                      problems, None, True),
+        "review_period_days": _number(rows, "review_period_days", DAYS, _days, problems, None, True),
         "min_order_value": _number(rows, "min_order_value", "a number >= 0", lambda v: v >= 0, problems, 0.0),
         "min_order_qty": _number(rows, "min_order_qty", "a number >= 0", lambda v: v >= 0, problems, 0.0),
         "capacity_units": _number(rows, "capacity_units", "a number > 0", lambda v: v > 0, problems, None),
@@ -180,7 +220,7 @@ def _links(rows: pd.DataFrame, suppliers: set[str], known_items: set[str] | None
         "pack_size": _number(rows, "pack_size", "a number > 0", lambda v: v > 0, problems, 1.0),
         "moq": _number(rows, "moq", "a number >= 0", lambda v: v >= 0, problems, 0.0),
         "unit_cost": _number(rows, "unit_cost", "empty or a number >= 0", lambda v: v >= 0, problems, None),
-        "lead_time_days": _number(rows, "lead_time_days", "a whole number of days >= 0", lambda v: v >= 0, problems,
-                                  None, True),
+        "lead_time_days": _number(rows, "lead_time_days", DAYS, _days, problems, None, True),
+        "lead_time_std_days": _lead_std(rows, problems),
         "supplier_item_code": codes,
     }).reset_index(drop=True)

@@ -11,6 +11,7 @@ this class decides what is read and written together, and checks the input.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -153,7 +154,7 @@ class DataAccess:
             return reads.categories(conn, client_id)
 
     def update_item(self, client_id: int, item_id: str, **params: object) -> None:
-        """Change an item's name, category, unit cost or replenishment parameters (validated)."""
+        """Change an item's name, category, unit cost, replenishment or policy parameters (validated)."""
         self.update_items(client_id, {item_id: params})
 
     def update_items(self, client_id: int, changes: Mapping[str, Mapping[str, object]]) -> int:
@@ -266,7 +267,8 @@ class DataAccess:
 
         All items with a position, or the named ones (each must have one). An
         item linked to a supplier plans with the supplier's terms: lead time
-        (the link's override, else the supplier's), pack size, MOQ and unit cost
+        (the link's override, else the supplier's), its standard deviation
+        (likewise, when either gives one), pack size, MOQ and unit cost
         (the link's, when given) replace the item's own here, the one place
         that decides (docs/data-formats.md, supplier file); the item's own
         fields are kept and apply again when the link goes.
@@ -277,7 +279,7 @@ class DataAccess:
         if len(terms):
             linked = frame["item_id"].isin(terms.index).to_numpy() & frame["lead_time_days"].notna().to_numpy()
             ids = frame.loc[linked, "item_id"]
-            for column in ("lead_time_days", "pack_size", "moq", "unit_cost"):
+            for column in ("lead_time_days", "lead_time_std_days", "pack_size", "moq", "unit_cost"):
                 given = ids.map(terms[column]).astype(float)
                 frame.loc[linked, column] = given.where(given.notna(), frame.loc[linked, column]).to_numpy()
         has_position = frame["on_hand"].notna().to_numpy() & frame["lead_time_days"].notna().to_numpy()
@@ -320,6 +322,15 @@ class DataAccess:
             except InvalidInputError:  # the import itself will say why; count in the client's bucket
                 pass
         return short_histories(first, as_of, freq=freq)
+
+    def sales_bucket(self, client_id: int, upload: pd.DataFrame, freq: str | None = None) -> Frequency:
+        """The bucket a validated sales upload would be imported in (declared ``freq``: D, W, M; else detected),
+        for the report before the import; dates off it are refused as the import would refuse them."""
+        with self.database.read(snapshot=True) as conn:
+            client = clients.get(conn, client_id)
+            bucket = _import_bucket(client, to_day_numbers(upload["date"]), freq)
+            _check_bucket_change(conn, client, bucket)
+            return bucket
 
     def sales_as_of_move(self, client_id: int, upload: pd.DataFrame) -> AsOfMove | None:
         """How a validated sales upload would move the as-of date of the items it does not contain (None: not).
@@ -720,13 +731,18 @@ def _keep_bucket(conn, client: ClientInfo, bucket: Frequency) -> None:
     """Store an import's bucket as the client's; a change (declared) needs the stored sales to fit it too."""
     if bucket == client.freq:
         return
-    if client.as_of is not None:
+    _check_bucket_change(conn, client, bucket)
+    clients.set_freq(conn, client.client_id, bucket)
+
+
+def _check_bucket_change(conn, client: ClientInfo, bucket: Frequency) -> None:
+    """A client's bucket changes only where every stored sales date fits the new one."""
+    if bucket != client.freq and client.as_of is not None:
         off = ~bucket.fits(reads.sales_days(conn, client.client_id))
         if off.any():
             raise InvalidInputError(
                 f"the client's stored sales are {client.freq.label} and do not all fit {bucket.label} dates; "
                 f"nothing imported")
-    clients.set_freq(conn, client.client_id, bucket)
 
 
 def _import_bucket(client: ClientInfo, days: np.ndarray, declared: str | None) -> Frequency:
@@ -776,16 +792,18 @@ def _cycle_problems(
     values: dict[str, dict[str, object]],
     problems: dict[str, list[str]],
 ) -> dict[str, str]:
-    """Items whose lead time + review period (changed or stored) would exceed the longest forecast."""
-    checked = [i for i in values if not problems[i] and {"lead_time_days", "review_period_days"} & set(values[i])]
+    """Items whose lead time + 3 x its std + review period (changed or stored) would exceed the longest forecast."""
+    fields = {"lead_time_days", "review_period_days", "lead_time_std_days"}
+    checked = [i for i in values if not problems[i] and fields & set(values[i])]
     if not checked:
         return {}
     stored = items.cycles(conn, client_id, [pk_of[i] for i in checked])
     out = {}
     for item_id in checked:
-        lead, review = stored[pk_of[item_id]]
+        lead, review, std = stored[pk_of[item_id]]
         lead = values[item_id].get("lead_time_days", lead) or 0
         review = values[item_id].get("review_period_days", review)
-        if cycle_too_long(np.array([lead]), np.array([review]))[0]:
-            out[item_id] = f"{CYCLE_PROBLEM}, got {lead + review}"
+        std = values[item_id].get("lead_time_std_days", std) or 0.0
+        if cycle_too_long(np.array([lead]), np.array([review]), np.array([std]))[0]:
+            out[item_id] = f"{CYCLE_PROBLEM}, got {lead + math.ceil(3 * std) + review}"
     return out

@@ -209,7 +209,7 @@ def load_demo(services: Services, folder: Path = DEMO_FOLDER, end: date | None =
             sales = pd.read_csv(sales_path)
             sales = sales[(pd.to_datetime(sales["date"]).dt.date > as_of) & sales["item_id"].isin(inventory["item_id"])]
             # discontinued demo items get the days since as zero sales, as they would in real life
-            imported = data.import_sales(client_id, sales, move_as_of=True)
+            imported = services.planning.import_sales(client_id, sales, move_as_of=True).result  # plan made again
             stock = data.import_inventory(client_id, inventory_path, as_of=end)
             report.append(f"{client.name}: brought up to {end:%Y-%m-%d} from {as_of:%Y-%m-%d}: "
                           f"{imported.summary()}; {stock.summary()}")

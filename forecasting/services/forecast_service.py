@@ -41,6 +41,7 @@ from forecasting.applications.inventory.calculator import (
 )
 from forecasting.applications.inventory.inventory_input import validate_service_level
 from forecasting.applications.inventory.targets import SERVICE_TYPES
+from forecasting.core.calendar import DAILY, Frequency, bucket_text, view_code
 from forecasting.core.errors import (
     ForecastingError,
     InvalidInputError,
@@ -61,7 +62,14 @@ from forecasting.core.models.base import (
     validate_quantiles,
 )
 from forecasting.core.covariates import used_covariates
-from forecasting.core.history import day_numbers_to_dates, history_lengths, prepare_history, to_day_numbers
+from forecasting.core.history import (
+    aggregate_history,
+    daily_in_buckets,
+    day_numbers_to_dates,
+    history_lengths,
+    prepare_history,
+    to_day_numbers,
+)
 from forecasting.modes.factory import ModelFactory
 from forecasting.modes.statistical.classification import CLASS_COLUMNS, demand_classes
 from forecasting.services.data_access import DataAccess, HistorySnapshot, normalise_item_ids
@@ -92,6 +100,8 @@ class ForecastOutcome:
     forecast: pd.DataFrame
     #: the computed run whose results these are (``run_id`` itself unless cached)
     source_run_id: int
+    #: the bucket of the dates and quantities (the client's, or the view's: daily data summed to weeks or months)
+    freq: Frequency = DAILY
     #: the covariates the model used (:func:`~forecasting.core.covariates.used_covariates`; () for the others)
     covariates: tuple[str, ...] = ()
 
@@ -109,6 +119,8 @@ class BacktestOutcome:
     forecasts: pd.DataFrame
     metrics: pd.DataFrame
     history: pd.DataFrame
+    #: the bucket of the dates and quantities (as :attr:`ForecastOutcome.freq`)
+    freq: Frequency = DAILY
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,45 @@ class ReorderOutcome:
     plan_id: int | None = None
     #: the demand's name: ``plan 3 (ma7, as of 2024-03-01)`` or the model's
     demand: str = ""
+    #: the bucket of the projection's dates and of the forecast the table was computed from
+    freq: Frequency = DAILY
+
+
+@dataclass(frozen=True)
+class View:
+    """The bucket a request works in: the client's data (``freq``), or daily data summed to weeks or months."""
+
+    #: the client's data bucket
+    freq: Frequency
+    #: the bucket the models fit and forecast in (``freq`` itself unless ``code`` is set)
+    bucket: Frequency
+    #: ``W`` or ``M``: daily data summed to that bucket first (docs/cli.md ``--bucket``); None: the data itself
+    code: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The one wording of the bucket (:func:`forecasting.core.calendar.bucket_text`)."""
+        return bucket_text(self.freq, self.bucket)
+
+    @property
+    def parameters(self) -> dict:
+        """What the run records and the cache key holds: the summed bucket, when there is one."""
+        return {} if self.code is None else {"bucket": self.code}
+
+    def frame(self, history: pd.DataFrame, as_of: date | None) -> pd.DataFrame:
+        """The history in this bucket: daily rows summed to weeks (ending on ``as_of``) or whole months."""
+        return history if self.code is None else aggregate_history(history, self.code, as_of=as_of)
+
+
+def client_view(client, bucket: str | None) -> View:
+    """The :class:`View` of a client (``ClientInfo``) in ``bucket`` (None: its own); a finer bucket is refused."""
+    code = view_code(client.freq, bucket)
+    if code is None:
+        return View(client.freq, client.freq)
+    if client.as_of is None:
+        raise ForecastingError("the client has no sales yet: import a sales file first")
+    freq, _ = daily_in_buckets(code, int(to_day_numbers(np.array([client.as_of]))[0]))
+    return View(client.freq, freq, code)
 
 
 class ForecastService:
@@ -150,9 +201,16 @@ class ForecastService:
         self.limits = limits
         self.slots = ComputationSlots.for_limits(limits) if limits is not None else None
 
-    def history(self, client_id: int, item_ids: Sequence[str], start: date | None = None) -> pd.DataFrame:
-        """The items' daily history (missing days as 0), e.g. for drawing actuals."""
-        return self.data.history(client_id, item_ids, start)
+    def history(self, client_id: int, item_ids: Sequence[str], start: date | None = None,
+                bucket: str | None = None) -> pd.DataFrame:
+        """The items' history in the client's bucket (missing buckets as 0), or summed to ``bucket`` (W, M) for
+        daily data, e.g. for drawing actuals."""
+        snapshot = self.data.history_snapshot(client_id, item_ids, start)
+        return self.view(client_id, bucket).frame(snapshot.frame, snapshot.as_of)
+
+    def view(self, client_id: int, bucket: str | None = None) -> View:
+        """The bucket a request in ``bucket`` works in (None: the client's own); a finer one is refused."""
+        return client_view(self.data.get_client(client_id), bucket)
 
     def demand_classes(self, client_id: int, item_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Each item's demand class (smooth, erratic, intermittent, lumpy; docs/models.md) with its ADI and CV^2.
@@ -191,14 +249,18 @@ class ForecastService:
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        bucket: str | None = None,
     ) -> ForecastOutcome:
-        """Forecast the items ``horizon`` days ahead, from the cache when the same request was computed.
+        """Forecast the items ``horizon`` buckets ahead, from the cache when the same request was computed.
 
+        ``bucket`` (W or M, daily data only): the models are fitted on weekly or
+        monthly totals and forecast them (:class:`View`); None: the client's own bucket.
         ``cancel`` (set from another thread) stops the computation at its next check: the run fails.
         """
         started = perf_counter()
         instance = _model(model)
-        horizon = validate_horizon(horizon, min(instance.max_horizon, MAX_HORIZON))
+        view = self.view(client_id, bucket)
+        horizon = validate_horizon(horizon, min(instance.max_horizon, MAX_HORIZON), view.bucket)
         levels = validate_quantiles(quantiles)
         ids = normalise_item_ids(item_ids)
         if self.limits is not None:
@@ -208,7 +270,8 @@ class ForecastService:
         version = str(instance.version)
 
         def request_for(fingerprint: str, item_keys: tuple[str, ...]) -> RunRequest:
-            return run_request("forecast", item_keys, instance.name, version, horizon, levels, {}, fingerprint, user_id)
+            return run_request("forecast", item_keys, instance.name, version, horizon, levels, view.parameters,
+                               fingerprint, user_id)
 
         lookup = self.data.lookup_forecast(
             client_id, ids, lambda fingerprint: request_for(fingerprint, tuple(sorted(ids))).cache_key
@@ -221,7 +284,8 @@ class ForecastService:
             return ForecastOutcome(
                 run_id=run_id, cached=True, model=instance.name, model_version=version, created_at=created_at,
                 horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=lookup.forecast,
-                source_run_id=lookup.run.run_id, covariates=self.covariates_used(client_id, instance.name),
+                source_run_id=lookup.run.run_id, freq=view.bucket,
+                covariates=self.covariates_used(client_id, instance.name, view),
             )
 
         _require_available(instance)
@@ -231,7 +295,7 @@ class ForecastService:
             _require_history(snapshot)
             request = request_for(snapshot.fingerprint, snapshot.item_ids)
             run_id, created_at = self.data.record_run(client_id, request)
-            history, future = _with_calendar(snapshot, [instance], horizon)
+            history, future = _with_calendar(snapshot, [instance], horizon, view=view)
             with training_clock() as training:
                 frame = self._run(
                     client_id,
@@ -246,14 +310,15 @@ class ForecastService:
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
             horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,
-            covariates=self.covariates_used(client_id, instance.name),
+            freq=view.bucket, covariates=self.covariates_used(client_id, instance.name, view),
         )
 
-    def covariates_used(self, client_id: int, model: str) -> tuple[str, ...]:
+    def covariates_used(self, client_id: int, model: str, view: View | None = None) -> tuple[str, ...]:
         """The covariates ``model`` uses on the client's data: the calendar's for lgbm and chronos-2 (and the sales
-        file's other columns for chronos-2), none for the statistical models."""
+        file's other columns for chronos-2), none for the statistical models nor in a view of daily data in
+        weeks or months."""
         instance = _model(model)
-        if not instance.uses_known_future:
+        if not instance.uses_known_future or (view is not None and view.code is not None):
             return ()
         return used_covariates(instance, *self.data.covariate_names(client_id))
 
@@ -264,6 +329,7 @@ class ForecastService:
             run_id=run.run_id, cached=run.cached, model=run.model, model_version=run.model_version,
             created_at=run.created_at, horizon=run.horizon, quantiles=run.quantiles, item_ids=run.item_ids,
             forecast=frame, source_run_id=run.source_run_id or run.run_id,
+            freq=_stored_bucket(self.data.get_client(client_id).freq, run.parameters.get("bucket"), frame),
         )
 
     def backtest(
@@ -277,12 +343,15 @@ class ForecastService:
         user_id: int | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        bucket: str | None = None,
     ) -> BacktestOutcome:
-        """Score models on the items' last ``windows`` x ``horizon`` days (hidden from the models)."""
+        """Score models on the items' last ``windows`` x ``horizon`` buckets (hidden from the models); ``bucket``
+        as for :meth:`forecast`."""
         started = perf_counter()
         names = ModelFactory.parse_names(models if isinstance(models, str) else ",".join(models))
         instances = [_model(n) for n in names]
-        horizon = validate_horizon(horizon)
+        view = self.view(client_id, bucket)
+        horizon = validate_horizon(horizon, freq=view.bucket)
         if isinstance(windows, bool) or not isinstance(windows, (int, np.integer)) or windows < 1:
             raise ForecastingError(f"windows must be a whole number >= 1, got {windows!r}")
         levels = validate_quantiles(quantiles)
@@ -298,11 +367,11 @@ class ForecastService:
             _require_history(snapshot)
             model_names = ",".join(m.name for m in instances)
             versions = ",".join(str(m.version) for m in instances)
-            parameters = {"windows": int(windows)}
+            parameters = {"windows": int(windows), **view.parameters}
             request = run_request("backtest", snapshot.item_ids, model_names, versions, horizon, levels, parameters,
                                snapshot.fingerprint, user_id)
             run_id, created_at = self.data.record_run(client_id, request)
-            history, future = _with_calendar(snapshot, instances, horizon, held_out=horizon * int(windows))
+            history, future = _with_calendar(snapshot, instances, horizon, held_out=horizon * int(windows), view=view)
             result = self._run(
                 client_id,
                 run_id,
@@ -313,7 +382,8 @@ class ForecastService:
             )
         return BacktestOutcome(
             run_id=run_id, models=tuple(names), horizon=horizon, windows=int(windows), quantiles=levels,
-            created_at=created_at, forecasts=result.forecasts, metrics=result.metrics, history=snapshot.frame,
+            created_at=created_at, forecasts=result.forecasts, metrics=result.metrics, history=history,
+            freq=view.bucket,
         )
 
     def reorder(
@@ -328,10 +398,11 @@ class ForecastService:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         service_type: str | None = None,
+        bucket: str | None = None,
     ) -> pd.DataFrame:
         """The reorder table of :meth:`reorder_plan`, with ``attrs`` ``run_id``, ``skipped``, ``as_of`` and ``plan_id``."""
         outcome = self.reorder_plan(client_id, item_ids, model, service_level, review_period_days, lead_time_days,
-                                    user_id, progress, cancel, service_type)
+                                    user_id, progress, cancel, service_type, bucket)
         table = outcome.table
         table.attrs.update(run_id=outcome.run_id, skipped=list(outcome.skipped), as_of=outcome.as_of,
                            plan_id=outcome.plan_id)
@@ -349,6 +420,7 @@ class ForecastService:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         service_type: str | None = None,
+        bucket: str | None = None,
     ) -> ReorderOutcome:
         """The reorder table (docs/inventory-policy.md) and the projected stock it comes from.
 
@@ -359,11 +431,18 @@ class ForecastService:
         the stored values for this table only, and so does ``service_type`` (cycle
         or fill); an invalid one is an error. ``model`` None: the published plan
         with its overrides when the client has one, else ma7
-        (:func:`forecasting.services.planning.demand_source`).
+        (:func:`forecasting.services.planning.demand_source`). ``bucket`` (W or M, daily data only): the
+        demand is forecast in weekly or monthly totals and the projection is in that bucket; lead time and
+        review period stay in days and are converted pro rata (docs/inventory-policy.md); it needs a
+        named ``model`` when the client has a published plan (the plan is in days).
         """
         started = perf_counter()
         source = _demand(self.data, client_id, model)
         instance = source.model
+        view = self.view(client_id, bucket)
+        if view.code is not None and source.plan is not None:
+            raise InvalidInputError(f"the published plan is in {view.freq.units}: choose a demand model to plan "
+                                    f"in {view.bucket.units}")
         overrides = {
             "review_period_days": _days(review_period_days, "review_period_days"),
             "lead_time_days": _days(lead_time_days, "lead_time_days"),
@@ -375,8 +454,8 @@ class ForecastService:
             raise InvalidInputError(f"service_type must be one of {', '.join(SERVICE_TYPES)}, got {service_type!r}")
         self._check_user(client_id, user_id)
         _require_available(instance)
-        inventory, skipped = self.positions(client_id, item_ids, instance.min_history_days, overrides)
-        horizon = InventoryCalculator.required_horizon(inventory)
+        inventory, skipped = self.positions(client_id, item_ids, instance.min_history_days, overrides, view)
+        horizon = InventoryCalculator.required_horizon(inventory, view.bucket)
         if self.limits is not None:
             self.limits.check_reorder(len(inventory), horizon)
         self._check_cost("reorder plan", [instance.name], len(inventory))
@@ -385,6 +464,7 @@ class ForecastService:
             policy = self.data.policy(client_id)
             arrivals = self.data.arrivals(client_id)
             parameters = {k: v for k, v in {**overrides, "service_level": service_level}.items() if v is not None}
+            parameters.update(view.parameters)
             if source.plan is not None:
                 parameters["plan"] = source.key
             request = run_request("reorder", snapshot.item_ids, source.label, str(instance.version), horizon, (),
@@ -395,13 +475,15 @@ class ForecastService:
                 run_id,
                 started,
                 lambda: _finite_plan(InventoryCalculator.plan(
-                    instance, snapshot.frame, inventory.drop(columns="as_of"), service_level,
+                    instance, view.frame(snapshot.frame, snapshot.as_of), inventory.drop(columns="as_of"),
+                    service_level,
                     _watched(progress, cancel), demand=source, policy=policy, arrivals=arrivals,
                 )),
                 cancel=cancel,
             )
         return ReorderOutcome(run_id=run_id, skipped=tuple(skipped), as_of=snapshot.as_of, table=plan.table,
-                              projection=plan.projection, plan_id=_plan_id(source), demand=source.label)
+                              projection=plan.projection, plan_id=_plan_id(source), demand=source.label,
+                              freq=view.bucket)
 
     def exceptions(
         self,
@@ -492,16 +574,18 @@ class ForecastService:
     # --- helpers -------------------------------------------------------------------------
 
     def positions(
-        self, client_id: int, item_ids: Sequence[str] | None, min_days: int, overrides: dict[str, int | str | None]
+        self, client_id: int, item_ids: Sequence[str] | None, min_days: int, overrides: dict[str, int | str | None],
+        view: View | None = None,
     ) -> tuple[pd.DataFrame, list[str]]:
-        """The inventory to plan (with overrides applied) and, for all items, those left out for short history.
+        """The inventory to plan (with overrides applied) and, for all items, those left out for short history
+        (``min_days`` buckets of ``view``, default the client's own).
 
         What :meth:`reorder_plan` plans; batch reorder jobs plan the same items.
         """
         inventory = self.data.inventory(client_id, item_ids)
         skipped: list[str] = []
         if item_ids is None:
-            inventory, skipped = self._with_history(client_id, inventory, min_days)
+            inventory, skipped = self._with_history(client_id, inventory, min_days, view)
         for column, value in overrides.items():
             if value is not None:
                 inventory[column] = value
@@ -573,28 +657,46 @@ class ForecastService:
             self.data.require_user(client_id, user_id)
 
     def _with_history(
-        self, client_id: int, inventory: pd.DataFrame, min_days: int
+        self, client_id: int, inventory: pd.DataFrame, min_days: int, view: View | None = None
     ) -> tuple[pd.DataFrame, list[str]]:
-        """Inventory rows of items with at least ``min_days`` of history; the others' ids."""
+        """Inventory rows of items with at least ``min_days`` buckets of history (of ``view``); the others' ids."""
         if inventory.empty:
             raise ForecastingError("no item has an inventory position: import an inventory file first")
         items = self.data.list_items(client_id, inventory["item_id"].tolist()).set_index("item_id")
         client = self.data.get_client(client_id)
-        span = history_lengths(items["first_date"], client.as_of, client.freq)  # every history runs to the as-of date
+        view = view or client_view(client, None)
+        as_of = client.as_of
+        if view.code is not None:  # a view of daily data: its last whole bucket ends the history
+            _, last = daily_in_buckets(view.code, int(to_day_numbers(np.array([as_of]))[0]))
+            as_of = np.datetime64(int(view.bucket.days_of(np.array([last]))[0]), "D")
+        span = history_lengths(items["first_date"], as_of, view.bucket)  # every history runs to the as-of date
         enough = span.reindex(inventory["item_id"]).fillna(0).to_numpy() >= min_days
         if not enough.any():
             raise ForecastingError(
-                f"no item with an inventory position has {min_days} or more {client.freq.units} of sales history"
+                f"no item with an inventory position has {min_days} or more {view.bucket.units} of sales history"
             )
         skipped = inventory.loc[~enough, "item_id"].tolist()
         return inventory.loc[enough].reset_index(drop=True), skipped
 
 
+def _stored_bucket(freq: Frequency, code: str | None, forecast: pd.DataFrame) -> Frequency:
+    """The bucket of a stored run's dates: the client's, or the view it was made in (weeks on its dates' weekday)."""
+    if code is None:
+        return freq
+    if code == "M" or not len(forecast):
+        return Frequency(code)
+    return Frequency("W", int(pd.Timestamp(forecast["date"].iloc[0]).weekday()))
+
+
 def _with_calendar(
-    snapshot: HistorySnapshot, models: Sequence[BaseForecastModel], horizon: int, held_out: int = 0
+    snapshot: HistorySnapshot, models: Sequence[BaseForecastModel], horizon: int, held_out: int = 0,
+    view: View | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The history and known-future frame the models get: the client's calendar joined when one of them uses
-    covariates (lgbm, chronos-2); the statistical models get neither, and forecast as without a calendar."""
+    covariates (lgbm, chronos-2); the statistical models get neither, and forecast as without a calendar.
+    A view of daily data in weeks or months gets the summed history and no calendar (its days are not summed)."""
+    if view is not None and view.code is not None:
+        return view.frame(snapshot.frame, snapshot.as_of), None
     known = snapshot.known_future(horizon, held_out) if any(m.uses_known_future for m in models) else None
     if known is None:
         return snapshot.frame, None

@@ -31,6 +31,7 @@ from forecasting.core.errors import (
     ForecastingError,
     InvalidInputError,
     NotFoundError,
+    ResultsRemovedError,
     RowProblem,
 )
 from forecasting.core.history import history_lengths
@@ -42,6 +43,7 @@ from forecasting.core.models.base import (
 from forecasting.modes.factory import ModelFactory
 from forecasting.storage import clients, items, plans
 from forecasting.storage.models import utcnow
+from forecasting.storage.imports import ImportResult
 from forecasting.storage.plans import PlanInfo
 
 if TYPE_CHECKING:
@@ -66,6 +68,27 @@ class PlanOutcome:
 
     plan: PlanInfo
     reused: bool
+
+
+@dataclass(frozen=True)
+class SalesImport:
+    """A sales import and what it did to the published plan (:meth:`PlanningService.import_sales`)."""
+
+    result: ImportResult
+    #: the plan now in force after the import, made or reused; None: no plan before it, or not refreshed
+    plan: PlanOutcome | None
+    #: why the plan was not refreshed ("" when it was, or when the client has no plan): the earlier plan stays
+    problem: str = ""
+
+    def plan_line(self) -> str:
+        """One line for the importer: the plan made, why none was, or "" before the client's first plan."""
+        if self.problem:
+            return (f"the plan was not refreshed: {self.problem}; the earlier plan stays in force until a new one is "
+                    f"made (Re-plan on the Forecast page, or the batch command `plan`)")
+        if self.plan is None:
+            return ""
+        return (f"plan {self.plan.plan.plan_id} ({'reused' if self.plan.reused else 'made'}), "
+                f"as of {self.plan.plan.as_of}")
 
 
 @dataclass(frozen=True)
@@ -152,11 +175,11 @@ class PlanningService:
         user_id: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> PlanOutcome:
-        """Publish the plan: ``model`` (default :data:`DEFAULT_PLANNING_MODEL`) over every item with enough
-        history, ``horizon`` buckets of the client's data (default :func:`default_horizon`); the current plan
-        is reused when the client's data, the model and the horizon are unchanged."""
-        name = model or DEFAULT_PLANNING_MODEL
-        instance = ModelFactory.create(name)
+        """Publish the plan: ``model`` (default: the client's planning model, :meth:`planning_model`) over every
+        item with enough history, ``horizon`` buckets of the client's data (default :func:`default_horizon`); the
+        current plan is reused when the client's data, the model and the horizon are unchanged. With request limits
+        (app, API) a plan beyond them is refused before any work starts."""
+        instance = ModelFactory.create(model or self.planning_model(client_id))
         client = self.data.get_client(client_id)
         if client.as_of is None:
             raise ForecastingError("the client has no sales yet: import a sales file first")
@@ -179,11 +202,49 @@ class PlanningService:
         return PlanOutcome(plan, reused=False)
 
     def refresh_after_import(self, client_id: int) -> PlanOutcome | None:
-        """After a sales import: a new plan with the current plan's model and horizon (none before the first plan)."""
+        """After a sales import: a new plan with the client's planning model and the current plan's horizon (none
+        before the first plan, which is made on demand)."""
         current = self.current_plan(client_id)
         if current is None:
             return None
-        return self.make_plan(client_id, current.model, current.horizon)
+        return self.make_plan(client_id, None, current.horizon)
+
+    def import_sales(
+        self, client_id: int, source: str | Path | pd.DataFrame, move_as_of: bool = False, freq: str | None = None
+    ) -> SalesImport:
+        """The one sales import of every caller (CLI, app; docs/planning.md): the import
+        (:meth:`DataAccess.import_sales_file` for a path, :meth:`DataAccess.import_sales` for a validated frame),
+        then :meth:`refresh_after_import`. A plan that cannot be made now (beyond the request limits, no free
+        computation slot, a model error) leaves the import standing and the earlier plan in force, and says so."""
+        if isinstance(source, pd.DataFrame):
+            result = self.data.import_sales(client_id, source, move_as_of=move_as_of, freq=freq)
+        else:
+            result = self.data.import_sales_file(client_id, source, move_as_of=move_as_of, freq=freq)
+        try:
+            return SalesImport(result, self.refresh_after_import(client_id))
+        except ForecastingError as exc:
+            return SalesImport(result, None, str(exc))
+
+    # --- the planning model (an admin's setting) -------------------------------------------
+
+    def planning_model(self, client_id: int) -> str:
+        """The model the client's plan is made with: the admin's setting, else :data:`DEFAULT_PLANNING_MODEL`."""
+        with self.data.database.read() as conn:
+            return clients.planning_model(conn, client_id) or DEFAULT_PLANNING_MODEL
+
+    def set_planning_model(self, client_id: int, model: str) -> str:
+        """Set the client's planning model (callers let only the client's admins do it): a known model that can run
+        here, stored by its canonical name; the next plan (on demand or after an import) uses it."""
+        if not isinstance(model, str):
+            raise InvalidInputError(f"model must be a name such as 'auto', got {model!r}")
+        instance = ModelFactory.create(model)
+        status = instance.availability()
+        if not status.available:
+            raise InvalidInputError(f"model {instance.name} cannot run here: {status.reason}")
+        with self.data.database.write() as conn:
+            clients.get(conn, client_id)
+            clients.set_planning_model(conn, client_id, instance.name)
+        return instance.name
 
     def final(self, client_id: int, item_ids: list[str] | None = None) -> tuple[PlanInfo, pd.DataFrame]:
         """The current plan and its final forecast: ``item_id, date, baseline, final``, the final's quantiles,
@@ -270,11 +331,16 @@ class PlanningService:
         listing = self.data.list_items(client_id).set_index("item_id")
         naive_model = ModelFactory.create("seasonal-naive")
         as_of_of = pd.Series({p.plan_id: pd.Timestamp(p.as_of) for p in every})
+        in_force = set(plan_in_force(as_of_of, pd.Series(pd.to_datetime(sorted({p.as_of for p in every}))
+                                                     + pd.Timedelta(days=1))).dropna().astype(int))
         scored = []
         for plan in every:
-            if plan.as_of >= client.as_of:
-                continue  # no actuals after it yet
-            _, baseline = self.data.run_forecast(client_id, plan.run_id)
+            if plan.as_of >= client.as_of or plan.plan_id not in in_force:
+                continue  # no actuals after it yet, or a later plan of the same as-of date is in force instead
+            try:
+                _, baseline = self.data.run_forecast(client_id, plan.run_id)
+            except ResultsRemovedError:  # kept 400 days (storage.plans.protected_runs), then the quota's rules
+                continue
             final = final_forecast(baseline, overrides)
             final = final[final["date"] <= pd.Timestamp(client.as_of)]
             final = final[plan_in_force(as_of_of, final["date"]).to_numpy() == plan.plan_id]

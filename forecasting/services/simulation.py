@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
+from time import perf_counter
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ from forecasting.core.errors import (
 from forecasting.core.history import PreparedHistory, prepare_history
 from forecasting.core.models.base import BaseForecastModel, ProgressCallback
 from forecasting.modes.factory import ModelFactory
-from forecasting.services.forecast_service import ForecastService, _watched
+from forecasting.services.forecast_service import ForecastService, _watched, run_request
 from forecasting.services.limits import CancelToken
 
 #: the per-class summary's column: the ABC x XYZ class as of the data's last day (e.g. ``AX``)
@@ -65,6 +66,8 @@ class SimulationOutcome:
     #: items left out: too little history before their first review
     skipped: tuple[str, ...]
     as_of: date | None = None
+    #: the run record of a simulation on stored data (kind ``simulation``); None in file mode
+    run_id: int | None = None
 
 
 def model_forecaster(model: BaseForecastModel) -> Forecaster:
@@ -123,6 +126,17 @@ def simulate_policy(
     frame = frame.loc[enough].reset_index(drop=True)
     prepared = prepared.subset(np.isin(hist_ids, frame["item_id"].astype(str)))
     forecaster = model_forecaster(instance)
+    known_classes: dict[int, pd.DataFrame] = {}
+
+    def classes_then(known: PreparedHistory) -> dict[str, object]:
+        """The classes of every simulated item (all chunks: ABC ranks the whole catalogue) from the history
+        up to the review day of ``known`` (a chunk's items truncated at that day)."""
+        day = int(known.last_day.max())
+        if day not in known_classes:
+            whole = prepared.truncate(np.full(prepared.n_items, day), 1)
+            known_classes[day] = classify_inventory(whole, frame, policy)
+        return {"classes": known_classes[day], "policy": policy}
+
     parts, n = [], len(frame)
     chunks = range(0, n, max(1, int(chunk_items)))
     for number, lo in enumerate(chunks):
@@ -130,10 +144,7 @@ def simulate_policy(
         keep = np.isin(prepared.item_ids.astype(str), part["item_id"].astype(str))
         report = None if progress is None else _chunk_progress(progress, number, len(chunks))
         parts.append(simulate(prepared.subset(keep), part, forecaster, instance.name, reviews, progress=report,
-                              variants=variants,
-                              plan_options=lambda known, part=part: {"classes": classify_inventory(known, part, policy),
-                                                                     "policy": policy}
-                              ).items)
+                              variants=variants, plan_options=classes_then).items)
     items = pd.concat(parts, ignore_index=True)
     described = frame.assign(item_id=frame["item_id"].astype(str)).set_index("item_id")
     items.insert(1, "name", items["item_id"].map(described["name"]) if "name" in described else "")
@@ -172,7 +183,12 @@ class SimulationService:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> SimulationOutcome:
-        """Replay the client's policy (stored parameters; ``variants`` override policy columns)."""
+        """Replay the client's policy (stored parameters; ``variants`` override policy columns).
+
+        Recorded as a run of kind ``simulation`` (who, when, items, model, the
+        reviews and variants in its parameters, how long, failed or not), like
+        a reorder run; its results are returned, not stored.
+        """
         reviews = validate_reviews(reviews)
         instance = ModelFactory.create(model)
         forecasts = self.forecasts
@@ -187,11 +203,22 @@ class SimulationService:
             limits.check_reorder(len(inventory) * len(variants), horizon)
             limits.check_cost("simulation", reviews * ModelFactory.cost(instance.name, len(inventory)),
                               f"{reviews} reviews x a reorder plan of {len(inventory):,} items of {instance.name}")
+        started = perf_counter()
         slot = nullcontext() if forecasts.slots is None else forecasts.slots.hold(client_id)
         with slot:
             snapshot = forecasts.data.history_snapshot(client_id, inventory["item_id"].tolist())
-            outcome = simulate_policy(snapshot.frame, inventory, instance.name, reviews, variants, service_level,
-                                      _watched(progress, cancel), as_of=snapshot.as_of,
-                                      policy=forecasts.data.policy(client_id))
-        return SimulationOutcome(**{**outcome.__dict__, "skipped": tuple(skipped) + outcome.skipped})
-
+            policy = forecasts.data.policy(client_id)
+            parameters = {"reviews": reviews, "variants": [dict(v) for v in variants],
+                          "service_level": service_level}
+            request = run_request("simulation", snapshot.item_ids, instance.name, str(instance.version),
+                                  InventoryCalculator.required_horizon(inventory), (), parameters,
+                                  snapshot.fingerprint, user_id)
+            run_id, _ = forecasts.data.record_run(client_id, request)
+            outcome = forecasts._run(
+                client_id, run_id, started,
+                lambda: simulate_policy(snapshot.frame, inventory, instance.name, reviews, variants, service_level,
+                                        _watched(progress, cancel), as_of=snapshot.as_of, policy=policy),
+                cancel=cancel,
+            )
+        return SimulationOutcome(**{**outcome.__dict__, "skipped": tuple(skipped) + outcome.skipped,
+                                    "run_id": run_id})

@@ -80,6 +80,19 @@ def set_freq(conn: Connection, client_id: int, freq: Frequency) -> None:
     conn.execute(update(_clients).where(_clients.c.id == client_id).values(sales_freq=freq.alias))
 
 
+def planning_model(conn: Connection, client_id: int) -> str | None:
+    """The client's planning model as an admin set it (None: never set, the default applies)."""
+    row = conn.execute(select(_clients.c.planning_model).where(_clients.c.id == whole_id(client_id, "client id"))).first()
+    if row is None:
+        raise NotFoundError(f"client {client_id} not found")
+    return row.planning_model
+
+
+def set_planning_model(conn: Connection, client_id: int, model: str) -> None:
+    """Store the client's planning model (a model name the caller has checked)."""
+    conn.execute(update(_clients).where(_clients.c.id == client_id).values(planning_model=model))
+
+
 def _info(row) -> ClientInfo:
     return ClientInfo(int(row["id"]), row["name"], int(row["data_version"]), row["sales_as_of"],
                       Frequency.parse(row["sales_freq"]), row["calendar_version"])

@@ -29,14 +29,13 @@ def resolve(conn: Connection, client_id: int, ids: Sequence[str]) -> pd.DataFram
     return keys
 
 
-def cycles(conn: Connection, client_id: int, pks: Sequence[int]) -> dict[int, tuple[int | None, int]]:
-    """Stored (lead time, review period) of the items, by primary key."""
-    query = select(_items.c.id, _items.c.lead_time_days, _items.c.review_period_days).where(
-        _items.c.client_id == client_id
-    )
-    out: dict[int, tuple[int | None, int]] = {}
+def cycles(conn: Connection, client_id: int, pks: Sequence[int]) -> dict[int, tuple[int | None, int, float]]:
+    """Stored (lead time, review period, lead-time std) of the items, by primary key."""
+    query = select(_items.c.id, _items.c.lead_time_days, _items.c.review_period_days,
+                   _items.c.lead_time_std_days).where(_items.c.client_id == client_id)
+    out: dict[int, tuple[int | None, int, float]] = {}
     for chunk in bulk.chunks(list(pks)):
-        out.update({row.id: (row.lead_time_days, row.review_period_days) for row in conn.execute(
+        out.update({row.id: (row.lead_time_days, row.review_period_days, row.lead_time_std_days) for row in conn.execute(
             query.where(_items.c.id.in_(chunk)))})
     return out
 

@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeDecorator
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH
 
 ROLES = ("planner", "admin")
-RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions")
+RUN_KINDS = ("forecast", "backtest", "reorder", "exceptions", "simulation")
 RUN_STATUSES = ("running", "succeeded", "failed")
 
 NAMING = {
@@ -92,6 +92,8 @@ class Client(Base):
     sales_freq: Mapped[str] = mapped_column(String(8), default="D", server_default="D")
     #: the version (content hash) of the client's calendar; None = no calendar (part of the forecast cache key)
     calendar_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: the published plan's model, set by an admin (docs/planning.md); None = auto
+    planning_model: Mapped[str | None] = mapped_column(String(TEXT_LENGTH), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=func.now())
 
 
@@ -208,7 +210,7 @@ class ForecastRun(Base):
 
     __tablename__ = "forecast_runs"
     __table_args__ = (
-        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions')", name="kind"),
+        CheckConstraint("kind IN ('forecast', 'backtest', 'reorder', 'exceptions', 'simulation')", name="kind"),
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
         Index(None, "client_id", "created_at"),
         Index(None, "client_id", "cache_key"),
@@ -321,11 +323,6 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-#: days a published plan's forecast run is kept out of the stored-results quota and ``prune-runs``: longer than
-#: the longest horizon (365 days), so every bucket of a plan can be scored for forecast value added
-PLAN_RETENTION_DAYS = 400
-
-
 class PublishedPlan(Base):
     """A forecast run marked as a client's published plan (the latest one is current), with its as-of date."""
 
@@ -391,6 +388,8 @@ class Supplier(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(SUPPLIER_NAME_LENGTH))
     lead_time_days: Mapped[int] = mapped_column(Integer)
+    #: standard deviation of the lead time in days (NULL: not given)
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: weekdays orders are placed, "mon,thu" (empty: by review period)
     order_days: Mapped[str] = mapped_column(String(40), default="", server_default="")
     review_period_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -412,6 +411,8 @@ class ItemSupplier(Base):
     unit_cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: overrides the supplier's lead time for this item
     lead_time_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: overrides the supplier's lead-time standard deviation for this item
+    lead_time_std_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     supplier_item_code: Mapped[str] = mapped_column(String(ID_LENGTH), default="", server_default="")
 
 

@@ -5,12 +5,14 @@ it reverted, and never deleted (the audit trail and forecast value added read th
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import Connection, insert, select, update
 
+from forecasting.core.calendar import Frequency
 from forecasting.core.errors import NotFoundError
 from forecasting.storage.ids import whole_id
 from forecasting.storage.models import Item, PlanOverride, PublishedPlan
@@ -109,9 +111,25 @@ def read_overrides(conn: Connection, client_id: int, item_ids: list[str] | None 
     return frame[OVERRIDE_RECORD_COLUMNS]
 
 
+#: days after a plan's longest possible horizon that its run stays out of the quota (its last bucket's actuals arrive)
+PLAN_RETENTION_MARGIN_DAYS = 35
+
+
+def plan_retention_days(freq: Frequency) -> int:
+    """Days a published plan's forecast run is kept out of the stored-results quota and ``prune-runs``: the longest
+    horizon of the client's bucket plus a margin (daily 400, weekly 763, monthly 1,131), so that every bucket of any
+    plan can be scored for forecast value added (docs/planning.md)."""
+    return math.ceil(freq.max_horizon * freq.days_per_period) + PLAN_RETENTION_MARGIN_DAYS
+
+
 def protected_runs(client_id: int, since: datetime):
-    """A subquery of the client's plan runs published after ``since``: kept by the quota and ``prune-runs``."""
-    return select(_plans.c.run_id).where(_plans.c.client_id == client_id, _plans.c.created_at >= since)
+    """A subquery of the client's plan runs published after ``since`` that forecast value added can score: kept by
+    the quota and ``prune-runs``. A plan followed by a later one with the same as-of date is never in force for any
+    day (docs/planning.md), so its run is not kept for it."""
+    later = _plans.alias("later")
+    superseded = select(later.c.id).where(later.c.client_id == client_id, later.c.as_of == _plans.c.as_of,
+                                          later.c.id > _plans.c.id).exists()
+    return select(_plans.c.run_id).where(_plans.c.client_id == client_id, _plans.c.created_at >= since, ~superseded)
 
 
 def _info(row) -> PlanInfo:

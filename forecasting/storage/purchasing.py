@@ -26,9 +26,9 @@ _items = Item.__table__
 _pos = InventoryPosition.__table__
 _users = User.__table__
 
-SUPPLIER_FIELDS = ("lead_time_days", "order_days", "review_period_days", "min_order_value", "min_order_qty",
+SUPPLIER_FIELDS = ("lead_time_days", "lead_time_std_days", "order_days", "review_period_days", "min_order_value", "min_order_qty",
                    "capacity_units", "currency")
-LINK_FIELDS = ("pack_size", "moq", "unit_cost", "lead_time_days", "supplier_item_code")
+LINK_FIELDS = ("pack_size", "moq", "unit_cost", "lead_time_days", "lead_time_std_days", "supplier_item_code")
 
 
 def _none(value: object) -> object:
@@ -100,16 +100,18 @@ def item_terms(conn: Connection, client_id: int) -> pd.DataFrame:
     """The supplier terms of each linked item, which win over the item's own (docs/data-formats.md).
 
     ``item_id`` (the client's id), ``lead_time_days`` (the link's override, else
-    the supplier's), ``pack_size``, ``moq`` and ``unit_cost`` (the link's; None:
-    the item's own cost). Items without a link are absent: their own fields apply.
+    the supplier's), ``lead_time_std_days`` (likewise; None: the item's own),
+    ``pack_size``, ``moq`` and ``unit_cost`` (the link's; None: the item's own
+    cost). Items without a link are absent: their own fields apply.
     """
     query = (select(_items.c.external_id.label("item_id"),
                     func.coalesce(_links.c.lead_time_days, _sup.c.lead_time_days).label("lead_time_days"),
+                    func.coalesce(_links.c.lead_time_std_days, _sup.c.lead_time_std_days).label("lead_time_std_days"),
                     _links.c.pack_size, _links.c.moq, _links.c.unit_cost)
              .join(_items, _items.c.id == _links.c.item_id).join(_sup, _sup.c.id == _links.c.supplier_id)
              .where(_items.c.client_id == client_id, _sup.c.client_id == client_id))
     return pd.DataFrame(conn.execute(query).mappings().all(),
-                        columns=["item_id", "lead_time_days", "pack_size", "moq", "unit_cost"])
+                        columns=["item_id", "lead_time_days", "lead_time_std_days", "pack_size", "moq", "unit_cost"])
 
 
 def suppliers(conn: Connection, client_id: int) -> pd.DataFrame:

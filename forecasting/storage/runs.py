@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from forecasting.core.calendar import Frequency
 from forecasting.core.errors import ForecastingError, NotFoundError
 from forecasting.core.history import day_numbers_to_dates
 from forecasting.core.models.base import quantile_column
 from forecasting.storage import bulk, reads
 from forecasting.storage.models import (
-    PLAN_RETENTION_DAYS,
+    Client,
     ExceptionRow,
     ForecastChoice,
     ForecastResult,
@@ -34,7 +35,7 @@ from forecasting.storage.models import (
     User,
     utcnow,
 )
-from forecasting.storage.plans import protected_runs
+from forecasting.storage.plans import plan_retention_days, protected_runs
 
 _runs = ForecastRun.__table__
 _results = ForecastResult.__table__
@@ -279,7 +280,7 @@ def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, no
         select(_runs.c.id, _runs.c.n_items, _runs.c.horizon, _runs.c.quantiles)
         .where(_runs.c.client_id == client_id, _runs.c.kind == "forecast", _runs.c.status == "succeeded",
                _runs.c.cached.is_(False), _runs.c.results_removed_at.is_(None),
-               _runs.c.id.not_in(_kept_plans(client_id, now)))
+               _runs.c.id.not_in(_kept_plans(conn, client_id, now)))
         .order_by(_runs.c.id.desc())
     ).all()
     total, removed = 0, []
@@ -296,13 +297,14 @@ def remove_results_beyond(conn: Connection, client_id: int, keep_values: int, no
 def prune_runs(conn: Connection, client_id: int, before: datetime) -> int:
     """Delete the client's runs created before ``before``, with their results; how many were deleted."""
     return conn.execute(delete(_runs).where(_runs.c.client_id == client_id, _runs.c.created_at < before,
-                                            _runs.c.id.not_in(_kept_plans(client_id, utcnow())))).rowcount
+                                            _runs.c.id.not_in(_kept_plans(conn, client_id, utcnow())))).rowcount
 
 
-def _kept_plans(client_id: int, now: datetime):
-    """The client's published plans' runs of the last PLAN_RETENTION_DAYS days: never counted or removed
-    (forecast value added scores them; docs/planning.md)."""
-    return protected_runs(client_id, now - timedelta(days=PLAN_RETENTION_DAYS))
+def _kept_plans(conn: Connection, client_id: int, now: datetime):
+    """The client's published plans' runs of the last :func:`plan_retention_days` of its bucket: never counted or
+    removed (forecast value added scores them; docs/planning.md)."""
+    freq = conn.execute(select(Client.__table__.c.sales_freq).where(Client.__table__.c.id == client_id)).scalar()
+    return protected_runs(client_id, now - timedelta(days=plan_retention_days(Frequency.parse(freq))))
 
 
 def delete_results(conn: Connection, client_id: int, run_ids: Sequence[int]) -> None:

@@ -90,7 +90,7 @@ def test_the_planners_morning_attention_an_item_its_reorder_plan_in_excel(app_se
     with page.expect_download() as info:
         page.get_by_role("button", name="Excel", exact=True).click()
     download = info.value
-    assert download.suggested_filename == f"reorder_demo-foods_asof-{demo_end():%Y-%m-%d}.xlsx"
+    assert download.suggested_filename == f"reorder_demo-foods_asof-{demo_end():%Y-%m-%d}_daily.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(download.path().read_bytes()), read_only=True)
     rows = list(book["data"].iter_rows(values_only=True))
     about = dict(book["About"].iter_rows(min_row=2, values_only=True))
@@ -104,6 +104,7 @@ def test_the_planners_morning_attention_an_item_its_reorder_plan_in_excel(app_se
         assert got["order_qty"] == pytest.approx(round(float(expected["order_qty"]), 2))
     assert got["reorder_point"] == pytest.approx(round(float(expected["reorder_point"]), 2))
     assert about["Data as of"] == f"{demo_end():%Y-%m-%d}" and about["Client"] == "Demo Foods"
+    assert about["Bucket"] == "daily"
 
 
 def test_every_main_page_fits_an_800_px_window_without_cut_off_labels(app_server, browser, artifacts):

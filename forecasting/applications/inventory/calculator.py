@@ -10,9 +10,11 @@ daily quantiles); with ``lead_time_std_days`` each path has its own sampled L
   ``reorder_point`` = a-quantile of the L-day totals (0 when L = 0);
   IP = on_hand + on_order (the inventory's, plus approved purchase-order
   lines still to arrive: ``arrivals``, each on its own due date).
-- ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or the
-  smallest level whose expected units short per cycle are at most
-  (1 - a) x expected demand per cycle (``fill``);
+- ``order_up_to`` = a-quantile of the (L+R)-day totals (``cycle``), or for
+  ``fill`` the levels at which the items sharing target a (this run's items,
+  dead ones left out) are together short of at most (1 - a) x their expected
+  demand per cycle, with lost sales from today's IP, at the least total stock
+  (one common stock-out probability: :func:`~forecasting.applications.inventory.targets.fill_rate_level`);
   ``safety_stock`` = order_up_to - mean (L+R)-day total.
 - dead items (lifecycle): no stock at all (reorder point, order-up-to level
   and safety stock 0, action ``ok``, so no order); ``excess_qty`` = IP - order_up_to
@@ -197,7 +199,7 @@ class InventoryCalculator:
         dead = stage == "dead"
         freq = paths.freq
         lead = inv.lead_time_days
-        path_lead = sampled_lead_times(lead, inv.lead_time_std_days, values.shape[1]) \
+        path_lead = sampled_lead_times(lead, inv.lead_time_std_days, inv.item_ids, values.shape[1]) \
             if (inv.lead_time_std_days > 0).any() else lead
         review = inv.review_period_days if np.ndim(path_lead) == 1 else inv.review_period_days[:, None]
         lead_totals = window_totals(values, freq.periods_covering(path_lead))
@@ -209,10 +211,11 @@ class InventoryCalculator:
             )
         reorder_point = row_quantile(lead_totals, level)
         order_up_to = row_quantile(cycle_totals, level)
-        fill = kind == "fill"
+        fill = (kind == "fill") & ~dead  # a dead item's zero level is no part of its target's group
+        position = inv.on_hand + inv.on_order
         if fill.any():
             reorder_point[fill] = fill_rate_reorder_point(lead_totals[fill], cycle_totals[fill], level[fill])
-            order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill])
+            order_up_to[fill] = fill_rate_level(lead_totals[fill], cycle_totals[fill], level[fill], position[fill])
         reorder_point, order_up_to = np.where(dead, 0.0, reorder_point), np.where(dead, 0.0, order_up_to)
         expected = path_mean(values)
         due = (inv.on_order_due - first_date) / np.timedelta64(1, "D") + 1.0  # day 1 = first_date; NaT -> NaN

@@ -81,7 +81,13 @@ RULES: dict[str, Rule] = {
 }
 #: parameters an edit may change (the position itself comes only from inventory imports)
 EDITABLE = ("name", "category", "unit_cost", "lead_time_days", "review_period_days", "service_level", "moq",
-            "pack_size")
+            "pack_size", "service_type", "lead_time_std_days", "phase_out")
+#: the policy columns among them, which planners edit too (admins edit all of EDITABLE)
+POLICY_EDITABLE = ("service_level", "service_type", "lead_time_std_days", "phase_out")
+#: columns whose empty value means "use the item's class" (stored NULL)
+CLASS_DEFAULTED = ("service_level", "service_type")
+#: columns stored as whole days
+WHOLE_DAYS = ("lead_time_days", "review_period_days")
 
 
 def cycle_too_long(
@@ -96,7 +102,10 @@ def edit_values(params: Mapping[str, object]) -> tuple[dict[str, object], list[s
     """Column values for one item's edit, and what is wrong with them (one entry per bad field).
 
     Text fields are stripped and at most TEXT_LENGTH characters; ``unit_cost``
-    may be None (not known); lead time and review period become ints.
+    may be None (not known); ``service_level`` and ``service_type`` may be
+    None or "" (use the item's class cell: stored NULL); ``service_type`` is
+    cycle or fill; ``phase_out`` a bool (or 0 / 1); lead time and review
+    period become ints.
     """
     unknown = sorted(set(params) - set(EDITABLE))
     if unknown:
@@ -113,6 +122,22 @@ def edit_values(params: Mapping[str, object]) -> tuple[dict[str, object], list[s
             else:
                 out[key] = text
             continue
+        if key in CLASS_DEFAULTED and (value is None or (isinstance(value, str) and not value.strip())):
+            out[key] = None
+            continue
+        if key == SERVICE_TYPE_COLUMN:
+            text = str(value).strip().lower()
+            if text in SERVICE_TYPE_VALUES:
+                out[key] = text
+            else:
+                problems.append(f"{SERVICE_TYPE_PROBLEM}, got {value!r}")
+            continue
+        if key == "phase_out":
+            if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+                out[key] = bool(value)
+            else:
+                problems.append(f"{RULES[key].problem()}, got {value!r}")
+            continue
         rule = RULES[key]
         if value is None and rule.may_be_empty:
             out[key] = None
@@ -127,5 +152,5 @@ def edit_values(params: Mapping[str, object]) -> tuple[dict[str, object], list[s
         if too_large(np.array([number]))[0]:
             problems.append(f"{too_large_problem(key)}, got {value!r}")
             continue
-        out[key] = int(number) if key.endswith("_days") else number
+        out[key] = int(number) if key in WHOLE_DAYS else number
     return out, problems

@@ -12,8 +12,11 @@ days of history (ending on the data's as-of day E) are replayed day by day:
   (stock on hand + orders not yet received).
 - Starting stock: S of the first review (as if the policy had been running),
   nothing on order; so the first review orders nothing.
-- An order placed on review day t arrives on day t + L (t + 1 when L = 0) and
-  serves that day's demand, as in the calculator's projected stock.
+- An order placed at the end of review day t is received at the end of day
+  t + L and serves from day t + L + 1: the L + R days of demand the order-up-to
+  level covers are exactly the days until the next review's order is on the
+  shelf. With ``lead_time_std_days`` s > 0 each order draws its own L as the
+  calculator's paths do (:func:`order_lead_times`: seeded by item and review day).
 - Each day the stock serves the day's real demand as far as it goes; the rest
   is lost (lost sales, no backorders).
 
@@ -21,8 +24,8 @@ Weekly or monthly history (b days in a bucket: 7, or the mean month 365.25 / 12)
 is replayed bucket by bucket: the review period is R days in whole buckets,
 rounded, at least one (:func:`review_buckets`: 7 or 10 days are one week, 14
 days two); the lead time stays in days and covers L / b buckets, so an order
-placed at the end of a review bucket arrives a = (max(L, 1) - 1) / b buckets
-later (the daily rule: on day t + L, serving that day), that is floor(a)
+placed at the end of a review bucket arrives a = L / b buckets later (the
+daily rule: received at the end of day t + L), that is floor(a)
 whole buckets and a fraction f = a - floor(a) into the next one: the first
 share f of that bucket's demand is served from the stock before it, the rest
 after (demand spread evenly over a bucket, as the reorder policy's pro rata
@@ -51,6 +54,7 @@ import pandas as pd
 
 from forecasting.applications.inventory.calculator import InventoryCalculator
 from forecasting.applications.inventory.inventory_input import validate_inventory
+from forecasting.applications.inventory.lead_time import max_lead_days, order_lead_times
 from forecasting.core.calendar import Frequency
 from forecasting.core.errors import InvalidInputError
 from forecasting.core.history import PreparedHistory
@@ -144,11 +148,8 @@ def simulate(
         raise InvalidInputError("the simulator needs a review period of at least 1 day for every item")
     review = review_buckets(inv.review_period_days, freq)  # buckets between reviews
     lead = np.asarray(freq.periods_covering(inv.lead_time_days.astype(np.float64)), dtype=np.float64)  # buckets
-    # an order arrives max(L, 1) - 1 days after the end of its review bucket (daily: on day t + max(L, 1),
-    # serving it), in buckets: ``shift`` whole ones, then ``part`` of the next bucket's demand before it arrives
-    arrive_in = np.asarray(freq.periods_covering(np.maximum(inv.lead_time_days, 1) - 1.0), dtype=np.float64)
-    shift = np.floor(arrive_in + 1e-9).astype(np.int64)
-    part = np.maximum(arrive_in - shift, 0.0)
+    longest = int(np.floor(np.max(freq.periods_covering(
+        max_lead_days(inv.lead_time_days, inv.lead_time_std_days).astype(np.float64))) + 1e-9))
     n, n_var = len(inv.item_ids), len(bases)
     end = int(history.last_day.max())
     start = end - reviews * review  # the first review bucket per item
@@ -159,7 +160,9 @@ def simulate(
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(demand, axis=1)], axis=1)
     active = (np.arange(total_days)[None, :] + first + 1) > start[:, None]  # bucket inside the item's window
     shape = (n_var, n)
-    arrivals = np.zeros((n_var, n, total_days + int(shift.max()) + 2))
+    arrivals = np.zeros((n_var, n, total_days + longest + 2))
+    # share of an arrival bucket's demand served before the order in it arrives (daily: always 0)
+    arrival_part = np.zeros(arrivals.shape)
     on_hand, on_order, stock_sum, served, lost = (np.zeros(shape) for _ in range(5))
     days_out = np.zeros(shape, dtype=np.int64 if freq.code == "D" else np.float64)
     orders, cycles_clean, checked, covered = (np.zeros(shape, dtype=np.int64) for _ in range(4))
@@ -184,7 +187,9 @@ def simulate(
         span = lead[idx] + freq.periods_covering(inv.review_period_days[idx].astype(np.float64))
         inside = day + np.ceil(span - 1e-9) <= end
         real = _total_at(cum, demand, idx, offs + span) - cum[idx, offs]
-        arrive = offs + shift[idx]  # daily: the column of day + max(L, 1) - 1
+        shift, part = _arrival(order_lead_times(inv.lead_time_days[idx], inv.lead_time_std_days[idx],
+                                                inv.item_ids[idx], day), freq)
+        arrive = offs + shift  # daily: the column of day + L + 1
         for v, frame in enumerate(bases):
             frame = frame.iloc[idx].assign(on_hand=np.where(init, 0.0, on_hand[v, idx]),
                                            on_order=np.where(init, 0.0, on_order[v, idx]))
@@ -198,6 +203,7 @@ def simulate(
             qty = np.where(init, 0.0, np.nan_to_num(table["order_qty"].to_numpy(dtype=np.float64)))
             orders[v, idx] += qty > 0
             arrivals[v, idx, arrive] += qty
+            arrival_part[v, idx, arrive] = np.where(qty > 0, part, arrival_part[v, idx, arrive])
             on_order[v, idx] += qty
         done += 1
         if progress:
@@ -208,6 +214,7 @@ def simulate(
         day = first + 1 + col
         act = active[:, col]
         arriving = arrivals[:, :, col]
+        part = arrival_part[:, :, col]
         want = np.where(act, demand[:, col], 0.0)
         before = np.minimum(on_hand, part * want)  # served before an order arriving inside the bucket (daily: 0)
         on_hand += arriving - before
@@ -233,6 +240,15 @@ def simulate(
         for v in range(n_var)
     ]
     return SimulationResult(pd.concat(tables, ignore_index=True))
+
+
+def _arrival(lead_time_days: np.ndarray, freq: Frequency) -> tuple[np.ndarray, np.ndarray]:
+    """Where orders of lead time L days arrive after the end of their review bucket: a = L / b buckets, as
+    ``floor(a)`` whole buckets and the share ``a - floor(a)`` of the next one's demand served before them
+    (daily: L days, share 0: received at the end of day t + L)."""
+    arrive_in = np.asarray(freq.periods_covering(np.asarray(lead_time_days, dtype=np.float64)), dtype=np.float64)
+    shift = np.floor(arrive_in + 1e-9).astype(np.int64)
+    return shift, np.maximum(arrive_in - shift, 0.0)
 
 
 def _total_at(cum: np.ndarray, demand: np.ndarray, idx: np.ndarray, position: np.ndarray) -> np.ndarray:

@@ -2,9 +2,11 @@
 
 A target is a level and a type. ``cycle``: the order-up-to level is the
 level-quantile of demand over L + R days (the probability of no stock-out in a
-cycle). ``fill``: the order-up-to level S is the smallest whose expected units
-short per review cycle is at most (1 - level) x the expected demand per cycle,
-both taken over the sample paths (see :func:`fill_rate_level`).
+cycle). ``fill``: the items sharing a fill target (one reorder run) meet it
+together at the least stock: their summed expected units short per review
+cycle, over the sample paths with lost sales from today's inventory position,
+is (1 - level) x their summed expected demand per cycle, with one common
+stock-out probability (see :func:`expected_shortage`, :func:`fill_rate_level`).
 
 Where an item's target comes from, first that applies: the caller's override
 (one level for all items), the item's own ``service_level`` / ``service_type``,
@@ -36,7 +38,7 @@ DEFAULT_MATRIX: Mapping[str, float] = {
 }
 #: a new item (under 8 weeks of sales) gets at least this level: its class rests on a few weeks only
 NEW_ITEM_FLOOR = 0.95
-#: bisection steps of :func:`fill_rate_level` (the level is found to max demand / 2^60)
+#: bisection steps of :func:`fill_rate_level` (the common stock-out probability is found to 2^-59)
 FILL_STEPS = 60
 
 
@@ -90,28 +92,57 @@ def resolve_targets(
     return level, kind
 
 
-def expected_shortage(lead_totals: np.ndarray, cycle_totals: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Expected units short per review cycle at order-up-to ``level`` [items]: mean over paths of
-    (D_{L+R} - S)^+ - (D_L - S)^+ (what the cycle adds to the backlog); NaN paths left out."""
-    s = np.asarray(level, dtype=np.float64)[:, None]
-    return path_mean(np.maximum(cycle_totals - s, 0.0) - np.maximum(lead_totals - s, 0.0))
+def expected_shortage(
+    lead_totals: np.ndarray, cycle_totals: np.ndarray, level: np.ndarray, position: np.ndarray | None = None
+) -> np.ndarray:
+    """Expected units short per review cycle at order-up-to ``level`` [items], sales that cannot wait being lost.
 
-
-def fill_rate_level(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The smallest order-up-to S per item with expected_shortage(S) <= (1 - target) x E[D_{L+R} - D_L].
-
-    The shortage falls as S grows (D_{L+R} >= D_L on every path), so bisection
-    between 0 and the largest path total finds it; all items at once.
+    Mean over paths of (D_R + min(D_L, X) - S)^+ with D_R = D_{L+R} - D_L and
+    X = min(IP, S): the stock that serves the lead time is X, so
+    (X - D_L)^+ of it is left when the order of S - X arrives, and the cycle
+    is short of D_R minus what it has. With IP >= S (``position`` None) this
+    is the textbook backorder shortage (D_{L+R} - S)^+ - (D_L - S)^+, path by
+    path; below S the lead time's lost sales need no replenishing. NaN paths
+    left out.
     """
-    allowed = _allowance(lead_totals, cycle_totals, target)
-    return _smallest(lambda s: expected_shortage(lead_totals, cycle_totals, s) <= allowed, cycle_totals)
+    s = np.asarray(level, dtype=np.float64)[:, None]
+    held = s if position is None else np.minimum(np.asarray(position, dtype=np.float64)[:, None], s)
+    return path_mean(np.maximum(cycle_totals - lead_totals + np.minimum(lead_totals, held) - s, 0.0))
+
+
+def fill_rate_level(
+    lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray, position: np.ndarray | None = None
+) -> np.ndarray:
+    """Order-up-to S per item: the least total stock with which the items sharing a target meet it together.
+
+    Items with the same ``target`` value form a group (one reorder run, one
+    simulated review); each group's S_i minimise sum S_i subject to
+    sum expected_shortage_i(S_i, IP_i) <= (1 - target) x sum E[D_{L+R} - D_L]
+    (the group's fill rate). The optimum gives every item the same marginal
+    shortage -d short_i / dS_i = P(T_i > S_i) = p, with the path-wise
+    threshold T = D_R + min(D_L, IP) (0 on a path without demand after the lead
+    time): S_i is the (1 - p)-quantile of item i's T, and one p per group is
+    found by bisection (:func:`_pooled`). Why: a per-item fill target gives a
+    slow item the stock-out risk of a fast one at a far higher cost in units;
+    pooled, the group's fill is the target and the stock is the least. A group
+    of one is the per-item rule (the smallest S meeting its own allowance).
+    """
+    lead_totals = np.asarray(lead_totals, dtype=np.float64)
+    held = np.inf if position is None else np.asarray(position, dtype=np.float64)[:, None]
+    review_totals = cycle_totals - lead_totals
+    threshold = np.where(review_totals > 0, review_totals + np.minimum(lead_totals, held), 0.0)
+    threshold = np.where(np.isnan(review_totals), np.nan, threshold)
+    return _pooled(lambda s: expected_shortage(lead_totals, cycle_totals, s, position), threshold,
+                   _allowance(lead_totals, cycle_totals, target), target)
 
 
 def fill_rate_reorder_point(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Reorder point of a fill-rate item: the smallest s with E[(D_L - s)^+] <= (1 - target) x E[D_{L+R} - D_L]
-    (the units short before an order placed now arrives stay within one cycle's allowance)."""
-    allowed = _allowance(lead_totals, cycle_totals, target)
-    return _smallest(lambda s: path_mean(np.maximum(lead_totals - s[:, None], 0.0)) <= allowed, lead_totals)
+    """Reorder point of fill-rate items, pooled like :func:`fill_rate_level`: per group of equal ``target`` the
+    least sum s_i with sum E[(D_L - s_i)^+] <= (1 - target) x sum E[D_{L+R} - D_L] (the units short before
+    an order placed now arrives stay within one cycle's allowance); each s_i the same quantile of its D_L."""
+    lead_totals = np.asarray(lead_totals, dtype=np.float64)
+    return _pooled(lambda s: path_mean(np.maximum(lead_totals - s[:, None], 0.0)), lead_totals,
+                   _allowance(lead_totals, cycle_totals, target), target)
 
 
 def _allowance(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -119,15 +150,39 @@ def _allowance(lead_totals: np.ndarray, cycle_totals: np.ndarray, target: np.nda
     return (1.0 - np.asarray(target, dtype=np.float64)) * path_mean(cycle_totals - lead_totals)
 
 
-def _smallest(ok: Callable[[np.ndarray], np.ndarray], totals: np.ndarray) -> np.ndarray:
-    """Per item the smallest level in [0, largest path total] where ``ok`` (monotone) holds, by bisection."""
-    lo = np.zeros(len(totals))
-    hi = np.maximum(np.nan_to_num(np.nanmax(np.where(np.isnan(totals), -np.inf, totals), axis=1), neginf=0.0), 0.0)
+def _pooled(
+    shortage: Callable[[np.ndarray], np.ndarray], threshold: np.ndarray, allowed: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """Per item the level of its group (equal ``target``) at the group's largest common stock-out probability p
+    whose summed ``shortage`` is within the summed allowance.
+
+    An item's level at p in [0, 1] is the (1 - p)-quantile of its path
+    ``threshold`` (the level below which a path is short); for p in (1, 2]
+    it is (2 - p) x the smallest threshold, down to 0, so that a group of one
+    reaches any level the per-item rule could. The summed shortage rises with
+    p (continuously), so bisection (:data:`FILL_STEPS` steps) finds p; at
+    p = 0 no path is short, so a solution always exists. NaN paths left out.
+    """
+    groups, member = np.unique(np.asarray(target, dtype=np.float64), return_inverse=True)
+    member = member.ravel()
+    ordered = np.sort(threshold, axis=1)  # NaN sorts last
+    count = np.maximum(np.count_nonzero(~np.isnan(threshold), axis=1), 1)
+    rows = np.arange(len(ordered))
+    wanted = np.bincount(member, weights=allowed, minlength=len(groups))
+
+    def level(p: np.ndarray) -> np.ndarray:
+        pos = (1.0 - np.minimum(p, 1.0)) * (count - 1)  # numpy's linear quantile, as row_quantile
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, count - 1)
+        quantile = ordered[rows, lo] + (pos - lo) * (ordered[rows, hi] - ordered[rows, lo])
+        return np.where(p <= 1.0, quantile, (2.0 - p) * ordered[:, 0])
+
+    lo, hi = np.zeros(len(groups)), np.full(len(groups), 2.0)
     for _ in range(FILL_STEPS):
         mid = (lo + hi) / 2
-        good = ok(mid)
-        hi, lo = np.where(good, mid, hi), np.where(good, lo, mid)
-    return hi
+        ok = np.bincount(member, weights=shortage(level(mid[member])), minlength=len(groups)) <= wanted
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    return level(lo[member])
 
 
 #: the range an edited matrix cell must be in: below 50% a "target" is no protection, 100% needs infinite stock

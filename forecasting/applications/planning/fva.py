@@ -25,12 +25,13 @@ LEVELS = ("item", "category", "reason", "user", "total")
 
 
 def plan_in_force(plan_as_of: pd.Series, dates: pd.Series) -> pd.Series:
-    """For each date, the index of the plan in force: the one with the latest as-of date before it (NaN: none).
+    """For each date, the index of the plan in force: the one with the latest as-of date before it (NaN: none);
+    of several plans with that as-of date (a re-plan on the same sales), the latest (highest index).
 
     A plan made later (on data that already holds the date) never replaces it.
     """
     plans = pd.DataFrame({"plan": plan_as_of.index, "as_of": pd.to_datetime(plan_as_of.to_numpy())})
-    plans = plans.sort_values("as_of")
+    plans = plans.sort_values(["as_of", "plan"], kind="stable")
     days = pd.DataFrame({"date": pd.to_datetime(dates.to_numpy()), "row": np.arange(len(dates))}).sort_values("date")
     # the plan whose as_of is strictly before the date: merge_asof on the day before the date
     days["key"] = days["date"] - pd.Timedelta(days=1)

@@ -303,7 +303,7 @@ def test_weekly_and_monthly_pools_leave_out_the_seasonal_ses_fitted_per_week_or_
     dates = pd.date_range("2022-01-07", periods=160, freq="W-FRI")
     history = pd.DataFrame({"item_id": "x", "date": dates,
                             "quantity": np.random.default_rng(2).poisson(30, len(dates)).astype(float)})
-    [choice] = AutoModel(challenger=None).choose(history, 8)
+    [choice] = AutoModel(challenger=None, global_model=None).choose(history, 8)  # the statistical pool's rule
     assert (choice.model, choice.reason) == (ENSEMBLE, "validated: median of the 13 pool models")
 
 
@@ -320,7 +320,7 @@ def test_ensemble_bands_are_the_median_of_the_members_bands_in_weeks_and_months(
                                        "quantity": rng.poisson(80 + 20 * k, len(dates)).astype(float)})
                          for k in range(3)], ignore_index=True)
     levels = [0.1, 0.5, 0.9]
-    out = AutoModel(challenger=None).forecast(history, horizon, levels)
+    out = AutoModel(challenger=None, global_model=None).forecast(history, horizon, levels)  # the pool's ensemble
     ensemble = out[out["chosen_model"] == ENSEMBLE]
     assert ensemble["item_id"].nunique() >= 2
     with in_bucket(Frequency.parse(freq)):

@@ -1,7 +1,7 @@
 """How long a run spent training models (the global model's fits), next to its whole duration.
 
 Revision ID: 0014_h22pool
-Revises: 0014_h22cal
+Revises: 0014_h18
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_h22pool"
-down_revision = "0014_h22cal"
+down_revision = "0014_h18"
 branch_labels = None
 depends_on = None
 

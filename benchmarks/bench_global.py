@@ -3,16 +3,20 @@ mlforecast peer fitted in the same run, and its speed against mlforecast with th
 
 Accuracy (pasta, ../shared/data/pasta): the last 4 x 28 days held out, rolling
 origin (QualityCalculator.backtest's cutoffs), quantiles 0.1, 0.5 and 0.9.
-Rows: ``lgbm`` sales only; ``lgbm`` with promo.csv.gz as the known-future
-calendar (``--calendar``); ``auto`` as it is; and the issue-22 peer: one
-LightGBM through mlforecast (lags 1/7/14/28, rolling means, day of week /
-month / day of month, sales only, LightGBM's default settings), its
-cross_validation on the same cutoffs (point forecast only: its WQL uses the
-point at every level and its coverage is not meaningful).
+Rows: ``lgbm`` sales only (and with each item's brand as an item attribute) (its median point forecast, and the Tweedie mean it
+was measured against); ``auto`` with ``lgbm`` in its pool and without it (the
+statistical pool only); ``lgbm`` and ``auto`` with promo.csv.gz as the
+known-future calendar (``--calendar``); and the issue-22 peers: one LightGBM
+through mlforecast (lags 1/7/14/28, rolling means, day of week / month / day
+of month, sales only) with LightGBM's default settings and with the L1
+objective (a median, as ours), its cross_validation on the same cutoffs (point
+forecast only: its WQL uses the point at every level and its coverage is not
+meaningful).
 
 Speed: ``lgbm``'s forecast (training, held-out calibration and the forecast) on
 synthetic items x 730 days (bench_core's data) against mlforecast's fit and
-predict with the same features and LightGBM settings, in the same run.
+predict with the same features and LightGBM settings, in the same run; and
+``auto`` with ``lgbm`` in its pool on the same data (target: under 120 s).
 
     python benchmarks/bench_global.py [--skip-accuracy] [--skip-speed] [--items 10000]
 
@@ -38,6 +42,8 @@ from forecasting.applications.quality.calculator import OVERALL, QualityCalculat
 from forecasting.core.covariates import KnownFuture  # noqa: E402
 from forecasting.core.history import prepare_history  # noqa: E402
 from forecasting.modes.ml.features import DAILY, mlforecast_arguments  # noqa: E402
+from forecasting.modes.auto import AutoModel  # noqa: E402
+from forecasting.modes.factory import ModelFactory  # noqa: E402
 from forecasting.modes.ml.lightgbm import PARAMETERS, LightGBMGlobal, OBJECTIVES  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "pasta"
@@ -55,33 +61,47 @@ def accuracy() -> list[str]:
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
 
+    choices: list[str] = []
     sales = pd.read_csv(DATA / "sales.csv.gz")
     calendar = KnownFuture.from_frame(pd.read_csv(DATA / "promo.csv.gz"))
     history = prepare_history(sales).frame
+    # variants measured beside the registered models (registered under their own names for the backtest)
+    ModelFactory.register(lambda: LightGBMGlobal("tweedie"), name="lgbm-tweedie", label="LightGBM, Tweedie mean")
+    ModelFactory.register(lambda: AutoModel(global_model=None), name="auto-statistical", label="auto, no lgbm")
     rows = []
     for label, frame, future, models in (
-        ("ours", history, None, ["lgbm", "auto"]),
-        ("ours, promo calendar", calendar.join_history(history), calendar.frame, ["lgbm"]),
+        ("ours", history, None, ["lgbm", "lgbm-tweedie", "auto", "auto-statistical"]),
+        ("ours, promo calendar", calendar.join_history(history), calendar.frame, ["lgbm", "auto"]),
+        # the brand (B1..B4 in the item id) as an item attribute: a numeric column constant per item
+        ("ours, brand as item attribute", history.assign(brand=history["item_id"].str[1].astype(float)), None,
+         ["lgbm"]),
     ):
         for name in models:
             start = time.perf_counter()
             result = QualityCalculator.backtest(frame, [name], HORIZON, WINDOWS, LEVELS, future_covariates=future)
             seconds = time.perf_counter() - start
             overall = result.metrics[result.metrics["item_id"] == OVERALL]
-            rows.append(_row(f"{label}: {name}", overall, seconds))
+            shown = {"lgbm-tweedie": "lgbm, Tweedie mean point", "auto-statistical": "auto without lgbm"}.get(name, name)
+            rows.append(_row(f"{label}: {shown}", overall, seconds))
             cutoffs = sorted(pd.to_datetime(result.forecasts["cutoff"].unique()))
+            if "chosen_model" in result.forecasts:
+                chosen = result.forecasts.drop_duplicates(["window", "item_id"])["chosen_model"].value_counts()
+                choices.append(f"{label}: {name}: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
 
-    start = time.perf_counter()
-    peer = MLForecast(models={"peer": LGBMRegressor(verbosity=-1, n_jobs=1)}, **mlforecast_arguments(DAILY))
     data = history.rename(columns={"item_id": "unique_id", "date": "ds", "quantity": "y"})
-    cv = peer.cross_validation(df=data, h=HORIZON, n_windows=WINDOWS, step_size=HORIZON)
-    seconds = time.perf_counter() - start
-    assert sorted(pd.to_datetime(cv["cutoff"].unique())) == cutoffs, "not the same windows"
-    point = np.maximum(cv["peer"].to_numpy(), 0.0)
-    scored = pd.DataFrame({"item_id": cv["unique_id"].astype(str), "model": "peer", "actual": cv["y"],
-                           "forecast": point, "q0.1": point, "q0.5": point, "q0.9": point, "scale": np.nan})
-    metrics = QualityCalculator.metrics(scored, LEVELS)
-    rows.append(_row("mlforecast peer (sales only, point)", metrics[metrics["item_id"] == OVERALL], seconds))
+    for label, settings in (("LightGBM defaults", {}), ("L1 objective", {"objective": "l1"})):
+        start = time.perf_counter()
+        peer = MLForecast(models={"peer": LGBMRegressor(verbosity=-1, n_jobs=1, **settings)},
+                          **mlforecast_arguments(DAILY))
+        cv = peer.cross_validation(df=data, h=HORIZON, n_windows=WINDOWS, step_size=HORIZON)
+        seconds = time.perf_counter() - start
+        assert sorted(pd.to_datetime(cv["cutoff"].unique())) == cutoffs, "not the same windows"
+        point = np.maximum(cv["peer"].to_numpy(), 0.0)
+        scored = pd.DataFrame({"item_id": cv["unique_id"].astype(str), "model": "peer", "actual": cv["y"],
+                               "forecast": point, "q0.1": point, "q0.5": point, "q0.9": point, "scale": np.nan})
+        metrics = QualityCalculator.metrics(scored, LEVELS)
+        rows.append(_row(f"mlforecast peer, {label} (sales only, point)", metrics[metrics["item_id"] == OVERALL],
+                         seconds))
     return [
         f"## Accuracy: pasta, {sales['item_id'].nunique()} items, last {WINDOWS} x {HORIZON} days held out",
         "",
@@ -92,6 +112,8 @@ def accuracy() -> list[str]:
         "| model | WAPE % | WQL | coverage 10-90% | bias % | MASE | seconds |",
         "|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "auto's choices (items x windows): " + "; ".join(choices) + ".",
         "",
     ]
 
@@ -111,12 +133,19 @@ def speed(items: int, days: int) -> list[str]:
     MLForecast(models={"m": regressor}, **mlforecast_arguments(DAILY)).fit(frame, static_features=[]).predict(HORIZON)
     peer = time.perf_counter() - start
     load = os.getloadavg()[0]
+    start = time.perf_counter()
+    AutoModel(challenger=None).forecast(prepared, HORIZON, LEVELS)  # its lgbm (the registry's) trains afresh
+    auto = time.perf_counter() - start
     return [
         f"## Speed: {items:,} items x {days} days, horizon {HORIZON}",
         "",
         f"lgbm (train on all but the last {HORIZON} days, forecast them for the bands, forecast the future): "
         f"{ours:.0f} s; mlforecast fit + predict with the same features and LightGBM settings: {peer:.0f} s; "
-        f"ratio {ours / peer:.2f}. Load average when done: {load:.1f} on {os.cpu_count()} cores (shared machine).",
+        f"ratio {ours / peer:.2f}. Load average then: {load:.1f} on {os.cpu_count()} cores (shared machine).",
+        "",
+        f"auto with lgbm in its pool (the statistical pool, lgbm's two validation fits and its forecast fit): "
+        f"{auto:.0f} s (target 120 s). Load average when done: "
+        f"{os.getloadavg()[0]:.1f}.",
         "",
     ]
 
@@ -127,6 +156,7 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--output", default="global.md", help="file name under benchmarks/results")
     args = parser.parse_args()
     lines = ["# Global model benchmark", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M')} on this machine ({os.cpu_count()} cores). "
@@ -137,7 +167,7 @@ def main() -> None:
         lines += accuracy()
     if not args.skip_speed:
         lines += speed(args.items, args.days)
-    publish(lines, "global.md")
+    publish(lines, args.output)
 
 
 if __name__ == "__main__":

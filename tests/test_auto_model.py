@@ -36,7 +36,7 @@ def pasta() -> pd.DataFrame:
 def test_each_item_is_forecast_by_the_model_it_was_given(pasta):
     new = pd.DataFrame({"item_id": "NEW", "date": pd.date_range(end=pasta["date"].max(), periods=30), "quantity": 2.0})
     history = pd.concat([pasta, new], ignore_index=True)
-    out = ModelFactory.create("auto").forecast(history, 14, [0.1, 0.9])
+    out = AutoModel(global_model=None).forecast(history, 14, [0.1, 0.9])  # the global stage: tests below
     assert list(out.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.9", "chosen_model", "choice"]
     chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
     assert chosen.loc["NEW", "chosen_model"] == FALLBACK_MODEL
@@ -63,7 +63,7 @@ def test_a_model_that_is_clearly_right_for_an_item_is_chosen_over_the_ensemble()
     pattern = np.array([2.0, 2.0, 3.0, 3.0, 8.0, 20.0, 1.0])[days.dayofweek]
     noise = np.random.default_rng(5).poisson(0.3, len(days))
     history = pd.DataFrame({"item_id": "weekly", "date": days, "quantity": pattern + noise})
-    [choice] = AutoModel(challenger=None).choose(history, 14)
+    [choice] = AutoModel(challenger=None, global_model=None).choose(history, 14)
     assert choice.model.startswith(("seasonal-ses", "seasonal-naive")), choice
     assert "lower score than the ensemble" in choice.reason
 
@@ -141,7 +141,7 @@ def test_auto_never_sees_the_days_a_backtest_scores(pasta):
 
 
 def test_a_smaller_pool_and_its_version(pasta):
-    small = AutoModel(pool=[MovingAverage7(), SeasonalNaive()], challenger=None)
+    small = AutoModel(pool=[MovingAverage7(), SeasonalNaive()], challenger=None, global_model=None)
     assert small.version != AutoModel(challenger=None).version
     out = small.forecast(pasta, 7)
     assert set(out["chosen_model"]) <= {ENSEMBLE, "ma7", "seasonal-naive"}
@@ -189,8 +189,8 @@ def flat_tail(y, level):
 
 
 def test_chronos2_challenges_the_statistical_choice_and_its_items_get_its_own_forecast(pasta, tiny_chronos_dir):
-    auto = AutoModel(pool=[_Overshoot()])
-    assert auto.version != AutoModel(pool=[_Overshoot()], challenger=None).version
+    auto = AutoModel(pool=[_Overshoot()], global_model=None)
+    assert auto.version != AutoModel(pool=[_Overshoot()], challenger=None, global_model=None).version
     out = auto.forecast(pasta, 14, [0.1, 0.5, 0.9])
     chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
     won = chosen.index[chosen["chosen_model"] == "chronos-2"]
@@ -202,6 +202,90 @@ def test_chronos2_challenges_the_statistical_choice_and_its_items_get_its_own_fo
     assert paths.values.shape == (2, 50, 14) and (paths.values >= 0).all()  # Chronos' own daily draws
     # outside Chronos-2's levels (0.01-0.99) it does not challenge
     assert "chronos-2" not in set(auto.forecast(pasta, 7, [0.001, 0.5])["chosen_model"])
+
+
+def payday_sales(n_items: int = 8, days: int = 400, seed: int = 2) -> pd.DataFrame:
+    """Items that sell ~1 a day and 30 on the first two days of every month: a day-of-month pattern.
+
+    No statistical pool model knows the day of the month (the weekly ones know the weekday), the
+    global model has it as a feature and sees it in every item.
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2023-01-01", periods=days)
+    frames = []
+    for i in range(n_items):
+        level = 1.0 + 0.5 * i
+        qty = rng.poisson(np.where(dates.day <= 2, 30.0 * level, level)).astype(float)
+        frames.append(pd.DataFrame({"item_id": f"M{i}", "date": dates, "quantity": qty}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_auto_gives_the_global_model_the_items_where_it_validates_better():
+    from forecasting.modes.auto_global import BLEND, GLOBAL_ORIGINS
+
+    history = payday_sales()
+    auto = AutoModel(challenger=None)
+    out = auto.forecast(history, 28, [0.1, 0.5, 0.9])
+    chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
+    taken = chosen[chosen["chosen_model"] == "lgbm"]
+    assert len(taken) >= 6, chosen
+    assert taken["choice"].str.startswith(f"validated on {GLOBAL_ORIGINS} origins").all()
+    assert taken["choice"].str.endswith("(sales only)").all()
+    # its items get the global model's own numbers (one model trained on all items, as lgbm alone)
+    own = ModelFactory.create("lgbm").forecast(history, 28, [0.1, 0.5, 0.9])
+    mine, theirs = out[out["item_id"].isin(taken.index)], own[own["item_id"].isin(taken.index)]
+    np.testing.assert_allclose(mine[["forecast", "q0.1", "q0.9"]], theirs[["forecast", "q0.1", "q0.9"]])
+    # and it forecast the paydays: the first two days of the month far above the rest
+    first = mine["date"].dt.day <= 2
+    assert mine.loc[first, "forecast"].mean() > 5 * mine.loc[~first, "forecast"].mean()
+    assert ModelFactory.label(BLEND) == "Blend with LightGBM (global)"
+    # without the global model, the statistical pool keeps them
+    plain = AutoModel(challenger=None, global_model=None).forecast(history, 28)
+    assert "lgbm" not in set(plain["chosen_model"]) and auto.version != AutoModel(global_model=None).version
+    paths = auto.sample_paths(history, 28, n_paths=50)
+    assert paths.values.shape[0] == 8 and paths.values.shape[2] == 28 and (np.nan_to_num(paths.values) >= 0).all()
+    assert not np.isnan(paths.values[:, :20]).any()  # every item has its paths, the global model's too
+
+
+def test_auto_keeps_the_statistical_choice_where_the_global_model_is_no_better():
+    # a strong weekly pattern with little noise in a single item: weekly SES is as good as the global model
+    days = pd.date_range("2023-01-01", periods=500)
+    pattern = np.array([2.0, 2.0, 3.0, 3.0, 8.0, 20.0, 1.0])[days.dayofweek]
+    noise = np.random.default_rng(5).poisson(0.3, len(days))
+    history = pd.DataFrame({"item_id": "weekly", "date": days, "quantity": pattern + noise})
+    [choice] = AutoModel(challenger=None).choose(history, 14)
+    assert choice.model.startswith(("seasonal-ses", "seasonal-naive")), choice
+
+
+def test_with_a_calendar_auto_compares_the_global_model_with_and_without_it_and_says_which():
+    from forecasting.core.covariates import KnownFuture
+
+    rng = np.random.default_rng(7)
+    dates = pd.date_range("2023-01-01", periods=420)
+    frames = []
+    for i in range(8):
+        promo = (rng.random(len(dates)) < 0.15).astype(float)
+        qty = rng.poisson((2.0 + i) * (1 + 4 * promo)).astype(float)
+        frames.append(pd.DataFrame({"item_id": f"P{i}", "date": dates, "quantity": qty, "promo": promo}))
+    history = pd.concat(frames, ignore_index=True)
+    horizon = 28
+    future_days = pd.date_range(dates[-1] + pd.Timedelta(days=1), periods=horizon)
+    calendar = KnownFuture.from_frame(pd.concat([
+        history[["item_id", "date", "promo"]],
+        pd.DataFrame({"item_id": np.repeat(history["item_id"].unique(), horizon), "date": np.tile(future_days, 8),
+                      "promo": np.tile((np.arange(horizon) % 5 == 0).astype(float), 8)}),
+    ], ignore_index=True))
+    out = AutoModel(challenger=None).forecast(history, horizon, [0.1, 0.9], calendar.frame)
+    chosen = out.groupby("item_id")[["chosen_model", "choice"]].first()
+    taken = chosen[chosen["chosen_model"].isin(["lgbm", "blend"])]
+    assert len(taken) >= 6, chosen
+    assert taken["choice"].str.contains(r"\(with the calendar: pooled validation score [\d.]+ with the calendar, "
+                                        r"[\d.]+ without\)$").all(), taken["choice"].tolist()
+    # the planned promotion days (every 5th) are forecast far above the others
+    step = (out["date"] - future_days[0]).dt.days
+    on = out[(step % 5 == 0) & out["item_id"].isin(taken.index)]["forecast"].mean()
+    off = out[(step % 5 != 0) & out["item_id"].isin(taken.index)]["forecast"].mean()
+    assert on > 2.5 * off
 
 
 # --- weekly and monthly buckets (issue 17) --------------------------------------------------------------------
@@ -219,7 +303,7 @@ def test_weekly_and_monthly_pools_leave_out_the_seasonal_ses_fitted_per_week_or_
     dates = pd.date_range("2022-01-07", periods=160, freq="W-FRI")
     history = pd.DataFrame({"item_id": "x", "date": dates,
                             "quantity": np.random.default_rng(2).poisson(30, len(dates)).astype(float)})
-    [choice] = AutoModel(challenger=None).choose(history, 8)
+    [choice] = AutoModel(challenger=None, global_model=None).choose(history, 8)  # the statistical pool's rule
     assert (choice.model, choice.reason) == (ENSEMBLE, "validated: median of the 13 pool models")
 
 
@@ -236,7 +320,7 @@ def test_ensemble_bands_are_the_median_of_the_members_bands_in_weeks_and_months(
                                        "quantity": rng.poisson(80 + 20 * k, len(dates)).astype(float)})
                          for k in range(3)], ignore_index=True)
     levels = [0.1, 0.5, 0.9]
-    out = AutoModel(challenger=None).forecast(history, horizon, levels)
+    out = AutoModel(challenger=None, global_model=None).forecast(history, horizon, levels)  # the pool's ensemble
     ensemble = out[out["chosen_model"] == ENSEMBLE]
     assert ensemble["item_id"].nunique() >= 2
     with in_bucket(Frequency.parse(freq)):

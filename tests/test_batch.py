@@ -30,6 +30,13 @@ LEVELS = (0.1, 0.5, 0.9)
 STATISTICAL = [name for name in ModelFactory.names() if name not in ("chronos-2", "lgbm")]
 
 
+@pytest.fixture(autouse=True)
+def per_item_auto(monkeypatch):
+    """auto without its global member: every item's forecast its own, so chunks give one run's numbers
+    (with it, each chunk trains its own global model, as lgbm does; README, "The global model in auto")."""
+    monkeypatch.setenv("AUTO_GLOBAL_MODEL", "none")
+
+
 def mixed_sales(n_items: int = 23, seed: int = 0) -> pd.DataFrame:
     """Items of very different lengths (a week to a year and a half), gaps, zeros, a promo column, rows shuffled.
 
@@ -73,13 +80,20 @@ def test_file_forecast_in_chunks_equals_one_run_over_all_items(model, sales_file
     code = main(["forecast", "--input", str(sales_files["parquet"]), "--model", model, "--horizon", "14",
                  "--quantiles", "0.1,0.5,0.9", "--output", str(out), "--chunk-items", "4"])
     assert code == 0
-    assert_frame_equal(pd.read_parquet(out), _in_memory_forecast(model, sales_files["history"]), check_exact=True)
+    written = pd.read_parquet(out)
+    if "covariates" in written:  # a model that may use a calendar (auto's global member): none was given
+        assert set(written.pop("covariates")) == {"none"}
+    assert_frame_equal(written, _in_memory_forecast(model, sales_files["history"]), check_exact=True)
 
 
 def test_file_forecast_csv_is_the_file_of_one_run(sales_files, tmp_path):
     """CSV in, CSV out, chunk by chunk: byte for byte what writing the whole frame gives."""
     expected = tmp_path / "expected.csv"
-    write_csv(_in_memory_forecast("auto", sales_files["history"]), expected)
+    from forecasting.core.covariates import with_covariates
+
+    # auto may use a calendar (its global member): the file names the covariates, none here
+    write_csv(with_covariates(_in_memory_forecast("auto", sales_files["history"]), ModelFactory.create("auto"), []),
+              expected)
     for chunk_items in ("3", "1000"):
         out = tmp_path / f"forecast-{chunk_items}.csv"
         assert main(["forecast", "--input", str(sales_files["csv"]), "--model", "auto", "--horizon", "14",
@@ -211,6 +225,8 @@ def test_database_forecast_in_chunks_equals_the_service_and_shares_its_cache(mod
     served = services.forecasts.forecast(client, ids, model, 14, LEVELS)
     assert served.cached and served.source_run_id == outcome.run_id  # the batch run answers the service
     batch = pd.read_parquet(out)
+    if "covariates" in batch:  # a model that may use a calendar (auto's global member): the file names them
+        assert set(batch.pop("covariates")) == {";".join(served.covariates) or "none"}
     assert_frame_equal(batch, served.forecast, check_exact=True)
     computed = services.forecasts.forecast(client, ids[:3] + ids[4:], model, 14, LEVELS)  # another request: computed
     assert_frame_equal(computed.forecast.drop(columns=["chosen_model", "choice"], errors="ignore"),

@@ -125,7 +125,7 @@ def test_models_lists_every_model(capsys):
     assert "ses" in ModelFactory.names() and "auto" in ModelFactory.names()
     said = {line.split()[0]: line for line in lines}
     assert said["lgbm"].endswith("known-future covariates used")
-    assert said["ma7"].endswith("known-future covariates ignored") and said["auto"].endswith("ignored")
+    assert said["ma7"].endswith("known-future covariates ignored") and said["auto"].endswith("used")  # its lgbm
 
 
 BAD_FILES = {
@@ -238,7 +238,8 @@ def test_auto_writes_the_chosen_model_of_each_item(sales_file, tmp_path, capsys)
     assert code == 0, err
     frame = pd.read_csv(out_file)
     assert list(frame.columns) == ["item_id", "date", "model", "forecast", "q0.1", "q0.5", "q0.9", "chosen_model",
-                                   "choice"]
+                                   "choice", "covariates"]
+    assert set(frame["covariates"]) == {"none"}  # auto's global member may use a calendar: none was given
     assert set(frame["model"]) == {"auto"} and frame.groupby("item_id")["chosen_model"].nunique().eq(1).all()
     # C (30 days) is too short to validate: it falls back, and says so
     c = frame[frame.item_id == "C"].iloc[0]

@@ -367,3 +367,19 @@ def test_the_new_models_give_reorder_tables_from_their_sample_paths(service, dat
                                            data.inventory(client, ["A", "B", "C"]).drop(columns="as_of"))
     pd.testing.assert_frame_equal(table.reset_index(drop=True), expected.reset_index(drop=True))
     assert (table["reorder_point"] >= table["lead_time_demand"]).all()  # a 95% quantile above the mean
+
+
+def test_a_run_records_the_seconds_its_global_model_spent_training(service, client, monkeypatch):
+    from forecasting.modes.ml.lightgbm import LightGBMGlobal
+
+    monkeypatch.setitem(ModelFactory._instances, "lgbm", LightGBMGlobal())  # no fit kept from another test
+    trained = service.forecast(client, ["A", "B", "C"], "lgbm", 14)
+    plain = service.forecast(client, ["A", "B", "C"], "ma7", 14)
+    runs = service.data.list_runs(client).set_index("run_id")
+    seconds = runs.loc[trained.run_id, "training_s"]
+    assert 0 < seconds <= runs.loc[trained.run_id, "duration_s"]
+    assert pd.isna(runs.loc[plain.run_id, "training_s"])  # nothing trained
+    assert service.data.get_run(client, trained.run_id).training_s == seconds
+    # the same request again is served from the stored run: nothing is trained
+    again = service.forecast(client, ["A", "B", "C"], "lgbm", 14)
+    assert again.cached and pd.isna(service.data.list_runs(client).set_index("run_id").loc[again.run_id, "training_s"])

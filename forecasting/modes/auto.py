@@ -36,7 +36,9 @@ it is given. An item with fewer than :data:`MIN_ORIGINS` origins to validate on
 Chronos-2 joins where it can run: it is scored on the latest
 :data:`CHRONOS_ORIGINS` origins a horizon apart (each costs a forward pass of
 every item) against the item's statistical choice on exactly those origins, and
-takes the items where it is at least MARGIN better.
+takes the items where it is at least MARGIN better. The global model (``lgbm``, one model
+trained across all items) joins on its own validation origins, alone or blended with an
+item's statistical choice: :mod:`forecasting.modes.auto_global`.
 
 Weekly and monthly buckets (issue 17; measured in benchmarks/results/buckets.md):
 
@@ -57,15 +59,18 @@ Weekly and monthly buckets (issue 17; measured in benchmarks/results/buckets.md)
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from forecasting.core.calendar import bucket, in_bucket
 from forecasting.core.history import MIN_HISTORY_DAYS, PreparedHistory
-from forecasting.core.models.base import BaseForecastModel, Prediction
+from forecasting.core.models.base import DISTRIBUTION_LEVELS, BaseForecastModel, Prediction, draw_paths
+from forecasting.modes import auto_global
+from forecasting.modes.auto_global import GLOBAL_MODEL, GlobalStage
 from forecasting.modes.statistical.classification import no_recent_demand
 from forecasting.modes.statistical.empirical import (
     MIN_TRAJECTORIES,
@@ -100,6 +105,8 @@ CHALLENGER = "chronos-2"
 CHRONOS_ORIGINS = 2
 #: the registered models of the pool (Holt is left out: statsforecast's ETS fit is ~100x slower than the rest)
 POOL = ("ma7", "seasonal-naive", "ses", "seasonal-ses", "croston-sba", "tsb", "adida", "imapa")
+#: auto's global member is named by the environment (AUTO_GLOBAL_MODEL: a registered model, or ``none``)
+FROM_ENVIRONMENT = "from the environment"
 #: fixed smoothing weights added to the pool: the slow weights suit forecasts weeks ahead, which the
 #: one-step error that fits ``ses`` and ``seasonal-ses`` tends to miss
 SES_WEIGHTS = (0.01, 0.03, 0.1)
@@ -139,26 +146,32 @@ class AutoModel(BaseForecastModel):
     name = "auto"
     label = "Auto (best per item)"
     description = "per item: the median of 14 statistical models (13 in weeks and months), or one of them where " \
-                  "it is clearly better (WAPE/100 + WQL on rolling origins over the item's last year); " \
-                  "Chronos-2 joins where it can run"
+                  "it is clearly better (WAPE/100 + WQL on rolling origins over the item's last year); the global " \
+                  "LightGBM model alone or blended, and Chronos-2, where they validate better"
+    #: the global model uses a calendar where it validates better with it (auto_global)
+    uses_known_future = True
 
-    def __init__(self, pool: Sequence[EmpiricalModel] | None = None, challenger: str | None = CHALLENGER):
+    def __init__(self, pool: Sequence[EmpiricalModel] | None = None, challenger: str | None = CHALLENGER,
+                 global_model: str | None = FROM_ENVIRONMENT):
         self.pool = None if pool is None else tuple(pool)
         #: a registered model that challenges the statistical choice where it can run (None: none)
         self.challenger = challenger
+        #: a registered global model (trained across items) that challenges it too (None: none;
+        #: FROM_ENVIRONMENT: AUTO_GLOBAL_MODEL, default GLOBAL_MODEL, read at each use)
+        self.global_model = global_model
 
     @property
     def version(self) -> str:  # type: ignore[override]
         """Changes with the pool, any member's version, the challenger's availability and the rules (the cache key).
 
         "2:": dead items get NO_DEMAND. "3:": weekly and monthly pools without the fitted seasonal SES, the
-        ensemble's bands there the median of its members'.
+        ensemble's bands there the median of its members'. "4:": the global model alone or blended.
         """
         members = [f"{m.name}={m.version}" for m in self._members()]
-        challenger = self._challenger()
-        if challenger is not None:
-            members.append(f"{challenger.name}={challenger.version}")
-        return "3:" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
+        for extra in (self._challenger(), self._global()):
+            if extra is not None:
+                members.append(f"{extra.name}={extra.version}")
+        return "4:" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
 
     def _members(self) -> list[EmpiricalModel]:
         return list(self.pool) if self.pool is not None else default_pool()
@@ -174,6 +187,23 @@ class AutoModel(BaseForecastModel):
         fits = all(low <= q <= high for q in (*levels, *SCORE_LEVELS)) and horizon <= model.max_horizon
         return model if fits and model.availability().available else None
 
+    def _global(self) -> BaseForecastModel | None:
+        """The global model when it is installed here."""
+        name = self.global_model
+        if name == FROM_ENVIRONMENT:
+            name = os.environ.get("AUTO_GLOBAL_MODEL", GLOBAL_MODEL).strip().lower()
+        if name is None or name in ("", "none"):
+            return None
+        from forecasting.modes.factory import ModelFactory
+
+        model = ModelFactory.create(name)
+        return model if model.availability().available else None
+
+    def _stage(self, history: PreparedHistory, horizon: int, future: pd.DataFrame | None) -> GlobalStage | None:
+        """The global model's fits at its validation origins, for all items at once (not per block)."""
+        model = self._global()
+        return None if model is None else auto_global.global_stage(model, history, horizon, future, SCORE_LEVELS)
+
     # --- the interface -------------------------------------------------------------------------
 
     def choose(self, history: PreparedHistory | pd.DataFrame, horizon: int) -> list[Choice]:
@@ -181,23 +211,19 @@ class AutoModel(BaseForecastModel):
         prepared = self.prepare(history)
         challenger = self._challenger((), horizon)
         with in_bucket(prepared.freq):
-            return [c for block in _blocks(prepared) for c in self._plan(block, horizon, challenger).choices]
+            stage = self._stage(prepared, horizon, None)
+            return [c for offset, block in _blocks(prepared)
+                    for c in self._plan(block, horizon, challenger, stage, offset).choices]
 
     def _predict(self, history, horizon, levels, future_covariates, progress) -> Prediction:
         challenger = self._challenger(levels, horizon)
+        stage = self._stage(history, horizon, future_covariates)
+        final = None if stage is None else stage.final(levels)
         points, quantiles, choices = [], [], []
         done = 0
-        for block in _blocks(history):
-            plan = self._plan(block, horizon, challenger)
-            point = np.empty((block.n_items, horizon))
-            q = np.empty((block.n_items, horizon, len(levels)))
-            for fit, rows in plan.fits:
-                pred = ensemble_prediction(fit, horizon, levels)
-                point[rows], q[rows] = pred.point, pred.quantiles
-            point[plan.zero_rows], q[plan.zero_rows] = 0.0, 0.0
-            if len(plan.challenger_rows):
-                pred = challenger._predict(_only(block, plan.challenger_rows), horizon, levels, None, None)
-                point[plan.challenger_rows], q[plan.challenger_rows] = pred.point, pred.quantiles
+        for offset, block in _blocks(history):
+            plan = self._plan(block, horizon, challenger, stage, offset)
+            point, q = _block_prediction(block, offset, plan, horizon, levels, challenger, final)
             points.append(point)
             quantiles.append(q)
             choices += plan.choices
@@ -210,22 +236,25 @@ class AutoModel(BaseForecastModel):
 
     def _sample_paths(self, history, horizon, n_paths, seed, progress) -> np.ndarray:
         challenger = self._challenger((), horizon)
+        stage = self._stage(history, horizon, None)
+        final = None if stage is None else stage.final(DISTRIBUTION_LEVELS)
         parts = []
-        for block in _blocks(history):
-            plan = self._plan(block, horizon, challenger)
+        for offset, block in _blocks(history):
+            plan = self._plan(block, horizon, challenger, stage, offset)
             pieces = [(rows, ensemble_paths(fit, horizon)) for fit, rows in plan.fits]
             if len(plan.zero_rows):
                 pieces.append((plan.zero_rows, np.zeros((len(plan.zero_rows), MIN_TRAJECTORIES, horizon))))
             if len(plan.challenger_rows):
                 only = _only(block, plan.challenger_rows)
                 pieces.append((plan.challenger_rows, challenger._sample_paths(only, horizon, n_paths, seed, None)))
-            values = np.full((block.n_items, max(p.shape[1] for _, p in pieces), horizon), np.nan)
+            values = np.full((block.n_items, max((p.shape[1] for _, p in pieces), default=0), horizon), np.nan)
             for rows, p in pieces:
                 values[rows, : p.shape[1]] = p
+            values[plan.blend_rows] = np.nan  # the global model's items and the blends: drawn from their bands
             few = np.flatnonzero(too_few_trajectories(values))
             if len(few):  # as the statistical models do: independent daily draws from the item's bands
-                drawn = BaseForecastModel._sample_paths(self, _only(block, few), horizon, bucket().error_origins,
-                                                        seed, None)
+                _, bands = _block_prediction(block, offset, plan, horizon, DISTRIBUTION_LEVELS, challenger, final)
+                drawn = draw_paths(block.item_ids[few], bands[few], DISTRIBUTION_LEVELS, bucket().error_origins, seed)
                 if values.shape[1] < drawn.shape[1]:
                     values = np.pad(values, ((0, 0), (0, drawn.shape[1] - values.shape[1]), (0, 0)),
                                     constant_values=np.nan)
@@ -238,8 +267,10 @@ class AutoModel(BaseForecastModel):
 
     # --- choosing ---------------------------------------------------------------------------------
 
-    def _plan(self, history: PreparedHistory, horizon: int, challenger: BaseForecastModel | None) -> Plan:
-        """How each item of a block is forecast: the pool's median ensemble, a single model, or the challenger."""
+    def _plan(self, history: PreparedHistory, horizon: int, challenger: BaseForecastModel | None,
+              stage: GlobalStage | None = None, offset: int = 0) -> Plan:
+        """How each item of a block is forecast: the pool's median ensemble, a single model, the challenger,
+        the global model or its blend (``stage``: the global model's fits; the block is its rows ``offset`` on)."""
         y = history.tail_matrix()
         members = self._members()
         fits = [m.fit(y, horizon) for m in members]
@@ -280,7 +311,14 @@ class AutoModel(BaseForecastModel):
             rows = np.flatnonzero(fallback)
             groups.append((ModelFactory.create(FALLBACK_MODEL).fit(y[rows], horizon), rows))  # type: ignore[attr-defined]
         plan = Plan(groups, np.empty(0, dtype=np.int64), choices, np.flatnonzero(dead))
-        return plan if challenger is None else _challenge(plan, challenger, history, validation, horizon)
+        if challenger is not None:
+            plan = _challenge(plan, challenger, history, validation, horizon)
+        if stage is not None:
+            from forecasting.modes.factory import ModelFactory
+
+            fallback_fit = ModelFactory.create(FALLBACK_MODEL).fit(y, horizon)  # type: ignore[attr-defined]
+            plan = auto_global.challenge(plan, stage, validation, history, offset, fallback, fallback_fit, MARGIN)
+        return plan
 
 
 def clearly_better(score: np.ndarray, incumbent: np.ndarray) -> np.ndarray:
@@ -298,6 +336,9 @@ class Plan:
     choices: list[Choice]
     #: dead items: forecast zero, bands and paths zero (:data:`NO_DEMAND`)
     zero_rows: np.ndarray
+    #: items the global model forecasts alone, and items forecast by the mean of their fit's and its forecast
+    global_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    blend_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def _challenge(
@@ -330,11 +371,33 @@ def _challenge(
 
 
 def _blocks(history: PreparedHistory):
-    """The history in blocks of BLOCK_ITEMS items (every item's choice is its own)."""
+    """The history in blocks of BLOCK_ITEMS items, each with its first item's row (every item's choice is its own)."""
     for start in range(0, history.n_items, BLOCK_ITEMS):
         keep = np.zeros(history.n_items, dtype=bool)
         keep[start : start + BLOCK_ITEMS] = True
-        yield history if keep.all() else history.subset(keep)
+        yield start, (history if keep.all() else history.subset(keep))
+
+
+def _block_prediction(block: PreparedHistory, offset: int, plan: Plan, horizon: int, levels: tuple[float, ...],
+                      challenger: BaseForecastModel | None, final: Prediction | None) -> tuple[np.ndarray, np.ndarray]:
+    """A block's point forecasts and quantiles as its plan says (``final``: the global model's, all items)."""
+    point = np.empty((block.n_items, horizon))
+    q = np.empty((block.n_items, horizon, len(levels)))
+    for fit, rows in plan.fits:
+        pred = ensemble_prediction(fit, horizon, levels)
+        point[rows], q[rows] = pred.point, pred.quantiles
+    point[plan.zero_rows], q[plan.zero_rows] = 0.0, 0.0
+    if len(plan.challenger_rows):
+        pred = challenger._predict(_only(block, plan.challenger_rows), horizon, levels, None, None)  # type: ignore[union-attr]
+        point[plan.challenger_rows], q[plan.challenger_rows] = pred.point, pred.quantiles
+    if final is not None:
+        rows = plan.global_rows
+        point[rows], q[rows] = final.point[offset + rows], final.quantiles[offset + rows]
+        rows = plan.blend_rows
+        point[rows] = (point[rows] + final.point[offset + rows]) / 2
+        q[rows] = (np.sort(np.maximum(q[rows], 0.0), axis=-1) + np.sort(np.maximum(final.quantiles[offset + rows],
+                                                                                    0.0), axis=-1)) / 2
+    return point, q
 
 
 def _only(history: PreparedHistory, rows: np.ndarray) -> PreparedHistory:
@@ -438,6 +501,27 @@ class Validation:
         """Indices of up to ``count`` origins at least a horizon apart, the latest first."""
         index = np.arange(count) * -(-self.horizon // bucket().validation_origins[1])
         return index[index < len(self.columns)]
+
+    def at_origins(self, fit: Fit, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A fit's point forecasts [items, origins, horizon] and bands [..., SCORE_LEVELS] at some origins.
+
+        The bands are the forecasts plus the quantiles of the fit's errors over all origins (as :meth:`score`).
+        """
+        errors = self.errors(fit)
+        shift = row_quantiles(np.moveaxis(errors, 1, 2), np.asarray(SCORE_LEVELS))  # [items, horizon, levels]
+        columns = self.columns[origins]
+        point = np.stack([fit.columns(h, columns) for h in range(1, self.horizon + 1)], axis=-1)
+        return point, point[..., None] + shift[:, None, :, :]
+
+    def score_predictions(self, origins: np.ndarray, point: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+        """The score of forecasts made at some origins: point [items, origins, horizon], quantiles [..., levels].
+
+        NaN for an item without a forecast at one of its usable origins.
+        """
+        errors = self.actuals[:, origins] - np.maximum(point, 0.0)
+        residuals = self.actuals[:, origins, :, None] - np.sort(np.maximum(quantiles, 0.0), axis=-1)
+        missing = (np.isnan(point).any(axis=2) & self.usable[:, origins]).any(axis=1)
+        return np.where(missing, np.nan, self._score(errors, residuals, origins))
 
     def day_of(self, column: int, history: PreparedHistory) -> int:
         """The day number of an origin column of the fits' window (its last column is the as-of date)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from forecasting.core.errors import UnknownModelError
 from forecasting.core.models.base import BaseForecastModel
 from forecasting.modes.auto import ENSEMBLE, NO_DEMAND, AutoModel
+from forecasting.modes.auto_global import BLEND
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
 from forecasting.modes.statistical.exponential import DampedHolt, SeasonalExponentialSmoothing, SimpleExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
@@ -26,7 +27,10 @@ from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, Crosto
 #: a plug-in's) costs DEFAULT_COST_WEIGHT.
 COST_WEIGHTS: dict[str, tuple[int, int]] = {
     "ma7": (1, 2), "seasonal-naive": (1, 10), "ses": (1, 450), "holt": (48, 101), "weekly-ses": (1, 963),
-    "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523), "auto": (16, 3285),
+    "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523),
+    # auto: its statistical pool (16, 3285) and its global member's three lgbm fits (about 55 ms an item of
+    # 5 years each on an idle CPU: pasta's 118 items in 6-7 s; an estimate, not yet in bench_costs.py)
+    "auto": (16 + 3 * 55, 3285 + 3 * 2000),
     # on CPU, benchmarks/results/chronos2.txt (256 items in 36 s, the model loaded once per process)
     "chronos-2": (141, 0),
     # lgbm trains per call: pasta's 118 items x 1,826 days in 22-52 s on one thread (load ~11), about 400 ms
@@ -41,6 +45,8 @@ ENSEMBLE_LABEL = "Median ensemble"
 ALIASES = {"weekly-ses": "seasonal-ses"}
 #: the label of auto's choice for a dead item (zero demand, zero-width bands)
 NO_DEMAND_LABEL = "No demand (dead item)"
+#: the label of auto's mean of an item's statistical choice and the global model
+BLEND_LABEL = "Blend with LightGBM (global)"
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class ModelFactory:
             return ENSEMBLE_LABEL
         if key == NO_DEMAND:
             return NO_DEMAND_LABEL
+        if key == BLEND:
+            return BLEND_LABEL
         base, bracket, parameters = key.partition("(")
         spec = cls._specs.get(ALIASES.get(base, base))
         if spec is None:

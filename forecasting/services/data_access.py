@@ -524,8 +524,10 @@ class DataAccess:
         forecast: pd.DataFrame | None = None,
         levels: Sequence[float] = (),
         keep_values: int | None = None,
+        training_s: float | None = None,
     ) -> None:
-        """Mark a run succeeded and store its forecast frame, both in one transaction.
+        """Mark a run succeeded and store its forecast frame, both in one transaction (``training_s``: of
+        ``duration_s``, the seconds spent training models).
 
         With ``keep_values``, older runs' results beyond that many stored values are removed in the same
         transaction (the client's storage quota, :func:`forecasting.storage.runs.remove_results_beyond`).
@@ -534,7 +536,7 @@ class DataAccess:
         with self.database.write() as conn:
             if forecast is not None and len(forecast):
                 _write_forecast(conn, client_id, run_id, forecast, levels)
-            _end_running(conn, client_id, run_id, duration_s)
+            _end_running(conn, client_id, run_id, duration_s, training_s)
             removed = [] if keep_values is None else runs.remove_results_beyond(conn, client_id, keep_values, utcnow())
         if removed:
             self.database.reclaim(*runs.RESULT_TABLES)
@@ -639,9 +641,9 @@ class DataAccess:
             stored_users.require_member(conn, client_id, user_id)
 
 
-def _end_running(conn, client_id: int, run_id: int, duration_s: float) -> None:
+def _end_running(conn, client_id: int, run_id: int, duration_s: float, training_s: float | None = None) -> None:
     """Mark a run succeeded; an error (the transaction, results included, rolls back) if recovery failed it."""
-    if not runs.end_run(conn, client_id, run_id, duration_s):
+    if not runs.end_run(conn, client_id, run_id, duration_s, training_s=training_s):
         raise ForecastingError(f"run {run_id} was marked failed while it ran (its process was taken for dead): "
                                "nothing was stored; run it again")
 

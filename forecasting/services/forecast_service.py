@@ -57,6 +57,7 @@ from forecasting.core.models.base import (
     SAMPLE_PATHS_VERSION,
     BaseForecastModel,
     ProgressCallback,
+    training_clock,
     validate_horizon,
     validate_quantiles,
 )
@@ -295,15 +296,17 @@ class ForecastService:
             request = request_for(snapshot.fingerprint, snapshot.item_ids)
             run_id, created_at = self.data.record_run(client_id, request)
             history, future = _with_calendar(snapshot, [instance], horizon, view=view)
-            frame = self._run(
-                client_id,
-                run_id,
-                started,
-                lambda: instance.forecast(history, horizon, levels, future, progress=_watched(progress, cancel)),
-                save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
-                                                                    keep_values=keep),
-                cancel=cancel,
-            )
+            with training_clock() as training:
+                frame = self._run(
+                    client_id,
+                    run_id,
+                    started,
+                    lambda: instance.forecast(history, horizon, levels, future, progress=_watched(progress, cancel)),
+                    save=lambda result, seconds: self.data.complete_run(client_id, run_id, seconds, result, levels,
+                                                                        keep_values=keep,
+                                                                        training_s=training[0] or None),
+                    cancel=cancel,
+                )
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
             horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,

@@ -243,6 +243,8 @@ class ForecastRun(Base):
     #: ``created_at`` being the latest); 1 for a computed run
     times_served: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: of ``duration_s``, the seconds spent training models (a global model's fits); NULL: nothing trained
+    training_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: when the run's stored results were removed (the client's storage quota or ``prune-runs``); the run
     #: stays in the history, but it no longer answers requests from the cache

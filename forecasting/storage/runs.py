@@ -51,7 +51,7 @@ _users = User.__table__
 LISTED_ITEMS = 10
 RUN_COLUMNS = [
     "run_id", "created_at", "user", "kind", "model", "model_version", "items", "n_items", "horizon", "quantiles",
-    "duration_s", "cached", "times_served", "source_run_id", "status", "error", "chosen_models",
+    "duration_s", "training_s", "cached", "times_served", "source_run_id", "status", "error", "chosen_models",
 ]
 #: how many of a run's chosen models the run list names before "+N more"
 LISTED_CHOICES = 4
@@ -81,6 +81,8 @@ class RunInfo:
     cache_key: str
     #: when the stored results were removed (storage quota or pruning), else None
     results_removed_at: datetime | None = None
+    #: of ``duration_s``, the seconds spent training models (the global model); None: nothing was trained
+    training_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,14 @@ def record_cached(
                      duration_s=duration_s)
 
 
-def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, error: str | None = None) -> bool:
+def end_run(conn: Connection, client_id: int, run_id: int, duration_s: float, error: str | None = None,
+            training_s: float | None = None) -> bool:
     """Mark a running run succeeded, or failed with ``error``; False if it was no longer running (recovery
     marked it failed: its process was taken for dead)."""
     return conn.execute(
         update(_runs)
         .where(_runs.c.id == run_id, _runs.c.client_id == client_id, _runs.c.status == "running")
-        .values(status="failed" if error else "succeeded", duration_s=duration_s, error=error)
+        .values(status="failed" if error else "succeeded", duration_s=duration_s, error=error, training_s=training_s)
     ).rowcount == 1
 
 
@@ -419,6 +422,7 @@ def _run_info(row) -> RunInfo:
         data_fingerprint=row["data_fingerprint"],
         cache_key=row["cache_key"],
         results_removed_at=row["results_removed_at"],
+        training_s=row["training_s"],
     )
 
 
@@ -455,6 +459,7 @@ def list_runs(conn: Connection, client_id: int, limit: int = 50) -> pd.DataFrame
                 "horizon": r["horizon"],
                 "quantiles": ",".join(f"{q:g}" for q in json.loads(r["quantiles"])),
                 "duration_s": r["duration_s"],
+                "training_s": r["training_s"],
                 "cached": bool(r["cached"]),
                 "times_served": r["times_served"],
                 "source_run_id": r["source_run_id"],

@@ -11,8 +11,10 @@ independent days, :meth:`BaseForecastModel._sample_paths`.
 """
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -36,6 +38,30 @@ SAMPLE_PATHS_VERSION = 2
 
 #: ``progress(done, total)`` is called as work advances (batches, items...).
 ProgressCallback = Callable[[int, int], None]
+
+_training = threading.local()
+
+
+@contextmanager
+def training_clock() -> Iterator[list[float]]:
+    """Sum the seconds models spend training in this thread while the block runs (``[seconds]``; a run record's
+    ``training_s``). Models that train (the global model) report with :func:`record_training`."""
+    outer = getattr(_training, "clock", None)
+    clock = [0.0]
+    _training.clock = clock
+    try:
+        yield clock
+    finally:
+        _training.clock = outer
+        if outer is not None:
+            outer[0] += clock[0]
+
+
+def record_training(seconds: float) -> None:
+    """Count ``seconds`` of training on the current thread's :func:`training_clock` (if any)."""
+    clock = getattr(_training, "clock", None)
+    if clock is not None:
+        clock[0] += seconds
 
 
 @dataclass(frozen=True)
@@ -211,11 +237,16 @@ class BaseForecastModel(ABC):
         beyond 0.01/0.99). Days are assumed independent given the forecast;
         models that know better (the statistical ones) override this.
         """
-        levels = DISTRIBUTION_LEVELS
-        pred = self._predict(history, horizon, levels, None, progress)
-        _, qs = _clean(pred.point, pred.quantiles)
-        u = item_uniforms(history.item_ids, seed, (n_paths, horizon))
-        return _interp_quantiles(qs, np.asarray(levels), u)
+        pred = self._predict(history, horizon, DISTRIBUTION_LEVELS, None, progress)
+        return draw_paths(history.item_ids, pred.quantiles, DISTRIBUTION_LEVELS, n_paths, seed)
+
+
+def draw_paths(item_ids: np.ndarray, quantiles: np.ndarray, levels: Sequence[float], n_paths: int,
+               seed: int) -> np.ndarray:
+    """Paths [items, n_paths, horizon] drawn independently day by day from quantiles [items, horizon, levels]."""
+    _, qs = _clean(quantiles[..., 0], quantiles)
+    u = item_uniforms(item_ids, seed, (n_paths, quantiles.shape[1]))
+    return _interp_quantiles(qs, np.asarray(levels), u)
 
 
 def item_uniforms(item_ids: np.ndarray, seed: int, shape: tuple[int, ...]) -> np.ndarray:

@@ -264,7 +264,7 @@ def test_upload_with_a_bad_row_shows_the_row_numbered_error(app_server, page, ar
     steps.go_to(page, "Data")
     bad = tmp_path / "sales_with_errors.csv"
     bad.write_text("item_id,date,quantity\nDF-0001,2026-01-01,4\nDF-0001,2026-01-02,-3\nDF-0001,2026-01-03,5\n")
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(bad))
     error = page.get_by_test_id("stAlertContentError")
     expect(error).to_contain_text("Sales file sales_with_errors.csv rejected, nothing imported")
     expect(error).to_contain_text("at row 3")

@@ -152,7 +152,7 @@ def test_a_planner_overrides_four_weeks_and_sees_it_in_chart_reorder_history_and
     path = tmp_path / "actuals.csv"
     actuals.to_csv(path, index=False)
     steps.go_to(page, "Data")
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(path))
     steps.wait_idle(page)
     move = page.get_by_test_id("stCheckbox")
     if move.count():  # discontinued items get zero days: the page asks to confirm the new as-of date

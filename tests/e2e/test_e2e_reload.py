@@ -41,6 +41,15 @@ def _scroll_to(page, heading: str) -> None:
     page.wait_for_timeout(300)
 
 
+def _settles(page, read, expected, timeout_ms: int = 30_000) -> None:
+    """Assert that ``read()`` shows ``expected`` once the restored widgets have rendered (up to ``timeout_ms``)."""
+    for _ in range(timeout_ms // 500):
+        if read() == expected:
+            return
+        page.wait_for_timeout(500)
+    assert read() == expected
+
+
 def test_forecast_reload_keeps_selections_and_result(app_server, wide_page, artifacts):
     page = wide_page
     steps.log_in(page, app_server.url, PLANNER.username, PLANNER.password)
@@ -65,9 +74,9 @@ def test_forecast_reload_keeps_selections_and_result(app_server, wide_page, arti
     expect(page.get_by_role("heading", name="Forecast", level=1)).to_be_visible()
     steps.chart_visible(page)
     expect(page.get_by_role("heading", name="Accuracy on the held-out days")).to_be_visible()
-    assert steps.chosen_items(page) == chosen
+    _settles(page, lambda: steps.chosen_items(page), chosen)
     expect(page.get_by_role("switch", name="Score on held-out days")).to_be_checked()
-    assert steps.chips(page, "Bands") == ["50%", "80%"]
+    _settles(page, lambda: steps.chips(page, "Bands"), ["50%", "80%"])
     expect(page.get_by_test_id("stException")).to_have_count(0)
     steps.screenshot(page, artifacts, "13b_forecast_after_reload_1440")
 
@@ -105,7 +114,7 @@ def test_compare_at_1440_px_shows_whole_tables_and_survives_a_reload(app_server,
     steps.wait_idle(page)
     steps.chart_visible(page)
     expect(page.get_by_role("heading", name="All items: metrics side by side")).to_be_visible()
-    assert steps.chips(page, "Models") == chosen_models
+    _settles(page, lambda: steps.chips(page, "Models"), chosen_models)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 

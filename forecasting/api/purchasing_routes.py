@@ -9,6 +9,7 @@ by an operator), checked by the supplier file's rules.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -20,7 +21,7 @@ from forecasting.api import convert
 from forecasting.api.dependencies import PrincipalDep, StateDep, client_of
 from forecasting.api.errors import error_responses
 from forecasting.api.schemas import MAX_DB_ID, ModelName
-from forecasting.services.purchasing import LINE_COLUMNS
+from forecasting.services.purchasing import LINE_COLUMNS, PurchasingService
 
 API = "/api/v1"
 router = APIRouter()
@@ -231,11 +232,8 @@ def delete_link(item_id: str, principal: PrincipalDep, state: StateDep) -> dict:
 def edit_line(line: Annotated[int, Path(ge=1, le=MAX_DB_ID)], body: LineEdit, principal: PrincipalDep,
               state: StateDep) -> dict:
     """Change a draft line's quantity, with a reason (a planner's or admin's token): the draft lines."""
-    own = client_of(principal, body.client_id)
-    _person(principal)
-    purchasing = state.services.purchasing
-    purchasing.edit_line(own, line, body.quantity, body.reason, principal.user_id)
-    return {"client_id": own, "lines": _records(purchasing.lines(own, ("draft",)))}
+    return _change_drafts(principal, body.client_id, state, lambda purchasing, own: purchasing.edit_line(
+        own, line, body.quantity, body.reason, principal.user_id))
 
 
 @router.post(f"{API}/purchase-orders/lines/{{line}}/remove", response_model=OrdersResponse, tags=["purchasing"],
@@ -243,11 +241,8 @@ def edit_line(line: Annotated[int, Path(ge=1, le=MAX_DB_ID)], body: LineEdit, pr
 def remove_line(line: Annotated[int, Path(ge=1, le=MAX_DB_ID)], body: LineRemoval, principal: PrincipalDep,
                 state: StateDep) -> dict:
     """Take a draft line off its order, with a reason (kept in the history as removed): the draft lines."""
-    own = client_of(principal, body.client_id)
-    _person(principal)
-    purchasing = state.services.purchasing
-    purchasing.remove_line(own, line, body.reason, principal.user_id)
-    return {"client_id": own, "lines": _records(purchasing.lines(own, ("draft",)))}
+    return _change_drafts(principal, body.client_id, state, lambda purchasing, own: purchasing.remove_line(
+        own, line, body.reason, principal.user_id))
 
 
 @router.post(f"{API}/purchase-orders/{{order}}/lines", response_model=OrdersResponse, tags=["purchasing"],
@@ -255,10 +250,17 @@ def remove_line(line: Annotated[int, Path(ge=1, le=MAX_DB_ID)], body: LineRemova
 def add_line(order: Annotated[str, Path(max_length=30)], body: LineAddition, principal: PrincipalDep,
              state: StateDep) -> dict:
     """Add an item of the order's supplier to a draft order, with a quantity and a reason: the draft lines."""
-    own = client_of(principal, body.client_id)
+    return _change_drafts(principal, body.client_id, state, lambda purchasing, own: purchasing.add_line(
+        own, order, body.item_id, body.quantity, body.reason, principal.user_id))
+
+
+def _change_drafts(principal, client_id: int | None, state,
+                   change: Callable[[PurchasingService, int], object]) -> dict:
+    """Apply ``change`` to the caller's client's draft orders (a user's token): its draft lines afterwards."""
+    own = client_of(principal, client_id)
     _person(principal)
     purchasing = state.services.purchasing
-    purchasing.add_line(own, order, body.item_id, body.quantity, body.reason, principal.user_id)
+    change(purchasing, own)
     return {"client_id": own, "lines": _records(purchasing.lines(own, ("draft",)))}
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.demo_database import fresh_copy
@@ -87,3 +91,15 @@ class AppServer:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+@contextmanager
+def running_server(prefix: str) -> Iterator[AppServer]:
+    """An :class:`AppServer` in a temporary folder of its own, stopped and removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    server = AppServer(folder)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

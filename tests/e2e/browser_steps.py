@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 COOKIE_NAME = "forecasting_login"
 CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
@@ -12,6 +12,9 @@ CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 #: the app counts as settled when no run has started for this long (late reruns come from the cookie component)
 SETTLE_MS = 400
+#: a select box's list is looked for this long after a click, and the box opened this many times at most
+OPEN_WAIT_MS = 5_000
+OPEN_TRIES = 3
 
 
 def wait_idle(page: Page, timeout_ms: float = 30_000) -> None:
@@ -69,11 +72,27 @@ def multiselect_input(page: Page, label: str):
     return page.get_by_test_id("stMultiSelect").filter(has=page.get_by_text(label, exact=False)).locator("input")
 
 
+def choose_option(page: Page, box: Locator, option: Locator) -> None:
+    """Open a select box at its text field (its middle may be a chip) and click ``option`` in its list.
+
+    The box is opened again when its list did not show: a click that lands
+    while the app redraws the box (a rerun just ended) opens nothing.
+    """
+    for _ in range(OPEN_TRIES):
+        wait_idle(page)
+        box.locator("input").click()
+        try:
+            expect(option).to_be_visible(timeout=OPEN_WAIT_MS)
+            break
+        except AssertionError:
+            page.keyboard.press("Escape")
+    option.click()
+
+
 def pick_top(page: Page, n: int) -> None:
     """The 'Top N by volume' quick pick."""
-    wait_idle(page)
-    page.get_by_test_id("stSelectbox").filter(has_text="Quick pick").click()
-    page.get_by_role("option", name=f"Top {n} by volume").click()
+    choose_option(page, page.get_by_test_id("stSelectbox").filter(has_text="Quick pick"),
+                  page.get_by_role("option", name=f"Top {n} by volume"))
     wait_idle(page)
 
 

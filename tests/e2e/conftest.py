@@ -7,25 +7,20 @@ private copy of the demo database with its own random cookie key.
 """
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.app_server import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, VIEWPORT, AppServer
+from tests.e2e.app_server import (
+    ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, STEP_TIMEOUT_MS, VIEWPORT, AppServer, running_server,
+)
 
 
 @pytest.fixture(scope="session")
 def app_server() -> Iterator[AppServer]:
-    folder = Path(tempfile.mkdtemp(prefix="app-e2e-"))
-    server = AppServer(folder)
-    try:
+    with running_server("app-e2e-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

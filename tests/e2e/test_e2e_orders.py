@@ -28,8 +28,8 @@ def test_propose_add_a_line_approve_and_the_csv_and_excel_downloads_add_up_to_th
     units_before = _metric(page, "Draft units")
     adding = page.get_by_test_id("stExpander").filter(has_text="Add a line")
     adding.locator("summary").click()
-    adding.get_by_test_id("stSelectbox").filter(has_text="Item of").locator("input").click()
-    page.get_by_role("option").first.click()
+    steps.choose_option(page, adding.get_by_test_id("stSelectbox").filter(has_text="Item of"),
+                        page.get_by_role("option").first)
     steps.wait_idle(page)
     quantity = adding.get_by_label("Quantity", exact=True)
     quantity.fill("13")

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from forecasting.services.container import build_services
 from tests.e2e import browser_steps as steps
-from tests.e2e.app_server import AppServer
+from tests.e2e.app_server import AppServer, running_server
 from tests.support.demo_database import PLANNER
 
 pytestmark = pytest.mark.browser
@@ -30,13 +27,8 @@ WEEKS = 4
 def server() -> Iterator[AppServer]:
     """A server of its own: this walk-through publishes a plan and overrides it, which the other e2e tests'
     reorder tables must not see."""
-    folder = Path(tempfile.mkdtemp(prefix="app-e2e-plan-"))
-    server = AppServer(folder)
-    try:
+    with running_server("app-e2e-plan-") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +106,8 @@ def test_a_planner_overrides_four_weeks_and_sees_it_in_chart_reorder_history_and
     change.fill(str(CHANGE))
     change.press("Enter")
     steps.wait_idle(page)
-    page.get_by_test_id("stSelectbox").filter(has_text="Reason").last.click()
-    page.get_by_role("option", name="promotion", exact=True).click()
+    steps.choose_option(page, page.get_by_test_id("stSelectbox").filter(has_text="Reason").last,
+                        page.get_by_role("option", name="promotion", exact=True))
     page.get_by_role("button", name="Apply override").click()
     expect(page.get_by_text(f"Changes to {item}")).to_be_visible()
     steps.chart_visible(page)

@@ -322,6 +322,28 @@ def test_cli_refuses_dates_off_the_bucket_with_one_line_and_exit_2(tmp_path, cap
     assert "nothing imported" in err
 
 
+def test_cli_refuses_weekly_items_beside_monthly_items_naming_the_monthly_rows(tmp_path, capsys):
+    """Neither bucket alone makes the majority of rows, but together they do: one file, two buckets."""
+    weekly = _write(tmp_path / "w.csv", pd.date_range("2023-01-06", periods=60, freq="7D"), items=("W1", "W2"))
+    monthly = _write(tmp_path / "m.csv", pd.date_range("2022-01-01", periods=30, freq="MS"), items=("M1", "M2"))
+    path = tmp_path / "mixed.csv"
+    path.write_text(weekly.read_text() + "".join(monthly.read_text().splitlines(keepends=True)[1:]))
+    code, out, err = _cli(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "3"], capsys)
+    assert code == 2 and out == ""
+    assert "mixes buckets: most dates are weekly (Fridays)" in err and "nothing imported" in err
+    # the first monthly row is line 122 (header, 120 weekly rows); 2022-04-01 is the first 1st on a Friday
+    first_row = 122 + next(k for k, d in enumerate(pd.date_range("2022-01-01", periods=30, freq="MS"))
+                           if d.weekday() != 4)
+    assert f"not on a Friday at rows {first_row}," in err
+
+
+def test_daily_data_whose_sales_fall_on_sparse_days_stays_daily():
+    """Items selling every few days (a tenth of the rows on the 1st, a seventh on each weekday) are daily."""
+    rng = np.random.default_rng(3)
+    days = np.concatenate([np.sort(rng.choice(np.arange(19000, 19730), 60, replace=False)) for _ in range(50)])
+    assert detect_frequency(days) == DAILY
+
+
 def test_cli_freq_d_reads_a_monthly_file_as_daily_as_asked(tmp_path, capsys):
     path = _write(tmp_path / "monthly.csv", pd.date_range("2022-01-01", periods=20, freq="MS"))
     code, out, err = _cli(["forecast", "--input", str(path), "--model", "ma7", "--horizon", "2", "--freq", "D"],

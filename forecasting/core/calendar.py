@@ -277,22 +277,31 @@ class DateTally:
     The rule (docs/data-formats.md): every date on one weekday is weekly; every
     date on the 1st, or every date on a month's last day, is monthly; else
     daily. When most rows (:data:`MAJORITY`) fit a weekly or monthly
-    bucket but some do not, the file mixes buckets: :meth:`misfits` finds the
-    offending rows and :func:`misfit_error` names them.
+    bucket but some do not, or most rows fit one weekday or a month's 1st (its
+    last day) without either alone making the majority (weekly items beside
+    monthly ones), the file mixes buckets: the larger one is the bucket, and
+    :func:`misfit_error` names the rows off it.
     """
 
     rows: int = 0
     weekday: np.ndarray = field(default_factory=lambda: np.zeros(7, dtype=np.int64))
     first_of_month: int = 0
     month_end: int = 0
+    #: per weekday, the rows on the 1st (on a month's last day) that fall on it: how far the buckets overlap
+    first_by_weekday: np.ndarray = field(default_factory=lambda: np.zeros(7, dtype=np.int64))
+    end_by_weekday: np.ndarray = field(default_factory=lambda: np.zeros(7, dtype=np.int64))
     distinct: set = field(default_factory=set)
 
     def add(self, days: np.ndarray) -> None:
         days = np.asarray(days, dtype=np.int64)
+        weekday = (days + _EPOCH_WEEKDAY) % 7
+        first, end = Frequency("M", 0).fits(days), Frequency("M", -1).fits(days)
         self.rows += len(days)
-        self.weekday += np.bincount((days + _EPOCH_WEEKDAY) % 7, minlength=7)
-        self.first_of_month += int(Frequency("M", 0).fits(days).sum())
-        self.month_end += int(Frequency("M", -1).fits(days).sum())
+        self.weekday += np.bincount(weekday, minlength=7)
+        self.first_of_month += int(first.sum())
+        self.month_end += int(end.sum())
+        self.first_by_weekday += np.bincount(weekday[first], minlength=7)
+        self.end_by_weekday += np.bincount(weekday[end], minlength=7)
         if len(self.distinct) < 2:
             self.distinct.update(np.unique(days)[:2].tolist())
 
@@ -309,11 +318,18 @@ class DateTally:
             return code
         if not self.rows or len(self.distinct) < 2:
             return DAILY  # one date fits every bucket: nothing to tell
-        share = max(self.first_of_month, self.month_end) / self.rows
-        if share >= MAJORITY:
+        monthly_rows = max(self.first_of_month, self.month_end)
+        if monthly_rows / self.rows >= MAJORITY:
             return monthly
         if self.weekday[weekday] / self.rows >= MAJORITY:
             return Frequency("W", weekday)
+        # weekly rows and monthly rows that together make the majority: a file mixing the two buckets (e.g.
+        # weekly items and monthly items); the larger one is its bucket, so that the other's rows are misfits
+        on_month = self.first_by_weekday if monthly.anchor == 0 else self.end_by_weekday
+        either = self.weekday + monthly_rows - on_month
+        both = int(np.argmax(either))
+        if either[both] / self.rows >= MAJORITY:
+            return Frequency("W", both) if self.weekday[both] >= monthly_rows else monthly
         return DAILY
 
 

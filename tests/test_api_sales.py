@@ -81,7 +81,7 @@ def test_freq_m_forces_monthly_and_a_freq_the_stored_sales_do_not_fit_is_refused
     one_day = _post(api.http, admin, _csv(["2023-01-01"], items=("M1", "M2")), freq="M")
     assert one_day.status_code == 200, one_day.text
     assert (one_day.json()["bucket"], one_day.json()["bucket_source"]) == ("MS", "forced")
-    more = _post(api.http, admin, _csv(MONTHS, items=("M1", "M2")), freq="M", move_as_of=True)
+    more = _post(api.http, admin, _csv(MONTHS, items=("M1", "M2")), freq="m", move_as_of=True)  # any case
     assert more.status_code == 200, more.text
     assert (more.json()["bucket"], more.json()["bucket_source"], more.json()["as_of"]) == ("MS", "forced",
                                                                                           "2023-08-01")
@@ -150,6 +150,13 @@ def test_only_a_planner_or_admin_of_the_client_imports(api):
     assert other_client.status_code == 403
     anonymous = _post(api.http, {}, _csv(FRIDAYS))
     assert anonymous.status_code == 401
+    # the caller is checked before the body is read: a body that is no form at all is not even looked at
+    garbage = {"Content-Type": "multipart/form-data; boundary=x"}
+    assert api.http.post(SALES, content=b"\x00" * 1000, headers={**garbage, "X-API-Key": api.key_a}).status_code == 403
+    assert api.http.post(SALES, content=b"\x00" * 1000, headers=garbage).status_code == 401
+    bad_fields = _post(api.http, api.bearer("alice"), _csv(FRIDAYS), freq="Q", frq="W")
+    assert bad_fields.status_code == 422
+    assert [e["loc"] for e in bad_fields.json()["errors"]] == [["body", "freq"], ["body", "frq"]]
     assert database_state(api.database) == before
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forecasting.core.errors import ForecastingError
+from forecasting.io import uploads as upload_files
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -34,17 +35,10 @@ PLACEHOLDER_PREFIX = "replace-with"
 COOKIE_NAME = "forecasting_login"
 COOKIE_EXPIRY_DAYS = 7.0
 
-STREAMLIT_CONFIG = PROJECT_ROOT / ".streamlit" / "config.toml"
-
-
-def _upload_limit_mb(path: Path = STREAMLIT_CONFIG) -> int:
-    """``server.maxUploadSize`` of the Streamlit configuration: the uploader's limit is the app's, stated once."""
-    return int(tomllib.loads(path.read_text(encoding="utf-8"))["server"]["maxUploadSize"])
-
-
-#: megabytes per uploaded file (Streamlit's uploader states and enforces it; the app checks it again)
-MAX_UPLOAD_MB = _upload_limit_mb()
-MAX_UPLOAD_ROWS = 2_000_000
+#: megabytes per uploaded file: ``server.maxUploadSize`` of .streamlit/config.toml (Streamlit's uploader states and
+#: enforces it, the app checks it again, the API's sales upload takes the same), stated once
+MAX_UPLOAD_MB = upload_files.upload_limit_mb()
+MAX_UPLOAD_ROWS = upload_files.MAX_UPLOAD_ROWS
 
 DEFAULT_HORIZON = 28
 DEFAULT_BANDS = (50, 80)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +16,9 @@ from forecasting.core.as_of import AsOfMove
 from forecasting.core.errors import InvalidInputError
 from forecasting.modes.factory import ModelFactory
 from forecasting.io.inventory_csv import read_inventory_csv
+from forecasting.io.csv_reader import MB
 from forecasting.io.sales_csv import read_sales_csv
+from forecasting.io.uploads import UploadLimits, read_upload
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,15 @@ class UploadCheck:
 
 
 def validate(kind: str, name: str, data: bytes, cache: dict | None = None) -> UploadCheck:
-    """Read the file with the CSV contract's reader and the app's limits; the last report is kept in ``cache``."""
+    """Read the file with the CSV contract's reader and the upload limits (the API's sales upload reads it the same
+    way, forecasting.io.uploads); the last report is kept in ``cache``."""
     key = (kind, hashlib.sha256(data).hexdigest())
     if cache is not None and key in cache:
         return cache[key]
-    source = io.BytesIO(data)
-    source.name = name
     reader = read_sales_csv if kind == "sales" else read_inventory_csv
+    limits = UploadLimits(config.MAX_UPLOAD_MB * MB, config.MAX_UPLOAD_ROWS)
     try:
-        check = UploadCheck(reader(source, max_bytes=config.MAX_UPLOAD_MB * 1024 * 1024,
-                                   max_rows=config.MAX_UPLOAD_ROWS, stop_early=False))
+        check = UploadCheck(read_upload(reader, name, data, limits))
     except InvalidInputError as exc:
         check = UploadCheck(None, str(exc), problems_frame(exc.problems) if exc.problems else None)
     if cache is not None:

@@ -96,3 +96,29 @@ def test_a_weekly_client_gets_a_reorder_table_with_lead_times_in_days(cli, weekl
     weekly_mean = pd.Series([k % 4 + 1 for k in range(40)][-7:]).mean()
     assert table.loc["A", "lead_time_demand"] == pytest.approx(weekly_mean * 10 / 7, rel=0.02)
     assert table.loc["A", "lead_time_days"] == 10
+
+
+def test_a_file_import_whose_client_got_another_bucket_while_it_was_read_is_refused(db_url, tmp_path, monkeypatch):
+    """``import-sales`` reads (stages) its file before its transaction: when another import gives the client its
+    first sales, in another bucket, meanwhile, the file is refused as it would have been after it (an undeclared
+    file never changes the client's bucket), and nothing of it is imported."""
+    from forecasting.batch import staging
+
+    database = Database(db_url)
+    data = DataAccess(database)
+    client = data.create_client("Raced Co").client_id
+    real = staging.stage_sales
+
+    def staged_then_raced(*args, **kwargs):
+        staged = real(*args, **kwargs)
+        data.import_sales(client, pd.DataFrame({"item_id": "W", "date": FRIDAYS[:10], "quantity": 1.0}))
+        return staged
+
+    monkeypatch.setattr(staging, "stage_sales", staged_then_raced)
+    daily = _write(tmp_path / "d.csv", pd.date_range("2023-01-02", periods=30))
+    with pytest.raises(Exception, match=r"^the client's sales are weekly \(Fridays\) but this file's dates were read "
+                                        r"as daily; nothing imported"):
+        data.import_sales_file(client, daily)
+    assert data.get_client(client).freq.alias == "W-FRI"
+    assert sorted(data.list_items(client)["item_id"]) == ["W"]
+    database.dispose()

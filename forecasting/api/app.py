@@ -18,28 +18,37 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forecasting.api import calendar_routes, plan_routes, purchasing_routes, routes, simulation_routes
+from forecasting.api import calendar_routes, plan_routes, purchasing_routes, routes, sales_routes, simulation_routes
 from forecasting.api.dependencies import ApiState
 from forecasting.api.errors import install_error_handlers
 from forecasting.api.security import TokenIssuer
 from forecasting.api.settings import ApiSettings
+from forecasting.io.uploads import UploadLimits
 from forecasting.services.container import build_services
 from forecasting.services.limits import RequestLimits
 from forecasting.storage import Database
 
 TITLE = "Forecasting API"
 VERSION = "1.0.0"
-#: request bodies above this are refused (413); the largest valid request is about 2.3 MB
+#: request bodies above this are refused (413); the largest valid request is about 2.3 MB (the sales upload's
+#: limit is the upload limit's, plus MULTIPART_BYTES)
 MAX_BODY_BYTES = 4 * 1024 * 1024
+#: room for a multipart body's boundaries, part headers and form fields around the uploaded file
+MULTIPART_BYTES = 64 * 1024
 
 
 def create_app(
-    database: Database | str | None = None, settings: ApiSettings | None = None, limits: RequestLimits | None = None
+    database: Database | str | None = None,
+    settings: ApiSettings | None = None,
+    limits: RequestLimits | None = None,
+    uploads: UploadLimits | None = None,
 ) -> FastAPI:
     """The API over ``database`` (a Database, a URL, or default ``$DATABASE_URL``) with ``settings``
-    (default: from the environment; raises ConfigurationError in production mode without a JWT secret)
-    and request ``limits`` (default: docs/security.md's, with any ``FORECAST_LIMIT_*`` variable applied)."""
+    (default: from the environment; raises ConfigurationError in production mode without a JWT secret),
+    request ``limits`` (default: docs/security.md's, with any ``FORECAST_LIMIT_*`` variable applied) and the
+    sales upload's ``uploads`` limits (default: the app's, ``server.maxUploadSize`` and 2 million rows)."""
     settings = settings or ApiSettings.from_env()
+    uploads = uploads or UploadLimits.from_config()
     owned = not isinstance(database, Database)
     services = build_services(database, limits=limits or RequestLimits.from_env())
 
@@ -57,19 +66,21 @@ def create_app(
         "(POST /api/v1/auth/token) or a client's X-API-Key.",
         lifespan=lifespan,
     )
-    app.state.api = ApiState(services=services, settings=settings, issuer=TokenIssuer(settings))
+    app.state.api = ApiState(services=services, settings=settings, issuer=TokenIssuer(settings), uploads=uploads)
     install_error_handlers(app)
-    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES,
+                       uploads={sales_routes.PATH: uploads.max_bytes + MULTIPART_BYTES})
     app.include_router(routes.router)
     app.include_router(purchasing_routes.router)
     app.include_router(simulation_routes.router)
     app.include_router(plan_routes.router)
     app.include_router(calendar_routes.router)
+    app.include_router(sales_routes.router)
     return app
 
 
 class _BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with a JSON 413.
+    """Refuse request bodies over ``limit`` bytes (an upload route's: ``uploads[path]``) with a JSON 413.
 
     A body announced too large (Content-Length) is refused before it is read;
     one sent without a length is cut off where it passes the limit (the
@@ -77,17 +88,19 @@ class _BodyLimit:
     FastAPI's own ``max_body_size`` answers in plain text, hence this.
     """
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int, uploads: dict[str, int]):
         self.app = app
         self.limit = limit
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        detail = f"request body too large: at most {self.limit} bytes"
+        limit = self.uploads.get(scope["path"], self.limit)
+        detail = f"request body too large: at most {limit} bytes"
         length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.limit:
+        if length.isdigit() and int(length) > limit:
             await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
             return
         received = 0
@@ -97,7 +110,7 @@ class _BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise HTTPException(status_code=413, detail=detail)
             return message
 

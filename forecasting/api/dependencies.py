@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from forecasting.api.security import Principal, TokenIssuer, resolve_principal
 from forecasting.api.settings import ApiSettings
+from forecasting.io.uploads import UploadLimits
 from forecasting.services.container import Services
 from forecasting.services.forecast_service import ForecastService
 from forecasting.services.limits import CancelToken
@@ -34,11 +35,13 @@ _api_key = APIKeyHeader(
 
 @dataclass(frozen=True)
 class ApiState:
-    """What every request shares: the services (one engine and pool) built once, settings, the token issuer."""
+    """What every request shares: the services (one engine and pool) built once, settings, the token issuer,
+    the upload limits."""
 
     services: Services
     settings: ApiSettings
     issuer: TokenIssuer
+    uploads: UploadLimits
 
 
 async def get_state(request: Request) -> ApiState:

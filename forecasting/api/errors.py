@@ -1,7 +1,8 @@
 """Every error as JSON ``{"detail": "..."}`` with a fitting status, never a stack trace.
 
 - 401: no or bad credentials, wrong password, locked account
-- 403: a request naming another client (``client_id``)
+- 403: a request naming another client (``client_id``), or one the caller's role or credential may not make
+  (an admin's setting by a planner, an import by a service key)
 - 404: unknown item or run of the caller's client (another client's ids look
   exactly like missing ones, so ids of other clients cannot be probed)
 - 410: a forecast run whose stored results were removed (storage quota or pruning)
@@ -91,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _MEANING = {
     401: "not authenticated (no, invalid, expired or revoked credentials)",
-    403: "the request names another client",
+    403: "the request names another client, or the caller's role or credential may not make it",
     404: "unknown item or run of the caller's client",
     410: "the run's stored results were removed (storage quota or pruning): run it again",
     422: "invalid request, or one over a request limit (detail names it)",

@@ -370,8 +370,8 @@ class DataAccess:
                       COVARIATE_NAME_LENGTH)
         days = to_day_numbers(frame["date"])
         with self.database.write() as conn:
-            try:
-                client = clients.get(conn, client_id)
+            try:  # locked first: a concurrent import of the client waits, then sees this one's bucket
+                client = clients.get(conn, client_id, lock=True)
             except NotFoundError:
                 raise NotFoundError(f"client {client_id} does not exist") from None
             _keep_bucket(conn, client, _import_bucket(client, days, freq))
@@ -415,7 +415,12 @@ class DataAccess:
                     yield frame
 
             with self.database.write() as conn:
-                _keep_bucket(conn, clients.get(conn, client_id), staged.freq)
+                now = clients.get(conn, client_id, lock=True)
+                if freq is None and now.as_of is not None and staged.freq != now.freq:  # changed meanwhile
+                    raise InvalidInputError(
+                        f"the client's sales are {now.freq.label} but this file's dates were read as "
+                        f"{staged.freq.label}; nothing imported (declare the file's bucket with --freq)")
+                _keep_bucket(conn, now, staged.freq)
                 return imports.write_sales_parts(conn, client_id, parts(), last, item_ids, move_as_of=move_as_of)
 
     def import_inventory(

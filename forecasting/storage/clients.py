@@ -38,9 +38,12 @@ def create(conn: Connection, name: str) -> ClientInfo:
     return ClientInfo(int(client_id), name, 0)
 
 
-def get(conn: Connection, client_id: int) -> ClientInfo:
-    """The client, or NotFoundError (also for ids that are not whole numbers)."""
-    row = conn.execute(select(_clients).where(_clients.c.id == whole_id(client_id, "client id"))).mappings().first()
+def get(conn: Connection, client_id: int, lock: bool = False) -> ClientInfo:
+    """The client, or NotFoundError (also for ids that are not whole numbers). ``lock`` (in a write): PostgreSQL
+    locks the client's row until commit, so that what an import decides from it (its bucket) holds while it
+    writes; SQLite's writes are serialised anyway."""
+    query = select(_clients).where(_clients.c.id == whole_id(client_id, "client id"))
+    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
     if row is None:
         raise NotFoundError(f"client {client_id} not found")
     return _info(row)

@@ -134,6 +134,32 @@ def test_a_weekly_view_gives_lgbm_the_calendar_in_weeks_and_says_so(db_url, tmp_
     assert set(pd.read_csv(out)["covariates"]) == {"discount;promo"}
 
 
+def test_a_weekly_view_gives_chronos2_the_planned_weeks_as_future_covariates(db_url, tiny_chronos_dir, monkeypatch):
+    import forecasting.modes.ml.chronos2 as chronos2
+    from forecasting.modes.ml.loading import reset_pipeline
+
+    services, client, _, _ = _promo_world(db_url)
+    seen = []
+    build = chronos2.build_inputs
+
+    def spy(*args, **kwargs):
+        seen.append(build(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(chronos2, "build_inputs", spy)
+    reset_pipeline()
+    try:
+        outcome = services.forecasts.forecast(client, ITEMS, "chronos-2", 4, bucket="W")
+    finally:
+        reset_pipeline()
+    assert outcome.covariates == ("discount", "promo")
+    inputs = seen[-1]
+    assert inputs.n_future == 2  # promo and discount, each item's 4 forecast weeks: the second one planned
+    rows = inputs.future[:, -2:, :]
+    np.testing.assert_allclose(np.sort(rows, axis=1), np.broadcast_to([[0, 0.1, 0, 0], [0, 1, 0, 0]], rows.shape),
+                               rtol=1e-6)
+
+
 def test_no_day_after_the_as_of_date_reaches_a_views_history(data):
     client = data.create_client("Leak").client_id
     data.import_sales(client, sales_frame({"A": 5, "B": 3}, days=74, start="2024-01-01"))  # to Thu 2024-03-14

@@ -3,7 +3,7 @@ mlforecast peer fitted in the same run, and its speed against mlforecast with th
 
 Accuracy (pasta, ../shared/data/pasta): the last 4 x 28 days held out, rolling
 origin (QualityCalculator.backtest's cutoffs), quantiles 0.1, 0.5 and 0.9.
-Rows: ``lgbm`` sales only (and with each item's brand as an item attribute) (its median point forecast, and the Tweedie mean it
+Rows: ``lgbm`` sales only (and with each item's brand as its category) (its median point forecast, and the Tweedie mean it
 was measured against); ``auto`` with ``lgbm`` in its pool and without it (the
 statistical pool only); ``lgbm`` and ``auto`` with promo.csv.gz as the
 known-future calendar (``--calendar``); and the issue-22 peers: one LightGBM
@@ -13,12 +13,16 @@ objective (a median, as ours), its cross_validation on the same cutoffs (point
 forecast only: its WQL uses the point at every level and its coverage is not
 meaningful).
 
+Covariates in weeks (``--bucket W``): ``lgbm`` on pasta summed to weeks, last 4 x 8 weeks held out, sales
+only, with the promotion calendar averaged over each week's days (the view's rule) or set when any day has
+one, and with the brand as the item's category.
+
 Speed: ``lgbm``'s forecast (training, held-out calibration and the forecast) on
 synthetic items x 730 days (bench_core's data) against mlforecast's fit and
 predict with the same features and LightGBM settings, in the same run; and
 ``auto`` with ``lgbm`` in its pool on the same data (target: under 120 s).
 
-    python benchmarks/bench_global.py [--skip-accuracy] [--skip-speed] [--items 10000]
+    python benchmarks/bench_global.py [--skip-accuracy] [--skip-weeks] [--skip-speed] [--items 10000]
 
 Results go to stdout and benchmarks/results/global.md.
 """
@@ -39,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench_core import synthetic_sales  # noqa: E402
 from benchmarks.report import publish  # noqa: E402
 from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
-from forecasting.core.covariates import KnownFuture  # noqa: E402
+from forecasting.core.covariates import KnownFuture, with_category  # noqa: E402
 from forecasting.core.history import prepare_history  # noqa: E402
 from forecasting.modes.ml.features import DAILY, mlforecast_arguments  # noqa: E402
 from forecasting.modes.auto import AutoModel  # noqa: E402
@@ -48,6 +52,7 @@ from forecasting.modes.ml.lightgbm import PARAMETERS, LightGBMGlobal, OBJECTIVES
 
 DATA = ROOT.parent / "shared" / "data" / "pasta"
 HORIZON, WINDOWS, LEVELS = 28, 4, (0.1, 0.5, 0.9)
+WEEKS_HORIZON = 8
 
 
 def _row(label: str, metrics: pd.DataFrame, seconds: float) -> str:
@@ -65,6 +70,7 @@ def accuracy() -> list[str]:
     sales = pd.read_csv(DATA / "sales.csv.gz")
     calendar = KnownFuture.from_frame(pd.read_csv(DATA / "promo.csv.gz"))
     history = prepare_history(sales).frame
+    brands = {item: item.split("_")[0] for item in history["item_id"].unique()}
     # variants measured beside the registered models (registered under their own names for the backtest)
     ModelFactory.register(lambda: LightGBMGlobal("tweedie"), name="lgbm-tweedie", label="LightGBM, Tweedie mean")
     ModelFactory.register(lambda: AutoModel(global_model=None), name="auto-statistical", label="auto, no lgbm")
@@ -72,9 +78,8 @@ def accuracy() -> list[str]:
     for label, frame, future, models in (
         ("ours", history, None, ["lgbm", "lgbm-tweedie", "auto", "auto-statistical"]),
         ("ours, promo calendar", calendar.join_history(history), calendar.frame, ["lgbm", "auto"]),
-        # the brand (B1..B4 in the item id) as an item attribute: a numeric column constant per item
-        ("ours, brand as item attribute", history.assign(brand=history["item_id"].str[1].astype(float)), None,
-         ["lgbm"]),
+        # the brand (B1..B4 in the item id) as the item's category: what a client's items.category gives lgbm
+        ("ours, brand as item category", with_category(history, brands), None, ["lgbm"]),
     ):
         for name in models:
             start = time.perf_counter()
@@ -118,6 +123,49 @@ def accuracy() -> list[str]:
     ]
 
 
+def weeks() -> list[str]:
+    """``lgbm`` on pasta summed to weeks (``--bucket W``): sales only, the promotion flags averaged over each
+    week's days (the view's rule) or set when any day has one (weekly data's rule), the brand as category."""
+    from forecasting.core.covariates import KEYS
+    from forecasting.core.history import aggregate_history, daily_in_buckets, to_day_numbers
+
+    load = os.getloadavg()[0]
+    daily = prepare_history(pd.read_csv(DATA / "sales.csv.gz")).frame
+    promo = KnownFuture.from_frame(pd.read_csv(DATA / "promo.csv.gz"))
+    freq, _ = daily_in_buckets("W", int(to_day_numbers(pd.to_datetime(daily["date"])).max()))
+    weekly = aggregate_history(daily, "W")
+    shares = promo.in_buckets(freq)
+    dated = promo.frame.assign(date=freq.dates(freq.periods(to_day_numbers(promo.frame["date"]))))
+    anyday = KnownFuture(dated.groupby(list(KEYS), as_index=False)[promo.names].max())
+    brands = {item: item.split("_")[0] for item in daily["item_id"].unique()}
+    rows = []
+    for label, frame, future in (
+        ("sales only", weekly, None),
+        ("promo calendar, share of the week's days (the view's rule)", shares.join_history(weekly), shares.frame),
+        ("promo calendar, 1 when any day of the week has it", anyday.join_history(weekly), anyday.frame),
+        ("brand as item category", with_category(weekly, brands), None),
+        ("promo share and brand as category", with_category(shares.join_history(weekly), brands), shares.frame),
+    ):
+        start = time.perf_counter()
+        result = QualityCalculator.backtest(frame, ["lgbm"], WEEKS_HORIZON, WINDOWS, LEVELS, future_covariates=future)
+        rows.append(_row(f"weeks, {label}: lgbm", result.metrics[result.metrics["item_id"] == OVERALL],
+                         time.perf_counter() - start))
+    return [
+        f"## Covariates in weeks of daily data: pasta summed to weeks, last {WINDOWS} x {WEEKS_HORIZON} weeks "
+        "held out",
+        "",
+        "The promotion file's daily flags in the weekly view (`KnownFuture.in_buckets`: the mean of the week's "
+        "rows), against the weekly-data rule (1 when any day has it); the brand (B1-B4) as the item's category "
+        f"(`with_category`). Load average at the start: {load:.1f}, at the end: {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} cores, shared).",
+        "",
+        "| model | WAPE % | WQL | coverage 10-90% | bias % | MASE | seconds |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def speed(items: int, days: int) -> list[str]:
     from lightgbm import LGBMRegressor
     from mlforecast import MLForecast
@@ -154,6 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-weeks", action="store_true", help="skip the covariates in weeks of daily data")
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--output", default="global.md", help="file name under benchmarks/results")
@@ -161,10 +210,12 @@ def main() -> None:
     lines = ["# Global model benchmark", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M')} on this machine ({os.cpu_count()} cores). "
              f"Command: `.venv/bin/python benchmarks/bench_global.py {' '.join(sys.argv[1:])}`.", ""]
+    if not (args.skip_accuracy and args.skip_weeks) and not (DATA / "sales.csv.gz").exists():
+        sys.exit(f"pasta data not found at {DATA}")
     if not args.skip_accuracy:
-        if not (DATA / "sales.csv.gz").exists():
-            sys.exit(f"pasta data not found at {DATA}")
         lines += accuracy()
+    if not args.skip_weeks:
+        lines += weeks()
     if not args.skip_speed:
         lines += speed(args.items, args.days)
     publish(lines, args.output)

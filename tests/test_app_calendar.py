@@ -76,6 +76,6 @@ def test_the_forecast_download_names_the_covariates_its_model_used(backend):
     names = {ITEM: "n1", "DF-0003": "n3"}
     lgbm = backend.forecasts.forecast(client, [ITEM, "DF-0003"], "lgbm", 7)
     frame = results.Forecast(lgbm).export_frame(names)
-    assert set(frame["covariates"]) == {"event;holiday;price;promo"}
+    assert set(frame["covariates"]) == {"category;event;holiday;price;promo"}  # the demo items have categories
     plain = results.Forecast(backend.forecasts.forecast(client, [ITEM], "ma7", 7)).export_frame(names)
     assert "covariates" not in plain.columns  # a statistical model uses none (``models`` says so)

@@ -124,7 +124,7 @@ def test_models_lists_every_model(capsys):
     assert all(line.split()[1] in ("available", "unavailable") for line in lines)
     assert "ses" in ModelFactory.names() and "auto" in ModelFactory.names()
     said = {line.split()[0]: line for line in lines}
-    assert said["lgbm"].endswith("known-future covariates used")
+    assert said["lgbm"].endswith("the item's category and known-future covariates used")
     assert said["ma7"].endswith("known-future covariates ignored") and said["auto"].endswith("used")  # its lgbm
 
 

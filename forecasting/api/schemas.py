@@ -148,7 +148,8 @@ class ForecastResponse(BaseModel):
     bucket: str = Field(description=BUCKET_OUT)
     covariates: list[str] = Field(
         default_factory=list,
-        description="the covariates the model used (the calendar's for lgbm and chronos-2); empty: none, or a "
+        description="the covariates the model used (the calendar's for lgbm and chronos-2, the items' category "
+                    "for lgbm; in a weekly or monthly view too); empty: none, or a "
                     "stored run read back with GET (not recorded with the run)")
     items: list[ItemForecast]
 

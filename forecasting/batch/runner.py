@@ -123,6 +123,8 @@ def run_file_job(
         ids_all, first_all = np.concatenate(ids), np.concatenate(first)
         order = np.argsort(ids_all, kind="stable")
         source = _file_source(staged, bucket)
+        if calendar is not None and source.aggregate is not None:  # daily covariates, as the daily sales, in buckets
+            calendar = calendar.in_buckets(source.freq)
         lengths = source.freq.periods(np.full(len(first_all), source.as_of)) - source.freq.periods(first_all) + 1
         check_min_days(ids_all[order], lengths[order], max(m.min_history_days for m in models), source.freq)
         context = ChunkContext(job, models, source, _horizon(job, models, inventory, source.freq), calendar=calendar)
@@ -227,12 +229,14 @@ def run_database_job(
         with work_dir() as work:
             policy = data.policy(client_id) if job.kind == "reorder" else None
             arrivals = data.arrivals(client_id) if job.kind == "reorder" else None
-            calendar = None
+            calendar, categories = None, None
             if job.kind != "reorder" and any(m.uses_known_future for m in models):  # the client's calendar
                 held_out = horizon * job.windows if job.kind == "backtest" else 0
-                calendar = data.known_future(client_id, keys["external_id"].tolist(), horizon, held_out)
+                calendar = data.known_future(client_id, keys["external_id"].tolist(), horizon, held_out, view.code)
+            if job.kind != "reorder" and any(m.uses_item_attributes for m in models):  # as the service's requests
+                categories = dict(zip(keys["external_id"], keys["category"]))
             context = ChunkContext(job, models, source, horizon, calendar=calendar, policy=policy, arrivals=arrivals,
-                                   covariates=covariates, demand=demand)
+                                   covariates=covariates, demand=demand, categories=categories)
             _run_and_write(context, chunks, engine, work / "results", output, progress,
                            lambda: _unchanged(data, client_id, client.data_version))
         data.complete_run(client_id, run_id, perf_counter() - started)

@@ -17,7 +17,7 @@ from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.quality.calculator import QualityCalculator
 from forecasting.batch.plan import BatchJob, Chunk
 from forecasting.batch.staging import KEY
-from forecasting.core.covariates import KnownFuture, used_covariates, with_covariates
+from forecasting.core.covariates import KnownFuture, add_category, used_covariates, with_covariates
 from forecasting.core.history import PreparedHistory
 from forecasting.core.models.base import BaseForecastModel
 
@@ -57,6 +57,8 @@ class ChunkContext:
     arrivals: pd.DataFrame | None = None
     #: reorder: the published plan's overrides that move the model's paths (None: the model's own demand)
     demand: PathAdjustment | None = None
+    #: forecast and backtest of a model that uses item attributes (database mode): item id -> its category
+    categories: dict[str, str] | None = None
 
     @property
     def min_days(self) -> int:
@@ -75,7 +77,7 @@ class ChunkResult:
 
 def run_chunk(context: ChunkContext, chunk: Chunk) -> ChunkResult:
     """Load, compute, store: one chunk of the job."""
-    history = context.source.load(chunk, context.min_days)
+    history = add_category(context.source.load(chunk, context.min_days), context.categories)
     future = None
     if context.calendar is not None:
         history, future = context.calendar.add_past(history), context.calendar.frame

@@ -182,15 +182,21 @@ class ClientCalendar:
                              "type": pair["type"].to_numpy()[rows], "entry": pair["entry"].to_numpy()[rows]})
 
     def known_future(self, items: pd.DataFrame, forecast_dates: pd.DatetimeIndex,
-                     freq: Frequency = DAILY) -> KnownFuture | None:
+                     freq: Frequency = DAILY, view: bool = False) -> KnownFuture | None:
         """The covariates of ``items`` (``item_id, category``) on the days the entries cover and ``forecast_dates``.
 
         On a forecast day no entry covers, the flags (``promo``, ``event``,
         ``holiday``) and ``discount`` are 0 and ``price`` is unknown (NaN). A
         promotion's price wins over a planned price on the same day. Weekly and
         monthly data: a bucket has a flag when any of its days has it, the
-        largest discount and the mean price of its days with one. None when the
-        calendar is empty.
+        largest discount and the mean price of its days with one (as a weekly
+        sales file flags a week). ``view``: daily data summed to ``freq``'s
+        buckets (:func:`~forecasting.core.history.aggregate_history`), whose
+        covariates are the means of the bucket's days, so each covariate is the
+        mean over the bucket's days too: a flag is the share of its days with it
+        (3 promotion days of a week: 3/7), ``discount`` the mean discount (0 on
+        days without a promotion), ``price`` the mean over the days with a price.
+        None when the calendar is empty.
         """
         names = self.covariates
         if not names:
@@ -208,19 +214,41 @@ class ClientCalendar:
             "_plan_price": np.where(kind == "price", e["price"].to_numpy()[entry], np.nan),
         }
         dates = pd.DatetimeIndex(pd.to_datetime(days["date"]))
-        grid = pd.MultiIndex.from_product([items["item_id"].astype(str).to_numpy(dtype=object), forecast_dates])
         frame = pd.DataFrame({"item_id": days["item_id"].to_numpy(dtype=object),
-                              "date": freq.dates(freq.periods(_day_numbers(dates))) if freq != DAILY else dates,
-                              **values})
-        frame = pd.concat([frame, pd.DataFrame({"item_id": grid.get_level_values(0), "date": grid.get_level_values(1)})],
-                          ignore_index=True)
+                              "date": freq.dates(freq.periods(_day_numbers(dates))) if freq != DAILY and not view
+                              else dates, **values})
         rules = {"promo": "max", "discount": "max", "event": "max", "holiday": "max",
                  "_promo_price": "mean", "_plan_price": "mean"}
+        if view:  # each day's values first (entries for the item and its category may share a day)
+            frame = _bucket_means(frame.groupby(list(KEYS), sort=True).agg(rules).reset_index(), freq)
+        grid = pd.MultiIndex.from_product([items["item_id"].astype(str).to_numpy(dtype=object), forecast_dates])
+        frame = pd.concat([frame, pd.DataFrame({"item_id": grid.get_level_values(0), "date": grid.get_level_values(1)})],
+                          ignore_index=True)
         out = frame.groupby(list(KEYS), sort=True).agg(rules).reset_index()
         for flag in ("promo", "discount", "event", "holiday"):
             out[flag] = out[flag].fillna(0.0)
         out["price"] = out["_promo_price"].fillna(out["_plan_price"])
         return KnownFuture.from_frame(out[[*KEYS, *names]])
+
+
+def _bucket_means(daily: pd.DataFrame, freq: Frequency) -> pd.DataFrame:
+    """Per-day covariates (one row per item and day an entry covers) as the means over ``freq``'s buckets' days.
+
+    A day without a row has no entry: flags and discount 0 (so a flag's mean is
+    the share of the bucket's days with it), price unknown (the mean price is
+    over the days with one). The price columns become one (a promotion's price
+    wins on its days), kept in ``_promo_price`` for the caller's rules.
+    """
+    day = _day_numbers(pd.DatetimeIndex(daily["date"]))
+    period = freq.periods(day)
+    length = (freq.days_of(period + 1) - freq.days_of(period)).astype(np.float64)
+    shares = {c: daily[c].to_numpy(dtype=np.float64) / length for c in ("promo", "discount", "event", "holiday")}
+    price = daily["_promo_price"].fillna(daily["_plan_price"]).to_numpy(dtype=np.float64)
+    per_day = pd.DataFrame({"item_id": daily["item_id"].to_numpy(dtype=object), "date": freq.dates(period),
+                            **shares, "_promo_price": price})
+    out = per_day.groupby(list(KEYS), sort=True).agg(
+        {"promo": "sum", "discount": "sum", "event": "sum", "holiday": "sum", "_promo_price": "mean"}).reset_index()
+    return out.assign(_plan_price=np.nan)
 
 
 def _check_size(entries: pd.DataFrame, items: Mapping[str, str]) -> None:

@@ -12,22 +12,32 @@ known-future frame also has is known-future.
 after the history's last day), and :meth:`KnownFuture.missing` lists the (item,
 date) pairs of a horizon the frame lacks, as mlforecast's ``get_missing_future``
 does for its ``X_df``: a model gets NaN (unknown) there.
+
+An item's category (``items.category``) reaches the models as :data:`CATEGORY`,
+a numeric column constant within each item (:func:`with_category`): lgbm
+learns from it as a static feature (a column that never changes within an
+item), Chronos-2 leaves it out (a covariate constant over a series tells a
+per-series model nothing: ``forecasting.modes.ml.inputs``), the statistical
+models ignore covariates.
 """
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from forecasting.core.errors import InvalidInputError, RowProblem
+from forecasting.core.calendar import Frequency
 from forecasting.core.history import PreparedHistory, to_day_numbers
 
 KEYS = ("item_id", "date")
 #: the output column (forecast CSV / xlsx, CLI) naming the covariates a forecast used
 COVARIATES_COLUMN = "covariates"
+#: the item attribute column: each item's category as :func:`category_code`, the same on all its rows
+CATEGORY = "category"
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,15 @@ class KnownFuture:
             covariates[name] = lookup[name].reindex(index).fillna(0.0).to_numpy(dtype=np.float64)
         return replace(history, covariates=covariates)
 
+    def in_buckets(self, freq: Frequency) -> KnownFuture:
+        """The covariates of daily data viewed in ``freq``'s weeks or months: each bucket's mean over the rows of
+        its days (a flag given on every day: the share of the days with it), dated as the bucket; a bucket
+        without rows has none. The rule :func:`~forecasting.core.history.aggregate_history` averages a sales
+        file's covariates by, so that past and future values of a column mean the same."""
+        day = to_day_numbers(self.frame["date"])
+        frame = self.frame.assign(date=freq.dates(freq.periods(day)))
+        return KnownFuture(frame.groupby(list(KEYS), as_index=False, sort=True)[self.names].mean())
+
     def missing(self, history: PreparedHistory, horizon: int) -> pd.DataFrame:
         """``item_id, date`` of the forecast days with no row in the frame (a model sees NaN there)."""
         aligned = future_values(self.frame, history, horizon)
@@ -108,17 +127,49 @@ class KnownFuture:
                              "date": history.freq.dates(history.last_day[item] + step + 1)})
 
 
-def used_covariates(model: object, past: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
+def category_code(category: str | None) -> int:
+    """A category's integer code: the same for one text in every request, chunk and client (a hash, so a new
+    category never renumbers the others); 0 for an item without a category. Codes of different categories
+    are different (2^31 values: two of a thousand categories share one with odds of 1 in 4,000)."""
+    text = "" if category is None else str(category).strip()
+    if not text:
+        return 0
+    return 1 + int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % (2**31 - 1)
+
+
+def with_category(sales: pd.DataFrame, categories: Mapping[str, str] | None) -> pd.DataFrame:
+    """The sales frame with the :data:`CATEGORY` column: each row's item's :func:`category_code` (0 for an item
+    ``categories`` lacks). A frame that has the column keeps its own values; None adds nothing."""
+    if categories is None or CATEGORY in sales.columns:
+        return sales
+    codes = {str(item): float(category_code(text)) for item, text in categories.items()}
+    column = sales["item_id"].astype(str).map(codes).fillna(0.0).to_numpy(dtype=np.float64)
+    return sales.assign(**{CATEGORY: column})
+
+
+def add_category(history: PreparedHistory, categories: Mapping[str, str] | None) -> PreparedHistory:
+    """The prepared history with the :data:`CATEGORY` column, as :func:`with_category` (a batch chunk's)."""
+    if categories is None or CATEGORY in history.covariates:
+        return history
+    codes = np.array([category_code(categories.get(str(item))) for item in history.item_ids], dtype=np.float64)
+    return replace(history, covariates={**history.covariates, CATEGORY: np.repeat(codes, history.lengths)})
+
+
+def used_covariates(model: object, past: Iterable[str], known: Iterable[str],
+                    attributes: Iterable[str] = ()) -> tuple[str, ...]:
     """The covariates a model's forecast used, sorted: the one rule behind every output that names them.
 
     A model that ignores covariates (the statistical ones) used none; lgbm the
-    known-future ones (a past-only column has no value on forecast days);
-    Chronos-2 the past-only ones too. ``model`` is a forecasting model (its
-    ``uses_known_future`` and ``uses_past_covariates`` flags).
+    known-future ones (a past-only column has no value on forecast days) and the
+    item ``attributes`` (:data:`CATEGORY`); Chronos-2 the known-future and
+    past-only ones. ``model`` is a forecasting model (its ``uses_known_future``,
+    ``uses_past_covariates`` and ``uses_item_attributes`` flags).
     """
     if not getattr(model, "uses_known_future", False):
         return ()
     names = set(known) | (set(past) if getattr(model, "uses_past_covariates", False) else set())
+    if getattr(model, "uses_item_attributes", False):
+        names |= set(attributes)
     return tuple(sorted(names))
 
 
@@ -128,6 +179,8 @@ def covariate_use(model: object) -> str:
         return "known-future covariates ignored"
     if getattr(model, "uses_past_covariates", False):
         return "past and known-future covariates used"
+    if getattr(model, "uses_item_attributes", False):
+        return "the item's category and known-future covariates used"
     return "known-future covariates used"
 
 

@@ -150,6 +150,8 @@ class AutoModel(BaseForecastModel):
                   "LightGBM model alone or blended, and Chronos-2, where they validate better"
     #: the global model uses a calendar where it validates better with it (auto_global)
     uses_known_future = True
+    #: and the item's category, as lgbm does
+    uses_item_attributes = True
 
     def __init__(self, pool: Sequence[EmpiricalModel] | None = None, challenger: str | None = CHALLENGER,
                  global_model: str | None = FROM_ENVIRONMENT):

@@ -26,11 +26,11 @@ from forecasting.applications.inventory.targets import ClassPolicy
 from forecasting.applications.inventory.parameters import CYCLE_PROBLEM, cycle_too_long, edit_values
 from forecasting.core.as_of import AsOfMove
 from forecasting.core.calendar import DAILY, Frequency, detect_frequency
-from forecasting.core.covariates import KnownFuture
+from forecasting.core.covariates import CATEGORY, KnownFuture, with_category
 from forecasting.core.client_calendar import ClientCalendar
 from forecasting.core.cells import COVARIATE_NAME_LENGTH, ID_LENGTH, TEXT_LENGTH, too_long
 from forecasting.core.errors import ForecastingError, InvalidInputError, NotFoundError, ResultsRemovedError, listed
-from forecasting.core.history import short_histories, to_day_numbers
+from forecasting.core.history import daily_in_buckets, short_histories, to_day_numbers
 from forecasting.core.models.base import quantile_column
 from forecasting.core.process import this_process
 from forecasting.core.sales import covariate_columns, validate_sales_frame
@@ -83,21 +83,30 @@ class HistorySnapshot:
     item_ids: tuple[str, ...]
     #: the client's data "as of" date: every item's history runs to it
     as_of: date | None = None
-    #: the client's calendar as the snapshot read it (empty: none), and the items' categories it may name
+    #: the client's calendar as the snapshot read it (None: none)
     calendar: ClientCalendar | None = None
+    #: the items' categories (``item_id, category``, "" when none): what the calendar may name, and the item
+    #: attribute lgbm learns from (:meth:`with_category`)
     categories: pd.DataFrame | None = None
     freq: Frequency = DAILY
 
-    def known_future(self, horizon: int, held_out: int = 0) -> KnownFuture | None:
+    def known_future(self, horizon: int, held_out: int = 0, bucket: str | None = None) -> KnownFuture | None:
         """The calendar's covariates for these items: on the days it covers and on every bucket from
-        ``held_out`` buckets before the as-of date (a backtest's windows) to ``horizon`` buckets after it.
+        ``held_out`` buckets before the as-of date (a backtest's windows) to ``horizon`` buckets after it;
+        ``bucket`` (W, M): in the buckets of the daily data's view (:func:`calendar_covariates`).
 
         None without a calendar. Models that use covariates (lgbm, chronos-2)
         get the frame; the others ignore it.
         """
         if self.calendar is None:
             return None
-        return calendar_covariates(self.calendar, self.categories, self.as_of, self.freq, horizon, held_out)
+        return calendar_covariates(self.calendar, self.categories, self.as_of, self.freq, horizon, held_out, bucket)
+
+    def with_category(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (this history, or its view) with each item's category code (:func:`with_category`)."""
+        if self.categories is None:
+            return frame
+        return with_category(frame, dict(zip(self.categories["item_id"], self.categories["category"])))
 
 
 class DataAccess:
@@ -205,7 +214,9 @@ class DataAccess:
             client = clients.get(conn, client_id)
             as_of = client.as_of
             frame = reads.history_frame(conn, client_id, keys, start, as_of)
-            calendar, categories = _stored_calendar(conn, client, keys["external_id"])
+            calendar = None if client.calendar_version is None else calendar_store.load(conn, client_id)
+        categories = pd.DataFrame({"item_id": keys["external_id"].to_numpy(dtype=object),
+                                   "category": keys["category"].to_numpy(dtype=object)})
         return HistorySnapshot(frame, _fingerprint(keys, as_of, client.freq, client.calendar_version),
                                tuple(keys["external_id"]), as_of, calendar, categories, client.freq)
 
@@ -236,21 +247,25 @@ class DataAccess:
             calendar_store.replace(conn, client_id, calendar)
         return calendar
 
-    def covariate_names(self, client_id: int) -> tuple[list[str], list[str]]:
-        """The client's covariates: the stored sales columns (past) and the calendar's (known-future)."""
+    def covariate_names(self, client_id: int) -> tuple[list[str], list[str], list[str]]:
+        """The client's covariates: the stored sales columns (past), the calendar's (known-future) and the item
+        attributes (``category`` when its items have two categories or more, no category counting as one)."""
         with self.database.read(snapshot=True) as conn:
             clients.get(conn, client_id)
-            return calendar_store.covariate_names(conn, client_id), calendar_store.load(conn, client_id).covariates
+            categories = set(calendar_store.item_categories(conn, client_id).values())
+            return (calendar_store.covariate_names(conn, client_id), calendar_store.load(conn, client_id).covariates,
+                    [CATEGORY] if len(categories) > 1 else [])
 
-    def known_future(self, client_id: int, item_ids: Sequence[str], horizon: int, held_out: int = 0
-                     ) -> KnownFuture | None:
-        """The client's calendar as covariates of the items (:func:`calendar_covariates`); None without one."""
+    def known_future(self, client_id: int, item_ids: Sequence[str], horizon: int, held_out: int = 0,
+                     bucket: str | None = None) -> KnownFuture | None:
+        """The client's calendar as covariates of the items (:func:`calendar_covariates`, ``bucket`` the daily
+        data's view W or M); None without one."""
         with self.database.read(snapshot=True) as conn:
             client = clients.get(conn, client_id)
             calendar, categories = _stored_calendar(conn, client, item_ids)
         if calendar is None:
             return None
-        return calendar_covariates(calendar, categories, client.as_of, client.freq, horizon, held_out)
+        return calendar_covariates(calendar, categories, client.as_of, client.freq, horizon, held_out, bucket)
 
     def policy(self, client_id: int) -> ClassPolicy:
         """The client's policy by class (service levels per ABC x XYZ cell; the defaults when none is stored)."""
@@ -683,7 +698,8 @@ def normalise_item_ids(item_ids: Sequence[str] | str) -> list[str]:
 
 
 class DataFingerprint:
-    """What items' history depends on: their sales versions, the client's as-of date (the zero days), its calendar.
+    """What items' history depends on: their sales versions and categories, the client's as-of date (the zero days),
+    its calendar.
 
     Fed with keys (sorted by id) a page at a time, so that a whole catalogue's
     run gets the fingerprint (and cache key) a request for all its items would.
@@ -698,9 +714,12 @@ class DataFingerprint:
         self._empty = True
 
     def add(self, keys: pd.DataFrame) -> None:
+        """Hash a page of keys; an item's category (an lgbm feature) counts too (none: the key it always had)."""
         if not len(keys):
             return
-        text = "\n".join(f"{e}\t{v}" for e, v in zip(keys["external_id"], keys["sales_version"]))
+        categories = keys["category"] if "category" in keys else [""] * len(keys)
+        text = "\n".join(f"{e}\t{v}" + (f"\t{c}" if c else "")
+                         for e, v, c in zip(keys["external_id"], keys["sales_version"], categories))
         self._hash.update((text if self._empty else "\n" + text).encode())
         self._empty = False
 
@@ -720,16 +739,24 @@ def _stored_calendar(conn, client: ClientInfo, item_ids) -> tuple[ClientCalendar
 
 def calendar_covariates(
     calendar: ClientCalendar, categories: pd.DataFrame, as_of: date | None, freq: Frequency, horizon: int,
-    held_out: int = 0,
+    held_out: int = 0, bucket: str | None = None,
 ) -> KnownFuture | None:
     """A calendar's covariates for items (``item_id, category``) on the days its entries cover and on every
-    bucket from ``held_out`` buckets before ``as_of`` to ``horizon`` buckets after it; None without entries."""
+    bucket from ``held_out`` buckets before ``as_of`` to ``horizon`` buckets after it; None without entries.
+
+    ``bucket`` (W or M): daily data viewed in weeks or months (:func:`daily_in_buckets`: weeks ending on
+    ``as_of``, whole months): the covariates are the means over each view bucket's days
+    (:meth:`ClientCalendar.known_future` ``view``) and the buckets count from the view's last whole one.
+    """
     if calendar.entries.empty or as_of is None:
         return None
     day = (np.datetime64(as_of, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
-    last = int(freq.periods(np.array([day]))[0])
+    if bucket is None:
+        last = int(freq.periods(np.array([day]))[0])
+    else:
+        freq, last = daily_in_buckets(bucket, int(day))
     dates = pd.DatetimeIndex(freq.dates(np.arange(last + 1 - held_out, last + 1 + horizon)))
-    return calendar.known_future(categories, dates, freq)
+    return calendar.known_future(categories, dates, freq, view=bucket is not None)
 
 
 def _keep_bucket(conn, client: ClientInfo, bucket: Frequency) -> None:

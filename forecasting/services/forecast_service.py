@@ -285,7 +285,7 @@ class ForecastService:
                 run_id=run_id, cached=True, model=instance.name, model_version=version, created_at=created_at,
                 horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=lookup.forecast,
                 source_run_id=lookup.run.run_id, freq=view.bucket,
-                covariates=self.covariates_used(client_id, instance.name, view),
+                covariates=self.covariates_used(client_id, instance.name),
             )
 
         _require_available(instance)
@@ -310,15 +310,15 @@ class ForecastService:
         return ForecastOutcome(
             run_id=run_id, cached=False, model=instance.name, model_version=version, created_at=created_at,
             horizon=horizon, quantiles=levels, item_ids=request.item_ids, forecast=frame, source_run_id=run_id,
-            freq=view.bucket, covariates=self.covariates_used(client_id, instance.name, view),
+            freq=view.bucket, covariates=self.covariates_used(client_id, instance.name),
         )
 
-    def covariates_used(self, client_id: int, model: str, view: View | None = None) -> tuple[str, ...]:
-        """The covariates ``model`` uses on the client's data: the calendar's for lgbm and chronos-2 (and the sales
-        file's other columns for chronos-2), none for the statistical models nor in a view of daily data in
-        weeks or months."""
+    def covariates_used(self, client_id: int, model: str) -> tuple[str, ...]:
+        """The covariates ``model`` uses on the client's data, in its own bucket or a view of it in weeks or
+        months: the calendar's for lgbm and chronos-2, the sales file's other columns for chronos-2, the items'
+        category for lgbm (and auto), none for the statistical models."""
         instance = _model(model)
-        if not instance.uses_known_future or (view is not None and view.code is not None):
+        if not instance.uses_known_future:
             return ()
         return used_covariates(instance, *self.data.covariate_names(client_id))
 
@@ -692,15 +692,23 @@ def _with_calendar(
     snapshot: HistorySnapshot, models: Sequence[BaseForecastModel], horizon: int, held_out: int = 0,
     view: View | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The history and known-future frame the models get: the client's calendar joined when one of them uses
-    covariates (lgbm, chronos-2); the statistical models get neither, and forecast as without a calendar.
-    A view of daily data in weeks or months gets the summed history and no calendar (its days are not summed)."""
-    if view is not None and view.code is not None:
-        return view.frame(snapshot.frame, snapshot.as_of), None
-    known = snapshot.known_future(horizon, held_out) if any(m.uses_known_future for m in models) else None
+    """The history and known-future frame the models get, in the view's bucket (the client's own by default).
+
+    The client's calendar is joined when one of them uses covariates (lgbm,
+    chronos-2): in a view of daily data in weeks or months as the means over
+    each bucket's days (:meth:`~forecasting.core.client_calendar.ClientCalendar.known_future`),
+    as the summed history's covariates are. Each item's category code is added
+    when one uses item attributes (lgbm, auto). The statistical models ignore
+    both, and forecast as without them.
+    """
+    code = None if view is None else view.code
+    frame = snapshot.frame if code is None else view.frame(snapshot.frame, snapshot.as_of)
+    if any(m.uses_item_attributes for m in models):
+        frame = snapshot.with_category(frame)
+    known = snapshot.known_future(horizon, held_out, code) if any(m.uses_known_future for m in models) else None
     if known is None:
-        return snapshot.frame, None
-    return known.join_history(snapshot.frame), known.frame
+        return frame, None
+    return known.join_history(frame), known.frame
 
 
 def _model(name: str) -> BaseForecastModel:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from forecasting.core.errors import NotFoundError, listed
 from forecasting.storage import bulk, reads
@@ -16,7 +16,7 @@ _sales = Sale.__table__
 
 
 def resolve(conn: Connection, client_id: int, ids: Sequence[str]) -> pd.DataFrame:
-    """Keys (``external_id, pk, sales_version``) of the named items; any unknown one is a NotFoundError.
+    """Keys (``external_id, pk, sales_version, category``) of the named items; any unknown one is a NotFoundError.
 
     An unknown client is a NotFoundError too, and another client's items look
     exactly like missing ones.
@@ -59,13 +59,14 @@ def write_values(
 
 
 def keys_page(conn: Connection, client_id: int, after: str | None, limit: int) -> pd.DataFrame:
-    """Keys (``external_id, pk, sales_version``) of the client's next ``limit`` items with sales after ``after``.
+    """Keys (``external_id, pk, sales_version, category``: :func:`reads.item_keys`) of the client's next ``limit``
+    items with sales after ``after``.
 
     Keyset pagination on the (client, id) index, in the database's order of
     the ids (its collation; callers that need code-point order sort the keys).
     """
     query = (
-        select(_items.c.external_id, _items.c.id, _items.c.sales_version)
+        select(_items.c.external_id, _items.c.id, _items.c.sales_version, func.coalesce(_items.c.category, ""))
         .where(
             _items.c.client_id == client_id,
             select(_sales.c.item_id).where(_sales.c.item_id == _items.c.id).exists(),
@@ -75,4 +76,4 @@ def keys_page(conn: Connection, client_id: int, after: str | None, limit: int) -
     )
     if after is not None:
         query = query.where(_items.c.external_id > after)
-    return pd.DataFrame(conn.execute(query).all(), columns=["external_id", "pk", "sales_version"])
+    return pd.DataFrame(conn.execute(query).all(), columns=reads.KEY_COLUMNS)

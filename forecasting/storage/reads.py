@@ -29,6 +29,8 @@ ITEM_COLUMNS = [
     "pack_size", "service_type", "lead_time_std_days", "phase_out", "on_hand", "on_order", "on_order_due", "inventory_as_of", "first_date", "last_date",
     "total_quantity", "recent_quantity",
 ]
+#: an item's keys (:func:`item_keys`): what reads its history and what its data's fingerprint hashes
+KEY_COLUMNS = ["external_id", "pk", "sales_version", "category"]
 _items = Item.__table__
 _sales = Sale.__table__
 _positions = InventoryPosition.__table__
@@ -38,12 +40,14 @@ _DAY_OFFSET = 1 << 20
 
 
 def item_keys(conn: Connection, client_id: int, external_ids: Sequence[str]) -> pd.DataFrame:
-    """``external_id, pk, sales_version`` of those of the named items the client has, by external id."""
-    query = select(_items.c.external_id, _items.c.id, _items.c.sales_version).where(_items.c.client_id == client_id)
+    """``external_id, pk, sales_version, category`` of those of the named items the client has, by external id
+    (``category`` "" when none: the item attribute lgbm learns from, part of the data's fingerprint)."""
+    query = select(_items.c.external_id, _items.c.id, _items.c.sales_version,
+                   func.coalesce(_items.c.category, "")).where(_items.c.client_id == client_id)
     rows = []
     for chunk in bulk.chunks(list(external_ids)):
         rows += conn.execute(query.where(_items.c.external_id.in_(chunk))).all()
-    frame = pd.DataFrame(rows, columns=["external_id", "pk", "sales_version"])
+    frame = pd.DataFrame(rows, columns=KEY_COLUMNS)
     return frame.sort_values("external_id", kind="stable", ignore_index=True)
 
 

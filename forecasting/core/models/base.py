@@ -145,6 +145,8 @@ class BaseForecastModel(ABC):
     uses_known_future: ClassVar[bool] = False
     #: whether past-only covariates (a sales file's extra columns the calendar lacks) change its forecast
     uses_past_covariates: ClassVar[bool] = False
+    #: whether the item attributes (its category: forecasting.core.covariates.CATEGORY) change its forecast
+    uses_item_attributes: ClassVar[bool] = False
 
     def availability(self) -> Availability:
         """Whether the model can run here; cheap (well under a second)."""

@@ -99,6 +99,7 @@ class LightGBMGlobal(BaseForecastModel):
     name = "lgbm"
     label = "LightGBM (global)"
     uses_known_future = True
+    uses_item_attributes = True
     description = ("one LightGBM model across all items (mlforecast): lags, rolling means, calendar, demand class "
                    "and known-future covariates; bands from held-out errors")
 

@@ -337,6 +337,11 @@ def test_cli_refuses_weekly_items_beside_monthly_items_naming_the_monthly_rows(t
     assert f"not on a Friday at rows {first_row}," in err
 
 
+@pytest.mark.parametrize("dates", [("2024-01-01", "2024-01-02"), ("2024-01-01", "2024-01-09", "2024-01-16")])
+def test_a_few_daily_dates_on_a_1st_and_one_weekday_are_daily_not_mixed(dates):
+    assert detect_frequency(_days(*dates)) == DAILY
+
+
 def test_daily_data_whose_sales_fall_on_sparse_days_stays_daily():
     """Items selling every few days (a tenth of the rows on the 1st, a seventh on each weekday) are daily."""
     rng = np.random.default_rng(3)

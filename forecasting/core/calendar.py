@@ -51,6 +51,9 @@ _FEATURES = {
 #: a weekly or monthly bucket is detected where at least this share of the rows fit it: then the rows that
 #: do not are an error (a file mixing buckets); below it the data is daily
 MAJORITY = 0.9
+#: a file is taken to mix weekly and monthly items where each bucket alone has at least this many rows (a few
+#: dates of a short daily file can all fall on one weekday or a 1st by chance)
+MIXED_MIN_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,8 @@ class DateTally:
         on_month = self.first_by_weekday if monthly.anchor == 0 else self.end_by_weekday
         either = self.weekday + monthly_rows - on_month
         both = int(np.argmax(either))
-        if either[both] / self.rows >= MAJORITY:
+        only_weekly, only_monthly = self.weekday[both] - on_month[both], monthly_rows - on_month[both]
+        if either[both] / self.rows >= MAJORITY and min(only_weekly, only_monthly) >= MIXED_MIN_ROWS:
             return Frequency("W", both) if self.weekday[both] >= monthly_rows else monthly
         return DAILY
 

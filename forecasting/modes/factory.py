@@ -17,6 +17,7 @@ from forecasting.modes.auto_global import BLEND
 from forecasting.modes.statistical.baselines import MovingAverage7, SeasonalNaive
 from forecasting.modes.statistical.exponential import DampedHolt, SeasonalExponentialSmoothing, SimpleExponentialSmoothing
 from forecasting.modes.statistical.intermittent import ADIDA, IMAPA, TSB, CrostonSBA
+from forecasting.modes.statistical.theta import Theta
 
 
 #: what a model costs to run, in units of about 1 ms of one CPU: (per item, per call); a call is a
@@ -161,7 +162,7 @@ def _chronos2() -> BaseForecastModel:
 
 for _model in (
     MovingAverage7, SeasonalNaive, SimpleExponentialSmoothing, DampedHolt, SeasonalExponentialSmoothing, CrostonSBA, TSB,
-    ADIDA, IMAPA,
+    ADIDA, IMAPA, Theta,
 ):
     ModelFactory.register(_model)
 ModelFactory.register(_chronos2, name="chronos-2", label="Chronos-2")

@@ -266,9 +266,9 @@ def speed(items: int, weeks: int, horizon: int) -> list[str]:
     out = auto.forecast(prepared, horizon, SPEED_LEVELS)
     auto_s = time.perf_counter() - start
     m = prepared.freq.season
-    pool = [  # auto's weekly pool (forecasting/modes/auto.py: no seasonal SES with fitted weights in weeks)
+    pool = [  # auto's weekly pool (forecasting/modes/auto.py: Theta instead of the seasonal SES with fitted weights)
         sf.WindowAverage(7), sf.SeasonalNaive(m), sf.SimpleExponentialSmoothingOptimized(),
-        sf.CrostonSBA(), sf.TSB(0.1, 0.1), sf.ADIDA(), sf.IMAPA(),
+        sf.CrostonSBA(), sf.TSB(0.1, 0.1), sf.ADIDA(), sf.IMAPA(), sf.Theta(season_length=m),
         *(sf.SimpleExponentialSmoothing(a, alias=f"SES{a}") for a in (0.01, 0.03, 0.1)),
         *(sf.SeasonalExponentialSmoothing(m, a, alias=f"SeasES{a}") for a in (0.03, 0.1, 0.3)),
     ]

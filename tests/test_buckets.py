@@ -222,6 +222,22 @@ def test_theta_forecasts_each_past_origin_from_the_data_up_to_it(bucketed):
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
 
 
+def test_weekly_bands_are_the_weibull_quantiles_of_the_past_errors():
+    # 104 weekly origins: the band at level q is the point plus the errors' quantile at position q (n + 1),
+    # so that the 10-90% band holds a new error 80% of the time (numpy's default: 80% x 103 / 105)
+    y = np.random.default_rng(3).gamma(4.0, 5.0, 150).round()
+    dates = pd.date_range("2021-01-04", periods=len(y), freq="W-MON")
+    history = pd.DataFrame({"item_id": "x", "date": dates, "quantity": y})
+    levels = [0.05, 0.1, 0.5, 0.9]
+    out = ModelFactory.create("ma7").forecast(history, 2, levels)
+    for h in (1, 2):
+        origins = range(len(y) - 1 - h - 103, len(y) - h)  # the last 104 origins with an observed target
+        errors = [y[t + h] - y[t - 6 : t + 1].mean() for t in origins]
+        expected = y[-7:].mean() + np.quantile(errors, levels, method="weibull")
+        got = out.iloc[h - 1][[quantile_column(q) for q in levels]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, np.maximum(expected, 0.0), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["seasonal-ses", "croston-sba", "ma7", "theta", "auto"])
 def test_bands_in_buckets_never_decrease_and_are_never_negative(bucketed, name):
     freq, history = bucketed

@@ -119,7 +119,7 @@ WEEKLY_WEIGHTS = (0.03, 0.1, 0.3)
 #: each weekday has ~52 buckets a year; a week or month of the year has one (see the module's docstring)
 FITTED_SEASON_BUCKETS = ("D",)
 #: the buckets whose pool has ``theta`` (see the module's docstring); not days, where its per-item fit
-#: (statsforecast's optimiser, ~10 ms an item of two years of days) would triple auto's time
+#: (statsforecast's optimiser, about 0.5 s an item of 5 years of days) would multiply auto's time
 THETA_BUCKETS = ("W", "M")
 #: the buckets whose ensemble takes the median of its members' bands (:func:`ensemble_prediction`). Daily
 #: data keeps the ensemble's own: the members' would also suit it (pasta, 4 x 28 days: coverage 0.797 instead

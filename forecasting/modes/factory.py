@@ -29,9 +29,10 @@ from forecasting.modes.statistical.theta import Theta
 COST_WEIGHTS: dict[str, tuple[int, int]] = {
     "ma7": (1, 2), "seasonal-naive": (1, 10), "ses": (1, 450), "holt": (48, 101), "weekly-ses": (1, 963),
     "croston-sba": (1, 42), "tsb": (1, 29), "adida": (4, 561), "imapa": (7, 523),
-    # theta: statsforecast's fit of its weight per item, 3 ms an item of 5 years of weeks, 10-30 ms of 2-5 years
-    # of days (pasta, load ~5; an estimate, not yet in bench_costs.py)
-    "theta": (30, 10),
+    # theta: statsforecast's fit of its weight and level per item, its cost grows with the history: 545 ms an
+    # item of 5 years of days (pasta, load 2.9), 3-5 ms of 3 years of weeks; the daily figure (an estimate, not
+    # yet in bench_costs.py)
+    "theta": (550, 10),
     # auto: its statistical pool (16, 3285) and its global member's three lgbm fits (about 55 ms an item of
     # 5 years each on an idle CPU: pasta's 118 items in 6-7 s; an estimate, not yet in bench_costs.py)
     "auto": (16 + 3 * 55, 3285 + 3 * 2000),

@@ -48,6 +48,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.peers import peer_metrics  # noqa: E402
 from benchmarks.report import publish  # noqa: E402
 from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
 from forecasting.core.calendar import Frequency  # noqa: E402
@@ -129,16 +130,7 @@ def score_case(case: Case, cache: Path | None = None) -> tuple[list[str], dict]:
             cv.to_pickle(cached)
     cutoffs = sorted(pd.to_datetime(cv["cutoff"].unique()))
     assert cutoffs == sorted(pd.to_datetime(ours.forecasts["cutoff"].unique())), "not the same windows"
-    for label, model in models.items():
-        alias = repr(model)
-        scored = pd.DataFrame({
-            "item_id": cv["unique_id"].astype(str), "model": label, "actual": cv["y"],
-            "forecast": np.maximum(cv[alias], 0.0), "q0.1": np.maximum(cv[f"{alias}-lo-80"], 0.0),
-            "q0.5": np.maximum(cv[alias], 0.0), "q0.9": np.maximum(cv[f"{alias}-hi-80"], 0.0), "scale": np.nan,
-        })
-        metrics = QualityCalculator.metrics(scored, LEVELS)
-        rows = pd.concat([rows, metrics[metrics["item_id"] == OVERALL].assign(source="statsforecast")])
-    rows = rows.reset_index(drop=True)
+    rows = pd.concat([rows, peer_metrics(cv, models, LEVELS)], ignore_index=True)
     peer_rows = rows[rows["source"] == "statsforecast"]
     auto = rows[rows["model"] == "auto"].iloc[0]
     best_wape, best_wql = peer_rows.loc[peer_rows["wape"].idxmin()], peer_rows.loc[peer_rows["wql"].idxmin()]
@@ -274,9 +266,9 @@ def speed(items: int, weeks: int, horizon: int) -> list[str]:
     out = auto.forecast(prepared, horizon, SPEED_LEVELS)
     auto_s = time.perf_counter() - start
     m = prepared.freq.season
-    pool = [  # auto's weekly pool (forecasting/modes/auto.py: no seasonal SES with fitted weights in weeks)
+    pool = [  # auto's weekly pool (forecasting/modes/auto.py: Theta instead of the seasonal SES with fitted weights)
         sf.WindowAverage(7), sf.SeasonalNaive(m), sf.SimpleExponentialSmoothingOptimized(),
-        sf.CrostonSBA(), sf.TSB(0.1, 0.1), sf.ADIDA(), sf.IMAPA(),
+        sf.CrostonSBA(), sf.TSB(0.1, 0.1), sf.ADIDA(), sf.IMAPA(), sf.Theta(season_length=m),
         *(sf.SimpleExponentialSmoothing(a, alias=f"SES{a}") for a in (0.01, 0.03, 0.1)),
         *(sf.SeasonalExponentialSmoothing(m, a, alias=f"SeasES{a}") for a in (0.03, 0.1, 0.3)),
     ]

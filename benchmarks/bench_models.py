@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_core import synthetic_sales  # noqa: E402
+from benchmarks.peers import peer_metrics  # noqa: E402
 from benchmarks.report import publish  # noqa: E402
 from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
 from forecasting.core.history import prepare_history  # noqa: E402
@@ -79,16 +80,7 @@ def accuracy() -> list[str]:
     peers_s = time.perf_counter() - start
     cutoffs = sorted(pd.to_datetime(cv["cutoff"].unique()))
     assert cutoffs == sorted(pd.to_datetime(ours.forecasts["cutoff"].unique())), "not the same windows"
-    for label, model in models.items():
-        alias = repr(model)
-        scored = pd.DataFrame({
-            "item_id": cv["unique_id"].astype(str), "model": label, "actual": cv["y"],
-            "forecast": np.maximum(cv[alias], 0.0), "q0.1": np.maximum(cv[f"{alias}-lo-80"], 0.0),
-            "q0.5": np.maximum(cv[alias], 0.0), "q0.9": np.maximum(cv[f"{alias}-hi-80"], 0.0), "scale": np.nan,
-        })
-        metrics = QualityCalculator.metrics(scored, LEVELS)
-        rows = pd.concat([rows, metrics[metrics["item_id"] == OVERALL].assign(source="statsforecast")])
-    rows = rows.reset_index(drop=True)
+    rows = pd.concat([rows, peer_metrics(cv, models, LEVELS)], ignore_index=True)
     peer_rows = rows[rows["source"] == "statsforecast"]
     auto = rows[rows["model"] == "auto"].iloc[0]
     lines = [

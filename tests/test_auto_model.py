@@ -291,20 +291,21 @@ def test_with_a_calendar_auto_compares_the_global_model_with_and_without_it_and_
 # --- weekly and monthly buckets (issue 17) --------------------------------------------------------------------
 
 
-def test_weekly_and_monthly_pools_leave_out_the_seasonal_ses_fitted_per_week_or_month():
+def test_weekly_and_monthly_pools_have_theta_instead_of_the_seasonal_ses_fitted_per_week_or_month():
     from forecasting.core.calendar import Frequency, in_bucket
 
-    for code, fitted in [("D", True), ("W", False), ("M", False)]:
+    for code, daily in [("D", True), ("W", False), ("M", False)]:
         with in_bucket(Frequency(code)):
             names = [m.name for m in default_pool()]
-        assert ("seasonal-ses" in names) is fitted, code
-        assert len(names) == 14 - (not fitted)
+        assert ("seasonal-ses" in names) is daily, code
+        assert ("theta" in names) is not daily, code
+        assert len(names) == 14
         assert {"seasonal-ses(alpha=0.03)", "seasonal-ses(alpha=0.1)", "seasonal-ses(alpha=0.3)"} <= set(names)
     dates = pd.date_range("2022-01-07", periods=160, freq="W-FRI")
     history = pd.DataFrame({"item_id": "x", "date": dates,
                             "quantity": np.random.default_rng(2).poisson(30, len(dates)).astype(float)})
     [choice] = AutoModel(challenger=None, global_model=None).choose(history, 8)  # the statistical pool's rule
-    assert (choice.model, choice.reason) == (ENSEMBLE, "validated: median of the 13 pool models")
+    assert (choice.model, choice.reason) == (ENSEMBLE, "validated: median of the 14 pool models")
 
 
 @pytest.mark.parametrize("freq, periods, horizon", [("W-FRI", 150, 8), ("MS", 48, 6), ("D", 500, 14)])

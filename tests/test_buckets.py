@@ -164,6 +164,7 @@ REFERENCES = {
     "adida": lambda m: sf.ADIDA(),
     "imapa": lambda m: sf.IMAPA(),
     "holt": lambda m: sf.AutoETS(model="AAN", damped=True),
+    "theta": lambda m: sf.Theta(season_length=m),
 }
 
 
@@ -192,7 +193,52 @@ def test_point_forecasts_equal_statsforecast_with_the_buckets_season(bucketed, n
         np.testing.assert_allclose(got[~full], np.maximum(fallback, 0.0), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["seasonal-ses", "croston-sba", "ma7", "auto"])
+def test_theta_forecasts_each_past_origin_from_the_data_up_to_it(bucketed):
+    # the bands and auto's validation use these: statsforecast's Theta on the history cut at the origin (its
+    # seasonality test, decomposition and trend line), with the weight and initial level fitted on the whole
+    from statsforecast.theta import auto_theta, forecast_theta
+
+    from forecasting.core.calendar import in_bucket
+
+    freq, history = bucketed
+    prepared = prepare_history(history[history["item_id"].isin(sorted(history["item_id"].unique())[::8])])
+    horizon, m = _horizon(freq), freq.season
+    y = prepared.tail_matrix()
+    with in_bucket(freq):
+        fit = ModelFactory.create("theta").fit(y, horizon)
+    width = fit.y.shape[1]
+    got, expected = [], []
+    for i, row in enumerate(y):
+        series = row[~np.isnan(row)]
+        par = auto_theta(series, m, model="STM")["par"]
+        for back in (1, 4, 2 * horizon + 1, width - horizon - 1):
+            n = len(series) - back
+            if n > 3:
+                past = auto_theta(series[:n], m, model="STM", initial_smoothed=par["initial_smoothed"],
+                                  alpha=par["alpha"])
+                expected.append(forecast_theta(past, horizon)["mean"])
+                got.append([fit.forecasts(h)[i, width - 1 - back] for h in range(1, horizon + 1)])
+    assert len(got) >= 3 * len(y)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_weekly_bands_are_the_weibull_quantiles_of_the_past_errors():
+    # 104 weekly origins: the band at level q is the point plus the errors' quantile at position q (n + 1),
+    # so that the 10-90% band holds a new error 80% of the time (numpy's default: 80% x 103 / 105)
+    y = np.random.default_rng(3).gamma(4.0, 5.0, 150).round()
+    dates = pd.date_range("2021-01-04", periods=len(y), freq="W-MON")
+    history = pd.DataFrame({"item_id": "x", "date": dates, "quantity": y})
+    levels = [0.05, 0.1, 0.5, 0.9]
+    out = ModelFactory.create("ma7").forecast(history, 2, levels)
+    for h in (1, 2):
+        origins = range(len(y) - 1 - h - 103, len(y) - h)  # the last 104 origins with an observed target
+        errors = [y[t + h] - y[t - 6 : t + 1].mean() for t in origins]
+        expected = y[-7:].mean() + np.quantile(errors, levels, method="weibull")
+        got = out.iloc[h - 1][[quantile_column(q) for q in levels]].to_numpy(dtype=float)
+        np.testing.assert_allclose(got, np.maximum(expected, 0.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["seasonal-ses", "croston-sba", "ma7", "theta", "auto"])
 def test_bands_in_buckets_never_decrease_and_are_never_negative(bucketed, name):
     freq, history = bucketed
     out = ModelFactory.create(name).forecast(history, _horizon(freq), LEVELS)
@@ -358,7 +404,7 @@ def test_cli_freq_d_reads_a_monthly_file_as_daily_as_asked(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", ["ma7", "seasonal-naive", "ses", "seasonal-ses", "croston-sba", "tsb", "adida",
-                                  "imapa", "holt", "auto"])
+                                  "imapa", "holt", "theta", "auto"])
 def test_a_weekly_history_shorter_than_a_season_is_forecast_by_every_model(name):
     out = ModelFactory.create(name).forecast(_weekly_frame(weeks=30), 6, LEVELS)
     values = out[["forecast", *[quantile_column(q) for q in LEVELS]]].to_numpy()

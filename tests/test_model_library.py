@@ -24,6 +24,7 @@ REFERENCES = {
     "adida": lambda: sf.ADIDA(),
     "imapa": lambda: sf.IMAPA(),
     "holt": lambda: sf.AutoETS(model="AAN", damped=True),
+    "theta": lambda: sf.Theta(season_length=7),
 }
 LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
 

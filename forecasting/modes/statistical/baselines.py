@@ -54,7 +54,7 @@ def _seasonal_naive(y: np.ndarray, h: int, period: int) -> np.ndarray:
 class MovingAverage7(EmpiricalModel):
     name = "ma7"
     label = "MA7"
-    version = "1"
+    version = "2"
     description = "moving average of the last 7 buckets (days, weeks or months), flat over the horizon; empirical bands"
 
     def fit(self, y: np.ndarray, horizon: int) -> Fit:
@@ -64,7 +64,7 @@ class MovingAverage7(EmpiricalModel):
 class SeasonalNaive(EmpiricalModel):
     name = "seasonal-naive"
     label = "Seasonal naive"
-    version = "1"
+    version = "2"
     description = "last observed season repeated (7 days, 52 weeks, 12 months); empirical bands"
 
     def fit(self, y: np.ndarray, horizon: int) -> Fit:

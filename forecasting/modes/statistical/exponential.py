@@ -42,7 +42,7 @@ class _Smoothing(EmpiricalModel):
 
 class SimpleExponentialSmoothing(_Smoothing):
     name, label = "ses", "SES"
-    version = "1"
+    version = "2"
     description = "simple exponential smoothing, weight fitted per item (statsforecast SESOpt; with a fixed " \
                   "weight statsforecast SES); empirical bands"
 
@@ -52,7 +52,7 @@ class SimpleExponentialSmoothing(_Smoothing):
 
 class SeasonalExponentialSmoothing(_Smoothing):
     name, label = "seasonal-ses", "Seasonal SES"
-    version = "1"
+    version = "2"
     description = "one exponentially smoothed level per point of the season (weekday, week of the year, month), " \
                   "weights fitted per item and season point (statsforecast SeasESOpt; with a fixed weight " \
                   "SeasonalES); an item with less than a season of history: SES; empirical bands"
@@ -110,7 +110,7 @@ def _weekday_forecasts(levels: list[np.ndarray], columns: list[np.ndarray], h: i
 class DampedHolt(EmpiricalModel):
     name = "holt"
     label = "Holt (damped)"
-    version = "1"
+    version = "2"
     description = "damped-trend exponential smoothing (statsforecast AutoETS A,Ad,N), fitted per item; " \
                   "empirical bands; slowest of the statistical models"
 

@@ -153,7 +153,7 @@ def aggregate_forecasts(y: np.ndarray, size: int) -> np.ndarray:
 class CrostonSBA(EmpiricalModel):
     name = "croston-sba"
     label = "Croston SBA"
-    version = "1"
+    version = "2"
     description = "Croston's method with the Syntetos-Boylan correction (statsforecast CrostonSBA), for " \
                   "intermittent demand; empirical bands"
 
@@ -164,7 +164,7 @@ class CrostonSBA(EmpiricalModel):
 class TSB(EmpiricalModel):
     name = "tsb"
     label = "TSB"
-    version = "1"
+    version = "2"
     description = "Teunter-Syntetos-Babai: demand size x probability, alpha_d = alpha_p = 0.1 (statsforecast " \
                   "TSB), for intermittent demand that may become obsolete; empirical bands"
 
@@ -178,7 +178,7 @@ class TSB(EmpiricalModel):
 class ADIDA(EmpiricalModel):
     name = "adida"
     label = "ADIDA"
-    version = "1"
+    version = "2"
     description = "aggregate-disaggregate: SES on buckets of the mean demand interval (statsforecast ADIDA), " \
                   "for intermittent demand; empirical bands"
 
@@ -194,7 +194,7 @@ class ADIDA(EmpiricalModel):
 class IMAPA(EmpiricalModel):
     name = "imapa"
     label = "IMAPA"
-    version = "1"
+    version = "2"
     description = "mean of ADIDA over every bucket size up to the mean demand interval (statsforecast IMAPA), " \
                   "for intermittent demand; empirical bands"
 

@@ -22,7 +22,7 @@ before and after (the machine is shared: compare ratios, and rerun when quiet).
 
     python benchmarks/bench_global.py [--skip-accuracy] [--skip-speed] [--items 10000]
 
-Results go to stdout and benchmarks/results/global.md.
+Results go to stdout and benchmarks/results/global.md (a section skipped keeps its last result there).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_core import synthetic_sales  # noqa: E402
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.report import RESULTS_DIR, publish  # noqa: E402
 from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
 from forecasting.core.covariates import KnownFuture  # noqa: E402
 from forecasting.core.history import prepare_history  # noqa: E402
@@ -181,16 +181,33 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--output", default="global.md", help="file name under benchmarks/results")
     args = parser.parse_args()
-    lines = ["# Global model benchmark", "",
-             f"Run {time.strftime('%Y-%m-%d %H:%M')} on this machine ({os.cpu_count()} cores). "
-             f"Command: `.venv/bin/python benchmarks/bench_global.py {' '.join(sys.argv[1:])}`.", ""]
-    if not args.skip_accuracy:
+    run = f"{time.strftime('%Y-%m-%d %H:%M')} (`.venv/bin/python benchmarks/bench_global.py {' '.join(sys.argv[1:])}`)"
+    kept = _sections(RESULTS_DIR / args.output)  # a section not run keeps its last result
+    sections = []
+    if args.skip_accuracy:
+        sections.append(kept.get("Accuracy", []))
+    else:
         if not (DATA / "sales.csv.gz").exists():
             sys.exit(f"pasta data not found at {DATA}")
-        lines += accuracy()
-    if not args.skip_speed:
-        lines += speed(args.items, args.days)
-    publish(lines, args.output)
+        sections.append([f"Run {run} on this machine ({os.cpu_count()} cores).", "", *accuracy()])
+    if args.skip_speed:
+        sections.append(kept.get("Speed", []))
+    else:
+        sections.append([f"Run {run} on this machine ({os.cpu_count()} cores).", "", *speed(args.items, args.days)])
+    publish(["# Global model benchmark", "", *(line for section in sections for line in section)], args.output)
+
+
+def _sections(path: Path) -> dict[str, list[str]]:
+    """The accuracy and speed sections of an earlier result (each from its "Run" line to the next section's)."""
+    if not path.exists():
+        return {}
+    lines = path.read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Run ")] + [len(lines)]
+    out = {}
+    for start, end in zip(starts, starts[1:]):
+        heading = next((line for line in lines[start:end] if line.startswith("## ")), "")
+        out["Accuracy" if heading.startswith("## Accuracy") else "Speed"] = lines[start:end]
+    return out
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ origin minus the horizon, it forecasts from each origin with the features of
 the days up to it, and each origin's bands come from the errors of the horizon
 before it; no day after an origin is seen. At the earliest origin that is
 exactly the fit ``lgbm`` makes for a history ending there; at the latest the
-model is a horizon older than that. Why one training: each costs as much as
-``lgbm`` alone (10,000 items x 730 days: ~20 s of LightGBM training plus ~8 s
-per 28-day recursive forecast); one per origin made auto three times ``lgbm``.
+model is a horizon older than that. Why one training: each costs about as
+much as ``lgbm`` alone (its training, then ~1/4 of it per 28-day recursive
+forecast); one per origin made auto's global part three ``lgbm`` fits.
 The forecast's own fit (the history's end) is the fit a plain ``lgbm`` request
 makes and caches, and serves the forecast, the bands and the sample paths;
 without a calendar it trains in a thread beside the validation, and auto runs

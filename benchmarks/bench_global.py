@@ -19,12 +19,14 @@ one, and with the brand as the item's category.
 
 Speed: ``lgbm``'s forecast (training, held-out calibration and the forecast) on
 synthetic items x 730 days (bench_core's data) against mlforecast's fit and
-predict with the same features and LightGBM settings, in the same run; and
-``auto`` with ``lgbm`` in its pool on the same data (target: under 120 s).
+predict with the same features, LightGBM settings and training days, in the
+same run; ``auto`` without ``lgbm`` and with ``lgbm`` in its pool on the same
+data (target: under 120 s). It prints a ``SUMMARY`` line with the load average
+before and after (the machine is shared: compare ratios, and rerun when quiet).
 
     python benchmarks/bench_global.py [--skip-accuracy] [--skip-weeks] [--skip-speed] [--items 10000]
 
-Results go to stdout and benchmarks/results/global.md.
+Results go to stdout and benchmarks/results/global.md (a section skipped keeps its last result there).
 """
 from __future__ import annotations
 
@@ -41,14 +43,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_core import synthetic_sales  # noqa: E402
-from benchmarks.report import publish  # noqa: E402
+from benchmarks.report import RESULTS_DIR, publish  # noqa: E402
 from forecasting.applications.quality.calculator import OVERALL, QualityCalculator  # noqa: E402
 from forecasting.core.covariates import KnownFuture, with_category  # noqa: E402
 from forecasting.core.history import prepare_history  # noqa: E402
 from forecasting.modes.ml.features import DAILY, mlforecast_arguments  # noqa: E402
 from forecasting.modes.auto import AutoModel  # noqa: E402
 from forecasting.modes.factory import ModelFactory  # noqa: E402
-from forecasting.modes.ml.lightgbm import PARAMETERS, LightGBMGlobal, OBJECTIVES  # noqa: E402
+from forecasting.modes.ml.lightgbm import PARAMETERS, LightGBMGlobal, OBJECTIVES, training_window  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "pasta"
 HORIZON, WINDOWS, LEVELS = 28, 4, (0.1, 0.5, 0.9)
@@ -172,30 +174,51 @@ def speed(items: int, days: int) -> list[str]:
 
     sales = synthetic_sales(items, days)
     prepared = prepare_history(sales)
+    before = _load()
+    start = time.perf_counter()
+    AutoModel(challenger=None, global_model=None).forecast(prepared, HORIZON, LEVELS)
+    statistical = time.perf_counter() - start
     start = time.perf_counter()
     LightGBMGlobal().forecast(prepared, HORIZON, LEVELS)
     ours = time.perf_counter() - start
+    # the peer learns from the same rows as ours (the last training_window days: MAX_TRAINING_ROWS), up to the end
     frame = prepared.frame.rename(columns={"item_id": "unique_id", "date": "ds", "quantity": "y"})
+    frame = frame[frame["ds"] > frame["ds"].max() - pd.Timedelta(days=training_window(prepared))]
     start = time.perf_counter()
     regressor = LGBMRegressor(**PARAMETERS, **OBJECTIVES["median"], n_jobs=1)
     MLForecast(models={"m": regressor}, **mlforecast_arguments(DAILY)).fit(frame, static_features=[]).predict(HORIZON)
     peer = time.perf_counter() - start
-    load = os.getloadavg()[0]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     AutoModel(challenger=None).forecast(prepared, HORIZON, LEVELS)  # its lgbm (the registry's) trains afresh
-    auto = time.perf_counter() - start
+    auto, cpu = time.perf_counter() - start, time.process_time() - cpu
+    after = _load()
+    summary = (f"SUMMARY {items} items x {days} days: auto with lgbm {auto:.0f} s (target 120 s; {cpu:.0f} CPU s "
+               f"in all its threads), auto without "
+               f"lgbm {statistical:.0f} s, lgbm {ours:.0f} s, mlforecast peer {peer:.0f} s (lgbm/peer "
+               f"{ours / peer:.2f}, auto/peer {auto / peer:.2f}); load average {before} before, {after} after")
+    print(summary, flush=True)
     return [
         f"## Speed: {items:,} items x {days} days, horizon {HORIZON}",
         "",
-        f"lgbm (train on all but the last {HORIZON} days, forecast them for the bands, forecast the future): "
-        f"{ours:.0f} s; mlforecast fit + predict with the same features and LightGBM settings: {peer:.0f} s; "
-        f"ratio {ours / peer:.2f}. Load average then: {load:.1f} on {os.cpu_count()} cores (shared machine).",
+        f"lgbm (train on the last {training_window(prepared) - DAILY.longest_lag} days before the last {HORIZON} "
+        f"(MAX_TRAINING_ROWS), forecast those {HORIZON} days for the bands, forecast the future): {ours:.0f} s; "
+        f"mlforecast fit (the same features, LightGBM settings and training days, up to the end) + predict: "
+        f"{peer:.0f} s; ratio {ours / peer:.2f}.",
         "",
-        f"auto with lgbm in its pool (the statistical pool, lgbm's two validation fits and its forecast fit): "
-        f"{auto:.0f} s (target 120 s). Load average when done: "
-        f"{os.getloadavg()[0]:.1f}.",
+        f"auto with lgbm in its pool (the statistical pool in the main thread; in a thread beside it, lgbm's "
+        f"validation training, which forecasts both origins, and its forecast fit): {auto:.0f} s (target 120 s), "
+        f"{auto / peer:.2f} x the peer, using {cpu:.0f} CPU seconds in all (on {os.cpu_count()} idle cores it "
+        f"needs at least {cpu / (os.cpu_count() or 1):.0f} s); auto without lgbm {statistical:.0f} s.",
+        "",
+        f"Load average (1, 5, 15 min) before: {before}; after: {after}; {os.cpu_count()} cores, shared machine.",
+        "",
+        f"`{summary}`",
         "",
     ]
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -207,18 +230,38 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--output", default="global.md", help="file name under benchmarks/results")
     args = parser.parse_args()
-    lines = ["# Global model benchmark", "",
-             f"Run {time.strftime('%Y-%m-%d %H:%M')} on this machine ({os.cpu_count()} cores). "
-             f"Command: `.venv/bin/python benchmarks/bench_global.py {' '.join(sys.argv[1:])}`.", ""]
+    run = f"{time.strftime('%Y-%m-%d %H:%M')} (`.venv/bin/python benchmarks/bench_global.py {' '.join(sys.argv[1:])}`)"
+    kept = _sections(RESULTS_DIR / args.output)  # a section not run keeps its last result
+    sections = []
     if not (args.skip_accuracy and args.skip_weeks) and not (DATA / "sales.csv.gz").exists():
         sys.exit(f"pasta data not found at {DATA}")
-    if not args.skip_accuracy:
-        lines += accuracy()
-    if not args.skip_weeks:
-        lines += weeks()
-    if not args.skip_speed:
-        lines += speed(args.items, args.days)
-    publish(lines, args.output)
+    if args.skip_accuracy:
+        sections.append(kept.get("Accuracy", []))
+    else:
+        sections.append([f"Run {run} on this machine ({os.cpu_count()} cores).", "", *accuracy()])
+    if args.skip_weeks:
+        sections.append(kept.get("Weeks", []))
+    else:
+        sections.append([f"Run {run} on this machine ({os.cpu_count()} cores).", "", *weeks()])
+    if args.skip_speed:
+        sections.append(kept.get("Speed", []))
+    else:
+        sections.append([f"Run {run} on this machine ({os.cpu_count()} cores).", "", *speed(args.items, args.days)])
+    publish(["# Global model benchmark", "", *(line for section in sections for line in section)], args.output)
+
+
+def _sections(path: Path) -> dict[str, list[str]]:
+    """The accuracy, weeks and speed sections of an earlier result (each from its "Run" line to the next one)."""
+    if not path.exists():
+        return {}
+    lines = path.read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Run ")] + [len(lines)]
+    out = {}
+    for start, end in zip(starts, starts[1:]):
+        heading = next((line for line in lines[start:end] if line.startswith("## ")), "")
+        out["Accuracy" if heading.startswith("## Accuracy") else
+            "Weeks" if heading.startswith("## Covariates in weeks") else "Speed"] = lines[start:end]
+    return out
 
 
 if __name__ == "__main__":

@@ -247,6 +247,30 @@ def test_auto_gives_the_global_model_the_items_where_it_validates_better():
     assert not np.isnan(paths.values[:, :20]).any()  # every item has its paths, the global model's too
 
 
+def test_auto_trains_the_global_model_once_to_validate_and_once_to_forecast(monkeypatch):
+    from forecasting.core.models.base import training_clock
+    from forecasting.modes.ml.lightgbm import LightGBMGlobal
+
+    trained = []
+    original = LightGBMGlobal._pipeline
+
+    def counting(self, history, frame, cutoff, statics):
+        trained.append(cutoff)
+        return original(self, history, frame, cutoff, statics)
+
+    monkeypatch.setattr(LightGBMGlobal, "_pipeline", counting)
+    history = payday_sales(days=300, seed=11)  # data no other test trained on (the registry's lgbm caches)
+    last = (history["date"].max() - pd.Timestamp("1970-01-01")).days
+    with training_clock() as clock:
+        AutoModel(challenger=None).forecast(history, 28, [0.1, 0.9])
+    # one model up to the earliest origin (last - 56) minus the horizon validates both origins; lgbm's own fit
+    # (up to the end minus the horizon) forecasts, trained in a thread beside it and beside the statistical pool
+    assert sorted(trained) == [last - 84, last - 28]
+    assert clock[0] > 0  # the threads' training time is counted on the caller's clock (the run record)
+    ModelFactory.create("lgbm").forecast(history, 28)  # a plain lgbm request is served auto's forecast fit
+    assert len(trained) == 2
+
+
 def test_auto_keeps_the_statistical_choice_where_the_global_model_is_no_better():
     # a strong weekly pattern with little noise in a single item: weekly SES is as good as the global model
     days = pd.date_range("2023-01-01", periods=500)

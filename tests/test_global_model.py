@@ -1,6 +1,9 @@
 """The global LightGBM model (``lgbm``): its features on hand-made data, no look past the as-of date, its bands."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,6 +118,51 @@ def test_a_model_trained_up_to_the_as_of_date_never_sees_later_days():
     assert seen["forecast"].max() < 5 * history.loc[~later, "quantity"].max()
     # trained on the days up to the as-of date minus the horizon: those last days calibrate the bands
     assert model.last_fit.trained_to == (cut - pd.Timestamp("1970-01-01")).days - 14
+
+
+def test_one_validation_model_serves_every_origin_and_never_sees_a_day_after_one():
+    # auto's check of the global model: one training up to the earliest origin minus the horizon forecasts
+    # from every origin; what the days after an origin hold must not change that origin's forecast or bands
+    history = prepare_history(weekly_sales(days=240))
+    last, horizon = int(history.last_day.max()), 14
+    early, late = last - 2 * horizon - 7, last - horizon  # 21 days apart: more than a horizon
+    model = LightGBMGlobal()
+    fits = model.validate(history, horizon, [late, early])
+    assert set(fits) == {early, late} and fits[early].trained_to == fits[late].trained_to == early - horizon
+    assert model.validate(history, horizon, [early, late]) is fits  # cached, as a fit is
+    # the earliest origin's forecast and bands are what lgbm itself makes for the history up to that origin
+    own = LightGBMGlobal().fit(history.truncate(np.full(history.n_items, early), min_days=1), horizon)
+    np.testing.assert_allclose(fits[early].point, own.point)
+    np.testing.assert_allclose(fits[early].errors, own.errors)
+    # the latest origin's bands come from the earliest origin's errors on the days up to it
+    actual = history.tail_matrix()[:, -(last - early) : -(last - early) + horizon]
+    np.testing.assert_allclose(fits[late].errors, actual - fits[early].point)
+    for origin in (early, late):
+        spiked = history.quantity.copy()
+        spiked[history.days > origin] *= 50
+        other = LightGBMGlobal().validate(replace(history, quantity=spiked), horizon, [early, late])
+        for day in (d for d in (early, late) if d <= origin):
+            np.testing.assert_array_equal(other[day].point, fits[day].point)
+            np.testing.assert_array_equal(other[day].errors, fits[day].errors)
+    with pytest.raises(ValueError, match="at least a horizon"):
+        model.validate(history, horizon, [late, late - horizon + 1])
+
+
+def test_concurrent_requests_for_one_fit_train_it_once(monkeypatch):
+    # auto's threads and a plain lgbm request in the app may ask for the same fit at once: one trains, the
+    # others wait for it
+    trained = []
+    original = LightGBMGlobal._pipeline
+
+    def counting(self, *args):
+        trained.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(LightGBMGlobal, "_pipeline", counting)
+    model, history = LightGBMGlobal(), prepare_history(weekly_sales(seed=4))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        fits = list(pool.map(lambda _: model.fit(history, 7), range(3)))
+    assert len(trained) == 1 and fits[0] is fits[1] is fits[2]
 
 
 def test_one_fit_serves_the_forecast_and_the_sample_paths():

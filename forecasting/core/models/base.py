@@ -11,12 +11,14 @@ independent days, :meth:`BaseForecastModel._sample_paths`.
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,8 @@ SAMPLE_PATHS_VERSION = 2
 ProgressCallback = Callable[[int, int], None]
 
 _training = threading.local()
+_clock_lock = threading.Lock()
+T = TypeVar("T")
 
 
 @contextmanager
@@ -61,7 +65,27 @@ def record_training(seconds: float) -> None:
     """Count ``seconds`` of training on the current thread's :func:`training_clock` (if any)."""
     clock = getattr(_training, "clock", None)
     if clock is not None:
-        clock[0] += seconds
+        with _clock_lock:  # threads started by :func:`submit` add to their caller's clock
+            clock[0] += seconds
+
+
+def submit(executor: Executor, fn: Callable[..., T], *args: object) -> Future[T]:
+    """``executor.submit(fn, *args)`` with the caller's context (the data's bucket) and training clock.
+
+    For work that runs beside the caller's (the global model's trainings, which
+    release the GIL, beside the statistical pool's numpy work in auto).
+    """
+    context = contextvars.copy_context()
+    clock = getattr(_training, "clock", None)
+
+    def run() -> T:
+        _training.clock = clock
+        try:
+            return context.run(fn, *args)
+        finally:
+            _training.clock = None
+
+    return executor.submit(run)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def test_forecast_is_the_models_forecast_of_the_stored_history(service, client):
     original = sales_frame(ITEMS, days=120, promo=True)
     expected = MovingAverage7().forecast(original[original.item_id.isin(["A", "C"])], 14, QUANTILES)
     pd.testing.assert_frame_equal(response.forecast, expected)
-    assert (response.cached, response.model, response.model_version, response.horizon) == (False, "ma7", "1", 14)
+    assert (response.cached, response.model, response.model_version, response.horizon) == (False, "ma7", "2", 14)
     assert response.item_ids == ("A", "C") and response.source_run_id == response.run_id
     assert response.forecast["date"].min() == pd.Timestamp("2024-01-01") + pd.Timedelta(days=120)
 

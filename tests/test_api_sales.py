@@ -21,11 +21,11 @@ from forecasting.io.uploads import UploadLimits
 from forecasting.services.limits import RequestLimits
 from forecasting.services.planning import PlanningService
 from tests.support.api import PASSWORD, SECRET
+from tests.support.bucket_cases import MONTHS, OFF_BUCKET
 from tests.support.db import database_state
 
 SALES = "/api/v1/sales"
 FRIDAYS = pd.date_range("2023-01-06", periods=60, freq="7D")  # 2023-01-06 is a Friday; the last 2024-02-23
-MONTHS = list(pd.date_range("2022-01-01", periods=20, freq="MS"))
 
 
 def _csv(dates, items=("A",), quantity: float | None = None, seed: int = 0) -> bytes:
@@ -103,17 +103,7 @@ def test_freq_m_forces_monthly_and_a_freq_the_stored_sales_do_not_fit_is_refused
     assert (kept.json()["bucket"], kept.json()["bucket_source"]) == ("D", "client")
 
 
-@pytest.mark.parametrize("dates, freq, expected", [
-    (MONTHS[:-1] + [pd.Timestamp("2023-08-15")], None,
-     "mixes buckets: most dates are monthly (1st), some are not (pass --freq D for daily data); nothing imported: "
-     "date not on the 1st of a month at row 21"),
-    (list(pd.date_range("2023-01-06", periods=20, freq="7D")) + [pd.Timestamp("2023-06-01")], None,
-     "mixes buckets: most dates are weekly (Fridays), some are not (pass --freq D for daily data); nothing "
-     "imported: date not on a Friday at row 22"),
-    (list(pd.date_range("2024-01-01", periods=40)), "W",
-     "declared weekly (Mondays) (--freq W) has dates off that bucket; nothing imported: date not on a Monday at "
-     "rows 3, 4, 5, 6, 7, 8, 10, "),
-], ids=["monthly-mid-month", "mixed", "freq-w-on-daily"])
+@pytest.mark.parametrize("dates, freq, expected", OFF_BUCKET)
 def test_dates_off_the_bucket_are_one_422_with_the_cli_message_and_nothing_imported(api, dates, freq, expected):
     _, planner = _client(api, f"Off {len(dates)} {freq}")
     before = database_state(api.database)

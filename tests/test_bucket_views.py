@@ -19,6 +19,7 @@ from forecasting.core.history import aggregate_history
 from forecasting.modes.factory import ModelFactory
 from forecasting.services.data_access import DataAccess
 from forecasting.storage import Database
+from tests.support.bucket_cases import OFF_BUCKET
 from tests.support.db import database_state, inventory_frame, sales_frame
 
 END = "2024-03-13"  # a Wednesday: weeks of the view run Thursday to Wednesday
@@ -199,20 +200,9 @@ def test_database_mode_refuses_a_finer_bucket_and_a_file_bucket(cli, tmp_path, d
     assert code == 2 and "--freq declares a file's bucket" in err and err.count("\n") == 1
 
 
-MONTHS = list(pd.date_range("2022-01-01", periods=20, freq="MS"))
 
 
-@pytest.mark.parametrize("dates, freq, expected", [
-    (MONTHS[:-1] + [pd.Timestamp("2023-08-15")], None,
-     "mixes buckets: most dates are monthly (1st), some are not (pass --freq D for daily data); nothing imported: "
-     "date not on the 1st of a month at row 21"),
-    (list(pd.date_range("2023-01-06", periods=20, freq="7D")) + [pd.Timestamp("2023-06-01")], None,
-     "mixes buckets: most dates are weekly (Fridays), some are not (pass --freq D for daily data); nothing "
-     "imported: date not on a Friday at row 22"),
-    (list(pd.date_range("2024-01-01", periods=40)), "W",
-     "declared weekly (Mondays) (--freq W) has dates off that bucket; nothing imported: date not on a Monday at "
-     "rows 3, 4, 5, 6, 7, 8, 10, "),
-], ids=["mixed", "monthly-mid-month", "freq-w-on-daily"])
+@pytest.mark.parametrize("dates, freq, expected", OFF_BUCKET)
 def test_import_sales_refuses_dates_off_the_bucket_with_one_line_and_imports_nothing(cli, db_url, tmp_path, dates,
                                                                                     freq, expected):
     assert cli("create-client", "New Co")[0] == 0

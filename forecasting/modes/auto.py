@@ -181,12 +181,13 @@ class AutoModel(BaseForecastModel):
         "2:": dead items get NO_DEMAND. "3:": weekly and monthly pools without the fitted seasonal SES, the
         ensemble's bands there the median of its members'. "4:": the global model alone or blended. "5:": theta
         in the weekly and monthly pools; weekly and monthly bands at the Weibull positions (the members' versions too).
+        "6:": the blend's point is the global model's (its bands still the mean of both).
         """
         members = [f"{m.name}={m.version}" for m in self._members()]
         for extra in (self._challenger(), self._global()):
             if extra is not None:
                 members.append(f"{extra.name}={extra.version}")
-        return "5:" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
+        return "6:" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
 
     def _members(self) -> list[EmpiricalModel]:
         return list(self.pool) if self.pool is not None else default_pool()
@@ -431,7 +432,7 @@ def _block_prediction(block: PreparedHistory, offset: int, plan: Plan, horizon: 
         rows = plan.global_rows
         point[rows], q[rows] = final.point[offset + rows], final.quantiles[offset + rows]
         rows = plan.blend_rows
-        point[rows] = (point[rows] + final.point[offset + rows]) / 2
+        point[rows] = final.point[offset + rows]
         q[rows] = (np.sort(np.maximum(q[rows], 0.0), axis=-1) + np.sort(np.maximum(final.quantiles[offset + rows],
                                                                                     0.0), axis=-1)) / 2
     return point, q

@@ -181,7 +181,7 @@ class AutoModel(BaseForecastModel):
         "2:": dead items get NO_DEMAND. "3:": weekly and monthly pools without the fitted seasonal SES, the
         ensemble's bands there the median of its members'. "4:": the global model alone or blended. "5:": theta
         in the weekly and monthly pools; weekly and monthly bands at the Weibull positions (the members' versions too).
-        "6:": the blend's point is the global model's (its bands still the mean of both).
+        "6:": a second blend, the global model's point inside the mean of both bands.
         """
         members = [f"{m.name}={m.version}" for m in self._members()]
         for extra in (self._challenger(), self._global()):
@@ -377,6 +377,8 @@ class Plan:
     #: items the global model forecasts alone, and items forecast by the mean of their fit's and its forecast
     global_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     blend_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: of the blends, those that forecast the global model's point (the others: the mean of both points)
+    global_point_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def _challenge(
@@ -432,6 +434,8 @@ def _block_prediction(block: PreparedHistory, offset: int, plan: Plan, horizon: 
         rows = plan.global_rows
         point[rows], q[rows] = final.point[offset + rows], final.quantiles[offset + rows]
         rows = plan.blend_rows
+        point[rows] = (point[rows] + final.point[offset + rows]) / 2
+        rows = plan.global_point_rows
         point[rows] = final.point[offset + rows]
         q[rows] = (np.sort(np.maximum(q[rows], 0.0), axis=-1) + np.sort(np.maximum(final.quantiles[offset + rows],
                                                                                     0.0), axis=-1)) / 2

@@ -120,8 +120,8 @@ def chart_visible(page: Page, timeout_ms: float = 30_000) -> None:
     page.locator(f"{CHART} .scatterlayer .trace").first.wait_for(state="visible", timeout=timeout_ms)
 
 
-def login_cookie(page: Page, timeout_ms: float = 10_000) -> dict:
-    """The login cookie once the cookie component has set it."""
+def login_cookie(page: Page, timeout_ms: float = 30_000) -> dict:
+    """The login cookie once the cookie component has set it (its script runs late on a busy machine)."""
     deadline_step = 100
     waited = 0
     while waited < timeout_ms:
@@ -131,6 +131,17 @@ def login_cookie(page: Page, timeout_ms: float = 10_000) -> dict:
         page.wait_for_timeout(deadline_step)
         waited += deadline_step
     raise AssertionError(f"no {COOKIE_NAME} cookie after {timeout_ms / 1000:.0f} s")
+
+
+def login_cookie_gone(page: Page, timeout_ms: float = 30_000) -> bool:
+    """Whether the login cookie is deleted within ``timeout_ms`` (the cookie component deletes it from the page)."""
+    waited = 0
+    while COOKIE_NAME in {c["name"] for c in page.context.cookies()}:
+        if waited >= timeout_ms:
+            return False
+        page.wait_for_timeout(100)
+        waited += 100
+    return True
 
 
 #: every text of the main area (tables and charts aside) that its clipping box cuts off

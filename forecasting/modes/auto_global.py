@@ -19,7 +19,7 @@ the whole stage in a thread beside its statistical pool (single-threaded
 LightGBM releases the GIL; two cores do three jobs in about the time of the
 longest two). Measured in benchmarks/results/global.md.
 
-On those origins, three candidates are scored per item with auto's score
+On those origins, four candidates are scored per item with auto's score
 (WAPE/100 + WQL at 0.1/0.5/0.9): the item's statistical choice (the
 incumbent), the blend (the mean of the two point forecasts and of the two
 bands' quantiles: a two-member ensemble of unlike models, whose errors

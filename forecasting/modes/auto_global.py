@@ -114,8 +114,9 @@ def global_stage(
     if not model.availability().available:
         return None
     need = spec_for(history.freq).longest_lag + horizon + MIN_HISTORY_DAYS
-    days = origin_days(history, horizon)
-    if int(history.first_day.min()) + need > days[0]:
+    # the origins some item has enough history for (the one training ends a horizon before the earliest)
+    days = [day for day in origin_days(history, horizon) if int(history.first_day.min()) + need <= day]
+    if not days:
         return None
     variants: list[tuple[pd.DataFrame | None, str]] = [(None, "sales only")]
     if future is not None:
